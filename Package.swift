@@ -1,0 +1,29 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "ckpt",
+    products: [
+        .library(name: "TensorFormats", targets: ["TensorFormats"]),
+        .executable(name: "ckpt", targets: ["ckpt"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries from Debian: libopenblas-dev (cblas.h) and zlib1g-dev (zlib.h).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "TensorFormats", dependencies: ["CZlib"]),
+        .executableTarget(name: "ckpt", dependencies: [
+            "TensorFormats",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"]),
+        .testTarget(name: "CLITests", dependencies: ["ckpt"]),
+    ]
+)

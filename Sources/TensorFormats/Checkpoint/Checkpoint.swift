@@ -1,0 +1,48 @@
+/// A checkpoint in any supported format: a `.safetensors` file, a sharded checkpoint's
+/// `*.safetensors.index.json`, an `.npz` archive, or a Hugging Face model directory holding one
+/// of those.
+public final class Checkpoint {
+    /// The reader for the file that was found.
+    public let reader: any TensorReader
+
+    /// Opens `path`, validating the whole header (or central directory) before returning.
+    public init(path: String) throws {
+        reader = try Self.openReader(path)
+    }
+
+    public var path: String { reader.path }
+    public var formatName: String { reader.formatName }
+    public var tensors: [TensorInfo] { reader.tensors }
+    public var metadata: [(String, String)] { reader.metadata }
+
+    /// The data of one tensor.
+    public func tensor(named name: String) throws -> TensorView { try reader.tensor(named: name) }
+
+    /// Weight files looked for in a model directory, in order of preference.
+    static let directoryCandidates = [ShardedSafeTensorsWriter.indexName, ShardedSafeTensorsWriter.singleName, "model.npz"]
+
+    private static func openReader(_ path: String) throws -> any TensorReader {
+        guard FileSystem.exists(path) else { throw FormatError(file: path, CheckpointError.notFound) }
+        if FileSystem.isDirectory(path) { return try openReader(weightsIn: path) }
+        if path.hasSuffix(".safetensors.index.json") { return try ShardedSafeTensors(indexPath: path) }
+        if path.hasSuffix(".safetensors") { return try SafeTensorsFile(path: path) }
+        if path.hasSuffix(".npz") { return try NPZFile(path: path) }
+        throw FormatError(file: path, CheckpointError.unknownFormat)
+    }
+
+    /// The weights of a model directory: the preferred names first, else the only weight file.
+    private static func openReader(weightsIn directory: String) throws -> any TensorReader {
+        let dir = FileSystem.directoryPrefix(directory)
+        for name in directoryCandidates where FileSystem.exists(dir + name) {
+            return try openReader(dir + name)
+        }
+        let files = FileSystem.listDirectory(dir)
+        let indexes = files.filter { $0.hasSuffix(".safetensors.index.json") }
+        let weights = indexes.isEmpty ? files.filter { $0.hasSuffix(".safetensors") || $0.hasSuffix(".npz") } : indexes
+        guard !weights.isEmpty else {
+            throw FormatError(file: directory, CheckpointError.noWeights(lookedFor: directoryCandidates.joined(separator: ", ") + ", *.safetensors, *.npz"))
+        }
+        guard weights.count == 1 else { throw FormatError(file: directory, CheckpointError.severalWeightFiles(weights.sorted())) }
+        return try openReader(dir + weights[0])
+    }
+}

@@ -1,0 +1,91 @@
+/// Conversion of raw little-endian element bytes to and from f32, and casts between float types.
+///
+/// Sources may be unaligned (tensors inside zip members sit at any offset), so elements are read
+/// with unaligned loads.
+public enum ElementConversion {
+    /// Widens (or, for f64 and 64-bit integers, rounds to nearest) every element of `bytes`,
+    /// which holds `output.count` elements of `dtype`, into `output`.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, as dtype: DType,
+                              into output: UnsafeMutableBufferPointer<Float>) {
+        let n = output.count
+        precondition(bytes.count >= n * dtype.size, "decode: source holds fewer elements than asked")
+        func each<T>(_: T.Type, _ convert: (T) -> Float) {
+            for i in 0..<n {
+                output[i] = convert(bytes.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
+            }
+        }
+        switch dtype {
+        case .F32: each(Float.self) { $0 }
+        case .F64: each(Double.self) { Float($0) }
+        case .F16: each(UInt16.self) { FloatBits.float(fromHalf: UInt16(littleEndian: $0)) }
+        case .BF16: each(UInt16.self) { FloatBits.float(fromBFloat16: UInt16(littleEndian: $0)) }
+        case .F8_E4M3: each(UInt8.self) { FloatBits.float(fromE4M3: $0) }
+        case .F8_E5M2: each(UInt8.self) { FloatBits.float(fromE5M2: $0) }
+        case .I64: each(Int64.self) { Float(Int64(littleEndian: $0)) }
+        case .I32: each(Int32.self) { Float(Int32(littleEndian: $0)) }
+        case .I16: each(Int16.self) { Float(Int16(littleEndian: $0)) }
+        case .I8: each(Int8.self) { Float($0) }
+        case .U64: each(UInt64.self) { Float(UInt64(littleEndian: $0)) }
+        case .U32: each(UInt32.self) { Float(UInt32(littleEndian: $0)) }
+        case .U16: each(UInt16.self) { Float(UInt16(littleEndian: $0)) }
+        case .U8: each(UInt8.self) { Float($0) }
+        case .BOOL: each(UInt8.self) { $0 == 0 ? 0 : 1 }
+        }
+    }
+
+    /// The float types a tensor can be cast to.
+    public static let castTargets: [DType] = [.F64, .F32, .F16, .BF16]
+
+    /// Casts `count` floating-point elements from `source` (of `from`) into `destination` (of
+    /// `to`, one of `castTargets`), calling `emit` with successive chunks of the output so that a
+    /// writer can stream a large tensor without holding its converted copy.
+    ///
+    /// f32 → f16 / bf16 round to nearest even (`FloatBits`); f64 → f16 rounds once, directly, as
+    /// NumPy does; f64 → bf16 goes through f32, as PyTorch does.
+    public static func cast(_ source: UnsafeRawBufferPointer, from: DType, to: DType, count: Int,
+                            emit: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        precondition(from.isFloatingPoint && castTargets.contains(to), "cast: \(from) → \(to) is not a float cast")
+        if from == to {
+            try emit(UnsafeRawBufferPointer(rebasing: source[0..<count * from.size]))
+            return
+        }
+        let chunk = 1 << 16
+        let floats = UnsafeMutableBufferPointer<Float>.allocate(capacity: chunk)
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk * 8, alignment: 8)
+        defer { floats.deallocate(); out.deallocate() }
+        var start = 0
+        while start < count {
+            let n = min(chunk, count - start)
+            let input = UnsafeRawBufferPointer(rebasing: source[start * from.size ..< (start + n) * from.size])
+            if from == .F64 && to == .F16 {
+                for i in 0..<n {
+                    let value = Float16(input.loadUnaligned(fromByteOffset: i * 8, as: Double.self))
+                    out.storeBytes(of: value.bitPattern.littleEndian, toByteOffset: i * 2, as: UInt16.self)
+                }
+            } else {
+                let slice = UnsafeMutableBufferPointer(rebasing: floats[0..<n])
+                decode(input, as: from, into: slice)
+                encode(UnsafeBufferPointer(slice), as: to, into: out)
+            }
+            try emit(UnsafeRawBufferPointer(rebasing: out[0..<n * to.size]))
+            start += n
+        }
+    }
+
+    /// Narrows (or widens, for f64) `values` into `output` as `dtype`, one of `castTargets`.
+    static func encode(_ values: UnsafeBufferPointer<Float>, as dtype: DType,
+                       into output: UnsafeMutableRawBufferPointer) {
+        switch dtype {
+        case .F32:
+            for (i, v) in values.enumerated() { output.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: i * 4, as: UInt32.self) }
+        case .F64:
+            for (i, v) in values.enumerated() { output.storeBytes(of: Double(v).bitPattern.littleEndian, toByteOffset: i * 8, as: UInt64.self) }
+        case .F16:
+            for (i, v) in values.enumerated() { output.storeBytes(of: FloatBits.half(from: v).littleEndian, toByteOffset: i * 2, as: UInt16.self) }
+        case .BF16:
+            for (i, v) in values.enumerated() { output.storeBytes(of: FloatBits.bfloat16(from: v).littleEndian, toByteOffset: i * 2, as: UInt16.self) }
+        default:
+            preconditionFailure("encode: \(dtype) is not a cast target")
+        }
+    }
+}

@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Problems opening a file.
+public enum FileError: Error, CustomStringConvertible, Sendable {
+    case cannotOpen(reason: String)
+    case isDirectory
+    case cannotMap(reason: String)
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let reason): return "cannot open: \(reason)"
+        case .isDirectory: return "is a directory, not a file"
+        case .cannotMap(let reason): return "cannot memory-map: \(reason)"
+        }
+    }
+}
+
+/// A whole file mapped read-only into memory. Tensor views into it stay valid while it lives.
+public final class MappedFile: @unchecked Sendable {
+    /// The path the file was opened with.
+    public let path: String
+    /// The file's bytes (empty for an empty file).
+    public let bytes: UnsafeRawBufferPointer
+
+    /// Maps `path` read-only. Throws `FormatError` naming the path when it cannot.
+    public init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FormatError(file: path, FileError.cannotOpen(reason: String(cString: strerror(errno)))) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw FormatError(file: path, FileError.cannotOpen(reason: String(cString: strerror(errno)))) }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw FormatError(file: path, FileError.isDirectory) }
+        let size = Int(info.st_size)
+        if size == 0 {
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), address != MAP_FAILED else {
+            throw FormatError(file: path, FileError.cannotMap(reason: String(cString: strerror(errno))))
+        }
+        bytes = UnsafeRawBufferPointer(start: address, count: size)
+    }
+
+    deinit {
+        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+    }
+
+    /// Tells the kernel that the pages under `range` will not be read again soon, so they leave
+    /// this process's resident memory (they are re-read from the file if touched again). Streaming
+    /// converters call this after each tensor to keep peak memory near one tensor, not one model.
+    public func dropPages(_ range: Range<Int>) {
+        guard let base = bytes.baseAddress, !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = range.lowerBound / page * page
+        let end = min(bytes.count, (range.upperBound + page - 1) / page * page)
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, Int32(MADV_DONTNEED))
+    }
+}
+
+/// Heap memory that a tensor view owns (inflated, byte-swapped or reordered data).
+final class OwnedBytes: @unchecked Sendable {
+    /// Exactly the requested number of bytes, 64-byte aligned.
+    let buffer: UnsafeMutableRawBufferPointer
+    private let allocation: UnsafeMutableRawBufferPointer
+
+    init(count: Int) {
+        allocation = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 64)
+        buffer = UnsafeMutableRawBufferPointer(rebasing: allocation[0..<count])
+    }
+
+    deinit { allocation.deallocate() }
+}

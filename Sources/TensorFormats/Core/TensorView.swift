@@ -1,0 +1,57 @@
+/// A tensor's name, element type and shape: what a file's header says, before any data is read.
+public struct TensorInfo: Equatable, Sendable {
+    public var name: String
+    public var dtype: DType
+    public var shape: [Int]
+
+    public init(name: String, dtype: DType, shape: [Int]) {
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+    }
+
+    /// Number of elements (1 for a 0-d tensor, 0 for an empty one).
+    public var elementCount: Int { shape.reduce(1, *) }
+    /// Bytes of the tensor's data.
+    public var byteCount: Int { elementCount * dtype.size }
+}
+
+/// A tensor's data as little-endian, C-order bytes, with what keeps those bytes alive.
+///
+/// For safetensors and stored npz members the bytes are a zero-copy view into the mapped file;
+/// inflated, byte-swapped or Fortran-order data is materialised on the heap.
+public struct TensorView: @unchecked Sendable {
+    public let info: TensorInfo
+    /// Exactly `info.byteCount` bytes.
+    public let bytes: UnsafeRawBufferPointer
+    private let owner: AnyObject
+
+    init(info: TensorInfo, bytes: UnsafeRawBufferPointer, owner: AnyObject) {
+        precondition(bytes.count == info.byteCount, "TensorView: byte count does not match the shape")
+        self.info = info
+        self.bytes = bytes
+        self.owner = owner
+    }
+
+    public var name: String { info.name }
+    public var dtype: DType { info.dtype }
+    public var shape: [Int] { info.shape }
+
+    /// The elements as f32 (see `ElementConversion.decode` for the rounding of wide types).
+    public func floats() -> [Float] {
+        [Float](unsafeUninitializedCapacity: info.elementCount) { buffer, count in
+            ElementConversion.decode(bytes, as: info.dtype, into: buffer)
+            count = info.elementCount
+        }
+    }
+
+    /// Lets the operating system drop the pages under `byteRange` of this view (all of it by
+    /// default) from memory when they come from a mapped file; a no-op for heap data. The view
+    /// stays valid: touching those bytes again re-reads the file.
+    public func releasePages(_ byteRange: Range<Int>? = nil) {
+        guard let file = owner as? MappedFile, let base = file.bytes.baseAddress, let start = bytes.baseAddress else { return }
+        let range = byteRange ?? 0..<bytes.count
+        let offset = start - base
+        file.dropPages((offset + range.lowerBound) ..< (offset + range.upperBound))
+    }
+}

@@ -1,0 +1,112 @@
+/// A NumPy `.npz` archive: a zip of `.npy` members, member `name.npy` holding tensor `name`.
+///
+/// Opening reads the central directory and each member's `.npy` header (for deflated members, by
+/// inflating only the header). Stored members are viewed in place; deflated ones are inflated when
+/// fetched. CRC-32 is checked whenever a member's data is fetched.
+public final class NPZFile: TensorReader {
+    public let path: String
+    public var formatName: String { compressed ? "npz (deflate)" : "npz" }
+    public let tensors: [TensorInfo]
+    public var metadata: [(String, String)] { [] }
+    private let file: MappedFile
+    private let members: [String: (member: ZipMember, header: NPYHeader)]
+    private let compressed: Bool
+
+    public init(path: String) throws {
+        self.path = path
+        file = try MappedFile(path: path)
+        let (infos, members) = try attributing(to: path) { [file] in try Self.readMembers(file.bytes) }
+        tensors = infos
+        self.members = members
+        compressed = members.values.contains { $0.member.method == ZipMember.deflated }
+    }
+
+    private static func readMembers(_ bytes: UnsafeRawBufferPointer) throws -> ([TensorInfo], [String: (member: ZipMember, header: NPYHeader)]) {
+        let archive = try ZipArchive(bytes)
+        var infos: [TensorInfo] = []
+        var table: [String: (member: ZipMember, header: NPYHeader)] = [:]
+        for member in archive.members {
+            guard member.name.hasSuffix(".npy") else { throw NPZError.notAnArray(member: member.name) }
+            let name = String(member.name.dropLast(4))
+            let header = try memberError(member.name) { try readHeader(member, bytes) }
+            guard UInt64(header.headerSize) + UInt64(header.dataSize) == member.uncompressedSize else {
+                throw NPZError.member(member.name, NPYError.dataSizeMismatch(
+                    expected: header.dataSize, actual: Int(clamping: member.uncompressedSize) - header.headerSize))
+            }
+            infos.append(TensorInfo(name: name, dtype: header.dtype, shape: header.shape))
+            table[name] = (member, header)
+        }
+        return (infos, table)
+    }
+
+    private static func readHeader(_ member: ZipMember, _ bytes: UnsafeRawBufferPointer) throws -> NPYHeader {
+        let data = UnsafeRawBufferPointer(rebasing: bytes[member.dataOffset..<(member.dataOffset + Int(member.compressedSize))])
+        if member.method == ZipMember.stored { return try NPYHeader(data) }
+        // Inflate the preamble, learn the header size, then inflate the rest of the header.
+        let inflater = try inflating(member) { try Inflater(data) }
+        var prefix = [UInt8](repeating: 0, count: NPYHeader.preambleSize)
+        let got = try prefix.withUnsafeMutableBytes { buffer in try inflating(member) { try inflater.read(into: buffer) } }
+        let size = try NPYHeader.headerSize(preamble: prefix.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[0..<got]) })
+        guard size > got else { return try prefix.withUnsafeBytes { try NPYHeader(UnsafeRawBufferPointer(rebasing: $0[0..<got])) } }
+        var header = prefix + [UInt8](repeating: 0, count: size - got)
+        let more = try header.withUnsafeMutableBytes { buffer in
+            try inflating(member) { try inflater.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[got...])) }
+        }
+        return try header.withUnsafeBytes { try NPYHeader(UnsafeRawBufferPointer(rebasing: $0[0..<(got + more)])) }
+    }
+
+    public func tensor(named name: String) throws -> TensorView {
+        guard let (member, header) = members[name] else { throw FormatError(file: path, CheckpointError.noSuchTensor(name)) }
+        return try attributing(to: path) { try load(name: name, member: member, header: header) }
+    }
+
+    private func load(name: String, member: ZipMember, header: NPYHeader) throws -> TensorView {
+        let stored = UnsafeRawBufferPointer(rebasing: file.bytes[member.dataOffset..<(member.dataOffset + Int(member.compressedSize))])
+        if member.method == ZipMember.stored {
+            let crc = CRC32.of(stored)
+            guard crc == member.crc else { throw ZipError.crcMismatch(member: member.name, declared: member.crc, actual: crc) }
+            return NPYData.view(name: name, header: header,
+                                data: UnsafeRawBufferPointer(rebasing: stored[header.headerSize...]), owner: file)
+        }
+        let inflater = try Self.inflating(member) { try Inflater(stored) }
+        var headerBytes = [UInt8](repeating: 0, count: header.headerSize)
+        _ = try headerBytes.withUnsafeMutableBytes { buffer in try Self.inflating(member) { try inflater.read(into: buffer) } }
+        let data = OwnedBytes(count: header.dataSize)
+        let got = try Self.inflating(member) { try inflater.read(into: data.buffer) }
+        // The stream must end exactly here: one more byte means the declared size was a lie.
+        var extra: UInt8 = 0
+        let beyond = try withUnsafeMutableBytes(of: &extra) { buffer in try Self.inflating(member) { try inflater.read(into: buffer) } }
+        guard got == header.dataSize, beyond == 0, inflater.finished else {
+            throw ZipError.sizeMismatch(member: member.name, declared: member.uncompressedSize, actual: inflater.produced)
+        }
+        guard inflater.crc == member.crc else { throw ZipError.crcMismatch(member: member.name, declared: member.crc, actual: inflater.crc) }
+        let view = NPYData.view(name: name, header: header, data: UnsafeRawBufferPointer(data.buffer), owner: data)
+        return view
+    }
+
+    private static func inflating<T>(_ member: ZipMember, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let failure as InflateFailure {
+            throw ZipError.badDeflateStream(member: member.name, reason: failure.reason)
+        }
+    }
+
+    private static func memberError<T>(_ member: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as NPYError { throw NPZError.member(member, error) }
+    }
+}
+
+/// Problems specific to `.npz` archives, beyond the zip and `.npy` rules.
+public enum NPZError: Error, CustomStringConvertible, Sendable {
+    case notAnArray(member: String)
+    case member(String, NPYError)
+    case unsupportedDType(tensor: String, DType)
+
+    public var description: String {
+        switch self {
+        case .notAnArray(let member): return "member '\(member)' is not a .npy array"
+        case .member(let member, let error): return "member '\(member)': \(error)"
+        case .unsupportedDType(let tensor, let dtype):
+            return "tensor '\(tensor)': NumPy has no \(dtype.rawValue) type; convert with --dtype f32, f16 or bf16"
+        }
+    }
+}

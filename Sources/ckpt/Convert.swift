@@ -1,0 +1,89 @@
+import ArgumentParser
+import TensorFormats
+
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert a checkpoint between safetensors, sharded safetensors and npz.",
+        discussion: """
+            The output format comes from OUTPUT: a .safetensors file, an .npz file, or a directory \
+            (existing, or written with a trailing '/'), which receives model.safetensors or, past \
+            --max-shard-size, shards and model.safetensors.index.json. The output is written under a \
+            temporary name and renamed into place, so a failure leaves nothing behind.
+            """
+    )
+
+    enum TargetType: String, ExpressibleByArgument, CaseIterable {
+        case keep, f32, f16, bf16
+    }
+
+    @Argument(help: "A .safetensors, .npz or *.safetensors.index.json file, or a model directory.")
+    var input: String
+
+    @Argument(help: "A .safetensors or .npz file, or a directory.")
+    var output: String
+
+    @Option(help: "Element type of floating-point tensors in the output (integers keep theirs).")
+    var dtype: TargetType = .keep
+
+    @Option(help: "Keep only tensors whose name matches this regular expression (repeatable).")
+    var include: [String] = []
+
+    @Option(help: "Drop tensors whose name matches this regular expression (repeatable).")
+    var exclude: [String] = []
+
+    @Flag(help: "Deflate .npz members, like np.savez_compressed.")
+    var compress = false
+
+    @Option(help: "Largest shard when OUTPUT is a directory, e.g. 500MB or 2GiB (default 5GB).")
+    var maxShardSize: String?
+
+    @Flag(help: "Overwrite existing output files.")
+    var force = false
+
+    @Flag(help: "Print nothing on success.")
+    var quiet = false
+
+    func validate() throws {
+        if let maxShardSize, ByteSize.parse(maxShardSize) == nil {
+            throw ValidationError("--max-shard-size '\(maxShardSize)' is not a size such as 500MB, 2GB or 1GiB")
+        }
+        switch target {
+        case nil:
+            throw ValidationError("cannot tell the output format of '\(output)': use .safetensors, .npz or a directory ending in '/'")
+        case .npz?:
+            if maxShardSize != nil { throw ValidationError("--max-shard-size needs a directory OUTPUT") }
+        case .safetensors?, .directory?:
+            if compress { throw ValidationError("--compress applies to .npz output only") }
+            if maxShardSize != nil, case .safetensors? = target { throw ValidationError("--max-shard-size needs a directory OUTPUT") }
+        }
+        do { _ = try TensorSelection(include: include, exclude: exclude) } catch {
+            throw ValidationError("invalid --include/--exclude pattern: \(error)")
+        }
+    }
+
+    private var target: ConversionTarget? {
+        ConversionTarget.infer(output: output, compress: compress, maxShardSize: maxShardSize.flatMap(ByteSize.parse))
+    }
+
+    private var outputType: DType? {
+        switch dtype {
+        case .keep: return nil
+        case .f32: return .F32
+        case .f16: return .F16
+        case .bf16: return .BF16
+        }
+    }
+
+    func run() throws {
+        try reportingFailure {
+            let checkpoint = try Checkpoint(path: input)
+            let summary = try Converter.convert(checkpoint, to: target!, dtype: outputType,
+                                                selection: try TensorSelection(include: include, exclude: exclude),
+                                                overwrite: force)
+            if !quiet {
+                let cast = summary.castCount > 0 ? ", \(summary.castCount) cast to \(dtype.rawValue)" : ""
+                printError("wrote \(summary.tensorCount) tensors (\(humanBytes(summary.dataBytes))\(cast)) to \(summary.files.joined(separator: ", "))")
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import TensorFormats
+
+import Foundation
+
+/// Runs a command's work, turning a library error into the CLI's one-line `error: <file>: <problem>`
+/// on stderr and exit status 1. Usage errors (`ValidationError`) pass through to exit 64.
+func reportingFailure(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ValidationError {
+        throw error
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode.failure
+    }
+}
+
+/// Writes a line to stderr.
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// "86.6 MiB" — sizes for people.
+func humanBytes(_ bytes: Int) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    if unit == 0 { return "\(bytes) B" }
+    let tenths = (value * 10).rounded() / 10
+    return "\(tenths) \(units[unit])"
+}

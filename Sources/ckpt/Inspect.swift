@@ -1,0 +1,72 @@
+import ArgumentParser
+import TensorFormats
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List a checkpoint's tensors (name, dtype, shape, bytes), totals and metadata.",
+        discussion: "Reads only headers: inspecting a large file takes milliseconds."
+    )
+
+    @Argument(help: "A .safetensors, .npz or *.safetensors.index.json file, or a model directory.")
+    var path: String
+
+    @Flag(help: "Print one JSON object instead of a table.")
+    var json = false
+
+    func run() throws {
+        try reportingFailure {
+            let checkpoint = try Checkpoint(path: path)
+            print(json ? jsonReport(checkpoint) : tableReport(checkpoint))
+        }
+    }
+
+    private func totals(_ tensors: [TensorInfo]) -> (parameters: Int, bytes: Int) {
+        tensors.reduce((0, 0)) { ($0.0 + $1.elementCount, $0.1 + $1.byteCount) }
+    }
+
+    private func tableReport(_ checkpoint: Checkpoint) -> String {
+        let header = ["name", "dtype", "shape", "bytes"]
+        let rows = checkpoint.tensors.map { [$0.name, $0.dtype.rawValue, shapeText($0.shape), String($0.byteCount)] }
+        let widths = (0..<4).map { column in ([header] + rows).map { $0[column].count }.max()! }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { column, cell in
+                let pad = String(repeating: " ", count: widths[column] - cell.count)
+                return column == 3 ? pad + cell : cell + pad
+            }.joined(separator: "  ")
+        }
+        let (parameters, bytes) = totals(checkpoint.tensors)
+        var lines = [line(header)] + rows.map(line)
+        lines.append("")
+        lines.append("format: \(checkpoint.formatName)")
+        lines.append("total: \(checkpoint.tensors.count) tensors, \(parameters) parameters, \(bytes) bytes (\(humanBytes(bytes)))")
+        for (key, value) in checkpoint.metadata { lines.append("metadata: \(key) = \(value)") }
+        return lines.joined(separator: "\n")
+    }
+
+    private func jsonReport(_ checkpoint: Checkpoint) -> String {
+        let (parameters, bytes) = totals(checkpoint.tensors)
+        let tensors = checkpoint.tensors.map { info -> JSON in
+            .object([
+                ("name", .string(info.name)),
+                ("dtype", .string(info.dtype.rawValue)),
+                ("shape", .array(info.shape.map { .number(String($0)) })),
+                ("bytes", .number(String(info.byteCount))),
+            ])
+        }
+        return JSON.object([
+            ("path", .string(checkpoint.path)),
+            ("format", .string(checkpoint.formatName)),
+            ("tensors", .array(tensors)),
+            ("total", .object([
+                ("tensors", .number(String(checkpoint.tensors.count))),
+                ("parameters", .number(String(parameters))),
+                ("bytes", .number(String(bytes))),
+            ])),
+            ("metadata", .object(checkpoint.metadata.map { ($0.0, .string($0.1)) })),
+        ]).compactText
+    }
+
+    private func shapeText(_ shape: [Int]) -> String {
+        "[" + shape.map(String.init).joined(separator: ", ") + "]"
+    }
+}
