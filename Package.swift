@@ -24,6 +24,6 @@ let package = Package(
         ]),
 
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"]),
-        .testTarget(name: "CLITests", dependencies: ["ckpt"]),
+        .testTarget(name: "CLITests", dependencies: ["ckpt", "TensorFormats"]),
     ]
 )

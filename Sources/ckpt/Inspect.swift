@@ -26,7 +26,7 @@ struct Inspect: ParsableCommand {
 
     private func tableReport(_ checkpoint: Checkpoint) -> String {
         let header = ["name", "dtype", "shape", "bytes"]
-        let rows = checkpoint.tensors.map { [$0.name, $0.dtype.rawValue, shapeText($0.shape), String($0.byteCount)] }
+        let rows = checkpoint.tensors.map { [printable($0.name), $0.dtype.rawValue, shapeText($0.shape), String($0.byteCount)] }
         let widths = (0..<4).map { column in ([header] + rows).map { $0[column].count }.max()! }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { column, cell in
@@ -64,6 +64,13 @@ struct Inspect: ParsableCommand {
             ])),
             ("metadata", .object(checkpoint.metadata.map { ($0.0, .string($0.1)) })),
         ]).compactText
+    }
+
+    /// A tensor name with control characters escaped, so one tensor stays one row.
+    private func printable(_ name: String) -> String {
+        String(name.unicodeScalars.map { scalar in
+            scalar.value < 0x20 || scalar.value == 0x7F ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
+        }.joined())
     }
 
     private func shapeText(_ shape: [Int]) -> String {

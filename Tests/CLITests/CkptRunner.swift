@@ -1,0 +1,41 @@
+import Foundation
+import XCTest
+
+/// Runs the built `ckpt` executable and captures what it prints.
+struct CkptResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+enum Ckpt {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    static let fixtures = repository.appendingPathComponent("fixtures").path
+
+    /// The executable beside the test bundle (`.build/<config>/ckpt`).
+    static var executable: URL { Bundle.main.bundleURL.appendingPathComponent("ckpt") }
+
+    static func run(_ arguments: [String], in directory: String? = nil) throws -> CkptResult {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CkptResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                          stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    static func temporaryDirectory(_ test: XCTestCase) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url.path
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+import XCTest
+
+final class InspectCommandTests: XCTestCase {
+    func testTableMatchesSnapshot() throws {
+        let result = try Ckpt.run(["inspect", "formats/valid/mixed.safetensors"], in: Ckpt.fixtures)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stdout, try String(contentsOfFile: Ckpt.fixtures + "/cli/inspect_mixed.txt", encoding: .utf8))
+        XCTAssertEqual(result.stderr, "")
+    }
+
+    func testJSONMatchesSnapshot() throws {
+        let result = try Ckpt.run(["inspect", "--json", "formats/valid/sharded"], in: Ckpt.fixtures)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stdout, try String(contentsOfFile: Ckpt.fixtures + "/cli/inspect_sharded.json", encoding: .utf8))
+    }
+
+    func testMissingPathFailsWithOneLine() throws {
+        let result = try Ckpt.run(["inspect", "no/such/model.safetensors"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stderr, "error: no/such/model.safetensors: no such file or directory\n")
+        XCTAssertEqual(result.stdout, "")
+    }
+
+    func testDirectoryWithoutWeightsSaysWhatWasLookedFor() throws {
+        let directory = try Ckpt.temporaryDirectory(self)
+        let result = try Ckpt.run(["inspect", directory])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stderr, "error: \(directory): no weights found (looked for model.safetensors.index.json, model.safetensors, model.npz, *.safetensors, *.npz)\n")
+    }
+}
