@@ -47,6 +47,7 @@ fixtures:
 	$(PYTHON) tools/verify_format_outputs.py $(CKPT)
 
 bench: build
+	@[ -x /usr/bin/time ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq time; }
 	$(PYTHON) tools/bench/formats.py --ckpt $(CKPT) --work $(CACHE)/bench
 
 fuzz: deps

@@ -8,14 +8,22 @@ public final class NPZFile: TensorReader {
     public var formatName: String { compressed ? "npz (deflate)" : "npz" }
     public let tensors: [TensorInfo]
     public var metadata: [(String, String)] { [] }
-    private let file: MappedFile
+    private let bytes: UnsafeRawBufferPointer
+    private let owner: AnyObject
     private let members: [String: (member: ZipMember, header: NPYHeader)]
     private let compressed: Bool
 
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        let file = try MappedFile(path: path)
+        try self.init(path: path, bytes: file.bytes, owner: file)
+    }
+
+    /// Reads an archive held in `bytes`, which `owner` keeps alive.
+    init(path: String, bytes: UnsafeRawBufferPointer, owner: AnyObject) throws {
         self.path = path
-        file = try MappedFile(path: path)
-        let (infos, members) = try attributing(to: path) { [file] in try Self.readMembers(file.bytes) }
+        self.bytes = bytes
+        self.owner = owner
+        let (infos, members) = try attributing(to: path) { try Self.readMembers(bytes) }
         tensors = infos
         self.members = members
         compressed = members.values.contains { $0.member.method == ZipMember.deflated }
@@ -61,12 +69,12 @@ public final class NPZFile: TensorReader {
     }
 
     private func load(name: String, member: ZipMember, header: NPYHeader) throws -> TensorView {
-        let stored = UnsafeRawBufferPointer(rebasing: file.bytes[member.dataOffset..<(member.dataOffset + Int(member.compressedSize))])
+        let stored = UnsafeRawBufferPointer(rebasing: bytes[member.dataOffset..<(member.dataOffset + Int(member.compressedSize))])
         if member.method == ZipMember.stored {
-            let crc = CRC32.of(stored)
+            let crc = checksum(stored)
             guard crc == member.crc else { throw ZipError.crcMismatch(member: member.name, declared: member.crc, actual: crc) }
             return NPYData.view(name: name, header: header,
-                                data: UnsafeRawBufferPointer(rebasing: stored[header.headerSize...]), owner: file)
+                                data: UnsafeRawBufferPointer(rebasing: stored[header.headerSize...]), owner: owner)
         }
         let inflater = try Self.inflating(member) { try Inflater(stored) }
         var headerBytes = [UInt8](repeating: 0, count: header.headerSize)
@@ -80,8 +88,23 @@ public final class NPZFile: TensorReader {
             throw ZipError.sizeMismatch(member: member.name, declared: member.uncompressedSize, actual: inflater.produced)
         }
         guard inflater.crc == member.crc else { throw ZipError.crcMismatch(member: member.name, declared: member.crc, actual: inflater.crc) }
-        let view = NPYData.view(name: name, header: header, data: UnsafeRawBufferPointer(data.buffer), owner: data)
-        return view
+        return NPYData.view(name: name, header: header, data: UnsafeRawBufferPointer(data.buffer), owner: data)
+    }
+
+    /// CRC-32 of a stored member, a chunk at a time; pages of a mapped file are released as the
+    /// check passes over them, so verifying a large member does not hold it all in memory.
+    private func checksum(_ data: UnsafeRawBufferPointer) -> UInt32 {
+        var crc: UInt32 = 0
+        var start = 0
+        while start < data.count {
+            let end = min(data.count, start + Converter.chunkSize)
+            crc = CRC32.update(crc, UnsafeRawBufferPointer(rebasing: data[start..<end]))
+            if let file = owner as? MappedFile, let base = file.bytes.baseAddress, let chunk = data.baseAddress {
+                file.dropPages((chunk - base + start)..<(chunk - base + end))
+            }
+            start = end
+        }
+        return crc
     }
 
     private static func inflating<T>(_ member: ZipMember, _ body: () throws -> T) throws -> T {

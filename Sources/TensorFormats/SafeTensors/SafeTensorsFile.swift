@@ -8,15 +8,23 @@ public final class SafeTensorsFile: TensorReader {
     public var formatName: String { "safetensors" }
     public let tensors: [TensorInfo]
     public let metadata: [(String, String)]
-    private let file: MappedFile
+    private let bytes: UnsafeRawBufferPointer
+    private let owner: AnyObject
     private let dataStart: Int
     private let entries: [String: SafeTensorsHeader.Entry]
 
     /// Opens and validates `path`. Throws `FormatError` with the first problem found.
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        let file = try MappedFile(path: path)
+        try self.init(path: path, bytes: file.bytes, owner: file)
+    }
+
+    /// Validates a safetensors file held in `bytes`, which `owner` keeps alive.
+    init(path: String, bytes: UnsafeRawBufferPointer, owner: AnyObject) throws {
         self.path = path
-        file = try MappedFile(path: path)
-        let header = try attributing(to: path) { [file] in try SafeTensorsHeader(file.bytes) }
+        self.bytes = bytes
+        self.owner = owner
+        let header = try attributing(to: path) { try SafeTensorsHeader(bytes) }
         tensors = header.entries.map(\.info)
         metadata = header.metadata
         dataStart = header.dataStart
@@ -26,7 +34,7 @@ public final class SafeTensorsFile: TensorReader {
     public func tensor(named name: String) throws -> TensorView {
         guard let entry = entries[name] else { throw FormatError(file: path, CheckpointError.noSuchTensor(name)) }
         let range = (dataStart + entry.range.lowerBound)..<(dataStart + entry.range.upperBound)
-        return TensorView(info: entry.info, bytes: UnsafeRawBufferPointer(rebasing: file.bytes[range]), owner: file)
+        return TensorView(info: entry.info, bytes: UnsafeRawBufferPointer(rebasing: bytes[range]), owner: owner)
     }
 }
 
