@@ -5,6 +5,7 @@ let package = Package(
     name: "ckpt",
     products: [
         .library(name: "TensorFormats", targets: ["TensorFormats"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .executable(name: "ckpt", targets: ["ckpt"]),
     ],
     dependencies: [
@@ -18,12 +19,16 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "TensorFormats", dependencies: ["CZlib"]),
+        // Uses TensorFormats for memory-mapped files, JSON and file-naming errors.
+        .target(name: "Tokenizers", dependencies: ["TensorFormats"]),
         .executableTarget(name: "ckpt", dependencies: [
             "TensorFormats",
+            "Tokenizers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TensorFormats"]),
         .testTarget(name: "CLITests", dependencies: ["ckpt", "TensorFormats"]),
     ]
 )

@@ -4,7 +4,7 @@ import ArgumentParser
 struct Ckpt: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ckpt",
-        abstract: "Inspect and convert transformer checkpoints (safetensors, sharded safetensors, npz).",
-        subcommands: [Inspect.self, Convert.self]
+        abstract: "Transformer checkpoints from the shell: inspect, convert, tokenize.",
+        subcommands: [Inspect.self, Convert.self, Tokenize.self]
     )
 }

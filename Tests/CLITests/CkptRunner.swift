@@ -16,10 +16,11 @@ enum Ckpt {
     /// The executable beside the test bundle (`.build/<config>/ckpt`).
     static var executable: URL { Bundle.main.bundleURL.appendingPathComponent("ckpt") }
 
-    static func run(_ arguments: [String], in directory: String? = nil) throws -> CkptResult {
+    /// Runs `ckpt ARGUMENTS`; with `shell`, runs `/bin/sh` with ARGUMENTS instead (for redirections).
+    static func run(_ arguments: [String], in directory: String? = nil, shell: Bool = false) throws -> CkptResult {
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        process.executableURL = shell ? URL(fileURLWithPath: "/bin/sh") : executable
+        process.arguments = shell ? Array(arguments.dropFirst()) : arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

@@ -4,10 +4,10 @@ import Glibc
 import Darwin
 #endif
 
-/// Small file-system queries the readers and writers share.
-enum FileSystem {
+/// Small file-system queries the readers and writers (and the other modules) share.
+public enum FileSystem {
     /// Names in `directory`, hidden ones (starting with ".") left out; empty if it cannot be read.
-    static func listDirectory(_ directory: String) -> [String] {
+    public static func listDirectory(_ directory: String) -> [String] {
         guard let stream = opendir(directory) else { return [] }
         defer { closedir(stream) }
         var names: [String] = []
@@ -18,13 +18,13 @@ enum FileSystem {
         return names
     }
 
-    static func isDirectory(_ path: String) -> Bool {
+    public static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
-    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
     /// `path` with a trailing slash, for joining names onto a directory.
-    static func directoryPrefix(_ path: String) -> String { path.hasSuffix("/") ? path : path + "/" }
+    public static func directoryPrefix(_ path: String) -> String { path.hasSuffix("/") ? path : path + "/" }
 }

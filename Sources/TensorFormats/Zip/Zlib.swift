@@ -1,8 +1,8 @@
 import CZlib
 
-/// CRC-32 (the zip and PNG polynomial) through zlib.
-enum CRC32 {
-    static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+/// CRC-32 (the zip and PNG polynomial, as Python's `zlib.crc32`) through zlib.
+public enum CRC32 {
+    public static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var crc = UInt(crc)
         var offset = 0
         while offset < bytes.count {
@@ -14,7 +14,7 @@ enum CRC32 {
         return UInt32(truncatingIfNeeded: crc)
     }
 
-    static func of(_ bytes: UnsafeRawBufferPointer) -> UInt32 { update(0, bytes) }
+    public static func of(_ bytes: UnsafeRawBufferPointer) -> UInt32 { update(0, bytes) }
 }
 
 /// A raw-deflate (zip method 8) decompressor that fills caller-provided buffers piece by piece.
@@ -126,4 +126,36 @@ final class Deflater {
             if flush == Z_FINISH && status == Z_STREAM_END { return }
         } while stream.avail_out == 0 || flush == Z_FINISH
     }
+}
+
+/// Whole-buffer gzip decompression (RFC 1952), for compressed fixture and data files.
+public enum Gzip {
+    /// The decompressed bytes of a gzip stream; throws a description of zlib's refusal.
+    public static func decompress(_ compressed: UnsafeRawBufferPointer) throws -> [UInt8] {
+        var stream = z_stream()
+        // windowBits 15 + 16 selects the gzip wrapper.
+        guard inflateInit2_(&stream, MAX_WBITS + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw GzipError(reason: "zlib could not start")
+        }
+        defer { inflateEnd(&stream) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        stream.next_in = UnsafeMutablePointer(mutating: compressed.baseAddress?.assumingMemoryBound(to: Bytef.self))
+        stream.avail_in = uInt(compressed.count)
+        while true {
+            let status = chunk.withUnsafeMutableBytes { buffer -> Int32 in
+                stream.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                stream.avail_out = uInt(buffer.count)
+                return inflate(&stream, Z_NO_FLUSH)
+            }
+            out.append(contentsOf: chunk[0..<(chunk.count - Int(stream.avail_out))])
+            if status == Z_STREAM_END { return out }
+            guard status == Z_OK else { throw GzipError(reason: stream.msg.map { String(cString: $0) } ?? "truncated stream") }
+        }
+    }
+}
+
+public struct GzipError: Error, CustomStringConvertible, Sendable {
+    public let reason: String
+    public var description: String { "gzip data is damaged: \(reason)" }
 }

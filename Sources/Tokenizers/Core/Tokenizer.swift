@@ -1,0 +1,196 @@
+import Dispatch
+
+/// A text tokenizer that gives the ids, type ids, attention masks and offsets of the reference
+/// (Hugging Face tokenizers; tiktoken for GPT-2): WordPiece for BERT, byte-level BPE for GPT-2 and
+/// RoBERTa. Load one with `Tokenizer(directory:)` or `Tokenizer(file:)`.
+///
+/// Thread-safe: `encodeBatch` encodes on several threads at once.
+public final class Tokenizer: Sendable {
+    enum Model: Sendable {
+        case wordPiece(WordPiece)
+        case bytePair(BytePairEncoding, ByteLevelOptions)
+    }
+
+    struct ByteLevelOptions: Sendable {
+        var addPrefixSpace = false
+        var useRegex = true
+    }
+
+    enum Decoder: Sendable {
+        case wordPiece(prefix: String, cleanup: Bool)
+        case byteLevel
+        case joinWithSpaces
+    }
+
+    let model: Model
+    let normalizer: BertNormalizer?
+    let addedTokens: [AddedToken]
+    let matcher: AddedTokenMatcher
+    public let postProcessor: PostProcessor
+    let decoder: Decoder
+    /// Truncation the tokenizer file asks for when preparing model inputs (not applied by `encode`).
+    public let truncation: Truncation?
+    /// Padding the tokenizer file asks for when preparing model inputs (not applied by `encode`).
+    public let padding: Padding?
+
+    init(model: Model, normalizer: BertNormalizer?, addedTokens: [AddedToken], postProcessor: PostProcessor,
+         decoder: Decoder, truncation: Truncation?, padding: Padding?) {
+        self.model = model
+        self.normalizer = normalizer
+        self.addedTokens = addedTokens
+        self.matcher = AddedTokenMatcher(addedTokens)
+        self.postProcessor = postProcessor
+        self.decoder = decoder
+        self.truncation = truncation
+        self.padding = padding
+    }
+
+    var vocabulary: Vocabulary {
+        switch model {
+        case .wordPiece(let model): return model.vocabulary
+        case .bytePair(let model, _): return model.vocabulary
+        }
+    }
+
+    /// Number of ids (the largest id + 1).
+    public var vocabularySize: Int { max(vocabulary.tokens.count, (addedTokens.map { Int($0.id) }.max() ?? -1) + 1) }
+
+    /// The string of token `id` (an added token's content, or the vocabulary entry).
+    public func token(_ id: Int32) -> String? {
+        addedTokens.first { $0.id == id }?.content ?? vocabulary.token(id)
+    }
+
+    /// The id of `token`, if it is in the vocabulary or an added token.
+    public func id(of token: String) -> Int32? {
+        addedTokens.first { $0.content.utf8.elementsEqual(token.utf8) }?.id ?? vocabulary.id(token)
+    }
+
+    /// Scratch buffers reused across calls on one thread.
+    final class Workspace {
+        var bytes: [UInt8] = []
+        var boundaries: [Int] = []
+        var pieces: [(id: Int32, length: Int32)] = []
+        let bpe = BytePairEncoding.Workspace()
+    }
+
+    /// Tokenizes `text` (and `pair`), adding special tokens as the post-processor says; with
+    /// `maxLength`, truncates to at most that many tokens (special tokens included) with the
+    /// tokenizer's truncation strategy (longest first by default).
+    public func encode(_ text: String, pair: String? = nil, addSpecialTokens: Bool = true, maxLength: Int? = nil) -> Encoding {
+        encode(text, pair: pair, addSpecialTokens: addSpecialTokens, maxLength: maxLength, workspace: Workspace())
+    }
+
+    func encode(_ text: String, pair: String?, addSpecialTokens: Bool, maxLength: Int?, workspace: Workspace) -> Encoding {
+        var first = encodeSequence(text, workspace)
+        var second = pair.map { encodeSequence($0, workspace) }
+        if let maxLength {
+            let strategy = truncation ?? Truncation(maxLength: maxLength)
+            let added = addSpecialTokens ? postProcessor.addedCount(pair: second != nil) : 0
+            Truncation(maxLength: maxLength, strategy: strategy.strategy, fromLeft: strategy.fromLeft)
+                .apply(&first, &second, budget: max(0, maxLength - added))
+        }
+        return postProcessor.apply(first, second, addSpecialTokens: addSpecialTokens)
+    }
+
+    /// Encodes `texts` (with `pairs`, when given) on up to `threads` threads; results in input order.
+    public func encodeBatch(_ texts: [String], pairs: [String]? = nil, addSpecialTokens: Bool = true,
+                            maxLength: Int? = nil, threads: Int) -> [Encoding] {
+        precondition(pairs == nil || pairs!.count == texts.count, "encodeBatch: one pair per text")
+        let results = UnsafeMutableBufferPointer<Encoding>.allocate(capacity: texts.count)
+        results.initialize(repeating: Encoding())
+        defer { results.deallocate() }
+        let chunks = max(1, min(threads, texts.count))
+        let output = UncheckedSendable(results)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let workspace = Workspace()
+            let range = (texts.count * chunk / chunks)..<(texts.count * (chunk + 1) / chunks)
+            for i in range {
+                output.value[i] = encode(texts[i], pair: pairs?[i], addSpecialTokens: addSpecialTokens,
+                                         maxLength: maxLength, workspace: workspace)
+            }
+        }
+        return Array(results)
+    }
+
+    /// One sequence through added-token splitting, normalization, pre-tokenization and the model.
+    private func encodeSequence(_ text: String, _ w: Workspace) -> Encoding {
+        var encoding = Encoding()
+        let all = ScalarText(Substring(text).unicodeScalars)
+        for segment in matcher.split(all.scalars) {
+            switch segment {
+            case .added(let token, let range):
+                encoding.append(id: token.id, offsets: range, special: token.special)
+            case .text(let range):
+                var part = ScalarText()
+                part.scalars = Array(all.scalars[range])
+                part.origins = Array(all.origins[range])
+                encodeText(part, into: &encoding, w)
+            }
+        }
+        return encoding
+    }
+
+    private func encodeText(_ text: ScalarText, into encoding: inout Encoding, _ w: Workspace) {
+        switch model {
+        case .wordPiece(let wordPiece):
+            let normalized = normalizer?.normalize(text) ?? text
+            BertPreTokenizer.split(normalized) { word in
+                wordPiece.tokenize(normalized, word, into: &encoding, bytes: &w.bytes, boundaries: &w.boundaries)
+            }
+        case .bytePair(let bpe, let options):
+            var text = normalizer?.normalize(text) ?? text
+            if options.addPrefixSpace, let first = text.scalars.first, first != 0x20 {
+                text.scalars.insert(0x20, at: 0)
+                text.origins.insert(text.origins[0], at: 0)
+            }
+            if options.useRegex {
+                GPT2PreTokenizer.split(text.scalars) { encodeBytePairPiece(text, $0, bpe, into: &encoding, w) }
+            } else if text.count > 0 {
+                encodeBytePairPiece(text, 0..<text.count, bpe, into: &encoding, w)
+            }
+        }
+    }
+
+    /// BPE on one pre-tokenized piece; offsets follow the reference: a token's byte range becomes
+    /// [character holding its first byte, character holding its last byte + 1), so the two halves
+    /// of a split character both cover it.
+    private func encodeBytePairPiece(_ text: ScalarText, _ range: Range<Int>, _ bpe: BytePairEncoding,
+                                     into encoding: inout Encoding, _ w: Workspace) {
+        w.bytes.removeAll(keepingCapacity: true)
+        w.boundaries.removeAll(keepingCapacity: true)  // byte → scalar index within the piece
+        for (k, i) in range.enumerated() {
+            let before = w.bytes.count
+            appendUTF8(text.scalars[i], to: &w.bytes)
+            for _ in before..<w.bytes.count { w.boundaries.append(k) }
+        }
+        w.pieces.removeAll(keepingCapacity: true)
+        w.bytes.withUnsafeBytes { bpe.tokenize($0, workspace: w.bpe, into: &w.pieces) }
+        func characterIndex(ofByte b: Int) -> Int { Int(text.origins[range.lowerBound + w.boundaries[b]]) }
+        var byte = 0
+        for piece in w.pieces {
+            var start = byte, end = byte + Int(piece.length)
+            if postProcessor.trimOffsets {
+                // ByteLevel's trim_offsets: leading and trailing spaces leave the offsets, except the
+                // one prefix space the pre-tokenizer added before the first token.
+                var leading = 0
+                while start + leading < end && w.bytes[start + leading] == 0x20 { leading += 1 }
+                var trailing = 0
+                while end - trailing > start && w.bytes[end - trailing - 1] == 0x20 { trailing += 1 }
+                let isFirst = encoding.count == 0 || characterIndex(ofByte: start) == 0
+                if isFirst && postProcessor.addPrefixSpace && leading == 1 { leading = 0 }
+                let trimmedStart = min(start + leading, end)
+                end = max(end - trailing, trimmedStart)
+                start = trimmedStart
+            }
+            let first = characterIndex(ofByte: min(start, w.bytes.count - 1))
+            encoding.append(id: piece.id, offsets: end > start ? first..<(characterIndex(ofByte: end - 1) + 1) : first..<first)
+            byte += Int(piece.length)
+        }
+    }
+}
+
+/// Lets a buffer whose elements each thread writes separately cross into `concurrentPerform`.
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -1,0 +1,92 @@
+import TensorFormats
+
+extension Tokenizer {
+    /// Loads the tokenizer of a model directory: `tokenizer.json` when present, else `vocab.txt`
+    /// (WordPiece; `do_lower_case` from `tokenizer_config.json`, default true), else `vocab.json`
+    /// + `merges.txt` (GPT-2 byte-level BPE), else a single `*.tiktoken` file.
+    public convenience init(directory: String) throws {
+        let dir = FileSystem.directoryPrefix(directory)
+        let candidates = ["tokenizer.json", "vocab.txt", "vocab.json"]
+        if let name = candidates.first(where: { TokenizerFiles.exists(dir + $0) }) {
+            try self.init(file: dir + name)
+        } else if let tiktoken = TokenizerFiles.list(dir).first(where: { $0.hasSuffix(".tiktoken") }) {
+            try self.init(file: dir + tiktoken)
+        } else {
+            throw FormatError(file: directory, TokenizerError.noTokenizerFiles(lookedFor: "tokenizer.json, vocab.txt, vocab.json + merges.txt, *.tiktoken"))
+        }
+    }
+
+    /// Loads a tokenizer file: `tokenizer.json`, `vocab.txt`, `vocab.json` (with `merges.txt`
+    /// beside it) or `*.tiktoken` (GPT-2's `<|endoftext|>` is added after the ranks, as tiktoken's
+    /// gpt2 encoding does).
+    public convenience init(file path: String) throws {
+        let directory = path.lastIndex(of: "/").map { String(path[...$0]) } ?? ""
+        let tokenizer: Tokenizer
+        if path.hasSuffix(".json") && !path.hasSuffix("vocab.json") {
+            let file = try MappedFile(path: path)
+            tokenizer = try withExtendedLifetime(file) {
+                do { return try TokenizerJSON.load(JSON.parse(file.bytes)) }
+                catch let error as TokenizerError { throw FormatError(file: path, error) }
+                catch let error as JSONError { throw FormatError(file: path, error) }
+            }
+        } else if path.hasSuffix(".txt") {
+            let vocabulary = try VocabularyFiles.wordPieceVocabulary(path)
+            tokenizer = try Self.bert(vocabulary: vocabulary, lowercase: TokenizerFiles.doLowerCase(directory), path: path)
+        } else if path.hasSuffix(".json") {
+            let (vocabulary, pairs) = try VocabularyFiles.bytePairFiles(vocab: path, merges: directory + "merges.txt")
+            let merges = try Self.attributing(path) { try BytePairEncoding.mergeTable(pairs, vocabulary: vocabulary) }
+            tokenizer = try Self.gpt2(vocabulary: vocabulary, merges: merges, endOfText: vocabulary.id(Self.endOfText), path: path)
+        } else if path.hasSuffix(".tiktoken") {
+            let (vocabulary, merges) = try VocabularyFiles.tiktoken(path)
+            tokenizer = try Self.gpt2(vocabulary: vocabulary, merges: merges, endOfText: Int32(vocabulary.tokens.count), path: path)
+        } else {
+            throw FormatError(file: path, TokenizerError.noTokenizerFiles(lookedFor: "tokenizer.json, vocab.txt, vocab.json, *.tiktoken"))
+        }
+        self.init(model: tokenizer.model, normalizer: tokenizer.normalizer, addedTokens: tokenizer.addedTokens,
+                  postProcessor: tokenizer.postProcessor, decoder: tokenizer.decoder, truncation: tokenizer.truncation,
+                  padding: tokenizer.padding)
+    }
+
+    static let endOfText = "<|endoftext|>"
+
+    /// BERT's tokenizer around a WordPiece vocabulary, as transformers' BertTokenizerFast builds it.
+    private static func bert(vocabulary: Vocabulary, lowercase: Bool, path: String) throws -> Tokenizer {
+        try attributing(path) {
+            let specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"].compactMap { name in
+                vocabulary.id(name).map { AddedToken(content: name, id: $0, special: true) }
+            }
+            guard let cls = vocabulary.id("[CLS]"), let sep = vocabulary.id("[SEP]") else { throw TokenizerError.missingToken("[CLS]' or '[SEP]") }
+            return Tokenizer(model: .wordPiece(try WordPiece(vocabulary: vocabulary, unknownToken: "[UNK]")),
+                             normalizer: BertNormalizer(lowercase: lowercase), addedTokens: specials,
+                             postProcessor: .bert(cls: cls, sep: sep), decoder: .wordPiece(prefix: "##", cleanup: true),
+                             truncation: nil, padding: nil)
+        }
+    }
+
+    /// GPT-2's tokenizer: byte-level BPE, no special tokens added, `<|endoftext|>` recognised in text.
+    private static func gpt2(vocabulary: Vocabulary, merges: MergeTable, endOfText: Int32?, path: String) throws -> Tokenizer {
+        try attributing(path) {
+            let bpe = try BytePairEncoding(vocabulary: vocabulary, merges: merges, unknownToken: nil, ignoreMerges: false)
+            return Tokenizer(model: .bytePair(bpe, ByteLevelOptions()), normalizer: nil,
+                             addedTokens: endOfText.map { [AddedToken(content: Self.endOfText, id: $0, special: true)] } ?? [],
+                             postProcessor: .none(), decoder: .byteLevel, truncation: nil, padding: nil)
+        }
+    }
+
+    private static func attributing<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as TokenizerError { throw FormatError(file: path, error) }
+    }
+}
+
+/// File-system helpers for finding tokenizer files.
+enum TokenizerFiles {
+    static func exists(_ path: String) -> Bool { FileSystem.exists(path) }
+
+    static func list(_ directory: String) -> [String] { FileSystem.listDirectory(directory).sorted() }
+
+    /// `do_lower_case` from a `tokenizer_config.json` beside the vocabulary (default true).
+    static func doLowerCase(_ directory: String) -> Bool {
+        guard let file = try? MappedFile(path: directory + "tokenizer_config.json") else { return true }
+        return withExtendedLifetime(file) { (try? JSON.parse(file.bytes))?["do_lower_case"]?.bool ?? true }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// Lines of text from files or stdin, split on "\n" bytes (a "\r" before it is dropped), decoded
+/// as UTF-8 with invalid bytes replaced by U+FFFD — as Python's `errors="replace"` does.
+struct InputLines {
+    var lines: [String] = []
+    /// 1-based numbers of lines that held invalid UTF-8.
+    var invalidLines: [Int] = []
+
+    init(_ data: Data) {
+        data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+            var start = 0
+            func take(_ end: Int) {
+                var stop = end
+                if stop > start && bytes[stop - 1] == 0x0D { stop -= 1 }
+                let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<stop])
+                if let valid = String(validating: slice, as: UTF8.self) {
+                    lines.append(valid)
+                } else {
+                    lines.append(String(decoding: slice, as: UTF8.self))
+                    invalidLines.append(lines.count)
+                }
+            }
+            for i in 0..<bytes.count where bytes[i] == 0x0A {
+                take(i)
+                start = i + 1
+            }
+            if start < bytes.count { take(bytes.count) }
+        }
+    }
+
+    static func standardInput() -> InputLines { InputLines(FileHandle.standardInput.readDataToEndOfFile()) }
+}
+
+/// Buffered stdout for large outputs.
+struct OutputBuffer {
+    private var bytes: [UInt8] = []
+
+    mutating func line(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
+        bytes.append(0x0A)
+        if bytes.count > 1 << 20 { flush() }
+    }
+
+    mutating func flush() {
+        FileHandle.standardOutput.write(Data(bytes))
+        bytes.removeAll(keepingCapacity: true)
+    }
+}
