@@ -41,14 +41,20 @@ venv:
 	[ -x $(PYTHON) ] || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q -r tools/requirements.txt
 
-fixtures:
+# Regenerates every golden file from the reference libraries (needs the venv, the MiniLM model and
+# openai-whisper's gpt2.tiktoken: see tools/fetch_gpt2_ranks.sh).
+fixtures: $(MINILM)/model.safetensors
 	$(PYTHON) tools/make_format_fixtures.py
 	$(SWIFT) build -c release --product ckpt
 	$(PYTHON) tools/verify_format_outputs.py $(CKPT)
+	$(PYTHON) tools/make_unicode_tables.py
+	bash tools/fetch_gpt2_ranks.sh $(CACHE)/gpt2.tiktoken
+	$(PYTHON) tools/make_tokenizer_fixtures.py $(MINILM) $(CACHE)/gpt2.tiktoken
 
 bench: build
 	@[ -x /usr/bin/time ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq time; }
 	$(PYTHON) tools/bench/formats.py --ckpt $(CKPT) --work $(CACHE)/bench
+	$(PYTHON) tools/bench/tokenizers.py --ckpt $(CKPT) --work $(CACHE)/bench
 
 fuzz: deps
 	bash tools/fuzz/run.sh $(FUZZ_SECONDS)

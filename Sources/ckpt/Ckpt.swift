@@ -5,6 +5,6 @@ struct Ckpt: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ckpt",
         abstract: "Transformer checkpoints from the shell: inspect, convert, tokenize.",
-        subcommands: [Inspect.self, Convert.self, Tokenize.self]
+        subcommands: [Inspect.self, Convert.self, Tokenize.self, BenchTokenize.self]
     )
 }

@@ -33,7 +33,7 @@ public enum JSON: Equatable, Sendable {
 
     /// A number written as a plain integer (no fraction or exponent) that fits `Int`.
     public var int: Int? {
-        guard case .number(let text) = self, !text.contains(where: { ".eE".contains($0) }) else { return nil }
+        guard case .number(let text) = self, !text.utf8.contains(where: { $0 == 0x2E || $0 == 0x65 || $0 == 0x45 }) else { return nil }
         return Int(text)
     }
 

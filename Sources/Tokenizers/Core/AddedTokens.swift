@@ -19,12 +19,15 @@ public struct AddedToken: Sendable, Equatable {
 
 struct AddedTokenMatcher: Sendable {
     private let tokens: [(scalars: [UInt32], token: AddedToken)]
-    private let firstScalars: Set<UInt32>
+    /// Whether some added token starts with this scalar (indexed by scalar value; past the end: none does).
+    private let startsToken: [Bool]
 
     init(_ tokens: [AddedToken]) {
         self.tokens = tokens.map { (Array($0.content.unicodeScalars.map(\.value)), $0) }.filter { !$0.0.isEmpty }
             .sorted { $0.0.count > $1.0.count }
-        firstScalars = Set(self.tokens.map { $0.scalars[0] })
+        var starts = [Bool](repeating: false, count: Int(self.tokens.map { $0.scalars[0] }.max() ?? 0) + 1)
+        for token in self.tokens { starts[Int(token.scalars[0])] = true }
+        startsToken = starts
     }
 
     var isEmpty: Bool { tokens.isEmpty }
@@ -41,7 +44,7 @@ struct AddedTokenMatcher: Sendable {
         var textStart = 0
         var i = 0
         while i < scalars.count {
-            guard firstScalars.contains(scalars[i]),
+            guard Int(scalars[i]) < startsToken.count, startsToken[Int(scalars[i])],
                   let match = tokens.first(where: { i + $0.scalars.count <= scalars.count && scalars[i..<(i + $0.scalars.count)].elementsEqual($0.scalars) })
             else {
                 i += 1

@@ -20,6 +20,23 @@ public struct Encoding: Equatable, Sendable {
         specialTokensMask.append(special ? 1 : 0)
     }
 
+    mutating func reserveCapacity(_ n: Int) {
+        ids.reserveCapacity(n)
+        typeIds.reserveCapacity(n)
+        offsets.reserveCapacity(n)
+        attentionMask.reserveCapacity(n)
+        specialTokensMask.reserveCapacity(n)
+    }
+
+    /// Appends `other`'s tokens with every type id set to `typeId`.
+    mutating func append(contentsOf other: Encoding, typeId: Int32) {
+        ids += other.ids
+        typeIds.append(contentsOf: repeatElement(typeId, count: other.count))
+        offsets += other.offsets
+        attentionMask += other.attentionMask
+        specialTokensMask += other.specialTokensMask
+    }
+
     mutating func append(contentsOf other: Encoding) {
         ids += other.ids
         typeIds += other.typeIds
@@ -47,6 +64,4 @@ public struct Encoding: Equatable, Sendable {
         attentionMask = Array(attentionMask[range])
         specialTokensMask = Array(specialTokensMask[range])
     }
-
-    mutating func setTypeIds(_ typeId: Int32) { typeIds = [Int32](repeating: typeId, count: count) }
 }

@@ -45,15 +45,15 @@ public struct PostProcessor: Sendable, Equatable {
 
     func apply(_ first: Encoding, _ second: Encoding?, addSpecialTokens: Bool) -> Encoding {
         var out = Encoding()
+        out.reserveCapacity(first.count + (second?.count ?? 0) + addedCount(pair: second != nil))
         for piece in second == nil ? single : pair {
             switch piece {
             case .special(let ids, let typeId):
                 guard addSpecialTokens else { continue }
                 for id in ids { out.append(id: id, offsets: 0..<0, typeId: typeId, special: true) }
             case .sequence(let isSecond, let typeId):
-                var sequence = isSecond ? second! : first
-                sequence.setTypeIds(typeId)  // the template sets type ids even without special tokens
-                out.append(contentsOf: sequence)
+                // The template sets type ids even without special tokens.
+                out.append(contentsOf: isSecond ? second! : first, typeId: typeId)
             }
         }
         return out

@@ -6,16 +6,44 @@ struct ScalarText {
 
     init() {}
 
-    /// The scalars of `text` (already valid UTF-8), numbered from `firstIndex`.
-    init(_ text: Substring.UnicodeScalarView, firstIndex: Int = 0) {
-        scalars.reserveCapacity(text.count)
-        origins.reserveCapacity(text.count)
-        var index = Int32(firstIndex)
-        for scalar in text {
-            scalars.append(scalar.value)
-            origins.append(index)
-            index += 1
+    /// The scalars of `text`, numbered from 0, decoded straight from its UTF-8 storage.
+    init(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            scalars.reserveCapacity(bytes.count)
+            origins.reserveCapacity(bytes.count)
+            var i = 0
+            var index: Int32 = 0
+            let n = bytes.count
+            while i < n {
+                let lead = UInt32(bytes[i])
+                var scalar: UInt32
+                // A Swift String holds valid UTF-8, so continuation bytes need no checks.
+                if lead < 0x80 {
+                    scalar = lead
+                    i += 1
+                } else if lead < 0xE0 {
+                    scalar = (lead & 0x1F) << 6 | UInt32(bytes[i + 1] & 0x3F)
+                    i += 2
+                } else if lead < 0xF0 {
+                    scalar = (lead & 0x0F) << 12 | UInt32(bytes[i + 1] & 0x3F) << 6 | UInt32(bytes[i + 2] & 0x3F)
+                    i += 3
+                } else {
+                    scalar = (lead & 0x07) << 18 | UInt32(bytes[i + 1] & 0x3F) << 12 | UInt32(bytes[i + 2] & 0x3F) << 6
+                        | UInt32(bytes[i + 3] & 0x3F)
+                    i += 4
+                }
+                scalars.append(scalar)
+                origins.append(index)
+                index += 1
+            }
         }
+    }
+
+    /// The scalars of `range`, keeping their origins.
+    init(_ other: ScalarText, _ range: Range<Int>) {
+        scalars = Array(other.scalars[range])
+        origins = Array(other.origins[range])
     }
 
     var count: Int { scalars.count }

@@ -115,16 +115,19 @@ public final class Tokenizer: Sendable {
     /// One sequence through added-token splitting, normalization, pre-tokenization and the model.
     private func encodeSequence(_ text: String, _ w: Workspace) -> Encoding {
         var encoding = Encoding()
-        let all = ScalarText(Substring(text).unicodeScalars)
-        for segment in matcher.split(all.scalars) {
+        let all = ScalarText(text)
+        encoding.reserveCapacity(all.count / 3 + 4)
+        let segments = matcher.split(all.scalars)
+        if segments.count == 1, case .text = segments[0] {
+            encodeText(all, into: &encoding, w)
+            return encoding
+        }
+        for segment in segments {
             switch segment {
             case .added(let token, let range):
                 encoding.append(id: token.id, offsets: range, special: token.special)
             case .text(let range):
-                var part = ScalarText()
-                part.scalars = Array(all.scalars[range])
-                part.origins = Array(all.origins[range])
-                encodeText(part, into: &encoding, w)
+                encodeText(ScalarText(all, range), into: &encoding, w)
             }
         }
         return encoding

@@ -20,8 +20,12 @@ final class CharacterTable: @unchecked Sendable {
     static let scalarCount = 0x110000
 
     private let flags: UnsafeMutableBufferPointer<UInt16>
-    private let stripMapping: [UInt32: [UInt32]]
-    private let lowerMapping: [UInt32: [UInt32]]
+    /// Mappings as flat records [count, scalars…]; `*Index[scalar]` is a record's offset.
+    private let mappingData: [UInt32]
+    private let stripIndex: [UInt32: Int]
+    private let lowerIndex: [UInt32: Int]
+    /// Single-scalar lower-case mappings of the first 64 Ki scalars, looked up without hashing (0: none).
+    private let lowerBMP: [UInt32]
 
     private init() {
         let flags = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: Self.scalarCount)
@@ -39,19 +43,25 @@ final class CharacterTable: @unchecked Sendable {
         mark(ReferenceTables.gpt2Letter, .gpt2Letter)
         mark(ReferenceTables.gpt2Number, .gpt2Number)
         mark(ReferenceTables.gpt2Space, .gpt2Space)
-        func mappings(_ records: [UInt32], _ flag: Flags) -> [UInt32: [UInt32]] {
-            var table: [UInt32: [UInt32]] = [:]
+        var data: [UInt32] = []
+        func mappings(_ records: [UInt32], _ flag: Flags) -> [UInt32: Int] {
+            var index: [UInt32: Int] = [:]
             var i = 0
             while i < records.count {
                 let scalar = records[i], count = Int(records[i + 1])
-                table[scalar] = Array(records[(i + 2)..<(i + 2 + count)])
+                index[scalar] = data.count
+                data.append(contentsOf: records[(i + 1)..<(i + 2 + count)])
                 flags[Int(scalar)] |= flag.rawValue
                 i += 2 + count
             }
-            return table
+            return index
         }
-        stripMapping = mappings(ReferenceTables.stripMap, .hasStripMapping)
-        lowerMapping = mappings(ReferenceTables.lowerMap, .hasLowerMapping)
+        stripIndex = mappings(ReferenceTables.stripMap, .hasStripMapping)
+        lowerIndex = mappings(ReferenceTables.lowerMap, .hasLowerMapping)
+        var lowerBMP = [UInt32](repeating: 0, count: 0x10000)
+        for (scalar, offset) in lowerIndex where scalar < 0x10000 && data[offset] == 1 { lowerBMP[Int(scalar)] = data[offset + 1] }
+        self.lowerBMP = lowerBMP
+        mappingData = data
         for scalar in Self.hangulFirst...Self.hangulLast { flags[Int(scalar)] |= Flags.hasStripMapping.rawValue }
         self.flags = flags
     }
@@ -67,8 +77,8 @@ final class CharacterTable: @unchecked Sendable {
             out.append(0x1100 + index / 588)
             out.append(0x1161 + (index % 588) / 28)
             if index % 28 != 0 { out.append(0x11A7 + index % 28) }
-        } else if let mapped = stripMapping[scalar] {
-            out.append(contentsOf: mapped)
+        } else if let offset = stripIndex[scalar] {
+            out.append(contentsOf: mappingData[(offset + 1)..<(offset + 1 + Int(mappingData[offset]))])
         } else {
             out.append(scalar)
         }
@@ -76,7 +86,13 @@ final class CharacterTable: @unchecked Sendable {
 
     /// The lower-case form of `scalar` (one or more scalars), appended to `out`.
     func appendLowercased(_ scalar: UInt32, to out: inout [UInt32]) {
-        if let mapped = lowerMapping[scalar] { out.append(contentsOf: mapped) } else { out.append(scalar) }
+        if scalar < 0x10000, lowerBMP[Int(scalar)] != 0 {
+            out.append(lowerBMP[Int(scalar)])
+        } else if let offset = lowerIndex[scalar] {
+            out.append(contentsOf: mappingData[(offset + 1)..<(offset + 1 + Int(mappingData[offset]))])
+        } else {
+            out.append(scalar)
+        }
     }
 
     private static let hangulFirst: UInt32 = 0xAC00

@@ -1,0 +1,33 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Tokenizers
+
+/// Times batch encoding alone (the file is read and the tokenizer loaded before the clock starts),
+/// for tools/bench/tokenizers.py. Prints one JSON object.
+struct BenchTokenize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-tokenize", abstract: "Time batch tokenization of a file's lines.", shouldDisplay: false)
+
+    @Option var tokenizer: String
+    @Option var threads: Int = 1
+    @Option var repeats: Int = 3
+    @Argument var file: String
+
+    func run() throws {
+        try reportingFailure {
+            let loaded = try Tokenizer(file: tokenizer)
+            let data = try Data(contentsOf: URL(fileURLWithPath: file))
+            let lines = InputLines(data).lines
+            var best = Double.infinity
+            var tokens = 0
+            for _ in 0..<repeats {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let encodings = loaded.encodeBatch(lines, threads: threads)
+                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                tokens = encodings.reduce(0) { $0 + $1.count }
+            }
+            print("{\"seconds\": \(best), \"bytes\": \(data.count), \"lines\": \(lines.count), \"tokens\": \(tokens)}")
+        }
+    }
+}

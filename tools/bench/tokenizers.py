@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Tokenizer throughput: ckpt against Hugging Face tokenizers (WordPiece and GPT-2 BPE) and tiktoken
+(GPT-2), on the same ≥10 MB of real text, at 1 and 2 threads, in one run. Each side times batch
+encoding of the file's lines only (loading and reading excluded), best of --repeats.
+
+    python tools/bench/tokenizers.py --ckpt .build/release/ckpt --work .cache/bench
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+FIX = ROOT / "fixtures" / "tokenizers"
+
+PEER = r"""
+import json, sys, time
+kind, path, threads, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+raw = open(path, "rb").read()
+lines = [l.rstrip(b"\r").decode("utf-8", "replace") for l in raw.split(b"\n")]
+if lines and lines[-1] == "": lines.pop()
+if kind == "tiktoken":
+    import tiktoken
+    from tiktoken.load import load_tiktoken_bpe
+    enc = tiktoken.Encoding(name="gpt2", pat_str=r"'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+",
+                            mergeable_ranks=load_tiktoken_bpe(sys.argv[5]), special_tokens={"<|endoftext|>": 50256})
+    run = lambda: enc.encode_batch(lines, num_threads=threads, allowed_special="all")
+    count = lambda out: sum(len(x) for x in out)
+else:
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_file(sys.argv[5])
+    tok.no_padding(); tok.no_truncation()
+    run = lambda: tok.encode_batch(lines)
+    count = lambda out: sum(len(e.ids) for e in out)
+best = float("inf")
+for _ in range(repeats):
+    t = time.perf_counter(); out = run(); best = min(best, time.perf_counter() - t)
+print(json.dumps({"seconds": best, "bytes": len(raw), "tokens": count(out)}))
+"""
+
+
+def real_text(work):
+    """≥10 MB of real text: the Python standard library's sources (code and prose), the TREC questions."""
+    path = work / "real-text.txt"
+    if not path.exists():
+        parts = [(ROOT / "fixtures" / "data" / "trec-train.tsv").read_text(encoding="utf-8")]
+        size = len(parts[0])
+        for file in sorted(Path(sysconfig.get_paths()["stdlib"]).rglob("*.py")):
+            if "test" in file.parts:
+                continue
+            try:
+                text = file.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue
+            parts.append(text)
+            size += len(text.encode())
+            if size > 10_500_000:
+                break
+        path.write_text("".join(parts), encoding="utf-8")
+    return path
+
+
+def run_json(cmd, env=None):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    text = real_text(work)
+    mb = text.stat().st_size / 1e6
+    print(f"# {mb:.1f} MB of real text ({sum(1 for _ in open(text, encoding='utf-8'))} lines), best of {args.repeats}")
+    print(f"{'tokenizer':10} {'threads':>7} {'ckpt MB/s':>10} {'HF MB/s':>9} {'tiktoken MB/s':>14} {'vs HF':>7} {'vs tiktoken':>12}")
+    rows = []
+    for name, ckpt_file, hf_file in [("WordPiece", FIX / "minilm" / "tokenizer.json", FIX / "minilm" / "tokenizer.json"),
+                                     ("GPT-2 BPE", FIX / "gpt2" / "tokenizer.json", FIX / "gpt2" / "tokenizer.json")]:
+        for threads in (1, 2):
+            c = run_json([args.ckpt, "bench-tokenize", "--tokenizer", str(ckpt_file), "--threads", str(threads),
+                          "--repeats", str(args.repeats), str(text)])
+            env = dict(os.environ, RAYON_NUM_THREADS=str(threads), TOKENIZERS_PARALLELISM="true")
+            h = run_json([sys.executable, "-c", PEER, "hf", str(text), str(threads), str(args.repeats), str(hf_file)], env)
+            t = None
+            if name == "GPT-2 BPE":
+                t = run_json([sys.executable, "-c", PEER, "tiktoken", str(text), str(threads), str(args.repeats),
+                              str(FIX / "gpt2" / "gpt2.tiktoken")])
+            assert c["tokens"] == h["tokens"] and (t is None or t["tokens"] == c["tokens"]), (c, h, t)
+            speed = lambda r: r["bytes"] / r["seconds"] / 1e6
+            row = dict(tokenizer=name, threads=threads, ckpt=speed(c), hf=speed(h), tiktoken=speed(t) if t else None)
+            rows.append(row)
+            tk = f"{row['tiktoken']:14.1f}" if t else f"{'-':>14}"
+            vs_tk = f"{row['ckpt'] / row['tiktoken']:11.2f}x" if t else f"{'-':>12}"
+            print(f"{name:10} {threads:7} {row['ckpt']:10.1f} {row['hf']:9.1f} {tk} {row['ckpt'] / row['hf']:6.2f}x {vs_tk}")
+    (work / "tokenizers.json").write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
