@@ -12,13 +12,14 @@ struct BenchTokenize: ParsableCommand {
     @Option var tokenizer: String
     @Option var threads: Int = 1
     @Option var repeats: Int = 3
+    @Flag(help: "Encode the whole file as one text instead of line by line.") var whole = false
     @Argument var file: String
 
     func run() throws {
         try reportingFailure {
             let loaded = try Tokenizer(file: tokenizer)
             let data = try Data(contentsOf: URL(fileURLWithPath: file))
-            let lines = InputLines(data).lines
+            let lines = whole ? [String(decoding: data, as: UTF8.self)] : InputLines(data).lines
             var best = Double.infinity
             var tokens = 0
             for _ in 0..<repeats {

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Tokenizer throughput: ckpt against Hugging Face tokenizers (WordPiece and GPT-2 BPE) and tiktoken
 (GPT-2), on the same ≥10 MB of real text, at 1 and 2 threads, in one run. Each side times batch
-encoding of the file's lines only (loading and reading excluded), best of --repeats.
+encoding only (loading and reading excluded), best of --repeats: the file's lines as one batch (the
+way a dataset is tokenized), and the whole file as one document (the engines' raw speed, without the
+per-line cost of the Python APIs).
 
     python tools/bench/tokenizers.py --ckpt .build/release/ckpt --work .cache/bench
 """
@@ -18,10 +20,11 @@ FIX = ROOT / "fixtures" / "tokenizers"
 
 PEER = r"""
 import json, sys, time
-kind, path, threads, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+kind, path, threads, repeats, whole = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[6] == "whole"
 raw = open(path, "rb").read()
 lines = [l.rstrip(b"\r").decode("utf-8", "replace") for l in raw.split(b"\n")]
 if lines and lines[-1] == "": lines.pop()
+if whole: lines = [raw.decode("utf-8", "replace")]
 if kind == "tiktoken":
     import tiktoken
     from tiktoken.load import load_tiktoken_bpe
@@ -79,26 +82,27 @@ def main():
     text = real_text(work)
     mb = text.stat().st_size / 1e6
     print(f"# {mb:.1f} MB of real text ({sum(1 for _ in open(text, encoding='utf-8'))} lines), best of {args.repeats}")
-    print(f"{'tokenizer':10} {'threads':>7} {'ckpt MB/s':>10} {'HF MB/s':>9} {'tiktoken MB/s':>14} {'vs HF':>7} {'vs tiktoken':>12}")
+    print(f"{'tokenizer':10} {'input':>6} {'threads':>7} {'ckpt MB/s':>10} {'HF MB/s':>9} {'tiktoken MB/s':>14} {'vs HF':>7} {'vs tiktoken':>12}")
     rows = []
     for name, ckpt_file, hf_file in [("WordPiece", FIX / "minilm" / "tokenizer.json", FIX / "minilm" / "tokenizer.json"),
                                      ("GPT-2 BPE", FIX / "gpt2" / "tokenizer.json", FIX / "gpt2" / "tokenizer.json")]:
-        for threads in (1, 2):
+        # Line batches at 1 and 2 threads, then the whole file as one document (one thread).
+        for threads, mode in [(1, "lines"), (2, "lines"), (1, "whole")]:
             c = run_json([args.ckpt, "bench-tokenize", "--tokenizer", str(ckpt_file), "--threads", str(threads),
-                          "--repeats", str(args.repeats), str(text)])
+                          "--repeats", str(args.repeats), str(text)] + (["--whole"] if mode == "whole" else []))
             env = dict(os.environ, RAYON_NUM_THREADS=str(threads), TOKENIZERS_PARALLELISM="true")
-            h = run_json([sys.executable, "-c", PEER, "hf", str(text), str(threads), str(args.repeats), str(hf_file)], env)
+            h = run_json([sys.executable, "-c", PEER, "hf", str(text), str(threads), str(args.repeats), str(hf_file), mode], env)
             t = None
             if name == "GPT-2 BPE":
                 t = run_json([sys.executable, "-c", PEER, "tiktoken", str(text), str(threads), str(args.repeats),
-                              str(FIX / "gpt2" / "gpt2.tiktoken")])
+                              str(FIX / "gpt2" / "gpt2.tiktoken"), mode])
             assert c["tokens"] == h["tokens"] and (t is None or t["tokens"] == c["tokens"]), (c, h, t)
             speed = lambda r: r["bytes"] / r["seconds"] / 1e6
-            row = dict(tokenizer=name, threads=threads, ckpt=speed(c), hf=speed(h), tiktoken=speed(t) if t else None)
+            row = dict(tokenizer=name, threads=threads, mode=mode, ckpt=speed(c), hf=speed(h), tiktoken=speed(t) if t else None)
             rows.append(row)
             tk = f"{row['tiktoken']:14.1f}" if t else f"{'-':>14}"
             vs_tk = f"{row['ckpt'] / row['tiktoken']:11.2f}x" if t else f"{'-':>12}"
-            print(f"{name:10} {threads:7} {row['ckpt']:10.1f} {row['hf']:9.1f} {tk} {row['ckpt'] / row['hf']:6.2f}x {vs_tk}")
+            print(f"{name:10} {mode:>6} {threads:7} {row['ckpt']:10.1f} {row['hf']:9.1f} {tk} {row['ckpt'] / row['hf']:6.2f}x {vs_tk}")
     (work / "tokenizers.json").write_text(json.dumps(rows, indent=1))
 
 

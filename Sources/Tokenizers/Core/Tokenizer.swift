@@ -65,24 +65,27 @@ public final class Tokenizer: Sendable {
         addedTokens.first { $0.content.utf8.elementsEqual(token.utf8) }?.id ?? vocabulary.id(token)
     }
 
-    /// Scratch buffers reused across calls on one thread.
-    final class Workspace {
+    /// Scratch buffers reused across calls on one thread (a struct passed `inout`: see
+    /// `BytePairEncoding.Workspace`).
+    struct Workspace {
         var bytes: [UInt8] = []
         var boundaries: [Int] = []
         var pieces: [(id: Int32, length: Int32)] = []
-        let bpe = BytePairEncoding.Workspace()
+        var bpe = BytePairEncoding.Workspace()
     }
 
     /// Tokenizes `text` (and `pair`), adding special tokens as the post-processor says; with
     /// `maxLength`, truncates to at most that many tokens (special tokens included) with the
     /// tokenizer's truncation strategy (longest first by default).
     public func encode(_ text: String, pair: String? = nil, addSpecialTokens: Bool = true, maxLength: Int? = nil) -> Encoding {
-        encode(text, pair: pair, addSpecialTokens: addSpecialTokens, maxLength: maxLength, workspace: Workspace())
+        var workspace = Workspace()
+        return encode(text, pair: pair, addSpecialTokens: addSpecialTokens, maxLength: maxLength, workspace: &workspace)
     }
 
-    func encode(_ text: String, pair: String?, addSpecialTokens: Bool, maxLength: Int?, workspace: Workspace) -> Encoding {
-        var first = encodeSequence(text, workspace)
-        var second = pair.map { encodeSequence($0, workspace) }
+    func encode(_ text: String, pair: String?, addSpecialTokens: Bool, maxLength: Int?, workspace: inout Workspace) -> Encoding {
+        var first = encodeSequence(text, &workspace)
+        var second: Encoding? = nil
+        if let pair { second = encodeSequence(pair, &workspace) }
         if let maxLength {
             let strategy = truncation ?? Truncation(maxLength: maxLength)
             let added = addSpecialTokens ? postProcessor.addedCount(pair: second != nil) : 0
@@ -102,24 +105,24 @@ public final class Tokenizer: Sendable {
         let chunks = max(1, min(threads, texts.count))
         let output = UncheckedSendable(results)
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let workspace = Workspace()
+            var workspace = Workspace()
             let range = (texts.count * chunk / chunks)..<(texts.count * (chunk + 1) / chunks)
             for i in range {
                 output.value[i] = encode(texts[i], pair: pairs?[i], addSpecialTokens: addSpecialTokens,
-                                         maxLength: maxLength, workspace: workspace)
+                                         maxLength: maxLength, workspace: &workspace)
             }
         }
         return Array(results)
     }
 
     /// One sequence through added-token splitting, normalization, pre-tokenization and the model.
-    private func encodeSequence(_ text: String, _ w: Workspace) -> Encoding {
+    private func encodeSequence(_ text: String, _ w: inout Workspace) -> Encoding {
         var encoding = Encoding()
         let all = ScalarText(text)
         encoding.reserveCapacity(all.count / 3 + 4)
         let segments = matcher.split(all.scalars)
         if segments.count == 1, case .text = segments[0] {
-            encodeText(all, into: &encoding, w)
+            encodeText(all, into: &encoding, &w)
             return encoding
         }
         for segment in segments {
@@ -127,13 +130,13 @@ public final class Tokenizer: Sendable {
             case .added(let token, let range):
                 encoding.append(id: token.id, offsets: range, special: token.special)
             case .text(let range):
-                encodeText(ScalarText(all, range), into: &encoding, w)
+                encodeText(ScalarText(all, range), into: &encoding, &w)
             }
         }
         return encoding
     }
 
-    private func encodeText(_ text: ScalarText, into encoding: inout Encoding, _ w: Workspace) {
+    private func encodeText(_ text: ScalarText, into encoding: inout Encoding, _ w: inout Workspace) {
         switch model {
         case .wordPiece(let wordPiece):
             let normalized = normalizer?.normalize(text) ?? text
@@ -147,9 +150,9 @@ public final class Tokenizer: Sendable {
                 text.origins.insert(text.origins[0], at: 0)
             }
             if options.useRegex {
-                GPT2PreTokenizer.split(text.scalars) { encodeBytePairPiece(text, $0, bpe, into: &encoding, w) }
+                GPT2PreTokenizer.split(text.scalars) { encodeBytePairPiece(text, $0, bpe, into: &encoding, &w) }
             } else if text.count > 0 {
-                encodeBytePairPiece(text, 0..<text.count, bpe, into: &encoding, w)
+                encodeBytePairPiece(text, 0..<text.count, bpe, into: &encoding, &w)
             }
         }
     }
@@ -158,17 +161,32 @@ public final class Tokenizer: Sendable {
     /// [character holding its first byte, character holding its last byte + 1), so the two halves
     /// of a split character both cover it.
     private func encodeBytePairPiece(_ text: ScalarText, _ range: Range<Int>, _ bpe: BytePairEncoding,
-                                     into encoding: inout Encoding, _ w: Workspace) {
+                                     into encoding: inout Encoding, _ w: inout Workspace) {
         w.bytes.removeAll(keepingCapacity: true)
-        w.boundaries.removeAll(keepingCapacity: true)  // byte → scalar index within the piece
-        for (k, i) in range.enumerated() {
+        w.boundaries.removeAll(keepingCapacity: true)  // byte → scalar index within the piece; empty if all ASCII
+        var ascii = true
+        for i in range {
+            let scalar = text.scalars[i]
+            if scalar < 0x80 {
+                w.bytes.append(UInt8(scalar))
+                if !ascii { w.boundaries.append(i - range.lowerBound) }
+                continue
+            }
+            if ascii {
+                ascii = false
+                w.boundaries.append(contentsOf: 0..<w.bytes.count)
+            }
             let before = w.bytes.count
-            appendUTF8(text.scalars[i], to: &w.bytes)
-            for _ in before..<w.bytes.count { w.boundaries.append(k) }
+            appendUTF8(scalar, to: &w.bytes)
+            w.boundaries.append(contentsOf: repeatElement(i - range.lowerBound, count: w.bytes.count - before))
         }
         w.pieces.removeAll(keepingCapacity: true)
-        w.bytes.withUnsafeBytes { bpe.tokenize($0, workspace: w.bpe, into: &w.pieces) }
-        func characterIndex(ofByte b: Int) -> Int { Int(text.origins[range.lowerBound + w.boundaries[b]]) }
+        let bytes = w.bytes
+        bytes.withUnsafeBytes { bpe.tokenize($0, workspace: &w.bpe, into: &w.pieces) }
+        let boundaries = w.boundaries
+        func characterIndex(ofByte b: Int) -> Int {
+            Int(text.origins[range.lowerBound + (boundaries.isEmpty ? b : boundaries[b])])
+        }
         var byte = 0
         for piece in w.pieces {
             var start = byte, end = byte + Int(piece.length)

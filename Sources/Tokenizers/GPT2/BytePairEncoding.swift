@@ -39,8 +39,10 @@ final class BytePairEncoding: Sendable {
         return table
     }
 
-    /// Scratch space for one thread: symbol lists, the heap and a cache of recent pieces.
-    final class Workspace {
+    /// Scratch space for one thread: symbol lists, the heap and a cache of recent pieces. A struct
+    /// passed `inout`, so that its arrays are checked for exclusive access at compile time rather
+    /// than on every element access.
+    struct Workspace {
         var ids: [Int32] = []
         var lengths: [Int32] = []
         var previous: [Int32] = []
@@ -50,23 +52,20 @@ final class BytePairEncoding: Sendable {
     }
 
     /// The tokens of one piece (its UTF-8 `bytes`) as (id, byte length) pairs, appended to `out`.
-    func tokenize(_ bytes: UnsafeRawBufferPointer, workspace w: Workspace, into out: inout [(id: Int32, length: Int32)]) {
-        if let cached = w.cache.lookup(bytes) {
-            out.append(contentsOf: cached)
-            return
-        }
+    func tokenize(_ bytes: UnsafeRawBufferPointer, workspace w: inout Workspace, into out: inout [(id: Int32, length: Int32)]) {
+        if w.cache.lookup(bytes, into: &out) { return }
         let start = out.count
         if ignoreMerges, let whole = vocabulary.table.value(Array(ByteLevel.string(bytes).utf8)) {
             out.append((whole, Int32(bytes.count)))
         } else {
-            merge(bytes, w, into: &out)
+            merge(bytes, &w, into: &out)
         }
-        if bytes.count <= PieceCache.maxKeyLength { w.cache.store(bytes, Array(out[start...])) }
+        if bytes.count <= PieceCache.maxKeyLength { w.cache.store(bytes, out[start...]) }
     }
 
-    private func merge(_ bytes: UnsafeRawBufferPointer, _ w: Workspace, into out: inout [(id: Int32, length: Int32)]) {
+    private func merge(_ bytes: UnsafeRawBufferPointer, _ w: inout Workspace, into out: inout [(id: Int32, length: Int32)]) {
         let start = out.count
-        Self.merge(bytes, merges: merges, byteIDs: byteIDs, w, into: &out)
+        Self.merge(bytes, merges: merges, byteIDs: byteIDs, &w, into: &out)
         guard let unknownID else {
             out.removeAll { $0.id < 0 }  // bytes the vocabulary lacks are dropped, as the reference does without an unk token
             return
@@ -75,7 +74,7 @@ final class BytePairEncoding: Sendable {
     }
 
     /// The merge loop: (id, byte length) of each final symbol, -1 for a byte without an id.
-    static func merge(_ bytes: UnsafeRawBufferPointer, merges: MergeTable, byteIDs: [Int32], _ w: Workspace,
+    static func merge(_ bytes: UnsafeRawBufferPointer, merges: MergeTable, byteIDs: [Int32], _ w: inout Workspace,
                       into out: inout [(id: Int32, length: Int32)]) {
         let n = bytes.count
         w.ids.removeAll(keepingCapacity: true)
@@ -122,25 +121,34 @@ final class BytePairEncoding: Sendable {
     }
 }
 
-/// A bounded cache from piece bytes to their tokens; cleared when full (pieces repeat heavily in
-/// real text, so the hit rate stays high).
+/// A bounded cache from piece bytes to their tokens, stored flat (no allocation per entry);
+/// cleared when full (pieces repeat heavily in real text, so the hit rate stays high).
 struct PieceCache {
     static let maxKeyLength = 64
     static let capacity = 1 << 15
     private var table = ByteKeyedTable(capacity: PieceCache.capacity)
-    private var results: [[(id: Int32, length: Int32)]] = []
+    /// Per entry: where its tokens start in `tokens`, and how many there are.
+    private var spans: [(start: Int32, count: Int32)] = []
+    private var tokens: [(id: Int32, length: Int32)] = []
 
-    func lookup(_ key: UnsafeRawBufferPointer) -> [(id: Int32, length: Int32)]? {
-        guard key.count <= Self.maxKeyLength, let index = table.value(key) else { return nil }
-        return results[Int(index)]
+    /// Appends the cached tokens of `key` to `out`; false if the key is not cached.
+    func lookup(_ key: UnsafeRawBufferPointer, into out: inout [(id: Int32, length: Int32)]) -> Bool {
+        guard key.count <= Self.maxKeyLength, let index = table.value(key) else { return false }
+        let span = spans[Int(index)]
+        out.append(contentsOf: tokens[Int(span.start)..<Int(span.start + span.count)])
+        return true
     }
 
-    mutating func store(_ key: UnsafeRawBufferPointer, _ tokens: [(id: Int32, length: Int32)]) {
-        if results.count >= Self.capacity {
+    mutating func store(_ key: UnsafeRawBufferPointer, _ result: ArraySlice<(id: Int32, length: Int32)>) {
+        if spans.count >= Self.capacity {
             table = ByteKeyedTable(capacity: Self.capacity)
-            results.removeAll(keepingCapacity: true)
+            spans.removeAll(keepingCapacity: true)
+            tokens.removeAll(keepingCapacity: true)
         }
-        if table.insert(Array(key), Int32(results.count)) { results.append(tokens) }
+        if table.insert(Array(key), Int32(spans.count)) {
+            spans.append((Int32(tokens.count), Int32(result.count)))
+            tokens.append(contentsOf: result)
+        }
     }
 }
 

@@ -72,11 +72,11 @@ enum VocabularyFiles {
             let vocabulary = try Vocabulary(ranked.map { (ByteLevel.string($0.bytes), $0.rank) })
             let byteIDs = (0..<256).map { vocabulary.id(ByteLevel.string([UInt8($0)])) ?? -1 }
             var merges = MergeTable(capacity: ranked.count)
-            let workspace = BytePairEncoding.Workspace()
+            var workspace = BytePairEncoding.Workspace()
             var parts: [(id: Int32, length: Int32)] = []
             for (bytes, rank) in ranked.sorted(by: { $0.rank < $1.rank }) where bytes.count > 1 {
                 parts.removeAll(keepingCapacity: true)
-                bytes.withUnsafeBytes { BytePairEncoding.merge($0, merges: merges, byteIDs: byteIDs, workspace, into: &parts) }
+                bytes.withUnsafeBytes { BytePairEncoding.merge($0, merges: merges, byteIDs: byteIDs, &workspace, into: &parts) }
                 if parts.count == 2, parts[0].id >= 0, parts[1].id >= 0 {
                     merges.insert(parts[0].id, parts[1].id, rank: UInt32(rank), id: rank)
                 }
