@@ -1,5 +1,5 @@
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzZip(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
-    withFuzzInput(data, size) { bytes, owner in try readAll(NPZFile(path: "fuzz", bytes: bytes, owner: owner)) }
+    withFuzzInput(data, size) { bytes, owner in try readAll(NPZFile(path: "fuzz", storage: FileBytes(bytes: bytes, owner: owner))) }
     return 0
 }

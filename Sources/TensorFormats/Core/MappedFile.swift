@@ -76,3 +76,22 @@ final class OwnedBytes: @unchecked Sendable {
 
     deinit { allocation.deallocate() }
 }
+
+/// A reader's bytes and what keeps them alive: a mapped file, or (for in-memory input, as the
+/// fuzzers give) any owner.
+struct FileBytes {
+    let bytes: UnsafeRawBufferPointer
+    let owner: AnyObject
+
+    /// `path` mapped read-only.
+    static func mapping(_ path: String) throws -> FileBytes {
+        let file = try MappedFile(path: path)
+        return FileBytes(bytes: file.bytes, owner: file)
+    }
+
+    /// `range` of the bytes.
+    subscript(range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[range]) }
+
+    /// Releases the pages under `range` when the bytes come from a mapped file.
+    func releasePages(_ range: Range<Int>) { (owner as? MappedFile)?.dropPages(range) }
+}

@@ -8,22 +8,17 @@ public final class NPZFile: TensorReader {
     public var formatName: String { compressed ? "npz (deflate)" : "npz" }
     public let tensors: [TensorInfo]
     public var metadata: [(String, String)] { [] }
-    private let bytes: UnsafeRawBufferPointer
-    private let owner: AnyObject
+    private let storage: FileBytes
     private let members: [String: (member: ZipMember, header: NPYHeader)]
     private let compressed: Bool
 
-    public convenience init(path: String) throws {
-        let file = try MappedFile(path: path)
-        try self.init(path: path, bytes: file.bytes, owner: file)
-    }
+    public convenience init(path: String) throws { try self.init(path: path, storage: .mapping(path)) }
 
-    /// Reads an archive held in `bytes`, which `owner` keeps alive.
-    init(path: String, bytes: UnsafeRawBufferPointer, owner: AnyObject) throws {
+    /// Reads an archive held in `storage`.
+    init(path: String, storage: FileBytes) throws {
         self.path = path
-        self.bytes = bytes
-        self.owner = owner
-        let (infos, members) = try attributing(to: path) { try Self.readMembers(bytes) }
+        self.storage = storage
+        let (infos, members) = try attributing(to: path) { try Self.readMembers(storage.bytes) }
         tensors = infos
         self.members = members
         compressed = members.values.contains { $0.member.method == ZipMember.deflated }
@@ -69,12 +64,12 @@ public final class NPZFile: TensorReader {
     }
 
     private func load(name: String, member: ZipMember, header: NPYHeader) throws -> TensorView {
-        let stored = UnsafeRawBufferPointer(rebasing: bytes[member.dataOffset..<(member.dataOffset + Int(member.compressedSize))])
+        let stored = storage[member.dataOffset..<(member.dataOffset + Int(member.compressedSize))]
         if member.method == ZipMember.stored {
-            let crc = checksum(stored)
+            let crc = checksum(stored, at: member.dataOffset)
             guard crc == member.crc else { throw ZipError.crcMismatch(member: member.name, declared: member.crc, actual: crc) }
             return NPYData.view(name: name, header: header,
-                                data: UnsafeRawBufferPointer(rebasing: stored[header.headerSize...]), owner: owner)
+                                data: UnsafeRawBufferPointer(rebasing: stored[header.headerSize...]), owner: storage.owner)
         }
         let inflater = try Self.inflating(member) { try Inflater(stored) }
         var headerBytes = [UInt8](repeating: 0, count: header.headerSize)
@@ -91,17 +86,16 @@ public final class NPZFile: TensorReader {
         return NPYData.view(name: name, header: header, data: UnsafeRawBufferPointer(data.buffer), owner: data)
     }
 
-    /// CRC-32 of a stored member, a chunk at a time; pages of a mapped file are released as the
-    /// check passes over them, so verifying a large member does not hold it all in memory.
-    private func checksum(_ data: UnsafeRawBufferPointer) -> UInt32 {
+    /// CRC-32 of a stored member (at `offset` in the file), a chunk at a time; pages of a mapped
+    /// file are released as the check passes over them, so verifying a large member does not hold
+    /// it all in memory.
+    private func checksum(_ data: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
         var crc: UInt32 = 0
         var start = 0
         while start < data.count {
             let end = min(data.count, start + Converter.chunkSize)
             crc = CRC32.update(crc, UnsafeRawBufferPointer(rebasing: data[start..<end]))
-            if let file = owner as? MappedFile, let base = file.bytes.baseAddress, let chunk = data.baseAddress {
-                file.dropPages((chunk - base + start)..<(chunk - base + end))
-            }
+            storage.releasePages((offset + start)..<(offset + end))
             start = end
         }
         return crc

@@ -8,23 +8,18 @@ public final class SafeTensorsFile: TensorReader {
     public var formatName: String { "safetensors" }
     public let tensors: [TensorInfo]
     public let metadata: [(String, String)]
-    private let bytes: UnsafeRawBufferPointer
-    private let owner: AnyObject
+    private let storage: FileBytes
     private let dataStart: Int
     private let entries: [String: SafeTensorsHeader.Entry]
 
     /// Opens and validates `path`. Throws `FormatError` with the first problem found.
-    public convenience init(path: String) throws {
-        let file = try MappedFile(path: path)
-        try self.init(path: path, bytes: file.bytes, owner: file)
-    }
+    public convenience init(path: String) throws { try self.init(path: path, storage: .mapping(path)) }
 
-    /// Validates a safetensors file held in `bytes`, which `owner` keeps alive.
-    init(path: String, bytes: UnsafeRawBufferPointer, owner: AnyObject) throws {
+    /// Validates a safetensors file held in `storage`.
+    init(path: String, storage: FileBytes) throws {
         self.path = path
-        self.bytes = bytes
-        self.owner = owner
-        let header = try attributing(to: path) { try SafeTensorsHeader(bytes) }
+        self.storage = storage
+        let header = try attributing(to: path) { try SafeTensorsHeader(storage.bytes) }
         tensors = header.entries.map(\.info)
         metadata = header.metadata
         dataStart = header.dataStart
@@ -34,7 +29,7 @@ public final class SafeTensorsFile: TensorReader {
     public func tensor(named name: String) throws -> TensorView {
         guard let entry = entries[name] else { throw FormatError(file: path, CheckpointError.noSuchTensor(name)) }
         let range = (dataStart + entry.range.lowerBound)..<(dataStart + entry.range.upperBound)
-        return TensorView(info: entry.info, bytes: UnsafeRawBufferPointer(rebasing: bytes[range]), owner: owner)
+        return TensorView(info: entry.info, bytes: storage[range], owner: storage.owner)
     }
 }
 
