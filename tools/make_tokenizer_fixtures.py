@@ -189,9 +189,10 @@ def main():
                             mergeable_ranks=load_tiktoken_bpe(str(tiktoken_path)), special_tokens={"<|endoftext|>": 50256})
 
     def write(name, rows):
-        with gzip.open(ROOT / f"{name}.jsonl.gz", "wt", encoding="utf-8", compresslevel=9) as f:
+        # mtime=0: the same goldens give the same bytes, so regenerating changes nothing in git.
+        with open(ROOT / f"{name}.jsonl.gz", "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as f:
             for row in rows:
-                f.write(json.dumps(row, separators=(",", ":")) + "\n")
+                f.write((json.dumps(row, separators=(",", ":")) + "\n").encode())
 
     write("wordpiece", ({"ids": e.ids, "offsets": flat_offsets(e.offsets)} for e in bert.encode_batch(lines)))
     pairs = list(zip(lines[0::2], lines[1::2]))
@@ -202,6 +203,23 @@ def main():
     write("wordpiece_max16", ({"ids": e.ids, "offsets": flat_offsets(e.offsets)} for e in bert.encode_batch(lines)))
     hf = gpt2.encode_batch(lines)
     write("gpt2", ({"ids": e.ids, "offsets": flat_offsets(e.offsets)} for e in hf))
+    # RoBERTa-style: the same BPE with a prefix space, <s>…</s> around sequences and trimmed offsets.
+    roberta = Tokenizer.from_file(str(ROOT / "gpt2" / "tokenizer.json"))
+    roberta.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    roberta.post_processor = processors.RobertaProcessing(("<|endoftext|>", 50256), ("<|endoftext|>", 50256),
+                                                          trim_offsets=True, add_prefix_space=True)
+    saved = json.loads(roberta.to_str())
+    (ROOT / "gpt2" / "roberta-style-components.json").write_text(
+        json.dumps({k: saved[k] for k in ["pre_tokenizer", "post_processor"]}, indent=1) + "\n")
+    write("gpt2_roberta_style", ({"ids": e.ids, "type_ids": e.type_ids, "offsets": flat_offsets(e.offsets)}
+                                 for e in roberta.encode_batch(list(zip(lines[0::2], lines[1::2])))))
+    # Padding: batches of 7 lines padded to their longest (BERT, pad id 0) and to a multiple of 8.
+    bert.no_truncation()
+    bert.enable_padding(pad_id=0, pad_token="[PAD]", pad_to_multiple_of=8)
+    write("wordpiece_padded", ({"ids": e.ids, "attention_mask": e.attention_mask, "offsets": flat_offsets(e.offsets)}
+                               for i in range(0, 700, 7) for e in bert.encode_batch(lines[i:i + 7])))
+    bert.no_padding()
+
     tk = [enc.encode(line, allowed_special="all") for line in lines]
     write("gpt2_tiktoken", ({"ids": ids} for ids in tk))
     disagree = sum(1 for a, b in zip(hf, tk) if a.ids != b)

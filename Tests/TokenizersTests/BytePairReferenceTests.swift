@@ -60,3 +60,34 @@ final class HugeInputTests: XCTestCase {
         }
     }
 }
+
+/// RoBERTa-style settings on the GPT-2 vocabulary — a prefix space, `<s> A </s></s> B </s>`
+/// around pairs (with GPT-2's `<|endoftext|>` standing in for both) and trimmed offsets — and
+/// padding, against the reference.
+final class PrefixSpaceAndPaddingTests: XCTestCase {
+    func testPrefixSpaceRobertaPairsAndTrimmedOffsetsMatchReference() throws {
+        let base = try JSON.parse(String(contentsOfFile: Golden.path("gpt2/tokenizer.json"), encoding: .utf8))
+        let overrides = try JSON.parse(String(contentsOfFile: Golden.path("gpt2/roberta-style-components.json"), encoding: .utf8))
+        let patched = JSON.object(base.object!.map { key, value in (key, overrides[key] ?? value) })
+        let tokenizer = try TokenizerJSON.load(patched)
+        let corpus = Golden.corpus
+        let firsts = stride(from: 0, to: corpus.count - 1, by: 2).map { corpus[$0] }
+        let seconds = stride(from: 1, to: corpus.count, by: 2).map { corpus[$0] }
+        assertMatchesGolden(tokenizer.encodeBatch(firsts, pairs: seconds, threads: 2), try Golden.rows("gpt2_roberta_style"),
+                            inputs: firsts, checkTypeIds: true)
+    }
+
+    func testPaddingToLongestAndMultipleMatchesReference() throws {
+        let tokenizer = try Tokenizer(directory: Golden.path("minilm"))
+        let rows = try Golden.rows("wordpiece_padded")
+        let padding = Padding(padID: 0, multipleOf: 8)
+        var padded: [Encoding] = []
+        for start in stride(from: 0, to: 700, by: 7) {
+            var batch = tokenizer.encodeBatch(Array(Golden.corpus[start..<(start + 7)]), threads: 1)
+            padding.apply(&batch)
+            padded += batch
+        }
+        assertMatchesGolden(padded, rows, inputs: Array(Golden.corpus.prefix(700)))
+        XCTAssertEqual(padded.map(\.attentionMask), rows.map { Golden.ints($0["attention_mask"]) })
+    }
+}

@@ -189,22 +189,23 @@ public final class Tokenizer: Sendable {
         }
         var byte = 0
         for piece in w.pieces {
-            var start = byte, end = byte + Int(piece.length)
+            let start = byte, end = byte + Int(piece.length)
+            var first = characterIndex(ofByte: start)
+            var last = characterIndex(ofByte: end - 1) + 1
             if postProcessor.trimOffsets {
-                // ByteLevel's trim_offsets: leading and trailing spaces leave the offsets, except the
-                // one prefix space the pre-tokenizer added before the first token.
+                // ByteLevel's trim_offsets, on the original offsets as the reference does it (so the
+                // space the pre-tokenizer inserted still moves the start): leading and trailing
+                // spaces leave the range, except one inserted prefix space on the first token.
                 var leading = 0
                 while start + leading < end && w.bytes[start + leading] == 0x20 { leading += 1 }
                 var trailing = 0
                 while end - trailing > start && w.bytes[end - trailing - 1] == 0x20 { trailing += 1 }
-                let isFirst = encoding.count == 0 || characterIndex(ofByte: start) == 0
+                let isFirst = encoding.count == 0 || first == 0
                 if isFirst && postProcessor.addPrefixSpace && leading == 1 { leading = 0 }
-                let trimmedStart = min(start + leading, end)
-                end = max(end - trailing, trimmedStart)
-                start = trimmedStart
+                if leading > 0 { first = min(first + leading, last) }
+                if trailing > 0 && last >= trailing { last = max(last - trailing, first) }
             }
-            let first = characterIndex(ofByte: min(start, w.bytes.count - 1))
-            encoding.append(id: piece.id, offsets: end > start ? first..<(characterIndex(ofByte: end - 1) + 1) : first..<first)
+            encoding.append(id: piece.id, offsets: first..<last)
             byte += Int(piece.length)
         }
     }
