@@ -40,7 +40,7 @@ struct Convert: ParsableCommand {
     @Flag(help: "Overwrite existing output files.")
     var force = false
 
-    @Flag(help: "Print nothing on success.")
+    @Flag(help: "Print nothing on success, and no progress bar.")
     var quiet = false
 
     func validate() throws {
@@ -77,9 +77,12 @@ struct Convert: ParsableCommand {
     func run() throws {
         try reportingFailure {
             let checkpoint = try Checkpoint(path: input)
-            let summary = try Converter.convert(checkpoint, to: target!, dtype: outputType,
-                                                selection: try TensorSelection(include: include, exclude: exclude),
-                                                overwrite: force)
+            let selection = try TensorSelection(include: include, exclude: exclude)
+            let bar = ProgressBar(total: checkpoint.tensors.filter { selection.contains($0.name) }.reduce(0) { $0 + $1.byteCount },
+                                  unit: .bytes, quiet: quiet)
+            let summary = try Converter.convert(checkpoint, to: target!, dtype: outputType, selection: selection,
+                                                overwrite: force) { done, _ in bar.update(done) }
+            bar.finish()
             if !quiet {
                 let cast = summary.castCount > 0 ? ", \(summary.castCount) cast to \(dtype.rawValue)" : ""
                 printError("wrote \(summary.tensorCount) tensors (\(humanBytes(summary.dataBytes))\(cast)) to \(summary.files.joined(separator: ", "))")

@@ -68,10 +68,18 @@ public enum Converter {
 
     /// Writes the selected tensors of `checkpoint` to `target`, casting floating-point tensors to
     /// `dtype` when given (integer and boolean tensors keep their type, as `model.half()` does).
+    /// `progress`, when given, is called after each chunk with the source bytes done and in all.
     public static func convert(_ checkpoint: Checkpoint, to target: ConversionTarget, dtype: DType?,
-                               selection: TensorSelection, overwrite: Bool) throws -> ConversionSummary {
+                               selection: TensorSelection, overwrite: Bool,
+                               progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> ConversionSummary {
         let selected = checkpoint.tensors.filter { selection.contains($0.name) }
         guard !selected.isEmpty else { throw FormatError(file: checkpoint.path, ConversionError.nothingSelected) }
+        let totalBytes = selected.reduce(0) { $0 + $1.byteCount }
+        var doneBytes = 0
+        let report: (Int) -> Void = { bytes in
+            doneBytes += bytes
+            progress?(doneBytes, totalBytes)
+        }
         var castCount = 0
         let outgoing = selected.map { info -> OutgoingTensor in
             let outputType = dtype.flatMap { info.dtype.isFloatingPoint ? $0 : nil } ?? info.dtype
@@ -79,7 +87,7 @@ public enum Converter {
             var outputInfo = info
             outputInfo.dtype = outputType
             return OutgoingTensor(info: outputInfo) { emit in
-                try stream(checkpoint.tensor(named: info.name), as: outputType, emit: emit)
+                try stream(checkpoint.tensor(named: info.name), as: outputType, emit: emit, progress: report)
             }
         }
         var files: [String]
@@ -105,7 +113,7 @@ public enum Converter {
 
     /// Emits `view`'s data as `outputType`, a chunk at a time, releasing each source chunk's pages.
     private static func stream(_ view: TensorView, as outputType: DType,
-                               emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+                               emit: (UnsafeRawBufferPointer) throws -> Void, progress: (Int) -> Void) throws {
         let elementSize = view.dtype.size
         let elementsPerChunk = max(1, chunkSize / elementSize)
         var start = 0
@@ -120,6 +128,7 @@ public enum Converter {
                 try ElementConversion.cast(chunk, from: view.dtype, to: outputType, count: n, emit: emit)
             }
             view.releasePages(range)
+            progress(range.count)
             start += n
         }
     }

@@ -16,9 +16,10 @@ public struct FormatError: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(file): \(problem)" }
 }
 
-/// Runs `body`, attaching `file` to any per-format error it throws.
+/// Runs `body`, attaching `file` to any error it throws that describes itself (per-format error
+/// enums, JSON errors, tokenizer errors); a `FormatError` passes through unchanged.
 @inline(__always)
-func attributing<T>(to file: String, _ body: () throws -> T) throws -> T {
+public func attributing<T>(to file: String, _ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let error as FormatError {

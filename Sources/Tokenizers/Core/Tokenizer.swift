@@ -11,7 +11,7 @@ public final class Tokenizer: Sendable {
         case bytePair(BytePairEncoding, ByteLevelOptions)
     }
 
-    struct ByteLevelOptions: Sendable {
+    struct ByteLevelOptions: Sendable, Equatable {
         var addPrefixSpace = false
         var useRegex = true
     }

@@ -68,14 +68,6 @@ enum TokenizerJSON {
         case byteLevel(Tokenizer.ByteLevelOptions)
         case none
 
-        static func == (a: Self, b: Self) -> Bool {
-            switch (a, b) {
-            case (.bert, .bert), (.none, .none): return true
-            case let (.byteLevel(x), .byteLevel(y)): return x.addPrefixSpace == y.addPrefixSpace && x.useRegex == y.useRegex
-            default: return false
-            }
-        }
-
         var description: String {
             switch self {
             case .bert: return "BertPreTokenizer"

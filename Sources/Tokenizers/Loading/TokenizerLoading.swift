@@ -7,7 +7,7 @@ extension Tokenizer {
     public convenience init(directory: String) throws {
         let dir = FileSystem.directoryPrefix(directory)
         let candidates = ["tokenizer.json", "vocab.txt", "vocab.json"]
-        if let name = candidates.first(where: { TokenizerFiles.exists(dir + $0) }) {
+        if let name = candidates.first(where: { FileSystem.exists(dir + $0) }) {
             try self.init(file: dir + name)
         } else if let tiktoken = TokenizerFiles.list(dir).first(where: { $0.hasSuffix(".tiktoken") }) {
             try self.init(file: dir + tiktoken)
@@ -24,17 +24,13 @@ extension Tokenizer {
         let tokenizer: Tokenizer
         if path.hasSuffix(".json") && !path.hasSuffix("vocab.json") {
             let file = try MappedFile(path: path)
-            tokenizer = try withExtendedLifetime(file) {
-                do { return try TokenizerJSON.load(JSON.parse(file.bytes)) }
-                catch let error as TokenizerError { throw FormatError(file: path, error) }
-                catch let error as JSONError { throw FormatError(file: path, error) }
-            }
+            tokenizer = try withExtendedLifetime(file) { try attributing(to: path) { try TokenizerJSON.load(JSON.parse(file.bytes)) } }
         } else if path.hasSuffix(".txt") {
             let vocabulary = try VocabularyFiles.wordPieceVocabulary(path)
             tokenizer = try Self.bert(vocabulary: vocabulary, lowercase: TokenizerFiles.doLowerCase(directory), path: path)
         } else if path.hasSuffix(".json") {
             let (vocabulary, pairs) = try VocabularyFiles.bytePairFiles(vocab: path, merges: directory + "merges.txt")
-            let merges = try Self.attributing(path) { try BytePairEncoding.mergeTable(pairs, vocabulary: vocabulary) }
+            let merges = try attributing(to: path) { try BytePairEncoding.mergeTable(pairs, vocabulary: vocabulary) }
             tokenizer = try Self.gpt2(vocabulary: vocabulary, merges: merges, endOfText: vocabulary.id(Self.endOfText), path: path)
         } else if path.hasSuffix(".tiktoken") {
             let (vocabulary, merges) = try VocabularyFiles.tiktoken(path)
@@ -51,7 +47,7 @@ extension Tokenizer {
 
     /// BERT's tokenizer around a WordPiece vocabulary, as transformers' BertTokenizerFast builds it.
     private static func bert(vocabulary: Vocabulary, lowercase: Bool, path: String) throws -> Tokenizer {
-        try attributing(path) {
+        try attributing(to: path) {
             let specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"].compactMap { name in
                 vocabulary.id(name).map { AddedToken(content: name, id: $0, special: true) }
             }
@@ -65,23 +61,17 @@ extension Tokenizer {
 
     /// GPT-2's tokenizer: byte-level BPE, no special tokens added, `<|endoftext|>` recognised in text.
     private static func gpt2(vocabulary: Vocabulary, merges: MergeTable, endOfText: Int32?, path: String) throws -> Tokenizer {
-        try attributing(path) {
+        try attributing(to: path) {
             let bpe = try BytePairEncoding(vocabulary: vocabulary, merges: merges, unknownToken: nil, ignoreMerges: false)
             return Tokenizer(model: .bytePair(bpe, ByteLevelOptions()), normalizer: nil,
                              addedTokens: endOfText.map { [AddedToken(content: Self.endOfText, id: $0, special: true)] } ?? [],
                              postProcessor: .none(), decoder: .byteLevel, truncation: nil, padding: nil)
         }
     }
-
-    private static func attributing<T>(_ path: String, _ body: () throws -> T) throws -> T {
-        do { return try body() } catch let error as TokenizerError { throw FormatError(file: path, error) }
-    }
 }
 
 /// File-system helpers for finding tokenizer files.
 enum TokenizerFiles {
-    static func exists(_ path: String) -> Bool { FileSystem.exists(path) }
-
     static func list(_ directory: String) -> [String] { FileSystem.listDirectory(directory).sorted() }
 
     /// `do_lower_case` from a `tokenizer_config.json` beside the vocabulary (default true).

@@ -25,16 +25,16 @@ enum VocabularyFiles {
 
     /// `vocab.txt`: one token per line, the id is the line number (from 0).
     static func wordPieceVocabulary(_ path: String) throws -> Vocabulary {
-        try attributing(path) { try Vocabulary(lines(path).enumerated().map { (String($1), Int32($0)) }) }
+        try attributing(to: path) { try Vocabulary(lines(path).enumerated().map { (String($1), Int32($0)) }) }
     }
 
     /// `vocab.json` ({token: id}) and `merges.txt` ("left right" per line after a `#version` line).
     static func bytePairFiles(vocab: String, merges: String) throws -> (Vocabulary, [(String, String)]) {
-        let vocabulary = try attributing(vocab) {
+        let vocabulary = try attributing(to: vocab) {
             let file = try MappedFile(path: vocab)
             return try withExtendedLifetime(file) { try vocabularyFromJSON(JSON.parse(file.bytes)) }
         }
-        let pairs = try attributing(merges) {
+        let pairs = try attributing(to: merges) {
             try lines(merges).filter { !$0.hasPrefix("#version") && !$0.isEmpty }.enumerated().map { number, line in
                 try mergePair(String(line), number: number + 1)
             }
@@ -60,7 +60,7 @@ enum VocabularyFiles {
     /// two or more bytes is what BPE with the lower-ranked rules makes of its bytes, in two parts —
     /// those two parts are its merge.
     static func tiktoken(_ path: String) throws -> (Vocabulary, MergeTable) {
-        try attributing(path) {
+        try attributing(to: path) {
             var ranked: [(bytes: [UInt8], rank: Int32)] = []
             for (number, line) in try lines(path).enumerated() where !line.isEmpty {
                 let parts = line.split(separator: " ")
@@ -83,11 +83,6 @@ enum VocabularyFiles {
             }
             return (vocabulary, merges)
         }
-    }
-
-    private static func attributing<T>(_ path: String, _ body: () throws -> T) throws -> T {
-        do { return try body() } catch let error as TokenizerError { throw FormatError(file: path, error) }
-        catch let error as JSONError { throw FormatError(file: path, error) }
     }
 }
 
