@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "TensorFormats", targets: ["TensorFormats"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "Transformers", targets: ["Transformers"]),
         .executable(name: "ckpt", targets: ["ckpt"]),
     ],
     dependencies: [
@@ -21,6 +22,7 @@ let package = Package(
         .target(name: "TensorFormats", dependencies: ["CZlib"]),
         // Uses TensorFormats for memory-mapped files, JSON and file-naming errors.
         .target(name: "Tokenizers", dependencies: ["TensorFormats"]),
+        .target(name: "Transformers", dependencies: ["CBLAS", "TensorFormats", "Tokenizers"]),
         .executableTarget(name: "ckpt", dependencies: [
             "TensorFormats",
             "Tokenizers",
@@ -29,6 +31,7 @@ let package = Package(
 
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TensorFormats"]),
+        .testTarget(name: "TransformersTests", dependencies: ["Transformers", "TensorFormats"]),
         .testTarget(name: "CLITests", dependencies: ["ckpt", "TensorFormats"]),
     ]
 )

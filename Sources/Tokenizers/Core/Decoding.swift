@@ -38,7 +38,7 @@ extension String {
     /// Every occurrence of `target` replaced, left to right, matching UTF-8 bytes (as Rust's
     /// `str::replace` does; Swift's own matching works on grapheme clusters and would miss
     /// " ." before a combining mark).
-    func replacingAll(_ target: String, with replacement: String) -> String {
+    public func replacingAll(_ target: String, with replacement: String) -> String {
         let source = Array(utf8), pattern = Array(target.utf8), substitute = Array(replacement.utf8)
         guard !pattern.isEmpty, source.count >= pattern.count else { return self }
         var out: [UInt8] = []

@@ -1,0 +1,77 @@
+import TensorFormats
+
+/// BERT's weights as contiguous f32 arrays, read through a `WeightSource`.
+///
+/// Checkpoint quirks, each a named rule:
+/// - `bertPrefix`: BertForMaskedLM / BertForSequenceClassification keep the encoder under "bert.";
+///   BertModel and sentence-transformers checkpoints keep it bare.
+/// - `legacyLayerNorm`: TensorFlow-era checkpoints name LayerNorm parameters gamma / beta.
+/// - `optionalPooler`: BertForMaskedLM has no pooler; the pooled output is then unavailable.
+/// - `tiedDecoder`: the masked-LM decoder shares the word embeddings; its bias is `cls.predictions.bias`.
+struct BERTWeights {
+    struct Layer {
+        var query, queryBias, key, keyBias, value, valueBias: Parameter
+        var attentionOutput, attentionOutputBias, attentionNormWeight, attentionNormBias: Parameter
+        var intermediate, intermediateBias, output, outputBias, outputNormWeight, outputNormBias: Parameter
+    }
+
+    struct MaskedLMHead {
+        var transform, transformBias, normWeight, normBias, decoderBias: Parameter
+    }
+
+    var wordEmbeddings, positionEmbeddings, typeEmbeddings, embeddingNormWeight, embeddingNormBias: Parameter
+    var layers: [Layer]
+    var pooler: (weight: Parameter, bias: Parameter)?
+    var maskedLM: MaskedLMHead?
+
+    static let bertPrefix = ["", "bert."]
+    static let legacyLayerNorm = [("LayerNorm.weight", "LayerNorm.gamma"), ("LayerNorm.bias", "LayerNorm.beta")]
+
+    init(_ checkpoint: Checkpoint, config c: BERTConfig) throws {
+        let source = WeightSource(checkpoint: checkpoint, prefixes: Self.bertPrefix, aliases: Self.legacyLayerNorm)
+        let C = c.hiddenSize, I = c.intermediateSize
+        wordEmbeddings = try source.tensor("embeddings.word_embeddings.weight", [c.vocabularySize, C])
+        positionEmbeddings = try source.tensor("embeddings.position_embeddings.weight", [c.maxPositions, C])
+        typeEmbeddings = try source.tensor("embeddings.token_type_embeddings.weight", [c.typeVocabularySize, C])
+        embeddingNormWeight = try source.tensor("embeddings.LayerNorm.weight", [C])
+        embeddingNormBias = try source.tensor("embeddings.LayerNorm.bias", [C])
+        layers = try (0..<c.layers).map { l in
+            let p = "encoder.layer.\(l)."
+            return Layer(
+                query: try source.tensor(p + "attention.self.query.weight", [C, C]),
+                queryBias: try source.tensor(p + "attention.self.query.bias", [C]),
+                key: try source.tensor(p + "attention.self.key.weight", [C, C]),
+                keyBias: try source.tensor(p + "attention.self.key.bias", [C]),
+                value: try source.tensor(p + "attention.self.value.weight", [C, C]),
+                valueBias: try source.tensor(p + "attention.self.value.bias", [C]),
+                attentionOutput: try source.tensor(p + "attention.output.dense.weight", [C, C]),
+                attentionOutputBias: try source.tensor(p + "attention.output.dense.bias", [C]),
+                attentionNormWeight: try source.tensor(p + "attention.output.LayerNorm.weight", [C]),
+                attentionNormBias: try source.tensor(p + "attention.output.LayerNorm.bias", [C]),
+                intermediate: try source.tensor(p + "intermediate.dense.weight", [I, C]),
+                intermediateBias: try source.tensor(p + "intermediate.dense.bias", [I]),
+                output: try source.tensor(p + "output.dense.weight", [C, I]),
+                outputBias: try source.tensor(p + "output.dense.bias", [C]),
+                outputNormWeight: try source.tensor(p + "output.LayerNorm.weight", [C]),
+                outputNormBias: try source.tensor(p + "output.LayerNorm.bias", [C]))
+        }
+        // optionalPooler
+        if source.contains("pooler.dense.weight") {
+            pooler = (try source.tensor("pooler.dense.weight", [C, C]), try source.tensor("pooler.dense.bias", [C]))
+        }
+        // tiedDecoder: only the transform, its norm and the output bias are stored.
+        if source.contains("cls.predictions.transform.dense.weight") {
+            maskedLM = MaskedLMHead(
+                transform: try source.tensor("cls.predictions.transform.dense.weight", [C, C]),
+                transformBias: try source.tensor("cls.predictions.transform.dense.bias", [C]),
+                normWeight: try source.tensor("cls.predictions.transform.LayerNorm.weight", [C]),
+                normBias: try source.tensor("cls.predictions.transform.LayerNorm.bias", [C]),
+                decoderBias: try source.tensor("cls.predictions.bias", [c.vocabularySize]))
+        }
+        try source.finish()
+        unused = source.unused
+    }
+
+    /// Checkpoint tensors the model did not read (other task heads, buffers such as position_ids).
+    var unused: [String] = []
+}

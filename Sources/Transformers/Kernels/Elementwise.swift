@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Row-wise and element-wise kernels, in f32, on contiguous row-major buffers.
+enum Kernels {
+    /// x[rows, n] ← LayerNorm(x + residual) · γ + β, per row; mean and variance in f32, two passes
+    /// (as PyTorch computes them), ε inside the square root. `residual` may be nil.
+    static func addLayerNorm(_ x: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, rows: Int, n: Int,
+                             gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, epsilon: Float) {
+        for r in 0..<rows {
+            let row = x + r * n
+            if let residual {
+                let add = residual + r * n
+                for i in 0..<n { row[i] += add[i] }
+            }
+            var mean: Float = 0
+            for i in 0..<n { mean += row[i] }
+            mean /= Float(n)
+            var variance: Float = 0
+            for i in 0..<n {
+                let d = row[i] - mean
+                variance += d * d
+            }
+            variance /= Float(n)
+            let scale = 1 / (variance + epsilon).squareRoot()
+            for i in 0..<n { row[i] = (row[i] - mean) * scale * gamma[i] + beta[i] }
+        }
+    }
+
+    enum Activation: String {
+        /// x · Φ(x) with the exact normal CDF (BERT's `gelu`).
+        case gelu
+        /// The tanh approximation (GPT-2's `gelu_new`).
+        case geluNew = "gelu_new"
+        case relu
+        case tanh
+    }
+
+    static func apply(_ activation: Activation, _ x: UnsafeMutablePointer<Float>, count: Int) {
+        switch activation {
+        case .gelu:
+            for i in 0..<count { x[i] = 0.5 * x[i] * (1 + erff(x[i] * 0.70710678118654752)) }
+        case .geluNew:
+            for i in 0..<count {
+                let v = x[i]
+                x[i] = 0.5 * v * (1 + tanhf(0.79788456080286536 * (v + 0.044715 * v * v * v)))
+            }
+        case .relu:
+            for i in 0..<count { x[i] = max(0, x[i]) }
+        case .tanh:
+            for i in 0..<count { x[i] = tanhf(x[i]) }
+        }
+    }
+
+    /// Softmax over each row of `x[rows, n]`, max-subtracted for stability.
+    static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
+        for r in 0..<rows {
+            let row = x + r * n
+            var peak = -Float.infinity
+            for i in 0..<n { peak = max(peak, row[i]) }
+            var sum: Float = 0
+            for i in 0..<n {
+                row[i] = expf(row[i] - peak)
+                sum += row[i]
+            }
+            let inverse = 1 / sum
+            for i in 0..<n { row[i] *= inverse }
+        }
+    }
+}

@@ -1,0 +1,24 @@
+import CBLAS
+
+/// Matrix products through OpenBLAS. Matrices are row-major, contiguous `[Float]` buffers.
+enum BLAS {
+    /// Threads OpenBLAS may use for one product.
+    static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+
+    /// y[M, N] = x[M, K] · w[N, K]ᵀ (+ bias[N]): a PyTorch `nn.Linear` over M rows at once.
+    static func linear(_ x: UnsafePointer<Float>, rows m: Int, inputs k: Int, weight w: UnsafePointer<Float>, outputs n: Int,
+                       bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
+        if let bias {
+            for row in 0..<m { (y + row * n).update(from: bias, count: n) }
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, x, Int32(k), w, Int32(k),
+                    bias == nil ? 0 : 1, y, Int32(n))
+    }
+
+    /// c[M, N] = α · a[M, K] · b (b is [K, N], or [N, K] when `transposeB`), with leading dimensions given.
+    static func gemm(_ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+                     into c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int, alpha: Float = 1) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
+    }
+}

@@ -1,0 +1,80 @@
+import TensorFormats
+import Tokenizers
+
+/// Problems mapping a checkpoint's tensors onto a model.
+public enum WeightError: Error, CustomStringConvertible, Sendable {
+    case missing([String])
+    case shapeMismatch(name: String, expected: [Int], found: [Int])
+    case notFloat(name: String, dtype: DType)
+
+    public var description: String {
+        switch self {
+        case .missing(let names):
+            let shown = names.prefix(5).joined(separator: ", ") + (names.count > 5 ? ", … (\(names.count) in all)" : "")
+            return "missing tensors: \(shown) (is this checkpoint the model its config.json names?)"
+        case .shapeMismatch(let name, let expected, let found):
+            return "tensor '\(name)' has shape \(found), the config needs \(expected)"
+        case .notFloat(let name, let dtype):
+            return "tensor '\(name)' is \(dtype.rawValue), not a floating-point type"
+        }
+    }
+}
+
+/// The one way models read weights, over every checkpoint format: `tensor(name, shape)` finds the
+/// tensor under the names checkpoints use for it, checks its shape and widens f16/bf16 to f32.
+/// Missing tensors are collected and reported together by `finish()`; tensors never asked for
+/// are listed by `unused`.
+public final class WeightSource {
+    let checkpoint: Checkpoint
+    private let names: Set<String>
+    private var used = Set<String>()
+    private var missing: [String] = []
+    /// Prefixes tried in order for every name (e.g. "" and "bert." for BERT checkpoints).
+    let prefixes: [String]
+    /// Name rewrites tried when a name is not found, in order (old → new spellings).
+    let aliases: [(String, String)]
+
+    init(checkpoint: Checkpoint, prefixes: [String], aliases: [(String, String)]) {
+        self.checkpoint = checkpoint
+        self.names = Set(checkpoint.tensors.map(\.name))
+        self.prefixes = prefixes
+        self.aliases = aliases
+    }
+
+    /// The stored name of `name`, if any spelling of it is in the checkpoint.
+    func resolve(_ name: String) -> String? {
+        var spellings = [name]
+        for (from, to) in aliases where name.contains(from) { spellings.append(name.replacingAll(from, with: to)) }
+        for prefix in prefixes {
+            for spelling in spellings where names.contains(prefix + spelling) { return prefix + spelling }
+        }
+        return nil
+    }
+
+    /// Whether the checkpoint holds `name` (under any spelling).
+    func contains(_ name: String) -> Bool { resolve(name) != nil }
+
+    /// The tensor `name` as f32, checked to have `shape`. A missing tensor is recorded (and zeros
+    /// returned) so that every missing name is reported at once by `finish()`.
+    func tensor(_ name: String, _ shape: [Int]) throws -> Parameter {
+        guard let stored = resolve(name) else {
+            missing.append(name)
+            return Parameter([Float](repeating: 0, count: shape.reduce(1, *)))
+        }
+        used.insert(stored)
+        let view = try checkpoint.tensor(named: stored)
+        guard view.dtype.isFloatingPoint else { throw FormatError(file: checkpoint.path, WeightError.notFloat(name: stored, dtype: view.dtype)) }
+        guard view.shape == shape else {
+            throw FormatError(file: checkpoint.path, WeightError.shapeMismatch(name: stored, expected: shape, found: view.shape))
+        }
+        return Parameter(view.floats())
+    }
+
+    /// Throws the list of missing tensors, if any.
+    func finish() throws {
+        if !missing.isEmpty { throw FormatError(file: checkpoint.path, WeightError.missing(missing)) }
+    }
+
+    /// Tensors in the checkpoint that the model did not read (heads of other tasks, buffers).
+    public var unused: [String] { checkpoint.tensors.map(\.name).filter { !used.contains($0) } }
+}
