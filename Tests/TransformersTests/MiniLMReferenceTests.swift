@@ -1,0 +1,53 @@
+import Foundation
+import TensorFormats
+import XCTest
+@testable import Transformers
+
+/// The real sentence-transformers/all-MiniLM-L6-v2 (fetched by `make test` into .cache/) against
+/// sentence-transformers' own embeddings of 240 varied sentences (tools/make_minilm_golden.py).
+final class MiniLMReferenceTests: XCTestCase {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+    static let model = ProcessInfo.processInfo.environment["CKPT_MINILM"] ?? repository + "/.cache/models/all-MiniLM-L6-v2"
+
+    func extractor() throws -> FeatureExtractor {
+        guard FileSystem.exists(Self.model + "/model.safetensors") else {
+            XCTFail("the real MiniLM is not at \(Self.model): run `make test`, which fetches it")
+            throw CocoaError(.fileNoSuchFile)
+        }
+        return try FeatureExtractor(directory: Self.model)
+    }
+
+    func testSettingsComeFromTheSentenceTransformersFiles() throws {
+        let settings = try extractor().settings
+        XCTAssertEqual(settings, PoolingSettings(modes: [.mean], normalize: true, maxLength: 256))
+    }
+
+    func testEmbeddingsMatchSentenceTransformers() throws {
+        let extractor = try extractor()
+        let lines = try String(contentsOfFile: Self.repository + "/fixtures/minilm/sentences.jsonl", encoding: .utf8)
+            .split(separator: "\n").map { try JSON.parse(String($0)).string! }
+        let golden = try Checkpoint(path: Self.repository + "/fixtures/minilm/embeddings.npy").tensor(named: "embeddings").floats()
+        XCTAssertGreaterThanOrEqual(lines.count, 200)
+        let (features, truncated) = extractor.features(lines, batchSize: 16, threads: 2)
+        XCTAssertGreaterThan(truncated, 0, "the golden set includes texts past 256 tokens")
+        let D = extractor.dimension
+        var worst: (cosine: Float, line: Int) = (1, -1)
+        for i in 0..<lines.count {
+            let a = features[(i * D)..<((i + 1) * D)], b = golden[(i * D)..<((i + 1) * D)]
+            let dot = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
+            let cosine = dot / (a.reduce(0) { $0 + $1 * $1 }.squareRoot() * b.reduce(0) { $0 + $1 * $1 }.squareRoot())
+            if cosine < worst.cosine { worst = (cosine, i) }
+        }
+        print("MiniLM: lowest cosine to sentence-transformers \(worst.cosine) over \(lines.count) sentences")
+        XCTAssertGreaterThanOrEqual(worst.cosine, 0.99999, "lowest cosine \(worst.cosine) at line \(worst.line): \(lines[max(0, worst.line)].prefix(80))")
+    }
+
+    func testFeaturesDoNotDependOnBatching() throws {
+        let extractor = try extractor()
+        let texts = ["short", "a somewhat longer sentence about nothing in particular", "", "東京", String(repeating: "long ", count: 100)]
+        let one = extractor.features(texts, batchSize: 1).values
+        let all = extractor.features(texts, batchSize: 5).values
+        XCTAssertLessThan(zip(one, all).map { abs($0 - $1) }.max()!, 1e-5)
+    }
+}
