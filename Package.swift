@@ -26,6 +26,7 @@ let package = Package(
         .executableTarget(name: "ckpt", dependencies: [
             "TensorFormats",
             "Tokenizers",
+            "Transformers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

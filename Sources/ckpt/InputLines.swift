@@ -1,4 +1,5 @@
 import Foundation
+import TensorFormats
 
 /// Lines of text from files or stdin, split on "\n" bytes (a "\r" before it is dropped), decoded
 /// as UTF-8 with invalid bytes replaced by U+FFFD — as Python's `errors="replace"` does.
@@ -30,6 +31,16 @@ struct InputLines {
     }
 
     static func standardInput() -> InputLines { InputLines(FileHandle.standardInput.readDataToEndOfFile()) }
+
+    /// All bytes of `path` ("-": stdin); works for pipes and devices as well as files.
+    static func read(_ path: String) throws -> Data {
+        if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+        guard !FileSystem.isDirectory(path), let handle = FileHandle(forReadingAtPath: path) else {
+            throw FormatError(file: path, FileError.cannotOpen(reason: FileSystem.exists(path) ? "not a readable file" : "no such file"))
+        }
+        defer { try? handle.close() }
+        return handle.readDataToEndOfFile()
+    }
 }
 
 /// Buffered stdout for large outputs.

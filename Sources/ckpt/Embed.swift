@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import TensorFormats
+import Transformers
+
+extension PoolingMode: ExpressibleByArgument {}
+
+struct Embed: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sentence features from a model directory, as sentence-transformers computes them.",
+        discussion: """
+            INPUT: .txt (a text per line), .tsv/.csv with a header (column --text-column), .jsonl (field \
+            --text-column); absent or "-": lines from stdin. OUTPUT by extension: .npy (float32 [N, D], input \
+            order), .safetensors (tensor "features"), .jsonl; default JSONL on stdout. Pooling, normalisation \
+            and the length limit come from the model's sentence-transformers files unless given.
+            """
+    )
+
+    @Option(help: "A model directory (config.json, weights, tokenizer files).")
+    var model: String
+
+    @Option(help: "Pooling: mean, cls, max or last (default: the model's 1_Pooling config, else mean).")
+    var pooling: PoolingMode?
+
+    @Flag(inversion: .prefixedNo, help: "L2-normalise features (default: as the model's modules.json says).")
+    var normalize: Bool?
+
+    @Option(help: "Most tokens per text, special tokens included (default: the model's max_seq_length).")
+    var maxLength: Int?
+
+    @Option(help: "Texts per forward pass.")
+    var batchSize: Int = 32
+
+    @Option(help: "Threads (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Column (TSV/CSV) or field (JSONL) holding the text.")
+    var textColumn: String = "text"
+
+    @Option(help: "Process the K-th (0-based) of N contiguous equal slices of the input, as K/N.")
+    var shard: String?
+
+    @Option(help: "Output file: .npy, .safetensors or .jsonl (default: JSONL on stdout).")
+    var output: String?
+
+    @Flag(help: "Overwrite an existing output file.")
+    var force = false
+
+    @Flag(help: "No progress bar, no notes.")
+    var quiet = false
+
+    @Flag(help: "List checkpoint tensors the model did not use.")
+    var verbose = false
+
+    @Argument(help: "Input file (default: stdin).")
+    var input: String?
+
+    func validate() throws {
+        if let output, !(output.hasSuffix(".npy") || output.hasSuffix(".safetensors") || output.hasSuffix(".jsonl")) {
+            throw ValidationError("--output must end in .npy, .safetensors or .jsonl")
+        }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
+        if shard != nil && shardRange(count: 0) == nil { throw ValidationError("--shard takes K/N with 0 ≤ K < N, e.g. 0/4") }
+    }
+
+    /// The slice of `count` texts this shard covers.
+    private func shardRange(count: Int) -> Range<Int>? {
+        guard let shard else { return 0..<count }
+        let parts = shard.split(separator: "/")
+        guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n > 0, (0..<n).contains(k) else { return nil }
+        return (count * k / n)..<(count * (k + 1) / n)
+    }
+
+    func run() throws {
+        try reportingFailure {
+            var settings = try PoolingSettings(directory: model, defaultMode: .mean)
+            if let pooling { settings.modes = [pooling] }
+            if let normalize { settings.normalize = normalize }
+            if let maxLength { settings.maxLength = maxLength }
+            let extractor = try FeatureExtractor(directory: model, settings: settings)
+            if verbose { for name in extractor.model.unusedTensors { printError("unused: \(name)") } }
+
+            let source = input ?? "-"
+            let data = try InputLines.read(source)
+            let lines = InputLines(data)
+            if !lines.invalidLines.isEmpty && !quiet {
+                printError("warning: \(lines.invalidLines.count) line(s) held invalid UTF-8, replaced by U+FFFD (first: line \(lines.invalidLines[0]))")
+            }
+            let texts = try attributing(to: source == "-" ? "<stdin>" : source) {
+                try TextInput.texts(lines.lines, format: TextInput.format(of: source), column: textColumn)
+            }
+            let range = shardRange(count: texts.count)!
+            let bar = ProgressBar(total: range.count, unit: .items("texts"), quiet: quiet)
+            let (features, truncated) = extractor.features(Array(texts[range]), batchSize: batchSize, threads: threads) { bar.update($0) }
+            bar.finish()
+            if truncated > 0 && !quiet {
+                printError("note: \(truncated) text(s) longer than \(extractor.maxLength) tokens were truncated")
+            }
+            try write(features, rows: range.count, dimension: extractor.dimension, firstIndex: range.lowerBound)
+        }
+    }
+
+    private func write(_ features: [Float], rows: Int, dimension: Int, firstIndex: Int) throws {
+        switch output {
+        case let path? where path.hasSuffix(".npy"):
+            try NPYWriter.write(features, shape: [rows, dimension], to: path, overwrite: force)
+        case let path? where path.hasSuffix(".safetensors"):
+            let info = TensorInfo(name: "features", dtype: .F32, shape: [rows, dimension])
+            try SafeTensorsWriter.write([OutgoingTensor(info: info) { emit in try features.withUnsafeBytes { try emit($0) } }],
+                                        metadata: [], to: path, overwrite: force)
+        default:
+            var text: [UInt8] = []
+            for row in 0..<rows {
+                text += Array("{\"index\":\(firstIndex + row),\"features\":[".utf8)
+                text += Array(features[(row * dimension)..<((row + 1) * dimension)].map { "\($0)" }.joined(separator: ",").utf8)
+                text += Array("]}\n".utf8)
+            }
+            if let path = output {
+                let file = try AtomicOutputFile(path: path, overwrite: force)
+                try file.write(text)
+                try file.commit()
+            } else {
+                FileHandle.standardOutput.write(Data(text))
+            }
+        }
+    }
+}
