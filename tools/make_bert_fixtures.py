@@ -54,6 +54,31 @@ def main():
     mlm = BertForMaskedLM(config).eval()
     mlm.save_pretrained(ROOT / "maskedlm", safe_serialization=True)
 
+    # A 99-entry WordPiece vocabulary for the masked-LM model, and transformers' top 5 per [MASK]
+    # (what the fill-mask pipeline reports: softmax of the logits at the mask, highest first).
+    words = ["the", "a", "cat", "dog", "sat", "on", "mat", "is", "was", "big", "small", "red", "blue", "runs", "jumps",
+             "over", "under", "house", "tree", "car", "city", "paris", "london", "capital", "of", "france", "and", "or",
+             "to", "in", "it", "he", "she", "they", "we", "you", "i", ".", ",", "!", "?", "##s", "##ed", "##ing", "##er",
+             "play", "walk", "talk", "book", "read", "write", "good", "bad", "new", "old", "day", "night", "sun", "moon",
+             "water", "fire", "earth", "air", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+             "ten", "man", "woman", "child", "time", "year", "way", "thing", "world", "life", "hand", "part", "place",
+             "case", "week", "work", "fact", "group", "number", "home", "road", "door", "room"]
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words[:config.vocab_size - 5]
+    assert len(vocab) == config.vocab_size
+    (ROOT / "maskedlm" / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    from tokenizers import BertWordPieceTokenizer
+    wordpiece = BertWordPieceTokenizer(str(ROOT / "maskedlm" / "vocab.txt"), lowercase=True)
+    fill = []
+    for text in ["The cat sat on the [MASK].", "Paris is the [MASK] of France!", "[MASK] dog runs over the [MASK] house"]:
+        enc = wordpiece.encode(text)
+        with torch.no_grad():
+            logits = mlm(input_ids=torch.tensor([enc.ids]), token_type_ids=torch.tensor([enc.type_ids])).logits[0]
+        for position in [i for i, t in enumerate(enc.ids) if t == 4]:
+            probs = logits[position].softmax(-1)
+            top = probs.topk(5)
+            fill.append({"text": text, "position": position, "ids": top.indices.tolist(), "probabilities": top.values.tolist()})
+    (ROOT / "maskedlm" / "fill_mask.json").write_text(json.dumps(fill, indent=1) + "\n")
+
     g = torch.Generator().manual_seed(2)
     lengths = [9, 6, 1, 12]
     T = max(lengths)

@@ -4,7 +4,7 @@ import ArgumentParser
 struct Ckpt: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ckpt",
-        abstract: "Transformer checkpoints from the shell: inspect, convert, tokenize, embed.",
-        subcommands: [Inspect.self, Convert.self, Tokenize.self, Embed.self, BenchTokenize.self]
+        abstract: "Transformer checkpoints from the shell: inspect, convert, tokenize, embed, fill-mask.",
+        subcommands: [Inspect.self, Convert.self, Tokenize.self, Embed.self, FillMask.self, BenchTokenize.self]
     )
 }

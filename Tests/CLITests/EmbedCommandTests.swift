@@ -84,3 +84,20 @@ final class EmbedCommandTests: XCTestCase {
         }
     }
 }
+
+final class FillMaskCommandTests: XCTestCase {
+    func testPrintsCandidatesPerMask() throws {
+        let result = try Ckpt.run(["fill-mask", "--model", Ckpt.fixtures + "/bert/maskedlm", "--top-k", "2", "[MASK] dog runs over the [MASK] house"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let rows = result.stdout.split(separator: "\n").map { $0.split(separator: "\t") }
+        XCTAssertEqual(rows.count, 4)
+        XCTAssertEqual(rows.map { String($0[0]) }, ["1", "1", "6", "6"])
+    }
+
+    func testTextWithoutMaskFails() throws {
+        let model = Ckpt.fixtures + "/bert/maskedlm"
+        let result = try Ckpt.run(["fill-mask", "--model", model, "nothing to fill"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stderr, "error: \(model): the text holds no [MASK] to fill\n")
+    }
+}

@@ -1,9 +1,9 @@
 import CBLAS
 
 /// Matrix products through OpenBLAS. Matrices are row-major, contiguous `[Float]` buffers.
-enum BLAS {
+public enum BLAS {
     /// Threads OpenBLAS may use for one product.
-    static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
 
     /// y[M, N] = x[M, K] · w[N, K]ᵀ (+ bias[N]): a PyTorch `nn.Linear` over M rows at once.
     static func linear(_ x: UnsafePointer<Float>, rows m: Int, inputs k: Int, weight w: UnsafePointer<Float>, outputs n: Int,

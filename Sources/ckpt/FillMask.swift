@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import TensorFormats
+import Tokenizers
+import Transformers
+
+struct FillMask: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fill-mask",
+        abstract: "Predict the tokens behind each [MASK] (a BertForMaskedLM checkpoint).",
+        discussion: "Prints one line per candidate: position of the mask among the tokens, token, id, probability."
+    )
+
+    @Option(help: "A model directory with a masked-LM head.")
+    var model: String
+
+    @Option(help: "Candidates per mask.")
+    var topK: Int = 5
+
+    @Option(help: "Threads (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Argument(help: "Text with one or more [MASK] tokens.")
+    var text: String
+
+    func validate() throws {
+        if topK < 1 { throw ValidationError("--top-k must be at least 1") }
+    }
+
+    func run() throws {
+        try reportingFailure {
+            let bert = try BERT(directory: model)
+            let tokenizer = try Tokenizer(directory: model)
+            BLAS.setThreads(threads)
+            let predictions = try attributing(to: model) { try bert.fillMask(text, tokenizer: tokenizer, topK: topK) }
+            var out = OutputBuffer()
+            for prediction in predictions {
+                for candidate in prediction.candidates {
+                    out.line("\(prediction.position)\t\(tokenizer.token(candidate.id) ?? "")\t\(candidate.id)\t\(candidate.probability)")
+                }
+            }
+            out.flush()
+        }
+    }
+}
