@@ -5,6 +5,6 @@ struct Ckpt: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ckpt",
         abstract: "Transformer checkpoints from the shell: inspect, convert, tokenize, embed, fill-mask.",
-        subcommands: [Inspect.self, Convert.self, Tokenize.self, Embed.self, FillMask.self, BenchTokenize.self]
+        subcommands: [Inspect.self, Convert.self, Tokenize.self, Embed.self, FillMask.self, BenchTokenize.self, BenchEmbed.self]
     )
 }

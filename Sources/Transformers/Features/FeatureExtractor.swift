@@ -27,6 +27,14 @@ public final class FeatureExtractor: @unchecked Sendable {
     /// Features of `texts`, [texts.count × dimension] row-major, and how many texts were truncated.
     public func features(_ texts: [String], batchSize: Int = 32, threads: Int = 1,
                          progress: ((Int) -> Void)? = nil) -> (values: [Float], truncated: Int) {
+        let result = run(texts, batchSize: batchSize, threads: threads, progress: progress)
+        return (result.values, result.truncated)
+    }
+
+    /// `features`, also counting the matrix-product FLOPs of the padded batches (for benchmarks).
+    public func run(_ texts: [String], batchSize: Int, threads: Int,
+                    progress: ((Int) -> Void)? = nil) -> (values: [Float], truncated: Int, flops: Double) {
+        var flops = 0.0
         BLAS.setThreads(threads)
         let limit = maxLength
         var inputs = tokenizer.encodeBatch(texts, threads: threads)
@@ -51,6 +59,7 @@ public final class FeatureExtractor: @unchecked Sendable {
                 }
             }
             let hidden = model.hiddenStates(ids: ids, typeIds: types, mask: mask, batch: B, length: T)
+            flops += model.config.forwardFLOPs(batch: B, length: T)
             let pooled = settings.modes.map { $0.pool(hidden, mask: mask, batch: B, length: T, channels: C) }
             for (b, index) in batch.enumerated() {
                 var row = pooled.flatMap { $0[(b * C)..<((b + 1) * C)] }
@@ -64,6 +73,6 @@ public final class FeatureExtractor: @unchecked Sendable {
             done += B
             progress?(done)
         }
-        return (out, truncated)
+        return (out, truncated, flops)
     }
 }
