@@ -79,7 +79,7 @@ final class BERTParityTests: XCTestCase {
         _ = try Converter.convert(source, to: .safetensors(path: directory + "/model.safetensors"), dtype: nil,
                                   selection: TensorSelection(exclude: ["layer\\.1\\.attention\\.self", "pooler"]), overwrite: false)
         XCTAssertThrowsError(try BERT(directory: directory)) { error in
-            XCTAssertEqual("\(error)", "\(directory)/model.safetensors: missing tensors: encoder.layer.1.attention.self.query.weight, encoder.layer.1.attention.self.query.bias, encoder.layer.1.attention.self.key.weight, encoder.layer.1.attention.self.key.bias, encoder.layer.1.attention.self.value.weight, … (6 in all) (is this checkpoint the model its config.json names?)")
+            XCTAssertEqual("\(error)", "\(directory)/model.safetensors: missing tensors: encoder.layer.1.attention.self.query.weight, encoder.layer.1.attention.self.key.weight, encoder.layer.1.attention.self.value.weight, encoder.layer.1.attention.self.query.bias, encoder.layer.1.attention.self.key.bias, … (6 in all) (is this checkpoint the model its config.json names?)")
         }
     }
 

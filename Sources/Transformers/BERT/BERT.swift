@@ -1,4 +1,3 @@
-import Dispatch
 import TensorFormats
 
 /// A BERT encoder on the CPU, reading as the math. Dimension letters:
@@ -26,20 +25,26 @@ public final class BERT: @unchecked Sendable {
     public var hasPooler: Bool { weights.pooler != nil }
     public var hasMaskedLMHead: Bool { weights.maskedLM != nil }
 
-    /// Last hidden states, [B, T, C] row-major, for a padded batch: `ids`, `typeIds` and `mask`
-    /// are [B, T]; `mask` is 1 for real tokens, 0 for padding (padding never changes real tokens'
-    /// outputs: it is masked out of every attention).
-    public func hiddenStates(ids: [Int32], typeIds: [Int32], mask: [Int32], batch B: Int, length T: Int) -> [Float] {
+    /// Last hidden states, [B, T, C] row-major, for a right-padded batch: `ids`, `typeIds` and
+    /// `mask` are [B, T]; `mask` is 1 for each sequence's real tokens, then 0 for its padding (which
+    /// never changes real tokens' outputs: padding keys get zero attention weight). Matrix products
+    /// use `threads` OpenBLAS threads.
+    public func hiddenStates(ids: [Int32], typeIds: [Int32], mask: [Int32], batch B: Int, length T: Int, threads: Int = 1) -> [Float] {
         precondition(ids.count == B * T && typeIds.count == B * T && mask.count == B * T, "hiddenStates: inputs must be [B, T]")
         precondition(T <= config.maxPositions, "hiddenStates: \(T) tokens exceed the \(config.maxPositions) positions")
+        BLAS.setThreads(threads)
+        let lengths = (0..<B).map { b in Int(mask[(b * T)..<((b + 1) * T)].reduce(0, +)) }
+        precondition((0..<B).allSatisfy { b in (0..<T).allSatisfy { mask[b * T + $0] == ($0 < lengths[b] ? 1 : 0) } },
+                     "hiddenStates: the mask must be right padding (ones, then zeros)")
         let C = config.hiddenSize, I = config.intermediateSize, N = B * T
         var x = [Float](repeating: 0, count: N * C)       // x: [B, T, C]
         var attended = [Float](repeating: 0, count: N * C)
         var inner = [Float](repeating: 0, count: N * I)   // [B, T, I]
-        var q = [Float](repeating: 0, count: N * C), k = q, v = q, context = q
+        var qkv = [Float](repeating: 0, count: N * 3 * C) // [B, T, 3C]: q, k, v side by side
+        var context = [Float](repeating: 0, count: N * C)
         embed(ids, typeIds, B: B, T: T, into: &x)
         for layer in weights.layers {
-            selfAttention(layer, x, mask, B: B, T: T, q: &q, k: &k, v: &v, context: &context, into: &attended)
+            selfAttention(layer, x, lengths: lengths, B: B, T: T, qkv: &qkv, context: &context, into: &attended)
             feedForward(layer, attended, N: N, inner: &inner, into: &x)
         }
         return x
@@ -63,40 +68,34 @@ public final class BERT: @unchecked Sendable {
         }
     }
 
-    /// Multi-head self-attention with the padding mask, output projection, residual and layer norm.
-    /// q, k, v, context: [B, T, C] (head h in channels h·D ..< (h+1)·D); scores per (b, h): [T, T].
-    private func selfAttention(_ l: BERTWeights.Layer, _ x: [Float], _ mask: [Int32], B: Int, T: Int,
-                               q: inout [Float], k: inout [Float], v: inout [Float], context: inout [Float],
-                               into out: inout [Float]) {
+    /// Multi-head self-attention, output projection, residual and layer norm.
+    /// qkv: [B, T, 3C] (head h of q at channels h·D ..< (h+1)·D, k at C + …, v at 2C + …);
+    /// scores per (b, h): [T, L] over the sequence's L real keys; context: [B, T, C].
+    private func selfAttention(_ l: BERTWeights.Layer, _ x: [Float], lengths: [Int], B: Int, T: Int,
+                               qkv: inout [Float], context: inout [Float], into out: inout [Float]) {
         let C = config.hiddenSize, H = config.heads, D = config.headSize, N = B * T
         x.withUnsafeBufferPointer { x in
-            q.withUnsafeMutableBufferPointer { BLAS.linear(x.baseAddress!, rows: N, inputs: C, weight: l.query.p, outputs: C, bias: l.queryBias.p, into: $0.baseAddress!) }
-            k.withUnsafeMutableBufferPointer { BLAS.linear(x.baseAddress!, rows: N, inputs: C, weight: l.key.p, outputs: C, bias: l.keyBias.p, into: $0.baseAddress!) }
-            v.withUnsafeMutableBufferPointer { BLAS.linear(x.baseAddress!, rows: N, inputs: C, weight: l.value.p, outputs: C, bias: l.valueBias.p, into: $0.baseAddress!) }
+            qkv.withUnsafeMutableBufferPointer {
+                BLAS.linear(x.baseAddress!, rows: N, inputs: C, weight: l.queryKeyValue.p, outputs: 3 * C, bias: l.queryKeyValueBias.p,
+                            into: $0.baseAddress!)
+            }
         }
-        // Padding keys get the most negative f32 added before softmax, as transformers does
-        // (torch.finfo(float32).min), so their weight is exactly zero.
-        let maskBias = mask.map { $0 == 0 ? -Float.greatestFiniteMagnitude : 0 }
         let scale = 1 / Float(D).squareRoot()
         var scores = [Float](repeating: 0, count: T * T)
-        q.withUnsafeBufferPointer { q in
-            k.withUnsafeBufferPointer { k in
-                v.withUnsafeBufferPointer { v in
-                    context.withUnsafeMutableBufferPointer { ctx in
-                        scores.withUnsafeMutableBufferPointer { s in
-                            for b in 0..<B {
-                                for h in 0..<H {
-                                    let offset = b * T * C + h * D
-                                    // scores = q·kᵀ / √D: [T, D]·[T, D]ᵀ
-                                    BLAS.gemm(q.baseAddress! + offset, lda: C, k.baseAddress! + offset, ldb: C, transposeB: true,
-                                              into: s.baseAddress!, ldc: T, m: T, n: T, k: D, alpha: scale)
-                                    for i in 0..<T { for j in 0..<T { s[i * T + j] += maskBias[b * T + j] } }
-                                    Kernels.softmaxRows(s.baseAddress!, rows: T, n: T)
-                                    // context = softmax · v: [T, T]·[T, D]
-                                    BLAS.gemm(s.baseAddress!, lda: T, v.baseAddress! + offset, ldb: C, transposeB: false,
-                                              into: ctx.baseAddress! + offset, ldc: C, m: T, n: D, k: T)
-                                }
-                            }
+        qkv.withUnsafeBufferPointer { qkvBuffer in
+            context.withUnsafeMutableBufferPointer { contextBuffer in
+                scores.withUnsafeMutableBufferPointer { s in
+                    for b in 0..<B {
+                        let L = lengths[b]
+                        for h in 0..<H {
+                            let q = qkvBuffer.baseAddress! + b * T * 3 * C + h * D
+                            // scores = q·kᵀ / √D over the L real keys: [T, D]·[L, D]ᵀ
+                            BLAS.gemm(q, lda: 3 * C, q + C, ldb: 3 * C, transposeB: true, into: s.baseAddress!, ldc: T,
+                                      m: T, n: L, k: D, alpha: scale)
+                            VectorMath.softmaxRows(s.baseAddress!, rows: T, n: L, stride: T)
+                            // context = softmax · v: [T, L]·[L, D]
+                            BLAS.gemm(s.baseAddress!, lda: T, q + 2 * C, ldb: 3 * C, transposeB: false,
+                                      into: contextBuffer.baseAddress! + b * T * C + h * D, ldc: C, m: T, n: D, k: L)
                         }
                     }
                 }

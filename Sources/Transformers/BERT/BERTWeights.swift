@@ -10,7 +10,8 @@ import TensorFormats
 /// - `tiedDecoder`: the masked-LM decoder shares the word embeddings; its bias is `cls.predictions.bias`.
 struct BERTWeights {
     struct Layer {
-        var query, queryBias, key, keyBias, value, valueBias: Parameter
+        /// Query, key and value projections stacked: [3C, C] and [3C], so one product makes all three.
+        var queryKeyValue, queryKeyValueBias: Parameter
         var attentionOutput, attentionOutputBias, attentionNormWeight, attentionNormBias: Parameter
         var intermediate, intermediateBias, output, outputBias, outputNormWeight, outputNormBias: Parameter
     }
@@ -38,12 +39,12 @@ struct BERTWeights {
         layers = try (0..<c.layers).map { l in
             let p = "encoder.layer.\(l)."
             return Layer(
-                query: try source.tensor(p + "attention.self.query.weight", [C, C]),
-                queryBias: try source.tensor(p + "attention.self.query.bias", [C]),
-                key: try source.tensor(p + "attention.self.key.weight", [C, C]),
-                keyBias: try source.tensor(p + "attention.self.key.bias", [C]),
-                value: try source.tensor(p + "attention.self.value.weight", [C, C]),
-                valueBias: try source.tensor(p + "attention.self.value.bias", [C]),
+                queryKeyValue: try Parameter(stacking: ["query", "key", "value"].map {
+                    try source.tensor(p + "attention.self.\($0).weight", [C, C])
+                }),
+                queryKeyValueBias: try Parameter(stacking: ["query", "key", "value"].map {
+                    try source.tensor(p + "attention.self.\($0).bias", [C])
+                }),
                 attentionOutput: try source.tensor(p + "attention.output.dense.weight", [C, C]),
                 attentionOutputBias: try source.tensor(p + "attention.output.dense.bias", [C]),
                 attentionNormWeight: try source.tensor(p + "attention.output.LayerNorm.weight", [C]),

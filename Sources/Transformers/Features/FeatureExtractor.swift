@@ -58,7 +58,7 @@ public final class FeatureExtractor: @unchecked Sendable {
                     mask[b * T + t] = 1
                 }
             }
-            let hidden = model.hiddenStates(ids: ids, typeIds: types, mask: mask, batch: B, length: T)
+            let hidden = model.hiddenStates(ids: ids, typeIds: types, mask: mask, batch: B, length: T, threads: threads)
             flops += model.config.forwardFLOPs(batch: B, length: T)
             let pooled = settings.modes.map { $0.pool(hidden, mask: mask, batch: B, length: T, channels: C) }
             for (b, index) in batch.enumerated() {

@@ -40,7 +40,7 @@ enum Kernels {
     static func apply(_ activation: Activation, _ x: UnsafeMutablePointer<Float>, count: Int) {
         switch activation {
         case .gelu:
-            for i in 0..<count { x[i] = 0.5 * x[i] * (1 + erff(x[i] * 0.70710678118654752)) }
+            VectorMath.gelu(x, count: count)
         case .geluNew:
             for i in 0..<count {
                 let v = x[i]
@@ -55,17 +55,6 @@ enum Kernels {
 
     /// Softmax over each row of `x[rows, n]`, max-subtracted for stability.
     static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
-        for r in 0..<rows {
-            let row = x + r * n
-            var peak = -Float.infinity
-            for i in 0..<n { peak = max(peak, row[i]) }
-            var sum: Float = 0
-            for i in 0..<n {
-                row[i] = expf(row[i] - peak)
-                sum += row[i]
-            }
-            let inverse = 1 / sum
-            for i in 0..<n { row[i] *= inverse }
-        }
+        VectorMath.softmaxRows(x, rows: rows, n: n, stride: n)
     }
 }

@@ -10,6 +10,11 @@ final class Parameter: @unchecked Sendable {
         values.withUnsafeBufferPointer { pointer.initialize(from: $0.baseAddress!, count: count) }
     }
 
+    /// The parameters one after another (row blocks of a stacked matrix).
+    convenience init(stacking parts: [Parameter]) {
+        self.init(parts.flatMap { Array(UnsafeBufferPointer(start: $0.pointer, count: $0.count)) })
+    }
+
     deinit { pointer.deallocate() }
 
     var p: UnsafePointer<Float> { UnsafePointer(pointer) }
