@@ -52,10 +52,11 @@ fixtures: $(MINILM)/model.safetensors
 	bash tools/fetch_gpt2_ranks.sh $(CACHE)/gpt2.tiktoken
 	$(PYTHON) tools/make_tokenizer_fixtures.py $(MINILM) $(CACHE)/gpt2.tiktoken
 
-bench: build
+bench: build $(MINILM)/model.safetensors
 	@[ -x /usr/bin/time ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq time; }
 	$(PYTHON) tools/bench/formats.py --ckpt $(CKPT) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/tokenizers.py --ckpt $(CKPT) --work $(CACHE)/bench
+	$(PYTHON) tools/bench/embed.py --ckpt $(CKPT) --model $(MINILM) --work $(CACHE)/bench
 
 fuzz: deps
 	bash tools/fuzz/run.sh $(FUZZ_SECONDS)

@@ -44,8 +44,8 @@ public final class BERT: @unchecked Sendable {
         var context = [Float](repeating: 0, count: N * C)
         embed(ids, typeIds, B: B, T: T, into: &x)
         for layer in weights.layers {
-            selfAttention(layer, x, lengths: lengths, B: B, T: T, qkv: &qkv, context: &context, into: &attended)
-            feedForward(layer, attended, N: N, inner: &inner, into: &x)
+            selfAttention(layer, x, lengths: lengths, B: B, T: T, threads: threads, qkv: &qkv, context: &context, into: &attended)
+            feedForward(layer, attended, N: N, threads: threads, inner: &inner, into: &x)
         }
         return x
     }
@@ -71,7 +71,7 @@ public final class BERT: @unchecked Sendable {
     /// Multi-head self-attention, output projection, residual and layer norm.
     /// qkv: [B, T, 3C] (head h of q at channels h·D ..< (h+1)·D, k at C + …, v at 2C + …);
     /// scores per (b, h): [T, L] over the sequence's L real keys; context: [B, T, C].
-    private func selfAttention(_ l: BERTWeights.Layer, _ x: [Float], lengths: [Int], B: Int, T: Int,
+    private func selfAttention(_ l: BERTWeights.Layer, _ x: [Float], lengths: [Int], B: Int, T: Int, threads: Int,
                                qkv: inout [Float], context: inout [Float], into out: inout [Float]) {
         let C = config.hiddenSize, H = config.heads, D = config.headSize, N = B * T
         x.withUnsafeBufferPointer { x in
@@ -81,22 +81,22 @@ public final class BERT: @unchecked Sendable {
             }
         }
         let scale = 1 / Float(D).squareRoot()
-        var scores = [Float](repeating: 0, count: T * T)
         qkv.withUnsafeBufferPointer { qkvBuffer in
             context.withUnsafeMutableBufferPointer { contextBuffer in
-                scores.withUnsafeMutableBufferPointer { s in
-                    for b in 0..<B {
-                        let L = lengths[b]
-                        for h in 0..<H {
-                            let q = qkvBuffer.baseAddress! + b * T * 3 * C + h * D
-                            // scores = q·kᵀ / √D over the L real keys: [T, D]·[L, D]ᵀ
-                            BLAS.gemm(q, lda: 3 * C, q + C, ldb: 3 * C, transposeB: true, into: s.baseAddress!, ldc: T,
-                                      m: T, n: L, k: D, alpha: scale)
-                            VectorMath.softmaxRows(s.baseAddress!, rows: T, n: L, stride: T)
-                            // context = softmax · v: [T, L]·[L, D]
-                            BLAS.gemm(s.baseAddress!, lda: T, q + 2 * C, ldb: 3 * C, transposeB: false,
-                                      into: contextBuffer.baseAddress! + b * T * C + h * D, ldc: C, m: T, n: D, k: L)
-                        }
+                let shared = SharedBuffers(input: qkvBuffer.baseAddress!, output: contextBuffer.baseAddress!)
+                // Sequences are spread over the threads, each running its small products on one BLAS thread.
+                Parallel.forEach(0..<B, threads: threads) { b in
+                    let L = lengths[b]
+                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: T * T)
+                    defer { scores.deallocate() }
+                    for h in 0..<H {
+                        let q = shared.input + b * T * 3 * C + h * D
+                        // scores = q·kᵀ / √D over the L real keys: [T, D]·[L, D]ᵀ
+                        BLAS.gemm(q, lda: 3 * C, q + C, ldb: 3 * C, transposeB: true, into: scores, ldc: T, m: T, n: L, k: D, alpha: scale)
+                        VectorMath.softmaxRows(scores, rows: T, n: L, stride: T)
+                        // context = softmax · v: [T, L]·[L, D]
+                        BLAS.gemm(scores, lda: T, q + 2 * C, ldb: 3 * C, transposeB: false,
+                                  into: shared.output + b * T * C + h * D, ldc: C, m: T, n: D, k: L)
                     }
                 }
             }
@@ -113,12 +113,13 @@ public final class BERT: @unchecked Sendable {
     }
 
     /// Feed-forward: x·W₁ᵀ → activation → ·W₂ᵀ, residual, layer norm. x: [N, C] → inner [N, I] → out [N, C].
-    private func feedForward(_ l: BERTWeights.Layer, _ x: [Float], N: Int, inner: inout [Float], into out: inout [Float]) {
+    private func feedForward(_ l: BERTWeights.Layer, _ x: [Float], N: Int, threads: Int, inner: inout [Float], into out: inout [Float]) {
         let C = config.hiddenSize, I = config.intermediateSize
         x.withUnsafeBufferPointer { x in
             inner.withUnsafeMutableBufferPointer { h in
                 BLAS.linear(x.baseAddress!, rows: N, inputs: C, weight: l.intermediate.p, outputs: I, bias: l.intermediateBias.p, into: h.baseAddress!)
-                Kernels.apply(config.activation, h.baseAddress!, count: N * I)
+                let activations = SharedBuffers(input: h.baseAddress!, output: h.baseAddress!)
+                Parallel.forEach(0..<N, threads: threads) { row in Kernels.apply(config.activation, activations.output + row * I, count: I) }
                 out.withUnsafeMutableBufferPointer { o in
                     BLAS.linear(h.baseAddress!, rows: N, inputs: I, weight: l.output.p, outputs: C, bias: l.outputBias.p, into: o.baseAddress!)
                     Kernels.addLayerNorm(o.baseAddress!, residual: x.baseAddress!, rows: N, n: C, gamma: l.outputNormWeight.p,

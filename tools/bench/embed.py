@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Sentence features: ckpt against sentence-transformers (PyTorch, same thread count, same batch
+size 32) on the real all-MiniLM-L6-v2, in one run: 2,000 real sentences (two TREC questions each,
+~24 tokens) and 512 inputs of 128 tokens (standard-library text, truncated at 128), at 1 and 2
+threads. Prints texts/s, the ratio, peak RSS, and the achieved matrix-product rate as a fraction of
+this machine's f32 peak (a large cblas_sgemm measured by ckpt bench-embed).
+
+    python tools/bench/embed.py --ckpt .build/release/ckpt --model .cache/models/all-MiniLM-L6-v2 --work .cache/bench
+"""
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+PEER = r"""
+import json, sys, time, torch
+from sentence_transformers import SentenceTransformer
+model_dir, path, threads, max_length = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+torch.set_num_threads(threads)
+model = SentenceTransformer(model_dir, device="cpu")
+if max_length: model.max_seq_length = max_length
+texts = open(path, encoding="utf-8").read().splitlines()
+best = float("inf")
+for _ in range(2):
+    t = time.perf_counter(); model.encode(texts, batch_size=32); best = min(best, time.perf_counter() - t)
+print(json.dumps({"seconds": best, "texts": len(texts)}))
+"""
+
+
+def inputs(work):
+    trec = [l.split("\t", 1)[1] for l in (ROOT / "fixtures" / "data" / "trec-train.tsv").read_text(encoding="utf-8").splitlines()[1:]]
+    short = work / "embed-short.txt"
+    short.write_text("\n".join(trec[2 * i] + " " + trec[2 * i + 1] for i in range(2000)) + "\n", encoding="utf-8")
+    words = (work / "real-text.txt").read_text(encoding="utf-8").split()
+    long = work / "embed-long.txt"
+    long.write_text("\n".join(" ".join(words[i * 200:(i + 1) * 200]) for i in range(512)) + "\n", encoding="utf-8")
+    return [("2,000 sentences (~24 tokens)", short, 0), ("512 inputs × 128 tokens", long, 128)]
+
+
+def timed(cmd):
+    out = subprocess.run(["/usr/bin/time", "-f", "maxrss_kb=%M", *cmd], check=True, capture_output=True, text=True)
+    rss = int(out.stderr.strip().splitlines()[-1].removeprefix("maxrss_kb=")) * 1024
+    return json.loads(out.stdout.strip().splitlines()[-1]), rss
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--work", required=True)
+    args = ap.parse_args()
+    work = Path(args.work)
+    if not (work / "real-text.txt").exists():
+        sys.exit("run tools/bench/tokenizers.py first (it writes real-text.txt)")
+    print(f"{'workload':30} {'threads':>7} {'ckpt/s':>8} {'ST/s':>8} {'ratio':>6} {'ckpt RSS':>9} {'ST RSS':>8} {'ckpt % peak':>12}")
+    rows = []
+    for label, path, max_length in inputs(work):
+        for threads in (1, 2):
+            cmd = [args.ckpt, "bench-embed", "--model", args.model, "--threads", str(threads), str(path)]
+            if max_length:
+                cmd += ["--max-length", str(max_length)]
+            c, c_rss = timed(cmd)
+            p, p_rss = timed([sys.executable, "-c", PEER, args.model, str(path), str(threads), str(max_length)])
+            row = dict(workload=label, threads=threads, ckpt=c["texts"] / c["seconds"], st=p["texts"] / p["seconds"],
+                       ckpt_rss_mb=c_rss / 1e6, st_rss_mb=p_rss / 1e6, ckpt_peak_fraction=c["gflops"] / c["peak_gflops"],
+                       peak_gflops=c["peak_gflops"], ckpt_gflops=c["gflops"])
+            rows.append(row)
+            print(f"{label:30} {threads:7} {row['ckpt']:8.1f} {row['st']:8.1f} {row['ckpt'] / row['st']:5.2f}x "
+                  f"{row['ckpt_rss_mb']:7.0f}MB {row['st_rss_mb']:6.0f}MB {100 * row['ckpt_peak_fraction']:10.0f}% "
+                  f"(of {row['peak_gflops']:.0f} GFLOP/s)")
+    (work / "embed.json").write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
