@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Transformers
 
@@ -22,12 +21,7 @@ struct BenchEmbed: ParsableCommand {
             if let maxLength { settings.maxLength = maxLength }
             let extractor = try FeatureExtractor(directory: model, settings: settings)
             let texts = InputLines(try InputLines.read(file)).lines
-            var best = Double.infinity, flops = 0.0
-            for _ in 0..<repeats {
-                let start = DispatchTime.now().uptimeNanoseconds
-                flops = extractor.run(texts, batchSize: batchSize, threads: threads).flops
-                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            }
+            let (best, flops) = bestTime(repeats: repeats) { extractor.run(texts, batchSize: batchSize, threads: threads).flops }
             let peak = GEMMPeak.measure(threads: threads)
             print("{\"seconds\": \(best), \"texts\": \(texts.count), \"gflops\": \(flops / best / 1e9), \"peak_gflops\": \(peak), \"model_gflop\": \(flops / 1e9)}")
         }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Tokenizers
 
@@ -20,14 +19,8 @@ struct BenchTokenize: ParsableCommand {
             let loaded = try Tokenizer(file: tokenizer)
             let data = try Data(contentsOf: URL(fileURLWithPath: file))
             let lines = whole ? [String(decoding: data, as: UTF8.self)] : InputLines(data).lines
-            var best = Double.infinity
-            var tokens = 0
-            for _ in 0..<repeats {
-                let start = DispatchTime.now().uptimeNanoseconds
-                let encodings = loaded.encodeBatch(lines, threads: threads)
-                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-                tokens = encodings.reduce(0) { $0 + $1.count }
-            }
+            let (best, encodings) = bestTime(repeats: repeats) { loaded.encodeBatch(lines, threads: threads) }
+            let tokens = encodings.reduce(0) { $0 + $1.count }
             print("{\"seconds\": \(best), \"bytes\": \(data.count), \"lines\": \(lines.count), \"tokens\": \(tokens)}")
         }
     }

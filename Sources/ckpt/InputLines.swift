@@ -8,6 +8,9 @@ struct InputLines {
     /// 1-based numbers of lines that held invalid UTF-8.
     var invalidLines: [Int] = []
 
+    /// Texts given as arguments: already valid Unicode, one per line whatever they hold.
+    init(lines: [String]) { self.lines = lines }
+
     init(_ data: Data) {
         data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
             var start = 0

@@ -56,12 +56,11 @@ struct Tokenize: ParsableCommand {
     func run() throws {
         try reportingFailure {
             let loaded = try model.map { try Tokenizer(directory: $0) } ?? Tokenizer(file: tokenizer!)
-            var input = texts.isEmpty ? InputLines.standardInput() : InputLines(Data(texts.joined(separator: "\n").utf8))
+            let input = texts.isEmpty ? InputLines.standardInput() : InputLines(lines: texts)
             if !input.invalidLines.isEmpty {
                 if strict { throw FormatError(file: "<stdin>", TokenizerError.invalidUTF8(line: input.invalidLines[0])) }
                 printError("warning: \(input.invalidLines.count) input line(s) held invalid UTF-8, replaced by U+FFFD (first: line \(input.invalidLines[0]))")
             }
-            if texts.isEmpty == false && input.lines.count != texts.count { input.lines = texts }
             var out = OutputBuffer()
             if decode {
                 try decodeLines(input.lines, loaded, &out)

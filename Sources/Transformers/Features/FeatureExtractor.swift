@@ -35,7 +35,6 @@ public final class FeatureExtractor: @unchecked Sendable {
     public func run(_ texts: [String], batchSize: Int, threads: Int,
                     progress: ((Int) -> Void)? = nil) -> (values: [Float], truncated: Int, flops: Double) {
         var flops = 0.0
-        BLAS.setThreads(threads)
         let limit = maxLength
         var inputs = tokenizer.encodeBatch(texts, threads: threads)
         let truncated = inputs.filter { $0.count > limit }.count
