@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "TensorFormats", targets: ["TensorFormats"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "Transformers", targets: ["Transformers"]),
+        .library(name: "HeadTraining", targets: ["HeadTraining"]),
         .executable(name: "ckpt", targets: ["ckpt"]),
     ],
     dependencies: [
@@ -20,19 +21,24 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "TensorFormats", dependencies: ["CZlib"]),
+        // Hot loops in C, compiled per instruction set (AVX-512, AVX2, baseline) and picked at run time.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Uses TensorFormats for memory-mapped files, JSON and file-naming errors.
         .target(name: "Tokenizers", dependencies: ["TensorFormats"]),
         .target(name: "Transformers", dependencies: ["CBLAS", "TensorFormats", "Tokenizers"]),
+        .target(name: "HeadTraining", dependencies: ["CKernels", "TensorFormats", "Transformers"]),
         .executableTarget(name: "ckpt", dependencies: [
             "TensorFormats",
             "Tokenizers",
             "Transformers",
+            "HeadTraining",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TensorFormats"]),
         .testTarget(name: "TransformersTests", dependencies: ["Transformers", "TensorFormats"]),
+        .testTarget(name: "HeadTrainingTests", dependencies: ["HeadTraining", "Transformers", "TensorFormats"]),
         .testTarget(name: "CLITests", dependencies: ["ckpt", "TensorFormats"]),
     ]
 )

@@ -6,7 +6,7 @@ public enum BLAS {
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
 
     /// y[M, N] = x[M, K] · w[N, K]ᵀ (+ bias[N]): a PyTorch `nn.Linear` over M rows at once.
-    static func linear(_ x: UnsafePointer<Float>, rows m: Int, inputs k: Int, weight w: UnsafePointer<Float>, outputs n: Int,
+    public static func linear(_ x: UnsafePointer<Float>, rows m: Int, inputs k: Int, weight w: UnsafePointer<Float>, outputs n: Int,
                        bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
         if let bias {
             for row in 0..<m { (y + row * n).update(from: bias, count: n) }
@@ -20,5 +20,20 @@ public enum BLAS {
                      into c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int, alpha: Float = 1) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k), alpha,
                     a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
+    }
+
+    /// c[M, N] = α · op(a) · op(b) + β · c, op transposing when asked; a is [M, K] (or [K, M]
+    /// transposed), b is [K, N] (or [N, K]); all row-major and contiguous.
+    public static func product(_ a: UnsafePointer<Float>, transposeA: Bool = false, _ b: UnsafePointer<Float>, transposeB: Bool = false,
+                               into c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, alpha: Float = 1, beta: Float = 0) {
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n), beta, c, Int32(n))
+    }
+
+    /// The same product in double precision (for optimisers that need it, such as L-BFGS).
+    public static func product(_ a: UnsafePointer<Double>, transposeA: Bool = false, _ b: UnsafePointer<Double>, transposeB: Bool = false,
+                               into c: UnsafeMutablePointer<Double>, m: Int, n: Int, k: Int, alpha: Double = 1, beta: Double = 0) {
+        cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n), beta, c, Int32(n))
     }
 }

@@ -1,0 +1,46 @@
+import TensorFormats
+
+/// Feature vectors, one row per example: `values` is [rows × dimension], row-major float32.
+public struct FeatureMatrix: Sendable, Equatable {
+    public var rows: Int
+    public var dimension: Int
+    public var values: [Float]
+
+    public init(rows: Int, dimension: Int, values: [Float]) {
+        precondition(values.count == rows * dimension, "FeatureMatrix: values do not fill rows × dimension")
+        self.rows = rows
+        self.dimension = dimension
+        self.values = values
+    }
+
+    /// A 2-D float tensor from a file (`.npy`, or the one tensor — or "features" — of a
+    /// `.safetensors`/`.npz`), f16/bf16/f64 converted to float32.
+    public init(file path: String) throws {
+        let checkpoint = try Checkpoint(path: path)
+        let info = try attributing(to: path) { () throws -> TensorInfo in
+            let candidates = checkpoint.tensors.count == 1 ? checkpoint.tensors : checkpoint.tensors.filter { $0.name == "features" }
+            guard let info = candidates.first else {
+                throw HeadTrainingError.badHeadFile("expected one tensor, or one named 'features'; found \(checkpoint.tensors.count)")
+            }
+            guard info.shape.count == 2, info.dtype.isFloatingPoint else {
+                throw HeadTrainingError.badHeadFile("'\(info.name)' is \(info.dtype) \(info.shape); features must be a 2-D float array [rows, dimension]")
+            }
+            return info
+        }
+        self.init(rows: info.shape[0], dimension: info.shape[1], values: try checkpoint.tensor(named: info.name).floats())
+    }
+
+    /// The rows at `indices`, in that order.
+    public func subset(_ indices: [Int]) -> FeatureMatrix {
+        var out = [Float](); out.reserveCapacity(indices.count * dimension)
+        for i in indices { out += values[(i * dimension)..<((i + 1) * dimension)] }
+        return FeatureMatrix(rows: indices.count, dimension: dimension, values: out)
+    }
+
+    /// Throws on the first NaN or infinity (training on one would poison every weight).
+    public func checkFinite() throws {
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw HeadTrainingError.nonFiniteFeature(row: bad / max(dimension, 1), column: bad % max(dimension, 1))
+        }
+    }
+}

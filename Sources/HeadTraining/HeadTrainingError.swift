@@ -1,0 +1,32 @@
+/// Problems with training data, features or head files; each message says what to fix.
+public enum HeadTrainingError: Error, CustomStringConvertible, Sendable {
+    case noExamples
+    case singleClass(String)
+    case countMismatch(features: Int, labels: Int)
+    case nonFiniteFeature(row: Int, column: Int)
+    case dimensionMismatch(expected: Int, found: Int)
+    case validationTooSmall(fraction: Double)
+    case emptyLabel(row: Int)
+    case badHeadFile(String)
+    case cacheUnwritable(String)
+
+    public var description: String {
+        switch self {
+        case .noExamples: return "no labelled examples (the file has a header and nothing else?)"
+        case .singleClass(let label):
+            return "every example has the label '\(label)'; a classifier needs at least two classes"
+        case .countMismatch(let features, let labels):
+            return "\(features) feature rows but \(labels) labels; they must pair up one to one"
+        case .nonFiniteFeature(let row, let column):
+            return "feature row \(row) (0-based) holds a NaN or infinite value at column \(column)"
+        case .dimensionMismatch(let expected, let found):
+            return "features have \(found) columns but the head expects \(expected)"
+        case .validationTooSmall(let fraction):
+            return "--valid-fraction \(fraction) leaves no validation or no training examples"
+        case .emptyLabel(let row): return "data row \(row) (1-based, header excluded) has an empty label"
+        case .badHeadFile(let problem): return problem
+        case .cacheUnwritable(let reason):
+            return "cannot write the feature cache (\(reason)); choose another place with --cache-dir or pass --no-cache"
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Transformers
+
+/// What a training run produced.
+public struct TrainingOutcome: Sendable {
+    public var head: ClassifierHead
+    /// L-BFGS iterations, or AdamW epochs run.
+    public var iterations: Int
+    /// The training objective at the end (mean weighted loss, plus the L2 term for L-BFGS).
+    public var loss: Double
+    /// L-BFGS: the gradient tolerance was met.
+    public var converged: Bool
+    /// AdamW with validation: the epoch whose weights were kept, and its validation loss.
+    public var bestEpoch: Int?
+    public var validationLoss: Double?
+}
+
+/// Fits a classifier head on frozen features.
+public enum HeadTrainer {
+    /// Trains on `features` labelled `labels` (strings; classes in code-point order). `validation`
+    /// drives early stopping for AdamW (rows with labels unseen in training are left out of it).
+    /// `progress` is called after every iteration or epoch with its number.
+    public static func train(_ features: FeatureMatrix, labels: [String], validation: (FeatureMatrix, [String])? = nil,
+                             settings: TrainingSettings, threads: Int = 1,
+                             progress: ((Int) -> Void)? = nil) throws -> TrainingOutcome {
+        guard features.rows == labels.count else { throw HeadTrainingError.countMismatch(features: features.rows, labels: labels.count) }
+        guard features.rows > 0 else { throw HeadTrainingError.noExamples }
+        try features.checkFinite()
+        let classes = LabelledDataset.classes(of: labels)
+        guard classes.count >= 2 else { throw HeadTrainingError.singleClass(classes[0]) }
+        let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
+        let y = labels.map { index[$0]! }
+        let weights = sampleWeights(y, classes: classes.count, weighting: settings.classWeight)
+        var valid: (FeatureMatrix, [Int])?
+        if let (vf, vl) = validation {
+            guard vf.rows == vl.count else { throw HeadTrainingError.countMismatch(features: vf.rows, labels: vl.count) }
+            try vf.checkFinite()
+            let known = vl.indices.filter { index[vl[$0]] != nil }
+            valid = (vf.subset(known), known.map { index[vl[$0]]! })
+        }
+        BLAS.setThreads(threads)
+        switch settings.optimizer {
+        case .lbfgs:
+            return fitLBFGS(features, y, classes: classes, weights: weights, settings: settings, threads: threads, progress: progress)
+        case .adamw:
+            return MiniBatchTrainer(features: features, labels: y, classes: classes, sampleWeights: weights, settings: settings)
+                .fit(validation: valid, progress: progress)
+        }
+    }
+
+    static func sampleWeights(_ y: [Int], classes: Int, weighting: ClassWeighting) -> [Double] {
+        guard weighting == .balanced else { return [Double](repeating: 1, count: y.count) }
+        var counts = [Int](repeating: 0, count: classes)
+        for c in y { counts[c] += 1 }
+        return y.map { Double(y.count) / Double(classes * counts[$0]) }
+    }
+
+    private static func fitLBFGS(_ features: FeatureMatrix, _ y: [Int], classes: [String], weights: [Double],
+                                 settings: TrainingSettings, threads: Int, progress: ((Int) -> Void)?) -> TrainingOutcome {
+        precondition(settings.head == .linear, "L-BFGS fits linear heads only")
+        let objective = SoftmaxObjective(features: features, labels: y, classes: classes.count, sampleWeights: weights,
+                                         penalty: settings.resolvedWeightDecay(rows: features.rows), threads: threads)
+        var theta = [Double](repeating: 0, count: objective.parameterCount)
+        let optimizer = LBFGS(maxIterations: settings.resolvedEpochs, gradientTolerance: settings.tolerance)
+        let outcome = optimizer.minimize(&theta, objective.evaluate) { iteration, _ in progress?(iteration) }
+        let K = classes.count, D = features.dimension
+        let layer = DenseLayer(inputs: D, outputs: K, weight: theta[0..<(K * D)].map(Float.init), bias: theta[(K * D)...].map(Float.init))
+        return TrainingOutcome(head: ClassifierHead(labels: classes, layers: [layer]), iterations: outcome.iterations,
+                               loss: outcome.value, converged: outcome.converged)
+    }
+}
