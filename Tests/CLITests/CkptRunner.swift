@@ -16,16 +16,20 @@ enum Ckpt {
     /// The executable beside the test bundle (`.build/<config>/ckpt`).
     static var executable: URL { Bundle.main.bundleURL.appendingPathComponent("ckpt") }
 
-    /// Runs `ckpt ARGUMENTS`; with `shell`, runs `/bin/sh` with ARGUMENTS instead (for redirections).
-    static func run(_ arguments: [String], in directory: String? = nil, shell: Bool = false) throws -> CkptResult {
+    /// Runs `ckpt ARGUMENTS`; with `shell`, runs `/bin/sh` with ARGUMENTS instead (for redirections);
+    /// `input` is given on stdin (otherwise stdin is empty).
+    static func run(_ arguments: [String], in directory: String? = nil, shell: Bool = false, input: String = "") throws -> CkptResult {
         let process = Process()
         process.executableURL = shell ? URL(fileURLWithPath: "/bin/sh") : executable
         process.arguments = shell ? Array(arguments.dropFirst()) : arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe(), err = Pipe()
+        let out = Pipe(), err = Pipe(), stdin = Pipe()
         process.standardOutput = out
         process.standardError = err
+        process.standardInput = stdin
         try process.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

@@ -1,0 +1,169 @@
+import ArgumentParser
+import Foundation
+import HeadTraining
+import TensorFormats
+import Transformers
+
+struct TrainHead: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-head",
+        abstract: "Train a classifier head on frozen sentence features.",
+        discussion: """
+            Texts are encoded by --model with its own pooling (features cached on disk, so a second head on \
+            the same data does not re-encode), or taken from --features with --labels. The default head is \
+            linear, fitted with L-BFGS to convergence as scikit-learn's LogisticRegression: --weight-decay is \
+            λ in mean loss + λ/2·‖W‖², default 1/n (scikit-learn's C = 1; λ = 1/(C·n)). --optimizer adamw \
+            trains on mini-batches (the only choice for --head mlp), with early stopping when a validation \
+            set is given. Writes head.safetensors and head.json into --output.
+            """
+    )
+
+    @Option(help: "A model directory to encode the texts with.")
+    var model: String?
+
+    @Option(help: "Labelled training data: .tsv/.csv with a header, or .jsonl.")
+    var train: String?
+
+    @Option(help: "Labelled validation data (same format as --train).")
+    var valid: String?
+
+    @Option(help: "Hold out this fraction of the training data (per class) for validation.")
+    var validFraction: Double?
+
+    @OptionGroup var inputs: FeatureOptions
+
+    @Option(help: "Head: linear or mlp (one hidden ReLU layer).")
+    var head: HeadKind = .linear
+
+    @Option(help: "Optimizer: lbfgs (linear heads) or adamw (default: lbfgs for linear, adamw for mlp).")
+    var optimizer: OptimizerKind?
+
+    @Option(help: "L-BFGS: most iterations (default 1000). AdamW: epochs (default 100 linear, 50 mlp).")
+    var epochs: Int?
+
+    @Option(help: "AdamW learning rate.")
+    var learningRate: Float = 1e-3
+
+    @Option(help: "L2 penalty λ (L-BFGS; default 1/n) or decoupled weight decay (AdamW; default 0.01).")
+    var weightDecay: Double?
+
+    @Option(help: "MLP hidden units.")
+    var hiddenSize: Int = 256
+
+    @Option(help: "MLP dropout on the hidden layer while training.")
+    var dropout: Float = 0.1
+
+    @Option(help: "Class weights: none or balanced.")
+    var classWeight: ClassWeighting = .none
+
+    @Option(help: "AdamW with validation: epochs without improvement before stopping.")
+    var patience: Int = 5
+
+    @Option(help: "Seed for initialisation, shuffling, dropout and the validation split.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Head directory to write.")
+    var output: String
+
+    @Flag(help: "Overwrite an existing head.")
+    var force = false
+
+    func validate() throws {
+        if (model == nil) == (inputs.features == nil) { throw ValidationError("give either --model with --train, or --features with --labels") }
+        if model != nil && train == nil { throw ValidationError("--model needs --train FILE") }
+        if inputs.features != nil && (inputs.labels == nil || train != nil || valid != nil) {
+            throw ValidationError("--features needs --labels, and takes --valid-fraction rather than --train/--valid")
+        }
+        if valid != nil && validFraction != nil { throw ValidationError("give --valid or --valid-fraction, not both") }
+        if let validFraction, !(validFraction > 0 && validFraction < 1) { throw ValidationError("--valid-fraction must be between 0 and 1") }
+        if head == .mlp && optimizer == .lbfgs { throw ValidationError("an MLP head trains with --optimizer adamw") }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+        if !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
+        if let weightDecay, !(weightDecay >= 0) { throw ValidationError("--weight-decay must be zero or positive") }
+        if hiddenSize < 1 { throw ValidationError("--hidden-size must be at least 1") }
+        if !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1)") }
+        if patience < 1 { throw ValidationError("--patience must be at least 1") }
+    }
+
+    var settings: TrainingSettings {
+        var s = TrainingSettings()
+        s.head = head
+        s.optimizer = optimizer ?? (head == .mlp ? .adamw : .lbfgs)
+        s.epochs = epochs
+        s.learningRate = learningRate
+        s.weightDecay = weightDecay
+        s.batchSize = inputs.batchSize
+        s.hiddenSize = hiddenSize
+        s.dropout = dropout
+        s.classWeight = classWeight
+        s.patience = patience
+        s.seed = seed
+        return s
+    }
+
+    func run() throws {
+        try reportingFailure {
+            var (features, labels, validation, pooling) = try trainingData()
+            if let validFraction {
+                let split = try ValidationSplit.stratified(labels: labels, fraction: validFraction, seed: seed)
+                validation = (features.subset(split.valid), split.valid.map { labels[$0] })
+                (features, labels) = (features.subset(split.train), split.train.map { labels[$0] })
+            }
+            let counts = LabelledDataset.classCounts(of: labels)
+            if !inputs.quiet {
+                printError("\(labels.count) training examples, \(counts.count) classes: " + counts.map { "\($0.label) \($0.count)" }.joined(separator: ", "))
+            }
+            let bar = ProgressBar(total: settings.resolvedEpochs, unit: .items(settings.optimizer == .lbfgs ? "iterations" : "epochs"), quiet: inputs.quiet)
+            let (fitSeconds, outcome) = try bestTime(repeats: 1) {
+                try HeadTrainer.train(features, labels: labels, validation: validation, settings: settings,
+                                      threads: inputs.threads) { bar.update($0) }
+            }
+            bar.finish()
+            var metrics: JSON?
+            if let (vf, vl) = validation {
+                let predicted = try outcome.head.predictions(vf).map { outcome.head.labels[$0] }
+                let report = ClassificationReport(truth: vl, predicted: predicted, classes: outcome.head.labels)
+                metrics = .object([("rows", .number("\(vl.count)")), ("accuracy", .number("\(report.accuracy)")),
+                                   ("macro_f1", .number("\(report.macroF1)"))])
+                if !inputs.quiet { printError("validation: accuracy \(String(format: "%.4f", report.accuracy)), macro-F1 \(String(format: "%.4f", report.macroF1)) on \(vl.count) examples") }
+            }
+            var training = settings.json(rows: labels.count)
+            if case .object(var members) = training {
+                members += [("iterations", .number("\(outcome.iterations)")), ("final_loss", .number("\(outcome.loss)")),
+                            ("converged", .bool(outcome.converged))]
+                if let best = outcome.bestEpoch { members.append(("best_epoch", .number("\(best)"))) }
+                training = .object(members)
+            }
+            let saved = SavedHead(head: outcome.head, model: model.map(absolutePath), pooling: pooling, training: training, validation: metrics)
+            try saved.save(to: output, overwrite: force)
+            if !inputs.quiet {
+                let how = settings.optimizer == .lbfgs
+                    ? "L-BFGS, \(outcome.iterations) iterations\(outcome.converged ? ", converged" : ", NOT converged (raise --epochs)")"
+                    : "AdamW, \(outcome.iterations) epochs" + (outcome.bestEpoch.map { ", best validation loss at epoch \($0)" } ?? "")
+                printError("\(head.rawValue) head (\(how), fitted in \(String(format: "%.3f", fitSeconds)) s) written to \(output)")
+            }
+        }
+    }
+
+    /// Training features and labels, validation rows from --valid, and the pooling the features have.
+    private func trainingData() throws -> (FeatureMatrix, [String], (FeatureMatrix, [String])?, PoolingSettings?) {
+        guard let model, let train else {
+            let (features, labels) = try inputs.precomputed()
+            return (features, labels!, nil, nil)
+        }
+        let extractor = try FeatureExtractor(directory: model)
+        let data = try inputs.dataset(train)
+        let features = try inputs.encode(data.texts, extractor: extractor, model: model, what: train)
+        var validation: (FeatureMatrix, [String])?
+        if let valid {
+            let rows = try inputs.dataset(valid)
+            validation = (try inputs.encode(rows.texts, extractor: extractor, model: model, what: valid), rows.labels)
+        }
+        return (features, data.labels, validation, extractor.settings)
+    }
+}
+
+/// `path` made absolute against the working directory (head.json must find the model from anywhere).
+func absolutePath(_ path: String) -> String {
+    path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+}
