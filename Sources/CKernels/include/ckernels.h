@@ -7,7 +7,7 @@
 /// logits W·x + b, their log-softmax, the weighted loss, and the gradient contributions.
 ///   x: [n, d] float32 row-major; labels: [n]; weights: [n] (sample weight / n);
 ///   theta: W [k, d] then b [k], float64; gradient: [k·d + k], float64, overwritten;
-///   scratch: k + d doubles.
+///   scratch: 32·(d + k) + k doubles.
 /// Returns the summed weighted loss of the rows. Accumulates in float64; the row order is fixed,
 /// so the result does not depend on the machine's vector width beyond rounding of the dot products.
 double ckpt_softmax_regression_pass(const float *x, const int32_t *labels, const double *weights,
