@@ -8,6 +8,7 @@ public enum HeadTrainingError: Error, CustomStringConvertible, Sendable {
     case validationTooSmall(fraction: Double)
     case emptyLabel(row: Int)
     case badHeadFile(String)
+    case badFeatureFile(String)
     case cacheUnwritable(String)
 
     public var description: String {
@@ -24,7 +25,7 @@ public enum HeadTrainingError: Error, CustomStringConvertible, Sendable {
         case .validationTooSmall(let fraction):
             return "--valid-fraction \(fraction) leaves no validation or no training examples"
         case .emptyLabel(let row): return "data row \(row) (1-based, header excluded) has an empty label"
-        case .badHeadFile(let problem): return problem
+        case .badHeadFile(let problem), .badFeatureFile(let problem): return problem
         case .cacheUnwritable(let reason):
             return "cannot write the feature cache (\(reason)); choose another place with --cache-dir or pass --no-cache"
         }

@@ -83,13 +83,9 @@ struct Embed: ParsableCommand {
             if verbose { for name in extractor.model.unusedTensors { printError("unused: \(name)") } }
 
             let source = input ?? "-"
-            let data = try InputLines.read(source)
-            let lines = InputLines(data)
-            if !lines.invalidLines.isEmpty && !quiet {
-                printError("warning: \(lines.invalidLines.count) line(s) held invalid UTF-8, replaced by U+FFFD (first: line \(lines.invalidLines[0]))")
-            }
+            let lines = try InputLines.lines(of: source, quiet: quiet)
             let texts = try attributing(to: source == "-" ? "<stdin>" : source) {
-                try TextInput.texts(lines.lines, format: TextInput.format(of: source), column: textColumn)
+                try TextInput.texts(lines, format: TextInput.format(of: source), column: textColumn)
             }
             let range = shardRange(count: texts.count)!
             let bar = ProgressBar(total: range.count, unit: .items("texts"), quiet: quiet)

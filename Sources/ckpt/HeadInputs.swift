@@ -91,7 +91,7 @@ struct FeatureOptions: ParsableArguments {
         }
         let cache = try FeatureCache(directory: cacheDirectory, modelDirectory: model, extractor: extractor)
         let result = try cache.features(texts, extractor: extractor, batchSize: batchSize, threads: threads) { bar.update($0) }
-        if !quiet && result.hits > 0 { printError("\(what): \(result.hits) of \(texts.count) feature rows from the cache (\(cache.path))") }
+        if !quiet && result.hits > 0 { printError("\(what == "-" ? "<stdin>" : what): \(result.hits) of \(texts.count) feature rows from the cache (\(cache.path))") }
         note(truncated: result.truncated, limit: extractor.maxLength)
         return result.features
     }
@@ -100,13 +100,7 @@ struct FeatureOptions: ParsableArguments {
         if truncated > 0 && !quiet { printError("note: \(truncated) text(s) longer than \(limit) tokens were truncated") }
     }
 
-    private func readLines(_ path: String) throws -> [String] {
-        let lines = InputLines(try InputLines.read(path))
-        if !lines.invalidLines.isEmpty && !quiet {
-            printError("warning: \(path): \(lines.invalidLines.count) line(s) held invalid UTF-8, replaced by U+FFFD (first: line \(lines.invalidLines[0]))")
-        }
-        return lines.lines
-    }
+    private func readLines(_ path: String) throws -> [String] { try InputLines.lines(of: path, quiet: quiet) }
 }
 
 /// The model directory a saved head's features come from: `--model`, else the one in head.json.

@@ -33,6 +33,15 @@ struct InputLines {
         }
     }
 
+    /// The lines of `path` ("-": stdin), warning on stderr (unless `quiet`) about invalid UTF-8.
+    static func lines(of path: String, quiet: Bool) throws -> [String] {
+        let input = InputLines(try read(path))
+        if !input.invalidLines.isEmpty && !quiet {
+            printError("warning: \(path == "-" ? "<stdin>" : path): \(input.invalidLines.count) line(s) held invalid UTF-8, replaced by U+FFFD (first: line \(input.invalidLines[0]))")
+        }
+        return input.lines
+    }
+
     static func standardInput() -> InputLines { InputLines(FileHandle.standardInput.readDataToEndOfFile()) }
 
     /// All bytes of `path` ("-": stdin); works for pipes and devices as well as files.

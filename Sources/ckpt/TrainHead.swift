@@ -129,8 +129,8 @@ struct TrainHead: ParsableCommand {
             }
             var training = settings.json(rows: labels.count)
             if case .object(var members) = training {
-                members += [("iterations", .number("\(outcome.iterations)")), ("final_loss", .number("\(outcome.loss)")),
-                            ("converged", .bool(outcome.converged))]
+                members += [("iterations", .number("\(outcome.iterations)")), ("final_loss", .number("\(outcome.loss)"))]
+                if settings.optimizer == .lbfgs { members.append(("converged", .bool(outcome.converged))) }
                 if let best = outcome.bestEpoch { members.append(("best_epoch", .number("\(best)"))) }
                 training = .object(members)
             }

@@ -20,10 +20,10 @@ public struct FeatureMatrix: Sendable, Equatable {
         let info = try attributing(to: path) { () throws -> TensorInfo in
             let candidates = checkpoint.tensors.count == 1 ? checkpoint.tensors : checkpoint.tensors.filter { $0.name == "features" }
             guard let info = candidates.first else {
-                throw HeadTrainingError.badHeadFile("expected one tensor, or one named 'features'; found \(checkpoint.tensors.count)")
+                throw HeadTrainingError.badFeatureFile("expected one tensor, or one named 'features'; found \(checkpoint.tensors.count)")
             }
             guard info.shape.count == 2, info.dtype.isFloatingPoint else {
-                throw HeadTrainingError.badHeadFile("'\(info.name)' is \(info.dtype) \(info.shape); features must be a 2-D float array [rows, dimension]")
+                throw HeadTrainingError.badFeatureFile("'\(info.name)' is \(info.dtype) \(info.shape); features must be a 2-D float array [rows, dimension]")
             }
             return info
         }

@@ -7,7 +7,7 @@ public struct TrainingOutcome: Sendable {
     public var iterations: Int
     /// The training objective at the end (mean weighted loss, plus the L2 term for L-BFGS).
     public var loss: Double
-    /// L-BFGS: the gradient tolerance was met.
+    /// L-BFGS: the gradient tolerance was met (always true for AdamW, which has no such test).
     public var converged: Bool
     /// AdamW with validation: the epoch whose weights were kept, and its validation loss.
     public var bestEpoch: Int?
