@@ -34,7 +34,7 @@ __attribute__((always_inline)) static inline double dot(const double *w, const d
     return s;
 }
 
-enum { BLOCK = 32, STRIP = 128 };
+enum { BLOCK = CKPT_SOFTMAX_REGRESSION_BLOCK, STRIP = 128 };
 
 MULTIVERSION
 double ckpt_softmax_regression_pass(const float *x, const int32_t *labels, const double *weights,

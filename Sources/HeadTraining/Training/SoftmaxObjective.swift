@@ -68,7 +68,7 @@ struct SoftmaxObjective: @unchecked Sendable {
 
         func run(_ worker: Int) {
             let o = objective
-            var scratch = [Double](repeating: 0, count: 32 * (o.dimension + o.classes) + o.classes)
+            var scratch = [Double](repeating: 0, count: Int(CKPT_SOFTMAX_REGRESSION_BLOCK) * (o.dimension + o.classes) + o.classes)
             losses[worker] = ckpt_softmax_regression_pass(
                 x, y, s, Int64(o.rows * worker / o.threads), Int64(o.rows * (worker + 1) / o.threads),
                 Int64(o.dimension), Int64(o.classes), theta, partial + worker * o.parameterCount, &scratch)
