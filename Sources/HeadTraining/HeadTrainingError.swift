@@ -7,6 +7,7 @@ public enum HeadTrainingError: Error, CustomStringConvertible, Sendable {
     case dimensionMismatch(expected: Int, found: Int)
     case validationTooSmall(fraction: Double)
     case emptyLabel(row: Int)
+    case notATable
     case badHeadFile(String)
     case badFeatureFile(String)
     case cacheUnwritable(String)
@@ -24,6 +25,7 @@ public enum HeadTrainingError: Error, CustomStringConvertible, Sendable {
             return "features have \(found) columns but the head expects \(expected)"
         case .validationTooSmall(let fraction):
             return "--valid-fraction \(fraction) leaves no validation or no training examples"
+        case .notATable: return "labelled data must be .tsv, .csv or .jsonl (a plain text file has no label column)"
         case .emptyLabel(let row): return "data row \(row) (1-based, header excluded) has an empty label"
         case .badHeadFile(let problem), .badFeatureFile(let problem): return problem
         case .cacheUnwritable(let reason):

@@ -79,6 +79,9 @@ final class HeadTrainingTests: XCTestCase {
         XCTAssertThrowsError(try LabelledDataset(lines: ["label\ttext", "a\tx", "\ty"], format: .tsv, textColumn: "text", labelColumn: "label")) {
             XCTAssertEqual("\($0)", "data row 2 (1-based, header excluded) has an empty label")
         }
+        XCTAssertThrowsError(try LabelledDataset(lines: ["a text"], format: .lines, textColumn: "text", labelColumn: "label")) {
+            XCTAssertEqual("\($0)", "labelled data must be .tsv, .csv or .jsonl (a plain text file has no label column)")
+        }
     }
 
     func testReportCountsUnseenLabelsWrongAndAveragesLikeScikitLearn() {

@@ -13,7 +13,7 @@ public struct LabelledDataset: Sendable {
 
     /// The `textColumn` and `labelColumn` of every row; errors name the line (see `TextInput`).
     public init(lines: [String], format: TextInput.Format, textColumn: String, labelColumn: String) throws {
-        guard format != .lines else { throw TextInputError.missingColumn(labelColumn, available: []) }
+        guard format != .lines else { throw HeadTrainingError.notATable }
         let rows = try TextInput.table(lines, format: format, columns: [labelColumn, textColumn])
         self.init(texts: rows.map { $0[1] }, labels: rows.map { $0[0] })
         if let empty = labels.firstIndex(of: "") { throw HeadTrainingError.emptyLabel(row: empty + 1) }
