@@ -84,7 +84,7 @@ struct Embed: ParsableCommand {
 
             let source = input ?? "-"
             let lines = try InputLines.lines(of: source, quiet: quiet)
-            let texts = try attributing(to: source == "-" ? "<stdin>" : source) {
+            let texts = try attributing(to: InputLines.displayName(source)) {
                 try TextInput.texts(lines, format: TextInput.format(of: source), column: textColumn)
             }
             let range = shardRange(count: texts.count)!

@@ -45,11 +45,9 @@ struct Evaluate: ParsableCommand {
                 let (matrix, labels) = try inputs.precomputed()
                 (features, truth) = (matrix, labels!)
             }
-            let predicted = try attributing(to: inputs.features ?? head) { try saved.head.predictions(features) }.map { saved.head.labels[$0] }
-            let report = ClassificationReport(truth: truth, predicted: predicted, classes: saved.head.labels)
+            let report = try attributing(to: inputs.features ?? head) { try saved.head.report(features, truth: truth) }
             if !report.unseenLabels.isEmpty && !inputs.quiet {
-                let count = truth.filter { report.unseenLabels.contains($0) }.count
-                printError("warning: \(count) example(s) have labels the head was not trained on (\(report.unseenLabels.joined(separator: ", "))); counted as wrong")
+                printError("warning: \(report.unseenCount) example(s) have labels the head was not trained on (\(report.unseenLabels.joined(separator: ", "))); counted as wrong")
             }
             print(json ? report.json.compactText : report.table, terminator: json ? "\n" : "")
         }

@@ -61,7 +61,7 @@ struct FeatureOptions: ParsableArguments {
     /// Texts of an input file (a text per line, or the text column of a table).
     func texts(_ path: String) throws -> [String] {
         let lines = try readLines(path)
-        return try attributing(to: path == "-" ? "<stdin>" : path) {
+        return try attributing(to: InputLines.displayName(path)) {
             try TextInput.texts(lines, format: TextInput.format(of: path), column: textColumn)
         }
     }
@@ -80,18 +80,25 @@ struct FeatureOptions: ParsableArguments {
         return (matrix, values)
     }
 
-    /// Features of `texts` from `extractor`, taken from the cache where it has them.
-    func encode(_ texts: [String], extractor: FeatureExtractor, model: String, what: String) throws -> FeatureMatrix {
+    /// The feature cache for `extractor` on `model` (nil with --no-cache). Opening one checksums
+    /// the model's weights, so a command opens it once.
+    func cache(for extractor: FeatureExtractor, model: String) throws -> FeatureCache? {
+        noCache ? nil : try FeatureCache(directory: cacheDirectory, modelDirectory: model, extractor: extractor)
+    }
+
+    /// Features of the texts of `source` from `extractor`, taken from `cache` where it has them.
+    func encode(_ texts: [String], extractor: FeatureExtractor, cache: FeatureCache?, source: String) throws -> FeatureMatrix {
         let bar = ProgressBar(total: texts.count, unit: .items("texts"), quiet: quiet)
         defer { bar.finish() }
-        if noCache {
+        guard let cache else {
             let (values, truncated) = extractor.features(texts, batchSize: batchSize, threads: threads) { bar.update($0) }
             note(truncated: truncated, limit: extractor.maxLength)
             return FeatureMatrix(rows: texts.count, dimension: extractor.dimension, values: values)
         }
-        let cache = try FeatureCache(directory: cacheDirectory, modelDirectory: model, extractor: extractor)
         let result = try cache.features(texts, extractor: extractor, batchSize: batchSize, threads: threads) { bar.update($0) }
-        if !quiet && result.hits > 0 { printError("\(what == "-" ? "<stdin>" : what): \(result.hits) of \(texts.count) feature rows from the cache (\(cache.path))") }
+        if !quiet && result.hits > 0 {
+            printError("\(InputLines.displayName(source)): \(result.hits) of \(texts.count) feature rows from the cache (\(cache.path))")
+        }
         note(truncated: result.truncated, limit: extractor.maxLength)
         return result.features
     }

@@ -33,11 +33,14 @@ struct InputLines {
         }
     }
 
+    /// `path` as messages name it ("-" is "<stdin>").
+    static func displayName(_ path: String) -> String { path == "-" ? "<stdin>" : path }
+
     /// The lines of `path` ("-": stdin), warning on stderr (unless `quiet`) about invalid UTF-8.
     static func lines(of path: String, quiet: Bool) throws -> [String] {
         let input = InputLines(try read(path))
         if !input.invalidLines.isEmpty && !quiet {
-            printError("warning: \(path == "-" ? "<stdin>" : path): \(input.invalidLines.count) line(s) held invalid UTF-8, replaced by U+FFFD (first: line \(input.invalidLines[0]))")
+            printError("warning: \(displayName(path)): \(input.invalidLines.count) line(s) held invalid UTF-8, replaced by U+FFFD (first: line \(input.invalidLines[0]))")
         }
         return input.lines
     }

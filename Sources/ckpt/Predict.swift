@@ -42,9 +42,8 @@ struct Predict: ParsableCommand {
         try reportingFailure {
             let saved = try SavedHead(directory: head)
             let features = try predictionFeatures(saved, head: head, model: model, inputs: inputs, source: input ?? "-")
-            let (logits, probabilities) = try attributing(to: inputs.features ?? head) {
-                (try saved.head.logits(features), try saved.head.probabilities(features))
-            }
+            let logits = try attributing(to: inputs.features ?? head) { try saved.head.logits(features) }
+            let probabilities = saved.head.probabilities(fromLogits: logits)
             let K = saved.head.labels.count
             var out = OutputBuffer()
             for row in 0..<features.rows {
@@ -77,5 +76,5 @@ func predictionFeatures(_ saved: SavedHead, head: String, model: String?, inputs
     let directory = try modelDirectory(for: saved, override: model, head: head)
     let extractor = try FeatureExtractor(directory: directory, settings: saved.pooling)
     let texts = try given ?? inputs.texts(source)
-    return try inputs.encode(texts, extractor: extractor, model: directory, what: source)
+    return try inputs.encode(texts, extractor: extractor, cache: inputs.cache(for: extractor, model: directory), source: source)
 }

@@ -103,6 +103,7 @@ struct TrainHead: ParsableCommand {
 
     func run() throws {
         try reportingFailure {
+            let settings = self.settings
             var (features, labels, validation, pooling) = try trainingData()
             if let validFraction {
                 let split = try ValidationSplit.stratified(labels: labels, fraction: validFraction, seed: seed)
@@ -121,20 +122,13 @@ struct TrainHead: ParsableCommand {
             bar.finish()
             var metrics: JSON?
             if let (vf, vl) = validation {
-                let predicted = try outcome.head.predictions(vf).map { outcome.head.labels[$0] }
-                let report = ClassificationReport(truth: vl, predicted: predicted, classes: outcome.head.labels)
+                let report = try outcome.head.report(vf, truth: vl)
                 metrics = .object([("rows", .number("\(vl.count)")), ("accuracy", .number("\(report.accuracy)")),
                                    ("macro_f1", .number("\(report.macroF1)"))])
                 if !inputs.quiet { printError("validation: accuracy \(String(format: "%.4f", report.accuracy)), macro-F1 \(String(format: "%.4f", report.macroF1)) on \(vl.count) examples") }
             }
-            var training = settings.json(rows: labels.count)
-            if case .object(var members) = training {
-                members += [("iterations", .number("\(outcome.iterations)")), ("final_loss", .number("\(outcome.loss)"))]
-                if settings.optimizer == .lbfgs { members.append(("converged", .bool(outcome.converged))) }
-                if let best = outcome.bestEpoch { members.append(("best_epoch", .number("\(best)"))) }
-                training = .object(members)
-            }
-            let saved = SavedHead(head: outcome.head, model: model.map(absolutePath), pooling: pooling, training: training, validation: metrics)
+            let saved = SavedHead(head: outcome.head, model: model.map(absolutePath), pooling: pooling,
+                                  training: outcome.record(settings: settings, rows: labels.count), validation: metrics)
             try saved.save(to: output, overwrite: force)
             if !inputs.quiet {
                 let how = settings.optimizer == .lbfgs
@@ -152,12 +146,13 @@ struct TrainHead: ParsableCommand {
             return (features, labels!, nil, nil)
         }
         let extractor = try FeatureExtractor(directory: model)
+        let cache = try inputs.cache(for: extractor, model: model)
         let data = try inputs.dataset(train)
-        let features = try inputs.encode(data.texts, extractor: extractor, model: model, what: train)
+        let features = try inputs.encode(data.texts, extractor: extractor, cache: cache, source: train)
         var validation: (FeatureMatrix, [String])?
         if let valid {
             let rows = try inputs.dataset(valid)
-            validation = (try inputs.encode(rows.texts, extractor: extractor, model: model, what: valid), rows.labels)
+            validation = (try inputs.encode(rows.texts, extractor: extractor, cache: cache, source: valid), rows.labels)
         }
         return (features, data.labels, validation, extractor.settings)
     }

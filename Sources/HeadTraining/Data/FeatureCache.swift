@@ -21,7 +21,9 @@ public final class FeatureCache {
     /// Opens (or starts) the cache for `extractor`'s model and settings inside `directory`.
     public convenience init(directory: String, modelDirectory: String, extractor: FeatureExtractor) throws {
         let key = try FeatureCache.key(modelDirectory: modelDirectory, settings: extractor.settings, maxLength: extractor.maxLength)
-        try FeatureCache.makeDirectories(directory)
+        if let failure = FileSystem.makeDirectories(directory) {
+            throw FormatError(file: directory, HeadTrainingError.cacheUnwritable(failure))
+        }
         let name = String(Array(key.utf8).withUnsafeBytes { CRC32.of($0) }, radix: 16) + "-" + String(key.utf8.count, radix: 16)
         self.init(path: FileSystem.directoryPrefix(directory) + name + ".features", key: key, dimension: extractor.dimension)
     }
@@ -128,15 +130,5 @@ public final class FeatureCache {
         }
         let modes = settings.modes.map(\.rawValue).joined(separator: "+")
         return "weights=\(String(crc, radix: 16)):\(bytes) pooling=\(modes) normalize=\(settings.normalize) max_length=\(maxLength)"
-    }
-
-    private static func makeDirectories(_ directory: String) throws {
-        var path = directory.hasPrefix("/") ? "" : "."
-        for part in directory.split(separator: "/") {
-            path += "/" + part
-            if !FileSystem.isDirectory(path) && mkdir(path, 0o755) != 0 && errno != EEXIST {
-                throw FormatError(file: directory, HeadTrainingError.cacheUnwritable(String(cString: strerror(errno))))
-            }
-        }
     }
 }

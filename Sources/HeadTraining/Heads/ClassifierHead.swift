@@ -1,3 +1,5 @@
+import Transformers
+
 /// The two head shapes: a linear softmax classifier, or one hidden ReLU layer before it.
 public enum HeadKind: String, Sendable, CaseIterable {
     case linear, mlp
@@ -32,10 +34,18 @@ public struct ClassifierHead: Sendable, Equatable {
     }
 
     /// Class probabilities [rows, classes]: the softmax of the logits.
-    public func probabilities(_ features: FeatureMatrix) throws -> [Float] {
-        var p = try logits(features)
-        Softmax.rows(&p, columns: labels.count)
+    public func probabilities(_ features: FeatureMatrix) throws -> [Float] { probabilities(fromLogits: try logits(features)) }
+
+    /// The softmax of logits [rows, classes] already computed.
+    public func probabilities(fromLogits logits: [Float]) -> [Float] {
+        var p = logits
+        Kernels.softmaxRows(&p, n: labels.count)
         return p
+    }
+
+    /// Scores of the head's predictions on `features` against their true labels.
+    public func report(_ features: FeatureMatrix, truth: [String]) throws -> ClassificationReport {
+        ClassificationReport(truth: truth, predicted: try predictions(features).map { labels[$0] }, classes: labels)
     }
 
     /// The most probable class of each row (the first on ties, as `argmax`).

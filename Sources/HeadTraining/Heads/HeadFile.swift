@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import TensorFormats
 import Transformers
 
@@ -32,8 +29,8 @@ public struct SavedHead: Sendable {
     /// Writes `head.safetensors` and `head.json` into `directory` (created if missing); existing
     /// files are replaced only with `overwrite`. Each file is written whole or not at all.
     public func save(to directory: String, overwrite: Bool) throws {
-        if !FileSystem.isDirectory(directory) && mkdir(directory, 0o755) != 0 {
-            throw FormatError(file: directory, OutputError.cannotCreate(reason: String(cString: strerror(errno))))
+        if let failure = FileSystem.makeDirectories(directory) {
+            throw FormatError(file: directory, OutputError.cannotCreate(reason: failure))
         }
         let dir = FileSystem.directoryPrefix(directory)
         for name in ["head.safetensors", "head.json"] where !overwrite && FileSystem.exists(dir + name) {

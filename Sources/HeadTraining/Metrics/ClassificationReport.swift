@@ -24,6 +24,8 @@ public struct ClassificationReport: Sendable {
     public var perClass: [ClassScores]
     /// True labels that are not among the head's classes.
     public var unseenLabels: [String]
+    /// Examples whose true label is one of `unseenLabels`.
+    public var unseenCount: Int { perClass.suffix(unseenLabels.count).reduce(0) { $0 + $1.support } }
 
     public init(truth: [String], predicted: [String], classes: [String]) {
         precondition(truth.count == predicted.count, "ClassificationReport: truth and predictions differ in count")

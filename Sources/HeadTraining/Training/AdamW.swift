@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// AdamW as PyTorch's `torch.optim.AdamW` computes it (decoupled weight decay on every parameter,
 /// bias-corrected moments): θ ← θ·(1 − lr·wd) − lr·m̂ / (√v̂ + ε).
 struct AdamW {
@@ -15,32 +19,38 @@ struct AdamW {
         self.weightDecay = weightDecay
     }
 
-    /// One update of every parameter tensor from its gradient (same order on every call).
-    mutating func update(_ parameters: inout [[Float]], gradients: [[Float]]) {
-        if moments.isEmpty {
-            moments = parameters.map { [Float](repeating: 0, count: $0.count) }
-            squares = moments
-        }
+    /// One update of every layer's weight and bias from their gradients, in place.
+    mutating func update(_ layers: inout [DenseLayer], gradients: [(weight: [Float], bias: [Float])]) {
         step += 1
-        let correction1 = 1 - Float.exponential(Float(step) * Float.logarithm(beta1))
-        let correction2 = 1 - Float.exponential(Float(step) * Float.logarithm(beta2))
-        let stepSize = learningRate / correction1
-        let decay = 1 - learningRate * weightDecay
+        let bias1 = 1 - powf(beta1, Float(step)), bias2 = 1 - powf(beta2, Float(step))
+        for l in layers.indices {
+            apply(&layers[l].weight, gradients[l].weight, slot: 2 * l, correction1: bias1, correction2: bias2)
+            apply(&layers[l].bias, gradients[l].bias, slot: 2 * l + 1, correction1: bias1, correction2: bias2)
+        }
+    }
+
+    private mutating func apply(_ parameter: inout [Float], _ gradient: [Float], slot: Int, correction1: Float, correction2: Float) {
+        if slot == moments.count {
+            moments.append([Float](repeating: 0, count: parameter.count))
+            squares.append(moments[slot])
+        }
         let (beta1, beta2, epsilon) = (beta1, beta2, epsilon)
-        for p in parameters.indices {
-            parameters[p].withUnsafeMutableBufferPointer { theta in
-                moments[p].withUnsafeMutableBufferPointer { m in
-                    squares[p].withUnsafeMutableBufferPointer { v in
-                        gradients[p].withUnsafeBufferPointer { g in
-                            for i in theta.indices {
-                                m[i] = beta1 * m[i] + (1 - beta1) * g[i]
-                                v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
-                                theta[i] = theta[i] * decay - stepSize * m[i] / ((v[i] / correction2).squareRoot() + epsilon)
-                            }
-                        }
+        let stepSize = learningRate / correction1, decay = 1 - learningRate * weightDecay
+        // Take the moment buffers out while writing them, so that the writes do not copy them.
+        var (m, v) = (moments[slot], squares[slot])
+        (moments[slot], squares[slot]) = ([], [])
+        m.withUnsafeMutableBufferPointer { m in
+            v.withUnsafeMutableBufferPointer { v in
+                parameter.withUnsafeMutableBufferPointer { theta in
+                    for i in theta.indices {
+                        let g = gradient[i]
+                        m[i] = beta1 * m[i] + (1 - beta1) * g
+                        v[i] = beta2 * v[i] + (1 - beta2) * g * g
+                        theta[i] = theta[i] * decay - stepSize * m[i] / ((v[i] / correction2).squareRoot() + epsilon)
                     }
                 }
             }
         }
+        (moments[slot], squares[slot]) = (m, v)
     }
 }

@@ -1,3 +1,4 @@
+import TensorFormats
 import Transformers
 
 /// What a training run produced.
@@ -12,6 +13,18 @@ public struct TrainingOutcome: Sendable {
     /// AdamW with validation: the epoch whose weights were kept, and its validation loss.
     public var bestEpoch: Int?
     public var validationLoss: Double?
+}
+
+extension TrainingOutcome {
+    /// The `training` record of head.json: `settings` (for `rows` training examples) and how the
+    /// run went — iterations, final loss, convergence (L-BFGS), the epoch kept (early stopping).
+    public func record(settings: TrainingSettings, rows: Int) -> JSON {
+        var members = settings.members(rows: rows)
+        members += [("iterations", .number("\(iterations)")), ("final_loss", .number("\(loss)"))]
+        if settings.optimizer == .lbfgs { members.append(("converged", .bool(converged))) }
+        if let bestEpoch { members.append(("best_epoch", .number("\(bestEpoch)"))) }
+        return .object(members)
+    }
 }
 
 /// Fits a classifier head on frozen features.

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Transformers
 
 /// AdamW on shuffled mini-batches for a linear or MLP head, with dropout on the hidden layer and
@@ -57,16 +60,16 @@ struct MiniBatchTrainer {
             inputs.append(h)
         }
         var z = layers.last!.forward(inputs.last!, rows: B)   // z: [B, K]
-        Softmax.rows(&z, columns: K)
+        Kernels.softmaxRows(&z, n: K)
         var loss = 0.0
         for (r, row) in batch.enumerated() {
             let weight = sampleWeights[row]
-            loss -= weight * Double.logarithm(Double(max(z[r * K + labels[row]], .leastNormalMagnitude)))
+            loss += weight * crossEntropy(z[r * K + labels[row]])
             // z becomes ∂loss/∂logits: weight · (softmax − one-hot) / B
             z[r * K + labels[row]] -= 1
             for k in 0..<K { z[r * K + k] *= Float(weight) / Float(B) }
         }
-        var gradients: [[Float]] = []
+        var gradients: [(weight: [Float], bias: [Float])] = []
         var upstream = z
         for l in layers.indices.reversed() {
             let layer = layers[l], x = inputs[l]
@@ -77,7 +80,7 @@ struct MiniBatchTrainer {
             upstream.withUnsafeBufferPointer { u in x.withUnsafeBufferPointer { x in dW.withUnsafeMutableBufferPointer { dW in
                 BLAS.product(u.baseAddress!, transposeA: true, x.baseAddress!, into: dW.baseAddress!, m: layer.outputs, n: layer.inputs, k: B)
             } } }
-            gradients = [dW, db] + gradients
+            gradients.insert((dW, db), at: 0)
             if l > 0 {
                 // ∂/∂h: [B, in] = upstream: [B, out] · W: [out, in], through the dropout-and-ReLU gates
                 var dx = [Float](repeating: 0, count: B * layer.inputs)
@@ -88,12 +91,7 @@ struct MiniBatchTrainer {
                 upstream = dx
             }
         }
-        var parameters = layers.flatMap { [$0.weight, $0.bias] }
-        optimizer.update(&parameters, gradients: gradients)
-        for l in layers.indices {
-            layers[l].weight = parameters[2 * l]
-            layers[l].bias = parameters[2 * l + 1]
-        }
+        optimizer.update(&layers, gradients: gradients)
         return loss / Double(B)
     }
 }
@@ -103,6 +101,9 @@ func meanLoss(_ head: ClassifierHead, _ features: FeatureMatrix, _ labels: [Int]
     guard let p = try? head.probabilities(features), !labels.isEmpty else { return .nan }
     let K = head.labels.count
     var total = 0.0
-    for (row, label) in labels.enumerated() { total -= Double.logarithm(Double(max(p[row * K + label], .leastNormalMagnitude))) }
+    for (row, label) in labels.enumerated() { total += crossEntropy(p[row * K + label]) }
     return total / Double(labels.count)
 }
+
+/// −log p of the true class's probability, in nats (p clamped away from 0).
+private func crossEntropy(_ p: Float) -> Double { -log(Double(max(p, .leastNormalMagnitude))) }

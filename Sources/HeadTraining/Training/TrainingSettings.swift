@@ -39,7 +39,9 @@ public struct TrainingSettings: Sendable, Equatable {
     public func resolvedWeightDecay(rows: Int) -> Double { weightDecay ?? (optimizer == .lbfgs ? 1 / Double(max(rows, 1)) : 0.01) }
 
     /// The settings as `head.json` records them.
-    public func json(rows: Int) -> JSON {
+    public func json(rows: Int) -> JSON { .object(members(rows: rows)) }
+
+    func members(rows: Int) -> [(String, JSON)] {
         var members: [(String, JSON)] = [
             ("head", .string(head.rawValue)), ("optimizer", .string(optimizer.rawValue)),
             ("epochs", .number("\(resolvedEpochs)")), ("weight_decay", .number("\(resolvedWeightDecay(rows: rows))")),
@@ -51,6 +53,6 @@ public struct TrainingSettings: Sendable, Equatable {
             members += [("learning_rate", .number("\(learningRate)")), ("batch_size", .number("\(batchSize)")), ("patience", .number("\(patience)"))]
         }
         if head == .mlp { members += [("hidden_size", .number("\(hiddenSize)")), ("dropout", .number("\(dropout)"))] }
-        return .object(members)
+        return members
     }
 }

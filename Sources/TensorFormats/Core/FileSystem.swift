@@ -25,6 +25,17 @@ public enum FileSystem {
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// Creates `directory` and any missing parents (as `mkdir -p`); returns the `errno` text of
+    /// the first failure, nil on success.
+    public static func makeDirectories(_ directory: String) -> String? {
+        var path = directory.hasPrefix("/") ? "" : "."
+        for part in directory.split(separator: "/") {
+            path += "/" + part
+            if !isDirectory(path) && mkdir(path, 0o755) != 0 && errno != EEXIST { return String(cString: strerror(errno)) }
+        }
+        return nil
+    }
+
     /// `path` with a trailing slash, for joining names onto a directory.
     public static func directoryPrefix(_ path: String) -> String { path.hasSuffix("/") ? path : path + "/" }
 }

@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// Row-wise and element-wise kernels, in f32, on contiguous row-major buffers.
-enum Kernels {
+public enum Kernels {
     /// x[rows, n] ← LayerNorm(x + residual) · γ + β, per row; mean and variance in f32, two passes
     /// (as PyTorch computes them), ε inside the square root. `residual` may be nil.
     static func addLayerNorm(_ x: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, rows: Int, n: Int,
@@ -54,7 +54,13 @@ enum Kernels {
     }
 
     /// Softmax over each row of `x[rows, n]`, max-subtracted for stability.
-    static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
+    public static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
         VectorMath.softmaxRows(x, rows: rows, n: n, stride: n)
+    }
+
+    /// Softmax over each row of `x[rows, n]` held in an array.
+    public static func softmaxRows(_ x: inout [Float], n: Int) {
+        guard n > 0, !x.isEmpty else { return }
+        x.withUnsafeMutableBufferPointer { softmaxRows($0.baseAddress!, rows: $0.count / n, n: n) }
     }
 }
