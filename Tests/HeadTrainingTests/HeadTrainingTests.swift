@@ -2,6 +2,7 @@ import Foundation
 import TensorFormats
 import XCTest
 @testable import HeadTraining
+import Transformers
 
 final class HeadTrainingTests: XCTestCase {
     /// Two separable blobs in 3-D: class "a" around +1, "b" around −1.

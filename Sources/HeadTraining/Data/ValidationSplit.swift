@@ -1,3 +1,5 @@
+import Transformers
+
 /// Holding out part of the training data for validation.
 public enum ValidationSplit {
     /// Row indices for training and validation: from each class, round(fraction · its count) rows

@@ -3,15 +3,10 @@ extension Tokenizer {
     /// WordPiece pieces re-joined (`##` glued, the reference's punctuation clean-up); byte-level
     /// tokens turned back into bytes, invalid UTF-8 replaced by U+FFFD.
     public func decode(_ ids: [Int32], skipSpecialTokens: Bool = true) -> String {
-        let special = Set(addedTokens.filter(\.special).map(\.id))
-        let tokens = ids.filter { !(skipSpecialTokens && special.contains($0)) }.compactMap { token($0) }
+        let tokens = visibleTokens(ids, skipSpecialTokens: skipSpecialTokens)
         switch decoder {
         case .byteLevel:
-            var bytes: [UInt8] = []
-            for token in tokens {
-                if let raw = ByteLevel.bytes(token) { bytes += raw } else { bytes += Array(token.utf8) }
-            }
-            return String(decoding: bytes, as: UTF8.self)
+            return String(decoding: decodeBytes(ids, skipSpecialTokens: skipSpecialTokens), as: UTF8.self)
         case .wordPiece(let prefix, let cleanup):
             return tokens.enumerated().map { i, token in
                 var piece = token
@@ -21,6 +16,23 @@ extension Tokenizer {
         case .joinWithSpaces:
             return tokens.joined(separator: " ")
         }
+    }
+
+    /// The UTF-8 bytes `decode` would turn into text, before invalid sequences are replaced: a
+    /// byte-level token may hold part of a character, completed by the next token (what a stream of
+    /// generated tokens needs, see `UTF8Stream`).
+    public func decodeBytes(_ ids: [Int32], skipSpecialTokens: Bool = true) -> [UInt8] {
+        guard case .byteLevel = decoder else { return Array(decode(ids, skipSpecialTokens: skipSpecialTokens).utf8) }
+        var bytes: [UInt8] = []
+        for token in visibleTokens(ids, skipSpecialTokens: skipSpecialTokens) {
+            if let raw = ByteLevel.bytes(token) { bytes += raw } else { bytes += Array(token.utf8) }
+        }
+        return bytes
+    }
+
+    private func visibleTokens(_ ids: [Int32], skipSpecialTokens: Bool) -> [String] {
+        let special = Set(addedTokens.filter(\.special).map(\.id))
+        return ids.filter { !(skipSpecialTokens && special.contains($0)) }.compactMap { token($0) }
     }
 
     /// The reference WordPiece decoder's clean-up of spaces before punctuation and contractions.

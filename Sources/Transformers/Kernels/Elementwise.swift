@@ -4,16 +4,21 @@ import Glibc
 
 /// Row-wise and element-wise kernels, in f32, on contiguous row-major buffers.
 public enum Kernels {
-    /// x[rows, n] ← LayerNorm(x + residual) · γ + β, per row; mean and variance in f32, two passes
-    /// (as PyTorch computes them), ε inside the square root. `residual` may be nil.
+    /// x[rows, n] ← LayerNorm(x + residual) · γ + β, per row (BERT's post-norm). `residual` may be nil.
     static func addLayerNorm(_ x: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, rows: Int, n: Int,
                              gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, epsilon: Float) {
+        if let residual {
+            for i in 0..<(rows * n) { x[i] += residual[i] }
+        }
+        layerNorm(x, into: x, rows: rows, n: n, gamma: gamma, beta: beta, epsilon: epsilon)
+    }
+
+    /// y[rows, n] = LayerNorm(x) · γ + β, per row; mean and variance in f32, two passes (as PyTorch
+    /// computes them), ε inside the square root. `y` may be `x`.
+    static func layerNorm(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, n: Int,
+                          gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, epsilon: Float) {
         for r in 0..<rows {
-            let row = x + r * n
-            if let residual {
-                let add = residual + r * n
-                for i in 0..<n { row[i] += add[i] }
-            }
+            let row = x + r * n, out = y + r * n
             var mean: Float = 0
             for i in 0..<n { mean += row[i] }
             mean /= Float(n)
@@ -24,7 +29,7 @@ public enum Kernels {
             }
             variance /= Float(n)
             let scale = 1 / (variance + epsilon).squareRoot()
-            for i in 0..<n { row[i] = (row[i] - mean) * scale * gamma[i] + beta[i] }
+            for i in 0..<n { out[i] = (row[i] - mean) * scale * gamma[i] + beta[i] }
         }
     }
 
@@ -33,6 +38,8 @@ public enum Kernels {
         case gelu
         /// The tanh approximation (GPT-2's `gelu_new`).
         case geluNew = "gelu_new"
+        /// PyTorch's name for the same tanh approximation.
+        case geluPyTorchTanh = "gelu_pytorch_tanh"
         case relu
         case tanh
     }
@@ -41,11 +48,8 @@ public enum Kernels {
         switch activation {
         case .gelu:
             VectorMath.gelu(x, count: count)
-        case .geluNew:
-            for i in 0..<count {
-                let v = x[i]
-                x[i] = 0.5 * v * (1 + tanhf(0.79788456080286536 * (v + 0.044715 * v * v * v)))
-            }
+        case .geluNew, .geluPyTorchTanh:
+            VectorMath.geluTanh(x, count: count)
         case .relu:
             for i in 0..<count { x[i] = max(0, x[i]) }
         case .tanh:

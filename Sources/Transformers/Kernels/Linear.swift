@@ -5,14 +5,27 @@ public enum BLAS {
     /// Threads OpenBLAS may use for one product.
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
 
-    /// y[M, N] = x[M, K] · w[N, K]ᵀ (+ bias[N]): a PyTorch `nn.Linear` over M rows at once.
+    /// y[M, N] = x[M, K] · w[N, K]ᵀ (+ bias[N]): a PyTorch `nn.Linear` over M rows at once. With
+    /// `accumulate`, the result is added to y instead (a fused residual). One row runs as a
+    /// matrix-vector product, the shape of decoding one token.
     public static func linear(_ x: UnsafePointer<Float>, rows m: Int, inputs k: Int, weight w: UnsafePointer<Float>, outputs n: Int,
-                       bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
+                              bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
         if let bias {
-            for row in 0..<m { (y + row * n).update(from: bias, count: n) }
+            for row in 0..<m {
+                let out = y + row * n
+                if accumulate {
+                    for j in 0..<n { out[j] += bias[j] }
+                } else {
+                    out.update(from: bias, count: n)
+                }
+            }
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, x, Int32(k), w, Int32(k),
-                    bias == nil ? 0 : 1, y, Int32(n))
+        let beta: Float = bias == nil && !accumulate ? 0 : 1
+        if m == 1 {
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, w, Int32(k), x, 1, beta, y, 1)
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, x, Int32(k), w, Int32(k), beta, y, Int32(n))
+        }
     }
 
     /// c[M, N] = α · a[M, K] · b (b is [K, N], or [N, K] when `transposeB`), with leading dimensions given.

@@ -45,6 +45,16 @@ enum VectorMath {
         }
     }
 
+    /// x/2 · (1 + tanh(√(2/π) · (x + 0.044715·x³))) in place (GPT-2's `gelu_new`), with
+    /// tanh(z) = 1 − 2 / (e^(2z) + 1); within 2e-7 absolute of libm's tanhf.
+    static func geluTanh(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let v = x[i]
+            let z = 0.79788456080286536 * (v + 0.044715 * v * v * v)
+            x[i] = 0.5 * v * (2 - 2 / (exp(2 * z) + 1))
+        }
+    }
+
     /// Softmax of each row of x[rows, stride] over its first `n` entries; entries n..<stride become
     /// 0 (they are padding keys, whose weight is exactly zero in the reference too).
     static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, stride: Int) {

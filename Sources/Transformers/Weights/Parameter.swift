@@ -15,6 +15,16 @@ final class Parameter: @unchecked Sendable {
         self.init(parts.flatMap { Array(UnsafeBufferPointer(start: $0.pointer, count: $0.count)) })
     }
 
+    /// The transpose of `source` viewed as [rows, columns]: [columns, rows].
+    convenience init(transposing source: Parameter, rows: Int, columns: Int) {
+        precondition(source.count == rows * columns, "Parameter(transposing:): \(source.count) values are not [\(rows), \(columns)]")
+        var values = [Float](repeating: 0, count: rows * columns)
+        for r in 0..<rows {
+            for c in 0..<columns { values[c * rows + r] = source.pointer[r * columns + c] }
+        }
+        self.init(values)
+    }
+
     deinit { pointer.deallocate() }
 
     var p: UnsafePointer<Float> { UnsafePointer(pointer) }

@@ -1,0 +1,132 @@
+import TensorFormats
+
+/// A GPT-2 decoder on the CPU, reading as the math. Dimension letters:
+/// `S` sequences, `T` new tokens per sequence, `P` tokens already cached, `L` = P + T keys,
+/// `C` channels, `H` heads, `D` = C / H per head, `I` feed-forward size, `V` vocabulary.
+///
+/// Every call runs new tokens through the model at once — a whole prompt as matrix products (the
+/// prefill), or one token per step against the `KVCache` (decoding). Matches transformers'
+/// GPT2LMHeadModel within 1e-4 (max absolute difference of logits; tested on tiny random
+/// checkpoints in every layout, for every prompt length up to the context).
+public final class GPT2: @unchecked Sendable {
+    public let config: GPT2Config
+    let weights: GPT2Weights
+
+    /// Loads `config.json` and the weights (any supported format) of a model directory.
+    public convenience init(directory: String) throws {
+        try self.init(config: GPT2Config(directory: directory), checkpoint: Checkpoint(path: directory))
+    }
+
+    public init(config: GPT2Config, checkpoint: Checkpoint) throws {
+        self.config = config
+        weights = try GPT2Weights(checkpoint, config: config)
+    }
+
+    /// Checkpoint tensors the model did not use (shown by `--verbose`); the causal-mask buffers are not listed.
+    public var unusedTensors: [String] { weights.unused }
+
+    /// Bytes of f32 weights one decoding step reads: every matrix and vector once, the output
+    /// projection included (the tied `wte` counts once more as the output), one position row.
+    public var weightBytesPerToken: Int {
+        let c = config, C = c.hiddenSize, I = c.intermediateSize
+        let perLayer = 4 * C + 3 * C * C + 3 * C + C * C + C + 2 * C * I + I + C
+        return 4 * (c.layers * perLayer + 2 * C + c.vocabularySize * C + 2 * C)
+    }
+
+    /// Logits for `ids` ([T] new tokens of the cache's one sequence), continuing after the cached
+    /// tokens: [T, V] with `allPositions`, else the last position's [V]. The tokens' keys and values
+    /// are appended to the cache.
+    public func logits(_ ids: [Int32], cache: KVCache, allPositions: Bool = false, threads: Int = 1) -> [Float] {
+        precondition(cache.sequences == 1, "GPT2.logits: the cache must hold one sequence")
+        let hidden = forward(ids, sequences: 1, cache: cache, threads: threads)
+        let T = ids.count, C = config.hiddenSize, V = config.vocabularySize
+        let rows = allPositions ? T : 1
+        let logits = FloatBuffer(rows * V)
+        // logits = h · Eᵀ: [rows, C]·[V, C]ᵀ over the last `rows` positions
+        BLAS.linear(hidden.p + (T - rows) * C, rows: rows, inputs: C, weight: (weights.untiedOutput ?? weights.tokenEmbeddings).p,
+                    outputs: V, bias: nil, into: logits.p)
+        return logits.array
+    }
+
+    /// Final hidden states (after `ln_f`, as GPT2Model's last_hidden_state), [B, T, C], for a
+    /// right-padded batch of `B` sequences of `T` tokens. Padding never changes real tokens' states:
+    /// attention is causal, so a token sees only those before it.
+    public func hiddenStates(ids: [Int32], batch B: Int, length T: Int, threads: Int = 1) -> [Float] {
+        precondition(ids.count == B * T, "hiddenStates: ids must be [B, T]")
+        let cache = KVCache(for: config, sequences: B, capacity: T)
+        return forward(ids, sequences: B, cache: cache, threads: threads).array
+    }
+
+    /// Runs ids [S, T] at positions P ..< P + T (P = cache.count), returning x: [S, T, C] after `ln_f`.
+    func forward(_ ids: [Int32], sequences S: Int, cache: KVCache, threads: Int) -> FloatBuffer {
+        let T = ids.count / S, P = cache.count
+        precondition(T >= 1 && ids.count == S * T, "GPT2.forward: ids must be [S, T] with T ≥ 1")
+        precondition(P + T <= cache.capacity, "GPT2.forward: \(P + T) tokens exceed the cache's \(cache.capacity)")
+        precondition(ids.allSatisfy { $0 >= 0 && Int($0) < config.vocabularySize }, "GPT2.forward: token id outside the vocabulary")
+        BLAS.setThreads(threads)
+        let C = config.hiddenSize, I = config.intermediateSize, N = S * T, w = weights
+        let x = FloatBuffer(N * C), h = FloatBuffer(N * C), qkv = FloatBuffer(N * 3 * C), context = FloatBuffer(N * C)
+        let inner = FloatBuffer(N * I)
+        embed(ids, T: T, P: P, into: x)
+        for (l, layer) in w.layers.enumerated() {
+            // Attention block: x += Attention(LN₁(x))
+            Kernels.layerNorm(x.p, into: h.p, rows: N, n: C, gamma: layer.norm1Weight.p, beta: layer.norm1Bias.p, epsilon: config.layerNormEpsilon)
+            BLAS.linear(h.p, rows: N, inputs: C, weight: layer.attention.p, outputs: 3 * C, bias: layer.attentionBias.p, into: qkv.p)
+            attention(qkv, layer: l, S: S, T: T, cache: cache, threads: threads, into: context)
+            BLAS.linear(context.p, rows: N, inputs: C, weight: layer.attentionOutput.p, outputs: C, bias: layer.attentionOutputBias.p,
+                        into: x.p, accumulate: true)
+            // Feed-forward block: x += W₂ · act(W₁ · LN₂(x))
+            Kernels.layerNorm(x.p, into: h.p, rows: N, n: C, gamma: layer.norm2Weight.p, beta: layer.norm2Bias.p, epsilon: config.layerNormEpsilon)
+            BLAS.linear(h.p, rows: N, inputs: C, weight: layer.feedForward.p, outputs: I, bias: layer.feedForwardBias.p, into: inner.p)
+            let activations = SharedBuffers(input: inner.p, output: inner.p)
+            Parallel.forEach(0..<N, threads: N > 1 ? threads : 1) { row in Kernels.apply(config.activation, activations.output + row * I, count: I) }
+            BLAS.linear(inner.p, rows: N, inputs: I, weight: layer.feedForwardOutput.p, outputs: C, bias: layer.feedForwardOutputBias.p,
+                        into: x.p, accumulate: true)
+        }
+        cache.count = P + T
+        Kernels.layerNorm(x.p, into: x.p, rows: N, n: C, gamma: w.finalNormWeight.p, beta: w.finalNormBias.p, epsilon: config.layerNormEpsilon)
+        return x
+    }
+
+    /// Token plus position embeddings. x: [S, T, C], positions P ..< P + T.
+    private func embed(_ ids: [Int32], T: Int, P: Int, into x: FloatBuffer) {
+        let C = config.hiddenSize
+        for (n, id) in ids.enumerated() {
+            let row = x.p + n * C, token = weights.tokenEmbeddings.p + Int(id) * C
+            let position = weights.positionEmbeddings.p + (P + n % T) * C
+            for c in 0..<C { row[c] = token[c] + position[c] }
+        }
+    }
+
+    /// Causal multi-head self-attention of the new tokens over the cached ones and themselves.
+    /// qkv: [S, T, 3C] (head h of q at channels h·D ..< (h+1)·D, k at C + …, v at 2C + …); the new
+    /// keys and values are first written to the cache; scores per (s, h): [T, L], row i seeing
+    /// keys 0 ... P + i; context: [S, T, C].
+    private func attention(_ qkv: FloatBuffer, layer l: Int, S: Int, T: Int, cache: KVCache, threads: Int, into context: FloatBuffer) {
+        let C = config.hiddenSize, H = config.heads, D = config.headSize, P = cache.count, L = P + T
+        for s in 0..<S {
+            for t in 0..<T {
+                let row = qkv.p + (s * T + t) * 3 * C
+                cache.keyRow(layer: l, sequence: s, position: P + t).update(from: row + C, count: C)
+                cache.valueRow(layer: l, sequence: s, position: P + t).update(from: row + 2 * C, count: C)
+            }
+        }
+        let scale = 1 / Float(D).squareRoot()
+        let shared = SharedBuffers(input: qkv.p, output: context.p)
+        // (sequence, head) pairs are spread over the threads, each running its small products on one BLAS thread.
+        Parallel.forEach(0..<(S * H), threads: T > 1 ? threads : 1) { pair in
+            let s = pair / H, h = pair % H
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: T * L)
+            defer { scores.deallocate() }
+            let q = shared.input + s * T * 3 * C + h * D
+            let keys = cache.keyRow(layer: l, sequence: s, position: 0) + h * D
+            let values = cache.valueRow(layer: l, sequence: s, position: 0) + h * D
+            // scores = q·kᵀ / √D: [T, D]·[L, D]ᵀ
+            BLAS.gemm(q, lda: 3 * C, keys, ldb: C, transposeB: true, into: scores, ldc: L, m: T, n: L, k: D, alpha: scale)
+            // The causal mask: row i keeps its first P + i + 1 keys; later ones get weight 0.
+            for i in 0..<T { VectorMath.softmaxRows(scores + i * L, rows: 1, n: P + i + 1, stride: L) }
+            // context = softmax · v: [T, L]·[L, D]
+            BLAS.gemm(scores, lda: L, values, ldb: C, transposeB: false, into: shared.output + s * T * C + h * D, ldc: C, m: T, n: D, k: L)
+        }
+    }
+}

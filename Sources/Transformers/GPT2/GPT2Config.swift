@@ -1,0 +1,62 @@
+import TensorFormats
+
+/// A GPT-2 decoder's dimensions, read from a Hugging Face `config.json`.
+public struct GPT2Config: Sendable, Equatable {
+    public var vocabularySize: Int
+    public var hiddenSize: Int
+    public var layers: Int
+    public var heads: Int
+    public var intermediateSize: Int
+    /// The context length: most tokens the model can attend over.
+    public var maxPositions: Int
+    public var layerNormEpsilon: Float
+    /// Whether the output projection is the token embedding (true unless the config says otherwise).
+    public var tiedEmbeddings: Bool
+    /// `<|endoftext|>`: where an empty prompt starts and where generation stops.
+    public var endOfText: Int32
+    var activation: Kernels.Activation
+
+    public var headSize: Int { hiddenSize / heads }
+
+    /// Reads `config.json` in `directory`.
+    public init(directory: String) throws {
+        let path = FileSystem.directoryPrefix(directory) + "config.json"
+        let file = try MappedFile(path: path)
+        try self.init(json: try withExtendedLifetime(file) { try attributing(to: path) { try JSON.parse(file.bytes) } }, path: path)
+    }
+
+    init(json: JSON, path: String) throws {
+        func int(_ keys: String...) throws -> Int {
+            guard let value = keys.lazy.compactMap({ json[$0]?.int }).first, value > 0 else {
+                throw FormatError(file: path, ConfigError.missing("a positive \"\(keys[0])\""))
+            }
+            return value
+        }
+        vocabularySize = try int("vocab_size")
+        hiddenSize = try int("n_embd")
+        layers = try int("n_layer")
+        heads = try int("n_head")
+        maxPositions = try int("n_positions", "n_ctx")
+        intermediateSize = json["n_inner"]?.int ?? 4 * hiddenSize
+        layerNormEpsilon = Float(json["layer_norm_epsilon"]?.double ?? 1e-5)
+        tiedEmbeddings = json["tie_word_embeddings"]?.bool ?? true
+        endOfText = Int32(json["eos_token_id"]?.int ?? 50256)
+        let act = json["activation_function"]?.string ?? "gelu_new"
+        guard let activation = Kernels.Activation(rawValue: act) else {
+            throw FormatError(file: path, ConfigError.unsupported("activation_function \"\(act)\""))
+        }
+        self.activation = activation
+        for flag in ["scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn", "add_cross_attention"] where json[flag]?.bool == true {
+            throw FormatError(file: path, ConfigError.unsupported("\(flag) true"))
+        }
+        if json["scale_attn_weights"]?.bool == false {
+            throw FormatError(file: path, ConfigError.unsupported("scale_attn_weights false"))
+        }
+        guard hiddenSize % heads == 0 else {
+            throw FormatError(file: path, ConfigError.unsupported("n_embd \(hiddenSize) not divisible by \(heads) heads"))
+        }
+        guard Int(endOfText) < vocabularySize else {
+            throw FormatError(file: path, ConfigError.unsupported("eos_token_id \(endOfText) outside the \(vocabularySize)-token vocabulary"))
+        }
+    }
+}

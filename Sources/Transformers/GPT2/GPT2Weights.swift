@@ -1,0 +1,68 @@
+import TensorFormats
+
+/// GPT-2's weights as contiguous f32 arrays, read through a `WeightSource`.
+///
+/// Checkpoint quirks, each a named rule:
+/// - `transformerPrefix`: GPT2LMHeadModel keeps the decoder under "transformer."; GPT2Model and the
+///   published `gpt2` checkpoint keep it bare (`wte.weight`, `h.0.attn.c_attn.weight`, …).
+/// - `conv1DTransposed`: GPT-2's Conv1D stores weights [in, out]; they are transposed at load to the
+///   [out, in] of nn.Linear, so one matrix-product routine serves BERT and GPT-2.
+/// - `maskBuffers`: `attn.bias` (the causal mask) and `attn.masked_bias` are buffers, not weights;
+///   the causal mask is applied by the attention kernel, so they are skipped.
+/// - `tiedOutput`: the output projection is `wte` unless the config sets `tie_word_embeddings` false;
+///   a stored `lm_head.weight` of a tied model is a copy of `wte` (transformers ties it over on load).
+struct GPT2Weights {
+    struct Layer {
+        var norm1Weight, norm1Bias: Parameter
+        /// Query, key and value stacked: [3C, C] and [3C].
+        var attention, attentionBias: Parameter
+        var attentionOutput, attentionOutputBias: Parameter
+        var norm2Weight, norm2Bias: Parameter
+        var feedForward, feedForwardBias: Parameter  // [I, C], [I]
+        var feedForwardOutput, feedForwardOutputBias: Parameter  // [C, I], [C]
+    }
+
+    var tokenEmbeddings, positionEmbeddings: Parameter
+    var layers: [Layer]
+    var finalNormWeight, finalNormBias: Parameter
+    /// [V, C]: the untied `lm_head.weight`, or nil when tied to `tokenEmbeddings`.
+    var untiedOutput: Parameter?
+    /// Checkpoint tensors the model did not read, the mask buffers left out.
+    var unused: [String]
+
+    static let transformerPrefix = ["", "transformer."]
+    static let maskBuffers = [".attn.bias", ".attn.masked_bias"]
+
+    init(_ checkpoint: Checkpoint, config c: GPT2Config) throws {
+        let source = WeightSource(checkpoint: checkpoint, prefixes: Self.transformerPrefix, aliases: [])
+        let C = c.hiddenSize, I = c.intermediateSize
+        // conv1DTransposed
+        func conv1D(_ name: String, inputs: Int, outputs: Int) throws -> Parameter {
+            Parameter(transposing: try source.tensor(name, [inputs, outputs]), rows: inputs, columns: outputs)
+        }
+        tokenEmbeddings = try source.tensor("wte.weight", [c.vocabularySize, C])
+        positionEmbeddings = try source.tensor("wpe.weight", [c.maxPositions, C])
+        layers = try (0..<c.layers).map { l in
+            let p = "h.\(l)."
+            return Layer(
+                norm1Weight: try source.tensor(p + "ln_1.weight", [C]), norm1Bias: try source.tensor(p + "ln_1.bias", [C]),
+                attention: try conv1D(p + "attn.c_attn.weight", inputs: C, outputs: 3 * C),
+                attentionBias: try source.tensor(p + "attn.c_attn.bias", [3 * C]),
+                attentionOutput: try conv1D(p + "attn.c_proj.weight", inputs: C, outputs: C),
+                attentionOutputBias: try source.tensor(p + "attn.c_proj.bias", [C]),
+                norm2Weight: try source.tensor(p + "ln_2.weight", [C]), norm2Bias: try source.tensor(p + "ln_2.bias", [C]),
+                feedForward: try conv1D(p + "mlp.c_fc.weight", inputs: C, outputs: I),
+                feedForwardBias: try source.tensor(p + "mlp.c_fc.bias", [I]),
+                feedForwardOutput: try conv1D(p + "mlp.c_proj.weight", inputs: I, outputs: C),
+                feedForwardOutputBias: try source.tensor(p + "mlp.c_proj.bias", [C]))
+        }
+        finalNormWeight = try source.tensor("ln_f.weight", [C])
+        finalNormBias = try source.tensor("ln_f.bias", [C])
+        // tiedOutput
+        if !c.tiedEmbeddings { untiedOutput = try source.tensor("lm_head.weight", [c.vocabularySize, C]) }
+        try source.finish()
+        // maskBuffers, and tiedOutput's copy
+        let skipped = Self.maskBuffers + (c.tiedEmbeddings ? ["lm_head.weight"] : [])
+        unused = source.unused.filter { name in !skipped.contains { name.hasSuffix($0) } }
+    }
+}
