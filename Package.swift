@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Uses TensorFormats for memory-mapped files, JSON and file-naming errors.
         .target(name: "Tokenizers", dependencies: ["TensorFormats"]),
-        .target(name: "Transformers", dependencies: ["CBLAS", "TensorFormats", "Tokenizers"]),
+        .target(name: "Transformers", dependencies: ["CBLAS", "CKernels", "TensorFormats", "Tokenizers"]),
         .target(name: "HeadTraining", dependencies: ["CKernels", "TensorFormats", "Transformers"]),
         .executableTarget(name: "ckpt", dependencies: [
             "TensorFormats",

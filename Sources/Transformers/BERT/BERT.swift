@@ -93,7 +93,7 @@ public final class BERT: @unchecked Sendable {
                         let q = shared.input + b * T * 3 * C + h * D
                         // scores = q·kᵀ / √D over the L real keys: [T, D]·[L, D]ᵀ
                         BLAS.gemm(q, lda: 3 * C, q + C, ldb: 3 * C, transposeB: true, into: scores, ldc: T, m: T, n: L, k: D, alpha: scale)
-                        VectorMath.softmaxRows(scores, rows: T, n: L, stride: T)
+                        Kernels.softmaxRows(scores, rows: T, n: L, stride: T)
                         // context = softmax · v: [T, L]·[L, D]
                         BLAS.gemm(scores, lda: T, q + 2 * C, ldb: 3 * C, transposeB: false,
                                   into: shared.output + b * T * C + h * D, ldc: C, m: T, n: D, k: L)

@@ -124,7 +124,7 @@ public final class GPT2: @unchecked Sendable {
             // scores = q·kᵀ / √D: [T, D]·[L, D]ᵀ
             BLAS.gemm(q, lda: 3 * C, keys, ldb: C, transposeB: true, into: scores, ldc: L, m: T, n: L, k: D, alpha: scale)
             // The causal mask: row i keeps its first P + i + 1 keys; later ones get weight 0.
-            for i in 0..<T { VectorMath.softmaxRows(scores + i * L, rows: 1, n: P + i + 1, stride: L) }
+            for i in 0..<T { Kernels.softmaxRows(scores + i * L, rows: 1, n: P + i + 1, stride: L) }
             // context = softmax · v: [T, L]·[L, D]
             BLAS.gemm(scores, lda: L, values, ldb: C, transposeB: false, into: shared.output + s * T * C + h * D, ldc: C, m: T, n: D, k: L)
         }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Problems with sampling settings (usage errors: the CLI reports them before loading anything).
 public enum SamplingError: Error, CustomStringConvertible, Sendable, Equatable {
     case temperature(Float)
@@ -57,7 +61,7 @@ struct Sampler {
             candidates = Array(candidates.prefix { $0.value >= threshold })
         }
         let peak = candidates[0].value
-        var probabilities = candidates.map { Double(VectorMath.exp($0.value - peak)) }
+        var probabilities = candidates.map { exp(Double($0.value - peak)) }
         let total = probabilities.reduce(0, +)
         probabilities = probabilities.map { $0 / total }
         if let p = settings.topP, p < 1 {

@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,20 +18,7 @@ public enum Kernels {
     /// computes them), ε inside the square root. `y` may be `x`.
     static func layerNorm(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, n: Int,
                           gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, epsilon: Float) {
-        for r in 0..<rows {
-            let row = x + r * n, out = y + r * n
-            var mean: Float = 0
-            for i in 0..<n { mean += row[i] }
-            mean /= Float(n)
-            var variance: Float = 0
-            for i in 0..<n {
-                let d = row[i] - mean
-                variance += d * d
-            }
-            variance /= Float(n)
-            let scale = 1 / (variance + epsilon).squareRoot()
-            for i in 0..<n { out[i] = (row[i] - mean) * scale * gamma[i] + beta[i] }
-        }
+        ckpt_layer_norm(x, y, Int64(rows), Int64(n), gamma, beta, epsilon)
     }
 
     enum Activation: String {
@@ -47,9 +35,9 @@ public enum Kernels {
     static func apply(_ activation: Activation, _ x: UnsafeMutablePointer<Float>, count: Int) {
         switch activation {
         case .gelu:
-            VectorMath.gelu(x, count: count)
+            ckpt_gelu_erf(x, Int64(count))
         case .geluNew, .geluPyTorchTanh:
-            VectorMath.geluTanh(x, count: count)
+            ckpt_gelu_tanh(x, Int64(count))
         case .relu:
             for i in 0..<count { x[i] = max(0, x[i]) }
         case .tanh:
@@ -59,7 +47,14 @@ public enum Kernels {
 
     /// Softmax over each row of `x[rows, n]`, max-subtracted for stability.
     public static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
-        VectorMath.softmaxRows(x, rows: rows, n: n, stride: n)
+        softmaxRows(x, rows: rows, n: n, stride: n)
+    }
+
+    /// Softmax of each row of x[rows, stride] over its first `n` entries; entries n ..< stride
+    /// become 0 (padding or future keys, whose weight is exactly zero in the reference too).
+    /// exp within 2 ulp (a polynomial, vectorised; see CKernels).
+    static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, stride: Int) {
+        ckpt_softmax_rows(x, Int64(rows), Int64(n), Int64(stride))
     }
 
     /// Softmax over each row of `x[rows, n]` held in an array.

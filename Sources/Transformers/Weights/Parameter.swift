@@ -15,14 +15,19 @@ final class Parameter: @unchecked Sendable {
         self.init(parts.flatMap { Array(UnsafeBufferPointer(start: $0.pointer, count: $0.count)) })
     }
 
-    /// The transpose of `source` viewed as [rows, columns]: [columns, rows].
+    /// The transpose of `source` viewed as [rows, columns]: [columns, rows]. Copied in 32 × 32
+    /// tiles, so that reads and writes both stay within cache lines already loaded.
     convenience init(transposing source: Parameter, rows: Int, columns: Int) {
         precondition(source.count == rows * columns, "Parameter(transposing:): \(source.count) values are not [\(rows), \(columns)]")
-        var values = [Float](repeating: 0, count: rows * columns)
-        for r in 0..<rows {
-            for c in 0..<columns { values[c * rows + r] = source.pointer[r * columns + c] }
+        self.init([Float](repeating: 0, count: rows * columns))
+        let tile = 32
+        for r0 in Swift.stride(from: 0, to: rows, by: tile) {
+            for c0 in Swift.stride(from: 0, to: columns, by: tile) {
+                for r in r0..<min(r0 + tile, rows) {
+                    for c in c0..<min(c0 + tile, columns) { pointer[c * rows + r] = source.pointer[r * columns + c] }
+                }
+            }
         }
-        self.init(values)
     }
 
     deinit { pointer.deallocate() }

@@ -1,0 +1,24 @@
+import CKernels
+import Dispatch
+
+/// Measures the machine's memory read bandwidth: `threads` threads each stream their share of a
+/// buffer far larger than the last-level cache (1 GiB by default), best of `repeats`. Decoding one
+/// token reads every weight once, so weight bytes ÷ this rate bounds the tokens per second.
+public enum MemoryBandwidth {
+    /// Bytes per second.
+    public static func measure(threads: Int, bytes: Int = 1 << 30, repeats: Int = 5) -> Double {
+        let buffer = FloatBuffer(bytes / 4)
+        for i in Swift.stride(from: 0, to: buffer.count, by: 1024) { buffer.p[i] = 1 }  // touch every page
+        let shared = SharedBuffers(input: buffer.p, output: buffer.p)
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            DispatchQueue.concurrentPerform(iterations: threads) { worker in
+                let begin = buffer.count * worker / threads, end = buffer.count * (worker + 1) / threads
+                shared.output[begin] += ckpt_stream_sum(shared.input + begin, Int64(end - begin)) * 0  // keeps the read live
+            }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return Double(buffer.count * 4) / best
+    }
+}
