@@ -67,6 +67,7 @@ bench: build $(MINILM)/model.safetensors
 	$(PYTHON) tools/bench/tokenizers.py --ckpt $(CKPT) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/embed.py --ckpt $(CKPT) --model $(MINILM) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/heads.py --ckpt $(CKPT) --model $(MINILM) --work $(CACHE)/bench
+	$(PYTHON) tools/bench/generate.py --ckpt $(CKPT) --model $(CACHE)/models/gpt2-124m
 
 fuzz: deps
 	bash tools/fuzz/run.sh $(FUZZ_SECONDS)

@@ -10,6 +10,8 @@ layouts people download, with the real GPT-2 vocabulary, and golden outputs.
                activation "gelu", sharded safetensors with an index
   golden.npz   per model (prefix "tied_" / "untied_"): `ids` [n_positions], `logits` at the columns
                `columns` for every position, `logsumexp` of every full row; greedy continuations
+               `embed_last` / `embed_mean`: GPT2Model features of EMBED_TEXTS (last token, mean over tokens;
+               texts cut to n_positions tokens; an empty text, which GPT-2 cannot run, gets zeros)
   golden.json  greedy generations (transformers' generate, do_sample=False) and perplexities
 
 The tied models' weights are rounded to float16 first, so every layout holds exactly the same values.
@@ -35,6 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 ROOT = REPO / "fixtures" / "gpt2"
 TOKENIZER = REPO / "fixtures" / "tokenizers" / "gpt2"
 PROMPTS = ["The quick brown fox", "Hello, world! ", "Über naïve café — 東京 🙂", "def f(x):\n    return", ""]
+EMBED_TEXTS = ["A short one.", "", "Une phrase un peu plus longue, en français, pour voir.", "東京 🙂", "x " * 200]
 PERPLEXITY_TEXTS = ["The quick brown fox jumps over the lazy dog.", "a b", "Zürich 東京 " * 30, "x"]
 NEW_TOKENS = 64
 
@@ -129,6 +132,23 @@ def perplexity(model, ids, stride):
     return nlls
 
 
+def embeddings(model, tokenizer):
+    """Last-token and mean-pooled final hidden states (GPT2Model's last_hidden_state, after ln_f), one
+    text at a time, cut to the context. An empty text has no tokens: its features are zeros."""
+    last, mean = [], []
+    for text in EMBED_TEXTS:
+        ids = tokenizer.encode(text).ids[:model.config.n_positions]
+        if not ids:
+            last.append(np.zeros(model.config.n_embd, np.float32))
+            mean.append(np.zeros(model.config.n_embd, np.float32))
+            continue
+        with torch.no_grad():
+            hidden = model.transformer(torch.tensor([ids])).last_hidden_state[0]
+        last.append(hidden[-1].numpy())
+        mean.append(hidden.mean(0).numpy())
+    return {"embed_last": np.stack(last), "embed_mean": np.stack(mean)}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bench", help="write the 124M-shape GPT-2 (random init, seed 0) to this directory instead")
@@ -168,7 +188,9 @@ def main():
             mean = sum(nlls) / len(nlls) if nlls else None
             scores.append({"text": text, "stride": stride, "tokens": len(ids), "nll": mean,
                            "perplexity": math.exp(mean) if mean is not None else None})
+    golden.update(embeddings(tied, tokenizer))
     (ROOT / "golden.json").write_text(json.dumps({
+        "embed_texts": EMBED_TEXTS,
         "generations": generations,
         "untied_generation": {"prompt_ids": untied_prompt, "ids": untied_new},
         "perplexity": scores}, indent=1, ensure_ascii=False) + "\n")

@@ -17,7 +17,7 @@ struct BenchEmbed: ParsableCommand {
 
     func run() throws {
         try reportingFailure {
-            var settings = try PoolingSettings(directory: model, defaultMode: .mean)
+            var settings = try PoolingSettings(directory: model, defaultMode: ModelFamily(directory: model).defaultPooling)
             if let maxLength { settings.maxLength = maxLength }
             let extractor = try FeatureExtractor(directory: model, settings: settings)
             let texts = InputLines(try InputLines.read(file)).lines

@@ -75,7 +75,7 @@ struct Embed: ParsableCommand {
 
     func run() throws {
         try reportingFailure {
-            var settings = try PoolingSettings(directory: model, defaultMode: .mean)
+            var settings = try PoolingSettings(directory: model, defaultMode: ModelFamily(directory: model).defaultPooling)
             if let pooling { settings.modes = [pooling] }
             if let normalize { settings.normalize = normalize }
             if let maxLength { settings.maxLength = maxLength }

@@ -127,6 +127,23 @@ final class GPT2ParityTests: XCTestCase {
         }
     }
 
+    func testFeaturesMatchGPT2ModelWithLastAndMeanPooling() throws {
+        // Batches of 2 mix short, long (cut to the context) and empty texts: padding must not matter.
+        let texts = try Self.golden()["embed_texts"] as! [String]
+        let golden = try Checkpoint(path: Self.root + "/golden.npz")
+        for (mode, name) in [(PoolingMode.last, "embed_last"), (.mean, "embed_mean")] {
+            let extractor = try FeatureExtractor(directory: Self.root + "/lmhead",
+                                                 settings: PoolingSettings(modes: [mode], normalize: false, maxLength: nil))
+            let (features, truncated) = extractor.features(texts, batchSize: 2, threads: 2)
+            XCTAssertEqual(truncated, 1)
+            let expected = try golden.tensor(named: name).floats()
+            let difference = zip(features, expected).map { abs($0 - $1) }.max()!
+            XCTAssertEqual(features.count, expected.count)
+            XCTAssertLessThan(difference, 1e-4, "\(mode) pooling differs by up to \(difference)")
+        }
+        XCTAssertEqual(try FeatureExtractor(directory: Self.root + "/bare").settings.modes, [.last], "GPT-2's default pooling")
+    }
+
     func testSameSeedSamplesTheSameTokensAndAnotherSeedDiffers() throws {
         let generator = try TextGenerator(directory: Self.root + "/lmhead")
         let prompt = try generator.promptIds("Once upon a time")

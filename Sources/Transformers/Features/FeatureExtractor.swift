@@ -1,28 +1,28 @@
 import TensorFormats
 import Tokenizers
 
-/// Sentence features from a BERT model directory, as sentence-transformers computes them: tokenize
+/// Sentence features from a BERT or GPT-2 model directory, as sentence-transformers computes them: tokenize
 /// (truncated to the model's `max_seq_length`), encode in length-sorted batches padded only to
 /// each batch's longest, pool, optionally L2-normalise. Results are in input order and do not
 /// depend on the batch size or on which texts share a batch (padding is masked out).
 public final class FeatureExtractor: @unchecked Sendable {
-    public let model: BERT
+    public let model: any TokenEncoder
     public let tokenizer: Tokenizer
     public let settings: PoolingSettings
 
     /// Loads model, tokenizer and pooling settings from `directory`; `settings` overrides the
     /// directory's own.
     public init(directory: String, settings: PoolingSettings? = nil) throws {
-        model = try BERT(directory: directory)
+        model = try ModelFamily(directory: directory).load(directory)
         tokenizer = try Tokenizer(directory: directory)
-        self.settings = try settings ?? PoolingSettings(directory: directory, defaultMode: .mean)
+        self.settings = try settings ?? PoolingSettings(directory: directory, defaultMode: model.defaultPooling)
     }
 
     /// Length of one feature vector.
-    public var dimension: Int { model.config.hiddenSize * settings.modes.count }
+    public var dimension: Int { model.hiddenSize * settings.modes.count }
 
     /// Most tokens a text keeps (special tokens included).
-    public var maxLength: Int { min(settings.maxLength ?? model.config.maxPositions, model.config.maxPositions) }
+    public var maxLength: Int { min(settings.maxLength ?? model.maxPositions, model.maxPositions) }
 
     /// Features of `texts`, [texts.count × dimension] row-major, and how many texts were truncated.
     public func features(_ texts: [String], batchSize: Int = 32, threads: Int = 1,
@@ -41,7 +41,7 @@ public final class FeatureExtractor: @unchecked Sendable {
         // Re-encode only the over-long texts, truncated as the model's tokenizer truncates them.
         for i in inputs.indices where inputs[i].count > limit { inputs[i] = tokenizer.encode(texts[i], maxLength: limit) }
         let order = inputs.indices.sorted { inputs[$0].count < inputs[$1].count }
-        let D = dimension, C = model.config.hiddenSize
+        let D = dimension, C = model.hiddenSize
         var out = [Float](repeating: 0, count: texts.count * D)
         var done = 0
         for start in stride(from: 0, to: order.count, by: max(1, batchSize)) {
@@ -57,8 +57,9 @@ public final class FeatureExtractor: @unchecked Sendable {
                     mask[b * T + t] = 1
                 }
             }
-            let hidden = model.hiddenStates(ids: ids, typeIds: types, mask: mask, batch: B, length: T, threads: threads)
-            flops += model.config.forwardFLOPs(batch: B, length: T)
+            // A batch of texts without tokens (GPT-2 adds none to an empty text) has nothing to run: zeros.
+            let hidden = T == 0 ? [] : model.hiddenStates(ids: ids, typeIds: types, mask: mask, batch: B, length: T, threads: threads)
+            flops += model.forwardFLOPs(batch: B, length: T)
             let pooled = settings.modes.map { $0.pool(hidden, mask: mask, batch: B, length: T, channels: C) }
             for (b, index) in batch.enumerated() {
                 var row = pooled.flatMap { $0[(b * C)..<((b + 1) * C)] }

@@ -17,12 +17,12 @@ public enum PoolingMode: String, CaseIterable, Sendable {
         for b in 0..<B {
             let count = Int(mask[(b * T)..<((b + 1) * T)].reduce(0, +))
             let row = b * C
+            guard count > 0 else { continue }  // a text without tokens (GPT-2's empty text) pools to zeros
             switch self {
             case .cls:
                 for c in 0..<C { out[row + c] = hidden[b * T * C + c] }
             case .last:
-                let t = Swift.max(0, count - 1)
-                for c in 0..<C { out[row + c] = hidden[(b * T + t) * C + c] }
+                for c in 0..<C { out[row + c] = hidden[(b * T + count - 1) * C + c] }
             case .mean:
                 for t in 0..<T where mask[b * T + t] != 0 {
                     for c in 0..<C { out[row + c] += hidden[(b * T + t) * C + c] }

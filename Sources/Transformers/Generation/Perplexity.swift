@@ -12,6 +12,19 @@ public struct PerplexityScore: Sendable, Equatable {
     /// Summed negative log-likelihood of the predicted tokens, in nats (f64).
     public var totalNLL: Double
 
+    public init(tokens: Int = 0, predicted: Int = 0, totalNLL: Double = 0) {
+        self.tokens = tokens
+        self.predicted = predicted
+        self.totalNLL = totalNLL
+    }
+
+    /// Adds another text's counts (a corpus total weights every predicted token equally).
+    public mutating func add(_ other: PerplexityScore) {
+        tokens += other.tokens
+        predicted += other.predicted
+        totalNLL += other.totalNLL
+    }
+
     /// Mean negative log-likelihood per predicted token; nil for a text of fewer than two tokens.
     public var nll: Double? { predicted > 0 ? totalNLL / Double(predicted) : nil }
     public var perplexity: Double? { nll.map { exp($0) } }

@@ -1,0 +1,73 @@
+import TensorFormats
+
+/// A model that turns a right-padded batch of token ids into one hidden state per token: what
+/// the `FeatureExtractor` pools. BERT and GPT-2 are both one.
+public protocol TokenEncoder: AnyObject, Sendable {
+    /// Channels of a hidden state.
+    var hiddenSize: Int { get }
+    /// Most tokens per sequence.
+    var maxPositions: Int { get }
+    /// Pooling when the model directory names none: BERT's mean, GPT-2's last token.
+    var defaultPooling: PoolingMode { get }
+    /// Checkpoint tensors the model did not use.
+    var unusedTensors: [String] { get }
+    /// Hidden states [B, T, C] of ids, type ids and mask, each [B, T].
+    func hiddenStates(ids: [Int32], typeIds: [Int32], mask: [Int32], batch B: Int, length T: Int, threads: Int) -> [Float]
+    /// Matrix-product FLOPs of one forward pass over [B, T] (for benchmarks).
+    func forwardFLOPs(batch B: Int, length T: Int) -> Double
+}
+
+extension BERT: TokenEncoder {
+    public var hiddenSize: Int { config.hiddenSize }
+    public var maxPositions: Int { config.maxPositions }
+    public var defaultPooling: PoolingMode { ModelFamily.bert.defaultPooling }
+    public func forwardFLOPs(batch B: Int, length T: Int) -> Double { config.forwardFLOPs(batch: B, length: T) }
+}
+
+extension GPT2: TokenEncoder {
+    public var hiddenSize: Int { config.hiddenSize }
+    public var maxPositions: Int { config.maxPositions }
+    public var defaultPooling: PoolingMode { ModelFamily.gpt2.defaultPooling }
+
+    /// GPT-2 has no token types, and needs no padding mask: attention is causal, so the padding
+    /// after a sequence never reaches its real tokens.
+    public func hiddenStates(ids: [Int32], typeIds: [Int32], mask: [Int32], batch B: Int, length T: Int, threads: Int) -> [Float] {
+        hiddenStates(ids: ids, batch: B, length: T, threads: threads)
+    }
+
+    /// Projections and feed-forward per token, and the causal attention products (half of T²).
+    public func forwardFLOPs(batch B: Int, length T: Int) -> Double {
+        let N = Double(B * T), C = Double(config.hiddenSize), I = Double(config.intermediateSize)
+        return Double(config.layers) * (2 * N * (4 * C * C + 2 * C * I) + 2 * Double(B) * Double(T) * Double(T + 1) * C)
+    }
+}
+
+/// The model families ckpt runs, told apart by `config.json`'s `model_type`.
+public enum ModelFamily: String, Sendable {
+    case bert
+    case gpt2
+
+    /// Reads `model_type` from the directory's config.json (configs without one: GPT-2 if it has
+    /// `n_embd`, else BERT).
+    public init(directory: String) throws {
+        let path = FileSystem.directoryPrefix(directory) + "config.json"
+        let file = try MappedFile(path: path)
+        let json = try withExtendedLifetime(file) { try attributing(to: path) { try JSON.parse(file.bytes) } }
+        let type = json["model_type"]?.string ?? (json["n_embd"] != nil ? "gpt2" : "bert")
+        guard let family = ModelFamily(rawValue: type) else {
+            throw FormatError(file: path, ConfigError.unsupported("model_type \"\(type)\" (ckpt runs bert and gpt2)"))
+        }
+        self = family
+    }
+
+    /// Pooling when the model directory names none: BERT's mean, GPT-2's last token.
+    public var defaultPooling: PoolingMode { self == .gpt2 ? .last : .mean }
+
+    /// Loads the directory's model.
+    public func load(_ directory: String) throws -> any TokenEncoder {
+        switch self {
+        case .bert: return try BERT(directory: directory)
+        case .gpt2: return try GPT2(directory: directory)
+        }
+    }
+}

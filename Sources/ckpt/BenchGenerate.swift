@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import Transformers
+
+/// Times GPT-2 decoding and prefill on the first tokens of a text file, and measures the memory
+/// read bandwidth that bounds decoding, for tools/bench/generate.py. Prints one JSON object.
+struct BenchGenerate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-generate", abstract: "Time GPT-2 decoding and prefill.", shouldDisplay: false)
+
+    @Option var model: String
+    @Option var threads: Int = 1
+    @Option var promptTokens: Int = 16
+    @Option var newTokens: Int = 128
+    @Option var prefillTokens: Int = 512
+    @Option var repeats: Int = 3
+    @Argument var file: String
+
+    func run() throws {
+        try reportingFailure {
+            let generator = try TextGenerator(directory: model)
+            let text = InputLines(try InputLines.read(file)).lines.joined(separator: "\n")
+            let ids = generator.tokenizer.encode(text, addSpecialTokens: false).ids
+            guard ids.count >= max(promptTokens, prefillTokens) else {
+                throw ValidationError("\(file) has \(ids.count) tokens; the benchmark needs \(max(promptTokens, prefillTokens))")
+            }
+            let greedy = try SamplingSettings()
+            let decode = bestTime(repeats: repeats) {
+                generator.generate(Array(ids.prefix(promptTokens)), maxNewTokens: newTokens, sampling: greedy, threads: threads).ids
+            }
+            let config = generator.model.config
+            let prefill = bestTime(repeats: repeats) {
+                generator.model.logits(Array(ids.prefix(prefillTokens)), cache: KVCache(for: config), threads: threads)
+            }
+            let bandwidth = MemoryBandwidth.measure(threads: threads)
+            print("""
+                {"decode_tokens_per_second": \(Double(decode.result.count) / decode.seconds), \
+                "prefill_tokens_per_second": \(Double(prefillTokens) / prefill.seconds), \
+                "bandwidth_bytes_per_second": \(bandwidth), "weight_bytes_per_token": \(generator.model.weightBytesPerToken), \
+                "ids": [\(decode.result.map { "\($0)" }.joined(separator: ","))]}
+                """)
+        }
+    }
+}

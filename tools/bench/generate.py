@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""GPT-2 decoding and prefill: ckpt against transformers (PyTorch), on the 124M shape, in one run.
+
+The model is the full GPT-2 124M shape with random weights (tools/make_gpt2_fixtures.py --bench; no
+real GPT-2 weights can be downloaded here), made on first use. Both sides take the same tokens from
+the TREC test questions: decode = greedy generation of 128 new tokens after a 16-token prompt
+(tokens/s over the whole call, best of 3; the generated ids must agree); prefill = one forward pass
+over a 512-token prompt giving the next token's logits (transformers' generate asks for the last
+position only: logits_to_keep=1), best of 3. At 1 and 2 threads (torch.set_num_threads for the peer).
+
+ckpt's `bench-generate` also measures the machine's memory read bandwidth (streaming 1 GiB with the
+same threads) and the decode bound it sets: bandwidth ÷ f32 weight bytes read per token (the tied
+wte counted as the output projection).
+
+    python tools/bench/generate.py --ckpt .build/release/ckpt --model .cache/models/gpt2-124m
+"""
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+TEXT = ROOT / "fixtures" / "data" / "trec-test.tsv"
+
+PEER = r"""
+import json, sys, time, torch
+from tokenizers import Tokenizer
+from transformers import GPT2LMHeadModel
+model_dir, text_path, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
+torch.set_num_threads(threads)
+text = "\n".join(open(text_path, encoding="utf-8").read().splitlines())
+ids = Tokenizer.from_file(model_dir + "/tokenizer.json").encode(text).ids
+model = GPT2LMHeadModel.from_pretrained(model_dir).eval()
+def best(f, repeats=3):
+    times, result = [], None
+    for _ in range(repeats):
+        t = time.perf_counter(); result = f(); times.append(time.perf_counter() - t)
+    return min(times), result
+with torch.inference_mode():
+    prompt = torch.tensor([ids[:16]])
+    seconds, out = best(lambda: model.generate(prompt, do_sample=False, max_new_tokens=128, pad_token_id=50256))
+    new = out[0, 16:].tolist()
+    long = torch.tensor([ids[:512]])
+    prefill, _ = best(lambda: model(long, logits_to_keep=1, use_cache=True).logits)
+print(json.dumps({"decode_tokens_per_second": len(new) / seconds, "prefill_tokens_per_second": 512 / prefill, "ids": new}))
+"""
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ckpt", required=True)
+    parser.add_argument("--model", required=True)
+    args = parser.parse_args()
+    if not (Path(args.model) / "model.safetensors").exists():
+        subprocess.run([sys.executable, str(ROOT / "tools" / "make_gpt2_fixtures.py"), "--bench", args.model], check=True,
+                       capture_output=True)
+    print(f"{'GPT-2 124M (random init)':26} {'thr':>3} {'ckpt tok/s':>10} {'torch tok/s':>11} {'ratio':>6} "
+          f"{'GB/s':>5} {'bound':>6} {'ckpt/bound':>10} {'torch/bound':>11}")
+    for threads in (1, 2):
+        c = json.loads(subprocess.run([args.ckpt, "bench-generate", "--model", args.model, "--threads", str(threads), str(TEXT)],
+                                      check=True, capture_output=True, text=True).stdout)
+        p = json.loads(subprocess.run([sys.executable, "-c", PEER, args.model, str(TEXT), str(threads)], check=True,
+                                      capture_output=True, text=True).stdout)
+        bandwidth = c["bandwidth_bytes_per_second"]
+        bound = bandwidth / c["weight_bytes_per_token"]
+        same = "same ids" if c["ids"] == p["ids"] else f"IDS DIFFER after {next(i for i, (a, b) in enumerate(zip(c['ids'], p['ids'])) if a != b)}"
+        cd, pd = c["decode_tokens_per_second"], p["decode_tokens_per_second"]
+        print(f"{'decode 16 + 128 greedy':26} {threads:3} {cd:10.1f} {pd:11.1f} {cd / pd:6.2f} {bandwidth / 1e9:5.1f} {bound:6.1f} "
+              f"{cd / bound:10.0%} {pd / bound:11.0%}  {same} ({len(c['ids'])} tokens)")
+        cp, pp = c["prefill_tokens_per_second"], p["prefill_tokens_per_second"]
+        print(f"{'prefill 512 tokens':26} {threads:3} {cp:10.0f} {pp:11.0f} {cp / pp:6.2f}")
+
+
+if __name__ == "__main__":
+    main()
