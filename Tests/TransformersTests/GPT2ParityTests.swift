@@ -160,6 +160,9 @@ final class GPT2ParityTests: XCTestCase {
         let (new, stop) = generator.generate(prompt, maxNewTokens: 64, sampling: try SamplingSettings())
         XCTAssertEqual(stop, .context)
         XCTAssertEqual(new.count, 9, "120 prompt tokens + 8 run through the model fill 128 positions; the 9th is not run")
+        let none = generator.generate(prompt, maxNewTokens: 0, sampling: try SamplingSettings())
+        XCTAssertEqual(none.ids, [])
+        XCTAssertEqual(none.stop, .maxNewTokens)
         let long = String(repeating: " hello", count: 200)
         XCTAssertThrowsError(try generator.promptIds(long)) { error in
             XCTAssertEqual(error as? GenerationError, .promptTooLong(tokens: 200, context: 128))

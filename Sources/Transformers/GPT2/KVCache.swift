@@ -27,11 +27,12 @@ public final class KVCache: @unchecked Sendable {
     /// Forgets every cached token (the buffers are reused).
     public func reset() { count = 0 }
 
-    /// Row `position` of sequence `s` in layer `layer`'s keys (values: `+ valueOffset`).
+    /// Row `position` of sequence `s` in layer `layer`'s keys: [C], heads side by side.
     func keyRow(layer: Int, sequence s: Int, position: Int) -> UnsafeMutablePointer<Float> {
         keys[layer].p + (s * capacity + position) * channels
     }
 
+    /// The same row of the values.
     func valueRow(layer: Int, sequence s: Int, position: Int) -> UnsafeMutablePointer<Float> {
         values[layer].p + (s * capacity + position) * channels
     }

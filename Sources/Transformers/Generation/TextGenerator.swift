@@ -58,12 +58,12 @@ public final class TextGenerator: @unchecked Sendable {
     public func generate(_ prompt: [Int32], maxNewTokens: Int, sampling: SamplingSettings, threads: Int = 1,
                          onToken: (Int32) -> Void = { _ in }) -> (ids: [Int32], stop: StopReason) {
         precondition(!prompt.isEmpty && prompt.count < model.config.maxPositions, "generate: the prompt must leave room for a token")
+        guard maxNewTokens > 0 else { return ([], .maxNewTokens) }
         let cache = KVCache(for: model.config)
         var sampler = Sampler(sampling)
         var logits = model.logits(prompt, cache: cache, threads: threads)
         var new: [Int32] = []
         while true {
-            if new.count == maxNewTokens { return (new, .maxNewTokens) }
             let next = sampler.next(logits)
             new.append(next)
             onToken(next)
