@@ -191,6 +191,27 @@ final class GPT2ParityTests: XCTestCase {
         XCTAssertThrowsError(try GPT2Config(directory: directory)) { XCTAssertTrue("\($0)".contains("scale_attn_weights false")) }
     }
 
+    func testAPublishedStyleDirectoryLoadsAsItIs() throws {
+        // The published `gpt2` repository: bare safetensors beside pytorch_model.bin, tf_model.h5 and
+        // other frameworks' files, and a config.json that also has n_ctx. The safetensors is used.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-gpt2-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for name in ["model.safetensors", "config.json", "vocab.json", "merges.txt"] {
+            try FileManager.default.copyItem(atPath: Self.root + "/bare/" + name, toPath: directory + "/" + name)
+        }
+        for name in ["pytorch_model.bin", "tf_model.h5", "flax_model.msgpack", "rust_model.ot", "64-8bits.tflite"] {
+            try Data("not read".utf8).write(to: URL(fileURLWithPath: directory + "/" + name))
+        }
+        let config = try String(contentsOfFile: directory + "/config.json", encoding: .utf8)
+        try config.replacingOccurrences(of: "\"n_positions\"", with: "\"n_ctx\": 128,\n  \"n_positions\"")
+            .write(toFile: directory + "/config.json", atomically: true, encoding: .utf8)
+        let golden = try GoldenLogits("tied_")
+        let model = try GPT2(directory: directory)
+        let logits = model.logits(Array(golden.ids[0..<10]), cache: KVCache(for: model.config))
+        XCTAssertLessThan(golden.difference(logits[0..<logits.count], position: 9), 1e-4)
+    }
+
     func testBareLayoutSkipsTheMaskBuffers() throws {
         let model = try GPT2(directory: Self.root + "/bare")
         XCTAssertEqual(model.unusedTensors, [])
