@@ -17,7 +17,7 @@ struct BenchEmbed: ParsableCommand {
 
     func run() throws {
         try reportingFailure {
-            var settings = try PoolingSettings(directory: model, defaultMode: ModelFamily(directory: model).defaultPooling)
+            var settings = try PoolingSettings(modelDirectory: model)
             if let maxLength { settings.maxLength = maxLength }
             let extractor = try FeatureExtractor(directory: model, settings: settings)
             let texts = InputLines(try InputLines.read(file)).lines

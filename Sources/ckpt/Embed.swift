@@ -75,7 +75,7 @@ struct Embed: ParsableCommand {
 
     func run() throws {
         try reportingFailure {
-            var settings = try PoolingSettings(directory: model, defaultMode: ModelFamily(directory: model).defaultPooling)
+            var settings = try PoolingSettings(modelDirectory: model)
             if let pooling { settings.modes = [pooling] }
             if let normalize { settings.normalize = normalize }
             if let maxLength { settings.maxLength = maxLength }

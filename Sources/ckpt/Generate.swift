@@ -68,8 +68,8 @@ struct Generate: ParsableCommand {
     func run() throws {
         try reportingFailure {
             let generator = try TextGenerator(directory: model)
-            let ids = try attributing(to: model) { try generator.promptIds(prompt, truncateLeft: truncateLeft) }
-            if ids.count < generator.tokenizer.encode(prompt, addSpecialTokens: false).count && !quiet {
+            let (ids, dropped) = try attributing(to: model) { try generator.promptIds(prompt, truncateLeft: truncateLeft) }
+            if dropped > 0 && !quiet {
                 printError("note: the prompt was cut to its last \(ids.count) tokens to fit the context")
             }
             var stream = UTF8Stream()

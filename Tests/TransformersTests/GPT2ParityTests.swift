@@ -93,7 +93,7 @@ final class GPT2ParityTests: XCTestCase {
         let greedy = try SamplingSettings()
         for case let case_ as [String: Any] in try Self.golden()["generations"] as! [Any] {
             let prompt = case_["prompt"] as! String
-            let ids = try generator.promptIds(prompt)
+            let ids = try generator.promptIds(prompt).ids
             XCTAssertEqual(ids.map(Int.init), case_["prompt_ids"] as! [Int], "prompt ids of \(prompt.debugDescription)")
             var streamed: [Int32] = []
             let (new, stop) = generator.generate(ids, maxNewTokens: 64, sampling: greedy) { streamed.append($0) }
@@ -146,7 +146,7 @@ final class GPT2ParityTests: XCTestCase {
 
     func testSameSeedSamplesTheSameTokensAndAnotherSeedDiffers() throws {
         let generator = try TextGenerator(directory: Self.root + "/lmhead")
-        let prompt = try generator.promptIds("Once upon a time")
+        let prompt = try generator.promptIds("Once upon a time").ids
         func sample(_ seed: UInt64) throws -> [Int32] {
             generator.generate(prompt, maxNewTokens: 8, sampling: try SamplingSettings(temperature: 1.5, topK: 50, topP: 0.9, seed: seed)).ids
         }
@@ -167,7 +167,7 @@ final class GPT2ParityTests: XCTestCase {
         XCTAssertThrowsError(try generator.promptIds(long)) { error in
             XCTAssertEqual(error as? GenerationError, .promptTooLong(tokens: 200, context: 128))
         }
-        let cut = try generator.promptIds(long + " world", truncateLeft: true)
+        let cut = try generator.promptIds(long + " world", truncateLeft: true).ids
         XCTAssertEqual(cut.count, 127)
         XCTAssertEqual(generator.tokenizer.decode(Array(cut.suffix(2))), " hello world", "the prompt's end is kept")
     }

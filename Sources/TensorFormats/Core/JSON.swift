@@ -60,6 +60,12 @@ extension JSON {
         return value
     }
 
+    /// Parses the JSON file at `path`; a parse error names the file.
+    public static func read(file path: String) throws -> JSON {
+        let file = try MappedFile(path: path)
+        return try withExtendedLifetime(file) { try attributing(to: path) { try parse(file.bytes) } }
+    }
+
     /// Parses JSON from a string.
     public static func parse(_ text: String) throws -> JSON {
         var text = text

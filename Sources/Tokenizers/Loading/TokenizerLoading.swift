@@ -23,8 +23,7 @@ extension Tokenizer {
         let directory = path.lastIndex(of: "/").map { String(path[...$0]) } ?? ""
         let tokenizer: Tokenizer
         if path.hasSuffix(".json") && !path.hasSuffix("vocab.json") {
-            let file = try MappedFile(path: path)
-            tokenizer = try withExtendedLifetime(file) { try attributing(to: path) { try TokenizerJSON.load(JSON.parse(file.bytes)) } }
+            tokenizer = try attributing(to: path) { try TokenizerJSON.load(JSON.read(file: path)) }
         } else if path.hasSuffix(".txt") {
             let vocabulary = try VocabularyFiles.wordPieceVocabulary(path)
             tokenizer = try Self.bert(vocabulary: vocabulary, lowercase: TokenizerFiles.doLowerCase(directory), path: path)

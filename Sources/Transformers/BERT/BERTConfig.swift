@@ -1,18 +1,5 @@
 import TensorFormats
 
-/// Problems with a model's `config.json`.
-public enum ConfigError: Error, CustomStringConvertible, Sendable {
-    case missing(String)
-    case unsupported(String)
-
-    public var description: String {
-        switch self {
-        case .missing(let field): return "config.json lacks \(field)"
-        case .unsupported(let what): return "config.json asks for \(what), which ckpt does not support"
-        }
-    }
-}
-
 /// A BERT encoder's dimensions, read from a Hugging Face `config.json`.
 public struct BERTConfig: Sendable, Equatable {
     public var vocabularySize: Int
@@ -29,9 +16,8 @@ public struct BERTConfig: Sendable, Equatable {
 
     /// Reads `config.json` in `directory`.
     public init(directory: String) throws {
-        let path = FileSystem.directoryPrefix(directory) + "config.json"
-        let file = try MappedFile(path: path)
-        try self.init(json: try withExtendedLifetime(file) { try attributing(to: path) { try JSON.parse(file.bytes) } }, path: path)
+        let config = try ConfigFile.read(directory)
+        try self.init(json: config.json, path: config.path)
     }
 
     init(json: JSON, path: String) throws {

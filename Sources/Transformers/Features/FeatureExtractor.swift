@@ -13,9 +13,10 @@ public final class FeatureExtractor: @unchecked Sendable {
     /// Loads model, tokenizer and pooling settings from `directory`; `settings` overrides the
     /// directory's own.
     public init(directory: String, settings: PoolingSettings? = nil) throws {
-        model = try ModelFamily(directory: directory).load(directory)
+        let family = try ModelFamily(directory: directory)
+        model = try family.load(directory)
         tokenizer = try Tokenizer(directory: directory)
-        self.settings = try settings ?? PoolingSettings(directory: directory, defaultMode: model.defaultPooling)
+        self.settings = try settings ?? PoolingSettings(directory: directory, defaultMode: family.defaultPooling)
     }
 
     /// Length of one feature vector.

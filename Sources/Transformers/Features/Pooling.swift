@@ -55,15 +55,17 @@ public struct PoolingSettings: Sendable, Equatable {
         self.maxLength = maxLength
     }
 
+    /// Reads the settings of a model directory, with its family's default pooling (BERT mean,
+    /// GPT-2 last token) where it names none.
+    public init(modelDirectory directory: String) throws {
+        try self.init(directory: directory, defaultMode: ModelFamily(directory: directory).defaultPooling)
+    }
+
     /// Reads the settings of `directory`; without sentence-transformers files: `defaultMode`,
     /// no normalisation, no length limit beyond the model's.
     public init(directory: String, defaultMode: PoolingMode) throws {
         let dir = FileSystem.directoryPrefix(directory)
-        func json(_ name: String) throws -> JSON? {
-            guard FileSystem.exists(dir + name) else { return nil }
-            let file = try MappedFile(path: dir + name)
-            return try withExtendedLifetime(file) { try attributing(to: dir + name) { try JSON.parse(file.bytes) } }
-        }
+        func json(_ name: String) throws -> JSON? { FileSystem.exists(dir + name) ? try JSON.read(file: dir + name) : nil }
         let modules = try json("modules.json")?.array ?? []
         let poolingPath = modules.first { $0["type"]?.string?.hasSuffix("Pooling") == true }?["path"]?.string ?? "1_Pooling"
         if let pooling = try json(poolingPath + "/config.json") {

@@ -7,8 +7,6 @@ public protocol TokenEncoder: AnyObject, Sendable {
     var hiddenSize: Int { get }
     /// Most tokens per sequence.
     var maxPositions: Int { get }
-    /// Pooling when the model directory names none: BERT's mean, GPT-2's last token.
-    var defaultPooling: PoolingMode { get }
     /// Checkpoint tensors the model did not use.
     var unusedTensors: [String] { get }
     /// Hidden states [B, T, C] of ids, type ids and mask, each [B, T].
@@ -20,14 +18,12 @@ public protocol TokenEncoder: AnyObject, Sendable {
 extension BERT: TokenEncoder {
     public var hiddenSize: Int { config.hiddenSize }
     public var maxPositions: Int { config.maxPositions }
-    public var defaultPooling: PoolingMode { ModelFamily.bert.defaultPooling }
     public func forwardFLOPs(batch B: Int, length T: Int) -> Double { config.forwardFLOPs(batch: B, length: T) }
 }
 
 extension GPT2: TokenEncoder {
     public var hiddenSize: Int { config.hiddenSize }
     public var maxPositions: Int { config.maxPositions }
-    public var defaultPooling: PoolingMode { ModelFamily.gpt2.defaultPooling }
 
     /// GPT-2 has no token types, and needs no padding mask: attention is causal, so the padding
     /// after a sequence never reaches its real tokens.
@@ -50,9 +46,7 @@ public enum ModelFamily: String, Sendable {
     /// Reads `model_type` from the directory's config.json (configs without one: GPT-2 if it has
     /// `n_embd`, else BERT).
     public init(directory: String) throws {
-        let path = FileSystem.directoryPrefix(directory) + "config.json"
-        let file = try MappedFile(path: path)
-        let json = try withExtendedLifetime(file) { try attributing(to: path) { try JSON.parse(file.bytes) } }
+        let (json, path) = try ConfigFile.read(directory)
         let type = json["model_type"]?.string ?? (json["n_embd"] != nil ? "gpt2" : "bert")
         guard let family = ModelFamily(rawValue: type) else {
             throw FormatError(file: path, ConfigError.unsupported("model_type \"\(type)\" (ckpt runs bert and gpt2)"))

@@ -20,9 +20,8 @@ public struct GPT2Config: Sendable, Equatable {
 
     /// Reads `config.json` in `directory`.
     public init(directory: String) throws {
-        let path = FileSystem.directoryPrefix(directory) + "config.json"
-        let file = try MappedFile(path: path)
-        try self.init(json: try withExtendedLifetime(file) { try attributing(to: path) { try JSON.parse(file.bytes) } }, path: path)
+        let config = try ConfigFile.read(directory)
+        try self.init(json: config.json, path: config.path)
     }
 
     init(json: JSON, path: String) throws {

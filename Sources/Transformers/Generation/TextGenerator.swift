@@ -41,16 +41,16 @@ public final class TextGenerator: @unchecked Sendable {
 
     /// The prompt's token ids: empty text starts from `<|endoftext|>`, as transformers' generate
     /// starts from the BOS token. A prompt that leaves no room for a new token is an error, or
-    /// loses its first tokens with `truncateLeft`.
-    public func promptIds(_ text: String, truncateLeft: Bool = false) throws -> [Int32] {
+    /// loses its first tokens with `truncateLeft` (`dropped` counts them).
+    public func promptIds(_ text: String, truncateLeft: Bool = false) throws -> (ids: [Int32], dropped: Int) {
         var ids = tokenizer.encode(text, addSpecialTokens: false).ids
         if ids.isEmpty { ids = [model.config.endOfText] }
-        let room = model.config.maxPositions - 1
-        if ids.count > room {
+        let dropped = max(0, ids.count - (model.config.maxPositions - 1))
+        if dropped > 0 {
             guard truncateLeft else { throw GenerationError.promptTooLong(tokens: ids.count, context: model.config.maxPositions) }
-            ids.removeFirst(ids.count - room)
+            ids.removeFirst(dropped)
         }
-        return ids
+        return (ids, dropped)
     }
 
     /// New token ids after `prompt` (at most `maxNewTokens`), and why generation stopped;
