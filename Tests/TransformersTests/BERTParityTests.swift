@@ -31,13 +31,24 @@ final class BERTParityTests: XCTestCase {
 
     func testHiddenStatesAndPoolerMatchTransformersInEveryLayout() throws {
         let g = try Self.golden()
-        for layout in ["bertmodel", "bertmodel-npz", "legacy"] {
+        for layout in ["bertmodel", "bertmodel-npz", "legacy", "../pytorch/bert", "../pytorch/bert-sharded"] {
             let model = try BERT(directory: Self.root + "/" + layout)
             let hidden = model.hiddenStates(ids: g.ids, typeIds: g.typeIds, mask: g.mask, batch: g.B, length: g.T)
             let difference = maxDifference(hidden, g.hidden)
             XCTAssertLessThan(difference, 1e-4, "\(layout): hidden states differ by up to \(difference)")
             let pooled = try XCTUnwrap(model.pooled(hidden, batch: g.B, length: g.T))
             XCTAssertLessThan(maxDifference(pooled, g.pooled), 1e-4, layout)
+        }
+    }
+
+    func testPyTorchCheckpointsGiveExactlyTheSafetensorsOutputs() throws {
+        let g = try Self.golden()
+        let reference = try BERT(directory: Self.root + "/bertmodel")
+            .hiddenStates(ids: g.ids, typeIds: g.typeIds, mask: g.mask, batch: g.B, length: g.T)
+        for layout in ["../pytorch/bert", "../pytorch/bert-sharded"] {
+            let hidden = try BERT(directory: Self.root + "/" + layout)
+                .hiddenStates(ids: g.ids, typeIds: g.typeIds, mask: g.mask, batch: g.B, length: g.T)
+            XCTAssertEqual(hidden, reference, layout)
         }
     }
 

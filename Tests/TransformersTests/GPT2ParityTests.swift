@@ -10,7 +10,9 @@ import XCTest
 final class GPT2ParityTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("fixtures/gpt2").path
-    static let tiedLayouts = ["lmhead", "bare", "npz"]
+    /// The tied model as transformers saves it, as the published checkpoint stores it, as .npz, and
+    /// as torch.save's pytorch_model.bin (lm_head.weight sharing wte's storage).
+    static let tiedLayouts = ["lmhead", "bare", "npz", "../pytorch/gpt2"]
 
     /// Golden logits of one model: a sequence of `n_positions` ids, the logits at every position for
     /// a sample of vocabulary columns, and every row's logsumexp (which sees all columns).
@@ -210,6 +212,14 @@ final class GPT2ParityTests: XCTestCase {
         let model = try GPT2(directory: directory)
         let logits = model.logits(Array(golden.ids[0..<10]), cache: KVCache(for: model.config))
         XCTAssertLessThan(golden.difference(logits[0..<logits.count], position: 9), 1e-4)
+    }
+
+    func testPyTorchCheckpointGivesExactlyTheSafetensorsLogits() throws {
+        let ids = Array(try GoldenLogits("tied_").ids[0..<32])
+        let reference = try GPT2(directory: Self.root + "/lmhead")
+        let fromBin = try GPT2(directory: Self.root + "/../pytorch/gpt2")
+        XCTAssertEqual(fromBin.logits(ids, cache: KVCache(for: fromBin.config), allPositions: true),
+                       reference.logits(ids, cache: KVCache(for: reference.config), allPositions: true))
     }
 
     func testBareLayoutSkipsTheMaskBuffers() throws {

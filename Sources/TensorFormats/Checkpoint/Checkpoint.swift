@@ -1,6 +1,7 @@
 /// A checkpoint in any supported format: a `.safetensors` file, a sharded checkpoint's
-/// `*.safetensors.index.json`, an `.npz` archive (or a single `.npy` array), or a Hugging Face
-/// model directory holding one of those.
+/// `*.safetensors.index.json` or `*.bin.index.json`, an `.npz` archive (or a single `.npy`
+/// array), a PyTorch `.bin` / `.pt` / `.pth` file (read without running its pickle), or a Hugging
+/// Face model directory holding one of those.
 public final class Checkpoint {
     /// The reader for the file that was found.
     public let reader: any TensorReader
@@ -18,16 +19,31 @@ public final class Checkpoint {
     /// The data of one tensor.
     public func tensor(named name: String) throws -> TensorView { try reader.tensor(named: name) }
 
-    /// Weight files looked for in a model directory, in order of preference.
-    static let directoryCandidates = [ShardedSafeTensorsWriter.indexName, ShardedSafeTensorsWriter.singleName, "model.npz"]
+    /// Weight files looked for in a model directory, in order of preference (safetensors before
+    /// PyTorch's pickles, as transformers prefers them).
+    static let directoryCandidates = [ShardedSafeTensorsWriter.indexName, ShardedSafeTensorsWriter.singleName, "model.npz",
+                                      "pytorch_model.bin.index.json", "pytorch_model.bin"]
+    /// Extensions of PyTorch checkpoints. A directory's other `.bin` files are not weights
+    /// (the Trainer's `training_args.bin`), so only named candidates are taken from a directory.
+    static let pytorchExtensions = [".bin", ".pt", ".pth"]
 
     private static func openReader(_ path: String) throws -> any TensorReader {
         guard FileSystem.exists(path) else { throw FormatError(file: path, CheckpointError.notFound) }
         if FileSystem.isDirectory(path) { return try openReader(weightsIn: path) }
-        if path.hasSuffix(".safetensors.index.json") { return try ShardedSafeTensors(indexPath: path) }
+        if path.hasSuffix(".safetensors.index.json") || path.hasSuffix(".bin.index.json") {
+            return try ShardedCheckpoint(indexPath: path, openShard: openShard)
+        }
         if path.hasSuffix(".safetensors") { return try SafeTensorsFile(path: path) }
         if path.hasSuffix(".npz") { return try NPZFile(path: path) }
         if path.hasSuffix(".npy") { return try NPYFile(path: path) }
+        if pytorchExtensions.contains(where: path.hasSuffix) { return try PyTorchFile(path: path) }
+        throw FormatError(file: path, CheckpointError.unknownFormat)
+    }
+
+    /// A file an index names: a single-file format only, so that no index can name itself.
+    private static func openShard(_ path: String) throws -> any TensorReader {
+        if path.hasSuffix(".safetensors") { return try SafeTensorsFile(path: path) }
+        if pytorchExtensions.contains(where: path.hasSuffix) { return try PyTorchFile(path: path) }
         throw FormatError(file: path, CheckpointError.unknownFormat)
     }
 
@@ -39,9 +55,9 @@ public final class Checkpoint {
         }
         let files = FileSystem.listDirectory(dir)
         let indexes = files.filter { $0.hasSuffix(".safetensors.index.json") }
-        let weights = indexes.isEmpty ? files.filter { $0.hasSuffix(".safetensors") || $0.hasSuffix(".npz") } : indexes
+        let weights = indexes.isEmpty ? files.filter { $0.hasSuffix(".safetensors") || $0.hasSuffix(".npz") || $0.hasSuffix(".pt") || $0.hasSuffix(".pth") } : indexes
         guard !weights.isEmpty else {
-            throw FormatError(file: directory, CheckpointError.noWeights(lookedFor: directoryCandidates.joined(separator: ", ") + ", *.safetensors, *.npz"))
+            throw FormatError(file: directory, CheckpointError.noWeights(lookedFor: directoryCandidates.joined(separator: ", ") + ", *.safetensors, *.npz, *.pt, *.pth"))
         }
         guard weights.count == 1 else { throw FormatError(file: directory, CheckpointError.severalWeightFiles(weights.sorted())) }
         return try openReader(dir + weights[0])

@@ -11,7 +11,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Sendable {
         case .noSuchTensor(let name): return "no tensor named '\(name)'"
         case .noWeights(let lookedFor): return "no weights found (looked for \(lookedFor))"
         case .severalWeightFiles(let names): return "several weight files (\(names.joined(separator: ", "))); name the one to use"
-        case .unknownFormat: return "unknown checkpoint format: expected .safetensors, .safetensors.index.json, .npz, .npy or a model directory"
+        case .unknownFormat: return "unknown checkpoint format: expected .safetensors, .safetensors.index.json, .npz, .npy, a PyTorch .bin/.pt/.pth, .bin.index.json or a model directory"
         case .notFound: return "no such file or directory"
         }
     }

@@ -46,14 +46,14 @@ public final class NPZFile: TensorReader {
         let data = UnsafeRawBufferPointer(rebasing: bytes[member.dataOffset..<(member.dataOffset + Int(member.compressedSize))])
         if member.method == ZipMember.stored { return try NPYHeader(data) }
         // Inflate the preamble, learn the header size, then inflate the rest of the header.
-        let inflater = try inflating(member) { try Inflater(data) }
+        let inflater = try member.inflating { try Inflater(data) }
         var prefix = [UInt8](repeating: 0, count: NPYHeader.preambleSize)
-        let got = try prefix.withUnsafeMutableBytes { buffer in try inflating(member) { try inflater.read(into: buffer) } }
+        let got = try prefix.withUnsafeMutableBytes { buffer in try member.inflating { try inflater.read(into: buffer) } }
         let size = try NPYHeader.headerSize(preamble: prefix.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[0..<got]) })
         guard size > got else { return try prefix.withUnsafeBytes { try NPYHeader(UnsafeRawBufferPointer(rebasing: $0[0..<got])) } }
         var header = prefix + [UInt8](repeating: 0, count: size - got)
         let more = try header.withUnsafeMutableBytes { buffer in
-            try inflating(member) { try inflater.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[got...])) }
+            try member.inflating { try inflater.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[got...])) }
         }
         return try header.withUnsafeBytes { try NPYHeader(UnsafeRawBufferPointer(rebasing: $0[0..<(got + more)])) }
     }
@@ -64,47 +64,8 @@ public final class NPZFile: TensorReader {
     }
 
     private func load(name: String, member: ZipMember, header: NPYHeader) throws -> TensorView {
-        let stored = storage[member.dataOffset..<(member.dataOffset + Int(member.compressedSize))]
-        if member.method == ZipMember.stored {
-            let crc = checksum(stored, at: member.dataOffset)
-            guard crc == member.crc else { throw ZipError.crcMismatch(member: member.name, declared: member.crc, actual: crc) }
-            return NPYData.view(name: name, header: header,
-                                data: UnsafeRawBufferPointer(rebasing: stored[header.headerSize...]), owner: storage.owner)
-        }
-        let inflater = try Self.inflating(member) { try Inflater(stored) }
-        var headerBytes = [UInt8](repeating: 0, count: header.headerSize)
-        _ = try headerBytes.withUnsafeMutableBytes { buffer in try Self.inflating(member) { try inflater.read(into: buffer) } }
-        let data = OwnedBytes(count: header.dataSize)
-        let got = try Self.inflating(member) { try inflater.read(into: data.buffer) }
-        // The stream must end exactly here: one more byte means the declared size was a lie.
-        var extra: UInt8 = 0
-        let beyond = try withUnsafeMutableBytes(of: &extra) { buffer in try Self.inflating(member) { try inflater.read(into: buffer) } }
-        guard got == header.dataSize, beyond == 0, inflater.finished else {
-            throw ZipError.sizeMismatch(member: member.name, declared: member.uncompressedSize, actual: inflater.produced)
-        }
-        guard inflater.crc == member.crc else { throw ZipError.crcMismatch(member: member.name, declared: member.crc, actual: inflater.crc) }
-        return NPYData.view(name: name, header: header, data: UnsafeRawBufferPointer(data.buffer), owner: data)
-    }
-
-    /// CRC-32 of a stored member (at `offset` in the file), a chunk at a time; pages of a mapped
-    /// file are released as the check passes over them, so verifying a large member does not hold
-    /// it all in memory.
-    private func checksum(_ data: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
-        var crc: UInt32 = 0
-        var start = 0
-        while start < data.count {
-            let end = min(data.count, start + Converter.chunkSize)
-            crc = CRC32.update(crc, UnsafeRawBufferPointer(rebasing: data[start..<end]))
-            storage.releasePages((offset + start)..<(offset + end))
-            start = end
-        }
-        return crc
-    }
-
-    private static func inflating<T>(_ member: ZipMember, _ body: () throws -> T) throws -> T {
-        do { return try body() } catch let failure as InflateFailure {
-            throw ZipError.badDeflateStream(member: member.name, reason: failure.reason)
-        }
+        let (data, owner) = try storage.contents(of: member)
+        return NPYData.view(name: name, header: header, data: UnsafeRawBufferPointer(rebasing: data[header.headerSize...]), owner: owner)
     }
 
     private static func memberError<T>(_ member: String, _ body: () throws -> T) throws -> T {

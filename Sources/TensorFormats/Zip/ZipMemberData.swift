@@ -1,0 +1,50 @@
+extension FileBytes {
+    /// The uncompressed bytes of `member`, CRC-32 checked: a view into the file for a stored
+    /// member, a heap copy for a deflated one (which must inflate to exactly its declared size).
+    /// Throws `ZipError`.
+    func contents(of member: ZipMember) throws -> (bytes: UnsafeRawBufferPointer, owner: AnyObject) {
+        let stored = self[member.dataOffset..<(member.dataOffset + Int(member.compressedSize))]
+        if member.method == ZipMember.stored {
+            let crc = checksum(stored, at: member.dataOffset)
+            guard crc == member.crc else { throw ZipError.crcMismatch(member: member.name, declared: member.crc, actual: crc) }
+            return (stored, owner)
+        }
+        // The declared size is bounded by deflate's ratio times bytes present in the file (checked
+        // when the directory was read), so this allocation is too.
+        let data = OwnedBytes(count: Int(member.uncompressedSize))
+        let inflater = try member.inflating { try Inflater(stored) }
+        let got = try member.inflating { try inflater.read(into: data.buffer) }
+        // The stream must end exactly here: one more byte means the declared size was a lie.
+        var extra: UInt8 = 0
+        let beyond = try withUnsafeMutableBytes(of: &extra) { buffer in try member.inflating { try inflater.read(into: buffer) } }
+        guard got == data.buffer.count, beyond == 0, inflater.finished else {
+            throw ZipError.sizeMismatch(member: member.name, declared: member.uncompressedSize, actual: inflater.produced)
+        }
+        guard inflater.crc == member.crc else { throw ZipError.crcMismatch(member: member.name, declared: member.crc, actual: inflater.crc) }
+        return (UnsafeRawBufferPointer(data.buffer), data)
+    }
+
+    /// CRC-32 of stored data (at `offset` in the file), a chunk at a time; pages of a mapped file
+    /// are released as the check passes over them, so verifying a large member does not hold it
+    /// all in memory.
+    private func checksum(_ data: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
+        var crc: UInt32 = 0
+        var start = 0
+        while start < data.count {
+            let end = min(data.count, start + Converter.chunkSize)
+            crc = CRC32.update(crc, UnsafeRawBufferPointer(rebasing: data[start..<end]))
+            releasePages((offset + start)..<(offset + end))
+            start = end
+        }
+        return crc
+    }
+}
+
+extension ZipMember {
+    /// Runs `body`, turning zlib's refusal into the zip error naming this member.
+    func inflating<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let failure as InflateFailure {
+            throw ZipError.badDeflateStream(member: name, reason: failure.reason)
+        }
+    }
+}
