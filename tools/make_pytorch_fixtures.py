@@ -11,7 +11,8 @@ reference conversion of each, and malicious pickles that must be refused without
                          empty tensors); nested-model ({"model": sd, "epoch": 3}); nested-state-dict
                          ({"state_dict": sd, "optimizer": {...}}); protocol4, protocol5 (pickle_protocol);
                          parameter (nn.Parameter values); big-endian (byteorder "big", storages swapped);
-                         deflated (data.pkl and storages deflate-compressed)
+                         deflated (data.pkl and storages deflate-compressed); no-crc32 (saved with
+                         compute_crc32 = False: every CRC 0)
   formats/NAME.reference.safetensors
                          safetensors.torch.save_file of torch.load(NAME.bin)'s state dict (each tensor
                          cloned contiguous, since save_file refuses views and shared storages)
@@ -172,6 +173,12 @@ def format_files():
     rewrite_zip(deflated.with_suffix(".tmp"), deflated, lambda name, data: (data, name.endswith((".pkl", "/0", "/1"))))
     deflated.with_suffix(".tmp").unlink()
     reference(torch.load(deflated, weights_only=False), formats / "deflated.reference.safetensors")
+
+    from torch.utils.serialization import config
+    config.save.compute_crc32 = False  # every member's CRC written as 0; torch.load reads it
+    torch.save(views, formats / "no-crc32.bin")
+    config.save.compute_crc32 = True
+    reference(torch.load(formats / "no-crc32.bin", weights_only=False), formats / "no-crc32.reference.safetensors")
 
     torch.save(bert, ROOT / "legacy.bin", _use_new_zipfile_serialization=False)
 

@@ -7,7 +7,7 @@ import XCTest
 /// (tools/make_pytorch_fixtures.py).
 final class PyTorchFileTests: XCTestCase {
     static let formatFiles = ["bert-f16", "bert-bf16", "views", "nested-model", "nested-state-dict", "protocol4",
-                              "protocol5", "parameter", "big-endian", "deflated"]
+                              "protocol5", "parameter", "big-endian", "deflated", "no-crc32"]
 
     func testConversionToSafetensorsIsByteIdenticalToSaveFileOfTorchLoad() throws {
         let directory = try Fixtures.temporaryDirectory(self)

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Checkpoint conversion: ckpt against the Python route on the same ~500 MB f32 checkpoint (the
-GPT-2 124M shapes, random values), in one run. Prints wall time, peak RSS and the ratios.
+GPT-2 124M shapes, random values) as safetensors, npz and torch.save's pytorch_model.bin, in one
+run. Prints wall time, peak RSS and the ratios.
 
     python tools/bench/formats.py --ckpt .build/release/ckpt --work .cache/bench
 
 Each command runs as its own process (best of --repeat runs, page cache warm); peak RSS is that
-process's maximum resident set (os.wait4). The Python peers' time is shown whole (interpreter and
-imports included) and as the conversion alone (timed inside the script); the ratio uses the latter.
+process's maximum resident set (GNU time). The Python peers' time is shown whole (interpreter and
+imports included) and as the conversion alone (timed inside the script, after the imports); the
+ratio uses the latter.
 """
 import argparse
 import json
@@ -31,36 +33,35 @@ for i in range(12):
                     (p + "mlp.c_proj.weight", (3072, 768)), (p + "mlp.c_proj.bias", (768,))]
 GPT2_SHAPES += [("ln_f.weight", (768,)), ("ln_f.bias", (768,))]
 
+# Each peer: (imports, untimed; the conversion, timed).
 PEERS = {
-    "st_to_npz": """
-from safetensors.numpy import load_file
-import numpy as np
+    "st_to_npz": ("from safetensors.numpy import load_file\nimport numpy as np", """
 tensors = load_file(SRC)
 np.savez(DST, **tensors)
-""",
-    "npz_to_st": """
-from safetensors.numpy import save_file
-import numpy as np
+"""),
+    "npz_to_st": ("from safetensors.numpy import save_file\nimport numpy as np", """
 with np.load(SRC) as z:
     tensors = {k: z[k] for k in z.files}
 save_file(tensors, DST)
-""",
-    "st_to_bf16": """
-import torch
-from safetensors.torch import load_file, save_file
+"""),
+    "st_to_bf16": ("import torch\nfrom safetensors.torch import load_file, save_file", """
 tensors = load_file(SRC)
 save_file({k: v.to(torch.bfloat16) for k, v in tensors.items()}, DST)
-""",
-    "inspect": """
-from safetensors import safe_open
+"""),
+    # torch.load's default (weights_only=True) unpickler: the safe way to read a .bin with PyTorch.
+    "bin_to_st": ("import torch\nfrom safetensors.torch import save_file", """
+save_file(torch.load(SRC, map_location="cpu"), DST)
+"""),
+    "inspect": ("from safetensors import safe_open", """
 with safe_open(SRC, framework="np") as f:
     rows = [(k, f.get_slice(k).get_dtype(), f.get_slice(k).get_shape()) for k in f.keys()]
     meta = f.metadata()
 print(len(rows))
-""",
+"""),
 }
 PEER_WRAPPER = """
 import time, json, sys
+{imports}
 t0 = time.perf_counter()
 SRC, DST = sys.argv[1], sys.argv[2]
 {body}
@@ -71,6 +72,7 @@ print(json.dumps({{"work": time.perf_counter() - t0}}), file=sys.stderr)
 def make_inputs(work):
     st = work / "gpt2-shapes-f32.safetensors"
     npz = work / "gpt2-shapes-f32.npz"
+    pt = work / "gpt2-shapes-f32.bin"
     if not st.exists():
         from safetensors.numpy import save_file
         rng = np.random.default_rng(0)
@@ -79,7 +81,11 @@ def make_inputs(work):
     if not npz.exists():
         from safetensors.numpy import load_file
         np.savez(npz, **load_file(str(st)))
-    return st, npz
+    if not pt.exists():
+        import torch
+        from safetensors.torch import load_file as load_torch
+        torch.save(load_torch(str(st)), pt)
+    return st, npz, pt
 
 
 def run(cmd):
@@ -119,9 +125,9 @@ def main():
     # Inputs are made in a child process: a forked child starts with its parent's peak RSS, so this
     # process must stay small for the children's figures to be their own.
     subprocess.run([sys.executable, __file__, "--ckpt", args.ckpt, "--work", args.work, "--make-inputs"], check=True)
-    st, npz = work / "gpt2-shapes-f32.safetensors", work / "gpt2-shapes-f32.npz"
+    st, npz, pt = work / "gpt2-shapes-f32.safetensors", work / "gpt2-shapes-f32.npz", work / "gpt2-shapes-f32.bin"
     size = st.stat().st_size
-    for path in (st, npz):  # warm the page cache
+    for path in (st, npz, pt):  # warm the page cache
         with open(path, "rb") as f:
             while f.read(1 << 24):
                 pass
@@ -135,6 +141,7 @@ def main():
         ("safetensors → npz", "st_to_npz", st, "x.npz", []),
         ("npz → safetensors", "npz_to_st", npz, "x.safetensors", []),
         ("safetensors → safetensors bf16", "st_to_bf16", st, "x.safetensors", ["--dtype", "bf16"]),
+        ("pytorch_model.bin → safetensors", "bin_to_st", pt, "x.safetensors", []),
         ("inspect (header only)", "inspect", st, None, []),
     ]
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores; input {size / 1e6:.0f} MB f32, "
@@ -148,7 +155,8 @@ def main():
         else:
             ckpt_cmd = [args.ckpt, "inspect", str(src)]
         c_wall, c_rss, _ = best(ckpt_cmd, args.repeat, cleanup)
-        script = PEER_WRAPPER.format(body=PEERS[peer])
+        imports, body = PEERS[peer]
+        script = PEER_WRAPPER.format(imports=imports, body=body)
         p_cmd = [sys.executable, "-c", script, str(src), str(out / (dst or "unused"))]
         p_wall, p_rss, p_err = best(p_cmd, args.repeat, cleanup)
         p_work = json.loads(p_err.strip().splitlines()[-1])["work"]

@@ -15,7 +15,8 @@ public enum ElementConversion {
             }
         }
         switch dtype {
-        case .F32: each(Float.self) { $0 }
+        case .F32 where n > 0: UnsafeMutableRawPointer(output.baseAddress!).copyMemory(from: bytes.baseAddress!, byteCount: n * 4)
+        case .F32: break
         case .F64: each(Double.self) { Float($0) }
         case .F16: each(UInt16.self) { FloatBits.float(fromHalf: UInt16(littleEndian: $0)) }
         case .BF16: each(UInt16.self) { FloatBits.float(fromBFloat16: UInt16(littleEndian: $0)) }

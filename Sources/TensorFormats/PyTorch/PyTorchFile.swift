@@ -6,7 +6,8 @@
 /// and refuses every other global by name: nothing in the file is ever executed. Tensors that are
 /// contiguous in little-endian storages are viewed in place; transposed or strided views and
 /// big-endian data are materialised. Tensors that shared a storage when saved (tied weights) read
-/// the same record. A state dict nested under `state_dict`, `model_state_dict`, `model` or
+/// the same record. Records are CRC-checked when read, unless the archive was saved without CRCs
+/// (every CRC 0, `compute_crc32 = False`), which torch.load accepts. A state dict nested under `state_dict`, `model_state_dict`, `model` or
 /// `module` is found.
 public final class PyTorchFile: TensorReader {
     public let path: String
@@ -48,7 +49,7 @@ public final class PyTorchFile: TensorReader {
 
         var bigEndian = false
         if let order = byName[prefix + "byteorder"] {
-            let text = String(decoding: try storage.contents(of: order).bytes.prefix(16), as: UTF8.self)
+            let text = String(decoding: try storage.contents(of: order, zeroCRCMeansUnset: true).bytes.prefix(16), as: UTF8.self)
             guard text == "little" || text == "big" else { throw PyTorchError.badByteOrder(text) }
             bigEndian = text == "big"
         }
@@ -61,7 +62,7 @@ public final class PyTorchFile: TensorReader {
         guard pickle.uncompressedSize <= UInt64(maxPickleBytes) else {
             throw PyTorchError.dataPickleTooLarge(bytes: pickle.uncompressedSize, limit: maxPickleBytes)
         }
-        let (pickleBytes, pickleOwner) = try storage.contents(of: pickle)
+        let (pickleBytes, pickleOwner) = try storage.contents(of: pickle, zeroCRCMeansUnset: true)
         let host = TorchPickleHost { key, _ in records[key]?.uncompressedSize }
         var machine = PickleMachine(pickleBytes, host: host)
         let root = try withExtendedLifetime(pickleOwner) { try machine.run() }
@@ -81,7 +82,7 @@ public final class PyTorchFile: TensorReader {
         guard let tensor = tensorsByName[name], let record = records[tensor.storage.key] else {
             throw FormatError(file: path, CheckpointError.noSuchTensor(name))
         }
-        let (data, owner) = try attributing(to: path) { try storage.contents(of: record) }
+        let (data, owner) = try attributing(to: path) { try storage.contents(of: record, zeroCRCMeansUnset: true) }
         let info = TensorInfo(name: name, dtype: tensor.storage.dtype, shape: tensor.shape)
         let size = info.dtype.size
         if tensor.isContiguous && !bigEndian {

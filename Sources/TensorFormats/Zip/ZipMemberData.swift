@@ -1,10 +1,14 @@
 extension FileBytes {
     /// The uncompressed bytes of `member`, CRC-32 checked: a view into the file for a stored
     /// member, a heap copy for a deflated one (which must inflate to exactly its declared size).
+    /// With `zeroCRCMeansUnset`, a declared CRC of 0 is not checked: torch.save with
+    /// `compute_crc32 = False` writes 0 for every member, and torch.load reads such files.
     /// Throws `ZipError`.
-    func contents(of member: ZipMember) throws -> (bytes: UnsafeRawBufferPointer, owner: AnyObject) {
+    func contents(of member: ZipMember, zeroCRCMeansUnset: Bool = false) throws -> (bytes: UnsafeRawBufferPointer, owner: AnyObject) {
         let stored = self[member.dataOffset..<(member.dataOffset + Int(member.compressedSize))]
+        let verify = !(zeroCRCMeansUnset && member.crc == 0)
         if member.method == ZipMember.stored {
+            guard verify else { return (stored, owner) }
             let crc = checksum(stored, at: member.dataOffset)
             guard crc == member.crc else { throw ZipError.crcMismatch(member: member.name, declared: member.crc, actual: crc) }
             return (stored, owner)
@@ -20,7 +24,7 @@ extension FileBytes {
         guard got == data.buffer.count, beyond == 0, inflater.finished else {
             throw ZipError.sizeMismatch(member: member.name, declared: member.uncompressedSize, actual: inflater.produced)
         }
-        guard inflater.crc == member.crc else { throw ZipError.crcMismatch(member: member.name, declared: member.crc, actual: inflater.crc) }
+        guard !verify || inflater.crc == member.crc else { throw ZipError.crcMismatch(member: member.name, declared: member.crc, actual: inflater.crc) }
         return (UnsafeRawBufferPointer(data.buffer), data)
     }
 
