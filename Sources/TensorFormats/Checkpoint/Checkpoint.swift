@@ -23,9 +23,11 @@ public final class Checkpoint {
     /// PyTorch's pickles, as transformers prefers them).
     static let directoryCandidates = [ShardedSafeTensorsWriter.indexName, ShardedSafeTensorsWriter.singleName, "model.npz",
                                       "pytorch_model.bin.index.json", "pytorch_model.bin"]
-    /// Extensions of PyTorch checkpoints. A directory's other `.bin` files are not weights
-    /// (the Trainer's `training_args.bin`), so only named candidates are taken from a directory.
+    /// Extensions of PyTorch checkpoints.
     static let pytorchExtensions = [".bin", ".pt", ".pth"]
+    /// Extensions of a model directory's only weight file when no candidate is there. Not `.bin`:
+    /// a directory's other `.bin` files are not weights (the Trainer's `training_args.bin`).
+    static let loneFileExtensions = [".safetensors", ".npz", ".pt", ".pth"]
 
     private static func openReader(_ path: String) throws -> any TensorReader {
         guard FileSystem.exists(path) else { throw FormatError(file: path, CheckpointError.notFound) }
@@ -55,9 +57,10 @@ public final class Checkpoint {
         }
         let files = FileSystem.listDirectory(dir)
         let indexes = files.filter { $0.hasSuffix(".safetensors.index.json") }
-        let weights = indexes.isEmpty ? files.filter { $0.hasSuffix(".safetensors") || $0.hasSuffix(".npz") || $0.hasSuffix(".pt") || $0.hasSuffix(".pth") } : indexes
+        let weights = indexes.isEmpty ? files.filter { name in loneFileExtensions.contains(where: name.hasSuffix) } : indexes
         guard !weights.isEmpty else {
-            throw FormatError(file: directory, CheckpointError.noWeights(lookedFor: directoryCandidates.joined(separator: ", ") + ", *.safetensors, *.npz, *.pt, *.pth"))
+            let lookedFor = directoryCandidates + loneFileExtensions.map { "*" + $0 }
+            throw FormatError(file: directory, CheckpointError.noWeights(lookedFor: lookedFor.joined(separator: ", ")))
         }
         guard weights.count == 1 else { throw FormatError(file: directory, CheckpointError.severalWeightFiles(weights.sorted())) }
         return try openReader(dir + weights[0])

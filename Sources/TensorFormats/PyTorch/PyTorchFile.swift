@@ -7,8 +7,8 @@
 /// contiguous in little-endian storages are viewed in place; transposed or strided views and
 /// big-endian data are materialised. Tensors that shared a storage when saved (tied weights) read
 /// the same record. Records are CRC-checked when read, unless the archive was saved without CRCs
-/// (every CRC 0, `compute_crc32 = False`), which torch.load accepts. A state dict nested under `state_dict`, `model_state_dict`, `model` or
-/// `module` is found.
+/// (every CRC 0, `compute_crc32 = False`), which torch.load accepts. A state dict nested under
+/// `state_dict`, `model_state_dict`, `model` or `module` is found.
 public final class PyTorchFile: TensorReader {
     public let path: String
     public var formatName: String { "pytorch" }
@@ -19,7 +19,7 @@ public final class PyTorchFile: TensorReader {
     private let tensorsByName: [String: TorchTensor]
     private let bigEndian: Bool
 
-    /// The largest `data.pkl` read: a state dict of 100,000 tensors pickles to a few megabytes.
+    /// The largest `data.pkl` read: a state dict of 50,000 tensors pickles to about 15 MB.
     static let maxPickleBytes = 256 << 20
 
     public convenience init(path: String) throws { try self.init(path: path, storage: .mapping(path)) }
