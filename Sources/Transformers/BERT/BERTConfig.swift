@@ -16,33 +16,26 @@ public struct BERTConfig: Sendable, Equatable {
 
     /// Reads `config.json` in `directory`.
     public init(directory: String) throws {
-        let config = try ConfigFile.read(directory)
-        try self.init(json: config.json, path: config.path)
+        let file = try ConfigFile.read(directory)
+        try self.init(json: file.json, path: file.path)
     }
 
     init(json: JSON, path: String) throws {
-        func int(_ key: String) throws -> Int {
-            guard let value = json[key]?.int, value > 0 else { throw FormatError(file: path, ConfigError.missing("a positive \"\(key)\"")) }
-            return value
-        }
-        vocabularySize = try int("vocab_size")
-        hiddenSize = try int("hidden_size")
-        layers = try int("num_hidden_layers")
-        heads = try int("num_attention_heads")
-        intermediateSize = try int("intermediate_size")
-        maxPositions = try int("max_position_embeddings")
+        let config = ConfigFile(json: json, path: path)
+        vocabularySize = try config.positiveInt("vocab_size")
+        hiddenSize = try config.positiveInt("hidden_size")
+        layers = try config.positiveInt("num_hidden_layers")
+        heads = try config.positiveInt("num_attention_heads")
+        intermediateSize = try config.positiveInt("intermediate_size")
+        maxPositions = try config.positiveInt("max_position_embeddings")
         typeVocabularySize = json["type_vocab_size"]?.int ?? 2
         layerNormEpsilon = Float(json["layer_norm_eps"]?.double ?? 1e-12)
-        let act = json["hidden_act"]?.string ?? "gelu"
-        guard let activation = Kernels.Activation(rawValue: act) else {
-            throw FormatError(file: path, ConfigError.unsupported("hidden_act \"\(act)\""))
-        }
-        self.activation = activation
+        activation = try config.activation("hidden_act", fallback: "gelu")
         if let kind = json["position_embedding_type"]?.string, kind != "absolute" {
-            throw FormatError(file: path, ConfigError.unsupported("position_embedding_type \"\(kind)\" (only \"absolute\")"))
+            throw config.unsupported("position_embedding_type \"\(kind)\" (only \"absolute\")")
         }
         guard hiddenSize % heads == 0 else {
-            throw FormatError(file: path, ConfigError.unsupported("hidden_size \(hiddenSize) not divisible by \(heads) heads"))
+            throw config.unsupported("hidden_size \(hiddenSize) not divisible by \(heads) heads")
         }
     }
 }

@@ -46,11 +46,9 @@ public enum ModelFamily: String, Sendable {
     /// Reads `model_type` from the directory's config.json (configs without one: GPT-2 if it has
     /// `n_embd`, else BERT).
     public init(directory: String) throws {
-        let (json, path) = try ConfigFile.read(directory)
-        let type = json["model_type"]?.string ?? (json["n_embd"] != nil ? "gpt2" : "bert")
-        guard let family = ModelFamily(rawValue: type) else {
-            throw FormatError(file: path, ConfigError.unsupported("model_type \"\(type)\" (ckpt runs bert and gpt2)"))
-        }
+        let config = try ConfigFile.read(directory)
+        let type = config.json["model_type"]?.string ?? (config.json["n_embd"] != nil ? "gpt2" : "bert")
+        guard let family = ModelFamily(rawValue: type) else { throw config.unsupported("model_type \"\(type)\" (ckpt runs bert and gpt2)") }
         self = family
     }
 

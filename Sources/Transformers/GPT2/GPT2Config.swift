@@ -20,42 +20,33 @@ public struct GPT2Config: Sendable, Equatable {
 
     /// Reads `config.json` in `directory`.
     public init(directory: String) throws {
-        let config = try ConfigFile.read(directory)
-        try self.init(json: config.json, path: config.path)
+        let file = try ConfigFile.read(directory)
+        try self.init(json: file.json, path: file.path)
     }
 
     init(json: JSON, path: String) throws {
-        func int(_ keys: String...) throws -> Int {
-            guard let value = keys.lazy.compactMap({ json[$0]?.int }).first, value > 0 else {
-                throw FormatError(file: path, ConfigError.missing("a positive \"\(keys[0])\""))
-            }
-            return value
-        }
-        vocabularySize = try int("vocab_size")
-        hiddenSize = try int("n_embd")
-        layers = try int("n_layer")
-        heads = try int("n_head")
-        maxPositions = try int("n_positions", "n_ctx")
+        let config = ConfigFile(json: json, path: path)
+        vocabularySize = try config.positiveInt("vocab_size")
+        hiddenSize = try config.positiveInt("n_embd")
+        layers = try config.positiveInt("n_layer")
+        heads = try config.positiveInt("n_head")
+        maxPositions = try config.positiveInt("n_positions", "n_ctx")
         intermediateSize = json["n_inner"]?.int ?? 4 * hiddenSize
         layerNormEpsilon = Float(json["layer_norm_epsilon"]?.double ?? 1e-5)
         tiedEmbeddings = json["tie_word_embeddings"]?.bool ?? true
         endOfText = Int32(json["eos_token_id"]?.int ?? 50256)
-        let act = json["activation_function"]?.string ?? "gelu_new"
-        guard let activation = Kernels.Activation(rawValue: act) else {
-            throw FormatError(file: path, ConfigError.unsupported("activation_function \"\(act)\""))
-        }
-        self.activation = activation
+        activation = try config.activation("activation_function", fallback: "gelu_new")
         for flag in ["scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn", "add_cross_attention"] where json[flag]?.bool == true {
-            throw FormatError(file: path, ConfigError.unsupported("\(flag) true"))
+            throw config.unsupported("\(flag) true")
         }
         if json["scale_attn_weights"]?.bool == false {
-            throw FormatError(file: path, ConfigError.unsupported("scale_attn_weights false"))
+            throw config.unsupported("scale_attn_weights false")
         }
         guard hiddenSize % heads == 0 else {
-            throw FormatError(file: path, ConfigError.unsupported("n_embd \(hiddenSize) not divisible by \(heads) heads"))
+            throw config.unsupported("n_embd \(hiddenSize) not divisible by \(heads) heads")
         }
         guard Int(endOfText) < vocabularySize else {
-            throw FormatError(file: path, ConfigError.unsupported("eos_token_id \(endOfText) outside the \(vocabularySize)-token vocabulary"))
+            throw config.unsupported("eos_token_id \(endOfText) outside the \(vocabularySize)-token vocabulary")
         }
     }
 }

@@ -13,11 +13,33 @@ public enum ConfigError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// A model directory's `config.json`, read once by whichever model config or family check needs it.
-enum ConfigFile {
-    /// The parsed file and its path (for error messages).
-    static func read(_ directory: String) throws -> (json: JSON, path: String) {
+/// A model directory's `config.json`, read once by whichever model config or family check needs
+/// it, with the field readers the model configs share.
+struct ConfigFile {
+    let json: JSON
+    /// The file's path (for error messages).
+    let path: String
+
+    static func read(_ directory: String) throws -> ConfigFile {
         let path = FileSystem.directoryPrefix(directory) + "config.json"
-        return (try JSON.read(file: path), path)
+        return ConfigFile(json: try JSON.read(file: path), path: path)
     }
+
+    /// The first of `keys` present, which must be a positive integer (the others are older names).
+    func positiveInt(_ keys: String...) throws -> Int {
+        guard let value = keys.lazy.compactMap({ json[$0]?.int }).first, value > 0 else {
+            throw FormatError(file: path, ConfigError.missing("a positive \"\(keys[0])\""))
+        }
+        return value
+    }
+
+    /// The activation `key` names (`fallback` when absent), refused if ckpt has no kernel for it.
+    func activation(_ key: String, fallback: String) throws -> Kernels.Activation {
+        let name = json[key]?.string ?? fallback
+        guard let activation = Kernels.Activation(rawValue: name) else { throw unsupported("\(key) \"\(name)\"") }
+        return activation
+    }
+
+    /// The error for a setting ckpt does not support.
+    func unsupported(_ what: String) -> FormatError { FormatError(file: path, ConfigError.unsupported(what)) }
 }
