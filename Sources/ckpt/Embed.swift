@@ -31,8 +31,7 @@ struct Embed: ParsableCommand {
     @Option(help: "Texts per forward pass.")
     var batchSize: Int = 32
 
-    @Option(help: "Threads (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var parallel: ThreadOptions
 
     @Option(help: "Column (TSV/CSV) or field (JSONL) holding the text.")
     var textColumn: String = "text"
@@ -60,7 +59,6 @@ struct Embed: ParsableCommand {
             throw ValidationError("--output must end in .npy, .safetensors or .jsonl")
         }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
         if shard != nil && shardRange(count: 0) == nil { throw ValidationError("--shard takes K/N with 0 ≤ K < N, e.g. 0/4") }
     }
@@ -89,7 +87,7 @@ struct Embed: ParsableCommand {
             }
             let range = shardRange(count: texts.count)!
             let bar = ProgressBar(total: range.count, unit: .items("texts"), quiet: quiet)
-            let (features, truncated) = extractor.features(Array(texts[range]), batchSize: batchSize, threads: threads) { bar.update($0) }
+            let (features, truncated) = extractor.features(Array(texts[range]), batchSize: batchSize, threads: parallel.threads) { bar.update($0) }
             bar.finish()
             if truncated > 0 && !quiet {
                 printError("note: \(truncated) text(s) longer than \(extractor.maxLength) tokens were truncated")

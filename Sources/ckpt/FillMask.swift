@@ -17,8 +17,7 @@ struct FillMask: ParsableCommand {
     @Option(help: "Candidates per mask.")
     var topK: Int = 5
 
-    @Option(help: "Threads (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var parallel: ThreadOptions
 
     @Argument(help: "Text with one or more [MASK] tokens.")
     var text: String
@@ -31,7 +30,7 @@ struct FillMask: ParsableCommand {
         try reportingFailure {
             let bert = try BERT(directory: model)
             let tokenizer = try Tokenizer(directory: model)
-            BLAS.setThreads(threads)
+            BLAS.setThreads(parallel.threads)
             let predictions = try attributing(to: model) { try bert.fillMask(text, tokenizer: tokenizer, topK: topK) }
             var out = OutputBuffer()
             for prediction in predictions {

@@ -45,15 +45,13 @@ struct Generate: ParsableCommand {
     @Flag(help: "Keep the last tokens of a prompt longer than the context instead of failing.")
     var truncateLeft = false
 
-    @Option(help: "Threads (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var parallel: ThreadOptions
 
     @Flag(help: "No speed note on stderr.")
     var quiet = false
 
     func validate() throws {
         if maxNewTokens < 0 { throw ValidationError("--max-new-tokens must be at least 0") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1") }
         do {
             _ = try sampling()
         } catch let error as SamplingError {
@@ -74,7 +72,7 @@ struct Generate: ParsableCommand {
             }
             var stream = UTF8Stream()
             let start = DispatchTime.now().uptimeNanoseconds
-            let (new, stop) = generator.generate(ids, maxNewTokens: maxNewTokens, sampling: try sampling(), threads: threads) { id in
+            let (new, stop) = generator.generate(ids, maxNewTokens: maxNewTokens, sampling: try sampling(), threads: parallel.threads) { id in
                 guard format == .text else { return }
                 let text = stream.append(generator.tokenizer.decodeBytes([id]))
                 if !text.isEmpty { FileHandle.standardOutput.write(Data(text.utf8)) }

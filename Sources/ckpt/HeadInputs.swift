@@ -32,15 +32,13 @@ struct FeatureOptions: ParsableArguments {
     @Flag(help: "Encode every text afresh and keep nothing.")
     var noCache = false
 
-    @Option(help: "Threads (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var parallel: ThreadOptions
 
     @Flag(help: "No progress bar, no notes.")
     var quiet = false
 
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     var cacheDirectory: String {
@@ -91,11 +89,11 @@ struct FeatureOptions: ParsableArguments {
         let bar = ProgressBar(total: texts.count, unit: .items("texts"), quiet: quiet)
         defer { bar.finish() }
         guard let cache else {
-            let (values, truncated) = extractor.features(texts, batchSize: batchSize, threads: threads) { bar.update($0) }
+            let (values, truncated) = extractor.features(texts, batchSize: batchSize, threads: parallel.threads) { bar.update($0) }
             note(truncated: truncated, limit: extractor.maxLength)
             return FeatureMatrix(rows: texts.count, dimension: extractor.dimension, values: values)
         }
-        let result = try cache.features(texts, extractor: extractor, batchSize: batchSize, threads: threads) { bar.update($0) }
+        let result = try cache.features(texts, extractor: extractor, batchSize: batchSize, threads: parallel.threads) { bar.update($0) }
         if !quiet && result.hits > 0 {
             printError("\(InputLines.displayName(source)): \(result.hits) of \(texts.count) feature rows from the cache (\(cache.path))")
         }

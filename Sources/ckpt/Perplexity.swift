@@ -31,8 +31,7 @@ struct Perplexity: ParsableCommand {
     @Option(help: "Column (TSV/CSV) or field (JSONL) holding the text.")
     var textColumn: String = "text"
 
-    @Option(help: "Threads (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var parallel: ThreadOptions
 
     @Flag(help: "No total on stderr.")
     var quiet = false
@@ -42,7 +41,6 @@ struct Perplexity: ParsableCommand {
 
     func validate() throws {
         if let stride, stride < 1 { throw ValidationError("--stride must be at least 1") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
@@ -60,7 +58,7 @@ struct Perplexity: ParsableCommand {
             var out = OutputBuffer()
             var total = PerplexityScore()
             for (index, text) in texts.enumerated() {
-                let score = gpt2.perplexity(tokenizer.encode(text, addSpecialTokens: false).ids, stride: step, threads: threads)
+                let score = gpt2.perplexity(tokenizer.encode(text, addSpecialTokens: false).ids, stride: step, threads: parallel.threads)
                 total.add(score)
                 switch format {
                 case .tsv:

@@ -40,8 +40,7 @@ struct Tokenize: ParsableCommand {
     @Flag(help: "Refuse invalid UTF-8 input instead of replacing it.")
     var strict = false
 
-    @Option(help: "Threads to encode with (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var parallel: ThreadOptions
 
     @Argument(help: "Texts to tokenize (default: lines from stdin).")
     var texts: [String] = []
@@ -49,7 +48,6 @@ struct Tokenize: ParsableCommand {
     func validate() throws {
         if (model == nil) == (tokenizer == nil) { throw ValidationError("give one of --model DIR or --tokenizer FILE") }
         if let maxLength, maxLength < 1 { throw ValidationError("--max-length must be at least 1") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if pair && !texts.isEmpty && texts.count % 2 != 0 { throw ValidationError("--pair needs TEXT arguments two by two") }
     }
 
@@ -90,7 +88,7 @@ struct Tokenize: ParsableCommand {
         for start in stride(from: 0, to: firsts.count, by: chunk) {
             let range = start..<min(firsts.count, start + chunk)
             let encodings = tokenizer.encodeBatch(Array(firsts[range]), pairs: seconds.map { Array($0[range]) },
-                                                  addSpecialTokens: !noSpecialTokens, maxLength: maxLength, threads: threads)
+                                                  addSpecialTokens: !noSpecialTokens, maxLength: maxLength, threads: parallel.threads)
             for encoding in encodings { out.line(render(encoding, tokenizer)) }
         }
     }

@@ -117,7 +117,7 @@ struct TrainHead: ParsableCommand {
             let bar = ProgressBar(total: settings.resolvedEpochs, unit: .items(settings.optimizer == .lbfgs ? "iterations" : "epochs"), quiet: inputs.quiet)
             let (fitSeconds, outcome) = try bestTime(repeats: 1) {
                 try HeadTrainer.train(features, labels: labels, validation: validation, settings: settings,
-                                      threads: inputs.threads) { bar.update($0) }
+                                      threads: inputs.parallel.threads) { bar.update($0) }
             }
             bar.finish()
             var metrics: JSON?

@@ -1,0 +1,12 @@
+import ArgumentParser
+import Foundation
+
+/// `--threads N`, which every command that computes takes (default: all cores).
+struct ThreadOptions: ParsableArguments {
+    @Option(help: "Threads (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+}
