@@ -1,10 +1,8 @@
 #include "ckernels.h"
+#include "lanes.h"
 #include <math.h>
+#include <stdbool.h>
 
-// Compiled once per instruction set and chosen at load time (see softmax_regression.c). The loops
-// are plain arithmetic with no calls, so each clone vectorises them for its own vector width;
-// reductions keep sixteen partial results so they vectorise without -ffast-math.
-#define MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
 enum { LANES = 16 };
 
 // e^x: x = k·ln2 + r with |r| ≤ ln2/2, e^r by a degree-6 polynomial, 2^k through the exponent
@@ -26,48 +24,75 @@ __attribute__((always_inline)) static inline float exp_poly(float x) {
     return p * two_k.f;
 }
 
+// 1 + tanh(z) = 2 − 2 / (e^2z + 1)
+__attribute__((always_inline)) static inline float one_plus_tanh(float z) { return 2 - 2 / (exp_poly(2 * z) + 1); }
+
+__attribute__((always_inline)) static inline float gelu_tanh(float v) {
+    return 0.5f * v * one_plus_tanh(0.79788456080286536f * (v + 0.044715f * v * v * v));
+}
+
+__attribute__((always_inline)) static inline float gelu_erf(float v) {
+    float u = v * 0.70710678118654752f, a = fabsf(u);
+    // erf by Abramowitz & Stegun 7.1.26: 1 − poly(t)·e^(−a²), t = 1 / (1 + 0.3275911·a)
+    float t = 1 / (1 + 0.3275911f * a);
+    float p = 1.061405429f;
+    p = p * t - 1.453152027f;
+    p = p * t + 1.421413741f;
+    p = p * t - 0.284496736f;
+    p = p * t + 0.254829592f;
+    float e = 1 - p * t * exp_poly(-a * a);
+    return 0.5f * v * (1 + (u < 0 ? -e : e));
+}
+
+// One loop per activation, so that each vectorises on its own; the bias (a matrix product's,
+// added here rather than copied into the output before the product) is read per column.
+#define BIAS_ACTIVATION_LOOP(f)                                         \
+    for (int64_t r = 0; r < rows; r++) {                                \
+        float *row = x + r * n;                                         \
+        if (bias)                                                       \
+            for (int64_t i = 0; i < n; i++) row[i] = f(row[i] + bias[i]); \
+        else                                                            \
+            for (int64_t i = 0; i < n; i++) row[i] = f(row[i]);         \
+    }
+#define RELU(v) fmaxf(v, 0.0f)
+#define TANH(v) (one_plus_tanh(v) - 1)
+
 MULTIVERSION
-void ckpt_gelu_tanh(float *x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        float v = x[i];
-        float z = 0.79788456080286536f * (v + 0.044715f * v * v * v);
-        x[i] = 0.5f * v * (2 - 2 / (exp_poly(2 * z) + 1));  // 1 + tanh(z) = 2 − 2 / (e^2z + 1)
+void ckpt_bias_activation(float *x, int64_t rows, int64_t n, const float *bias, ckpt_activation activation) {
+    switch (activation) {
+    case CKPT_GELU_ERF: BIAS_ACTIVATION_LOOP(gelu_erf); break;
+    case CKPT_GELU_TANH: BIAS_ACTIVATION_LOOP(gelu_tanh); break;
+    case CKPT_RELU: BIAS_ACTIVATION_LOOP(RELU); break;
+    case CKPT_TANH: BIAS_ACTIVATION_LOOP(TANH); break;
     }
 }
 
-MULTIVERSION
-void ckpt_gelu_erf(float *x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        float v = x[i];
-        float u = v * 0.70710678118654752f, a = fabsf(u);
-        // erf by Abramowitz & Stegun 7.1.26: 1 − poly(t)·e^(−a²), t = 1 / (1 + 0.3275911·a)
-        float t = 1 / (1 + 0.3275911f * a);
-        float p = 1.061405429f;
-        p = p * t - 1.453152027f;
-        p = p * t + 1.421413741f;
-        p = p * t - 0.284496736f;
-        p = p * t + 0.254829592f;
-        float e = 1 - p * t * exp_poly(-a * a);
-        x[i] = 0.5f * v * (1 + (u < 0 ? -e : e));
-    }
-}
-
+// Whole blocks of LANES run up to the stride, the entries past n masked inside the block (read,
+// but given no weight), so that a row of 24 keys in a stride of 32 is two vector steps rather than
+// one and eight scalar ones; only a stride that is not a multiple of LANES has a scalar remainder.
 MULTIVERSION
 void ckpt_softmax_rows(float *x, int64_t rows, int64_t n, int64_t stride) {
+    int64_t blocked = stride - stride % LANES;
     for (int64_t r = 0; r < rows; r++) {
         float *row = x + r * stride;
         float peaks[LANES];
         for (int l = 0; l < LANES; l++) peaks[l] = -INFINITY;
         int64_t i = 0;
-        for (; i + LANES <= n; i += LANES)
-            for (int l = 0; l < LANES; l++) peaks[l] = fmaxf(peaks[l], row[i + l]);
+        for (; i < blocked; i += LANES)
+            for (int l = 0; l < LANES; l++) {
+                float v = row[i + l];
+                peaks[l] = fmaxf(peaks[l], i + l < n ? v : -INFINITY);
+            }
         float peak = -INFINITY;
         for (; i < n; i++) peak = fmaxf(peak, row[i]);
-        for (int l = 0; l < LANES; l++) peak = fmaxf(peak, peaks[l]);
+        TREE_REDUCE(peaks, LANES, fmaxf);
+        peak = fmaxf(peak, peaks[0]);
         float sums[LANES] = {0};
-        for (i = 0; i + LANES <= n; i += LANES)
+        for (i = 0; i < blocked; i += LANES)
             for (int l = 0; l < LANES; l++) {
-                float e = exp_poly(row[i + l] - peak);
+                bool key = i + l < n;
+                float e = exp_poly(key ? row[i + l] - peak : 0);  // 0, not the unset entry: no NaN or subnormal in flight
+                e = key ? e : 0;
                 row[i + l] = e;
                 sums[l] += e;
             }
@@ -76,37 +101,46 @@ void ckpt_softmax_rows(float *x, int64_t rows, int64_t n, int64_t stride) {
             row[i] = exp_poly(row[i] - peak);
             sum += row[i];
         }
-        for (int l = 0; l < LANES; l++) sum += sums[l];
+        sum += tree_sum_f(sums, LANES);
         float inverse = 1 / sum;
-        for (i = 0; i < n; i++) row[i] *= inverse;
+        for (i = 0; i < blocked; i += LANES)
+            for (int l = 0; l < LANES; l++) row[i + l] *= inverse;
+        for (; i < n; i++) row[i] *= inverse;
         for (; i < stride; i++) row[i] = 0;
     }
 }
 
 MULTIVERSION
-void ckpt_layer_norm(const float *x, float *y, int64_t rows, int64_t n, const float *gamma, const float *beta, float epsilon) {
+void ckpt_layer_norm(const float *x, const float *bias, float *y, int64_t rows, int64_t n, const float *gamma, const float *beta,
+                     float epsilon) {
     for (int64_t r = 0; r < rows; r++) {
         const float *row = x + r * n;
         float *out = y + r * n;
+        // x + bias is written out first, and the statistics read it back.
+        const float *v = row;
+        if (bias) {
+            for (int64_t i = 0; i < n; i++) out[i] = row[i] + bias[i];
+            v = out;
+        }
         float sums[LANES] = {0};
         int64_t i = 0;
         for (; i + LANES <= n; i += LANES)
-            for (int l = 0; l < LANES; l++) sums[l] += row[i + l];
+            for (int l = 0; l < LANES; l++) sums[l] += v[i + l];
         float mean = 0;
-        for (; i < n; i++) mean += row[i];
-        for (int l = 0; l < LANES; l++) mean += sums[l];
+        for (; i < n; i++) mean += v[i];
+        mean += tree_sum_f(sums, LANES);
         mean /= (float)n;
         float squares[LANES] = {0};
         for (i = 0; i + LANES <= n; i += LANES)
             for (int l = 0; l < LANES; l++) {
-                float d = row[i + l] - mean;
+                float d = v[i + l] - mean;
                 squares[l] += d * d;
             }
         float variance = 0;
-        for (; i < n; i++) variance += (row[i] - mean) * (row[i] - mean);
-        for (int l = 0; l < LANES; l++) variance += squares[l];
+        for (; i < n; i++) variance += (v[i] - mean) * (v[i] - mean);
+        variance += tree_sum_f(squares, LANES);
         variance /= (float)n;
         float scale = 1 / sqrtf(variance + epsilon);
-        for (i = 0; i < n; i++) out[i] = (row[i] - mean) * scale * gamma[i] + beta[i];
+        for (i = 0; i < n; i++) out[i] = (v[i] - mean) * scale * gamma[i] + beta[i];
     }
 }

@@ -1,6 +1,5 @@
 #include "ckernels.h"
-
-#define MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
+#include "lanes.h"
 
 MULTIVERSION
 float ckpt_stream_sum(const float *x, int64_t n) {
@@ -10,6 +9,5 @@ float ckpt_stream_sum(const float *x, int64_t n) {
         for (int l = 0; l < 64; l++) acc[l] += x[i + l];
     float s = 0;
     for (; i < n; i++) s += x[i];
-    for (int l = 0; l < 64; l++) s += acc[l];
-    return s;
+    return s + tree_sum_f(acc, 64);
 }

@@ -9,7 +9,8 @@ import Dispatch
 ///
 /// with sample weights sᵢ (1, or the class weights) and λ = 1 / (C·n) for scikit-learn's C. The
 /// intercept b is not penalised. Parameters are packed as W [K, D] then b [K], in double
-/// precision; features stay float32 and are widened as they are read. Rows are split into
+/// precision; features stay float32 (widened as they are read for the logits; the weight gradient
+/// is summed in float32 over short runs of rows, see CKernels). Rows are split into
 /// `threads` fixed slices whose sums are added in order, so a thread count gives one result.
 struct SoftmaxObjective: @unchecked Sendable {
     let x: [Float]             // [N, D]
@@ -68,10 +69,11 @@ struct SoftmaxObjective: @unchecked Sendable {
 
         func run(_ worker: Int) {
             let o = objective
-            var scratch = [Double](repeating: 0, count: Int(CKPT_SOFTMAX_REGRESSION_BLOCK) * (o.dimension + o.classes) + o.classes)
+            var logits = [Double](repeating: 0, count: o.classes)
+            var sums = [Float](repeating: 0, count: o.classes * o.dimension)
             losses[worker] = ckpt_softmax_regression_pass(
                 x, y, s, Int64(o.rows * worker / o.threads), Int64(o.rows * (worker + 1) / o.threads),
-                Int64(o.dimension), Int64(o.classes), theta, partial + worker * o.parameterCount, &scratch)
+                Int64(o.dimension), Int64(o.classes), theta, partial + worker * o.parameterCount, &logits, &sums)
         }
     }
 }

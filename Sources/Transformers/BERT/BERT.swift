@@ -37,95 +37,82 @@ public final class BERT: @unchecked Sendable {
         precondition((0..<B).allSatisfy { b in (0..<T).allSatisfy { mask[b * T + $0] == ($0 < lengths[b] ? 1 : 0) } },
                      "hiddenStates: the mask must be right padding (ones, then zeros)")
         let C = config.hiddenSize, I = config.intermediateSize, N = B * T
-        var x = [Float](repeating: 0, count: N * C)       // x: [B, T, C]
-        var attended = [Float](repeating: 0, count: N * C)
-        var inner = [Float](repeating: 0, count: N * I)   // [B, T, I]
-        var qkv = [Float](repeating: 0, count: N * 3 * C) // [B, T, 3C]: q, k, v side by side
-        var context = [Float](repeating: 0, count: N * C)
-        embed(ids, typeIds, B: B, T: T, into: &x)
+        let x = FloatBuffer(N * C), attended = FloatBuffer(N * C)  // [B, T, C]
+        let qkv = FloatBuffer(N * 3 * C)                            // [B, T, 3C]: q, k, v side by side
+        let context = FloatBuffer(N * C), inner = FloatBuffer(N * I)
+        embed(ids, typeIds, B: B, T: T, into: x)
         for layer in weights.layers {
-            selfAttention(layer, x, lengths: lengths, B: B, T: T, threads: threads, qkv: &qkv, context: &context, into: &attended)
-            feedForward(layer, attended, N: N, threads: threads, inner: &inner, into: &x)
+            selfAttention(layer, x, lengths: lengths, B: B, T: T, threads: threads, qkv: qkv, context: context, into: attended)
+            feedForward(layer, attended, N: N, threads: threads, inner: inner, into: x)
         }
-        return x
+        return x.array
     }
 
     /// Embeddings: word + position + token type, then layer norm. x: [B, T, C].
-    private func embed(_ ids: [Int32], _ typeIds: [Int32], B: Int, T: Int, into x: inout [Float]) {
+    private func embed(_ ids: [Int32], _ typeIds: [Int32], B: Int, T: Int, into x: FloatBuffer) {
         let C = config.hiddenSize, w = weights
-        x.withUnsafeMutableBufferPointer { out in
-            for b in 0..<B {
-                for t in 0..<T {
-                    let row = out.baseAddress! + (b * T + t) * C
-                    let word = w.wordEmbeddings.p + Int(ids[b * T + t]) * C
-                    let position = w.positionEmbeddings.p + t * C
-                    let type = w.typeEmbeddings.p + Int(typeIds[b * T + t]) * C
-                    for c in 0..<C { row[c] = word[c] + position[c] + type[c] }
-                }
+        for b in 0..<B {
+            for t in 0..<T {
+                let row = x.p + (b * T + t) * C
+                let word = w.wordEmbeddings.p + Int(ids[b * T + t]) * C
+                let position = w.positionEmbeddings.p + t * C
+                let type = w.typeEmbeddings.p + Int(typeIds[b * T + t]) * C
+                for c in 0..<C { row[c] = word[c] + position[c] + type[c] }
             }
-            Kernels.addLayerNorm(out.baseAddress!, residual: nil, rows: B * T, n: C, gamma: w.embeddingNormWeight.p,
-                                 beta: w.embeddingNormBias.p, epsilon: config.layerNormEpsilon)
         }
+        Kernels.layerNorm(x.p, into: x.p, rows: B * T, n: C, gamma: w.embeddingNormWeight.p, beta: w.embeddingNormBias.p,
+                          epsilon: config.layerNormEpsilon)
     }
 
-    /// Multi-head self-attention, output projection, residual and layer norm.
+    /// Multi-head self-attention, output projection, residual and layer norm: out = LN(x + attention(x)).
     /// qkv: [B, T, 3C] (head h of q at channels h·D ..< (h+1)·D, k at C + …, v at 2C + …);
-    /// scores per (b, h): [T, L] over the sequence's L real keys; context: [B, T, C].
-    private func selfAttention(_ l: BERTWeights.Layer, _ x: [Float], lengths: [Int], B: Int, T: Int, threads: Int,
-                               qkv: inout [Float], context: inout [Float], into out: inout [Float]) {
+    /// scores per (b, h): [T, L] over the sequence's L real keys; context: [B, T, C]. x is
+    /// overwritten: the output projection is added into it, which saves OpenBLAS a pass zeroing
+    /// its output, and the bias is added in the layer norm's pass.
+    private func selfAttention(_ l: BERTWeights.Layer, _ x: FloatBuffer, lengths: [Int], B: Int, T: Int, threads: Int,
+                               qkv: FloatBuffer, context: FloatBuffer, into out: FloatBuffer) {
         let C = config.hiddenSize, H = config.heads, D = config.headSize, N = B * T
-        x.withUnsafeBufferPointer { x in
-            qkv.withUnsafeMutableBufferPointer {
-                BLAS.linear(x.baseAddress!, rows: N, inputs: C, weight: l.queryKeyValue.p, outputs: 3 * C, bias: l.queryKeyValueBias.p,
-                            into: $0.baseAddress!)
-            }
-        }
+        // OpenBLAS passes over an output to zero it unless it is added to: starting from the bias costs the same pass.
+        BLAS.linear(x.p, rows: N, inputs: C, weight: l.queryKeyValue.p, outputs: 3 * C, bias: l.queryKeyValueBias.p, into: qkv.p)
         let scale = 1 / Float(D).squareRoot()
-        qkv.withUnsafeBufferPointer { qkvBuffer in
-            context.withUnsafeMutableBufferPointer { contextBuffer in
-                let shared = SharedBuffers(input: qkvBuffer.baseAddress!, output: contextBuffer.baseAddress!)
-                // Sequences are spread over the threads, each running its small products on one BLAS thread.
-                Parallel.forEach(0..<B, threads: threads) { b in
-                    let L = lengths[b]
-                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: T * T)
-                    defer { scores.deallocate() }
-                    for h in 0..<H {
-                        let q = shared.input + b * T * 3 * C + h * D
-                        // scores = q·kᵀ / √D over the L real keys: [T, D]·[L, D]ᵀ
-                        BLAS.gemm(q, lda: 3 * C, q + C, ldb: 3 * C, transposeB: true, into: scores, ldc: T, m: T, n: L, k: D, alpha: scale)
-                        Kernels.softmaxRows(scores, rows: T, n: L, stride: T)
-                        // context = softmax · v: [T, L]·[L, D]
-                        BLAS.gemm(scores, lda: T, q + 2 * C, ldb: 3 * C, transposeB: false,
-                                  into: shared.output + b * T * C + h * D, ldc: C, m: T, n: D, k: L)
-                    }
-                }
+        // Sequences are spread over the threads, each running its small products on one BLAS thread.
+        Parallel.forEach(0..<B, threads: threads) { b in
+            let L = lengths[b], q = qkv.p + b * T * 3 * C
+            // Score rows padded to whole vectors (the softmax masks what lies past the L keys).
+            let stride = (T + 15) / 16 * 16
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: T * stride)
+            defer { scores.deallocate() }
+            for h in 0..<H {
+                let q = q + h * D
+                // scores = q·kᵀ / √D over the L real keys: [T, D]·[L, D]ᵀ
+                BLAS.gemm(q, lda: 3 * C, q + C, ldb: 3 * C, transposeB: true, into: scores, ldc: stride, m: T, n: L, k: D, alpha: scale)
+                Kernels.softmaxRows(scores, rows: T, n: L, stride: stride)
+                // context = softmax · v: [T, L]·[L, D]
+                BLAS.gemm(scores, lda: stride, q + 2 * C, ldb: 3 * C, transposeB: false, into: context.p + b * T * C + h * D, ldc: C,
+                          m: T, n: D, k: L)
             }
         }
-        context.withUnsafeBufferPointer { ctx in
-            out.withUnsafeMutableBufferPointer { o in
-                BLAS.linear(ctx.baseAddress!, rows: N, inputs: C, weight: l.attentionOutput.p, outputs: C, bias: l.attentionOutputBias.p, into: o.baseAddress!)
-                x.withUnsafeBufferPointer { residual in
-                    Kernels.addLayerNorm(o.baseAddress!, residual: residual.baseAddress!, rows: N, n: C, gamma: l.attentionNormWeight.p,
-                                         beta: l.attentionNormBias.p, epsilon: config.layerNormEpsilon)
-                }
-            }
+        BLAS.linear(context.p, rows: N, inputs: C, weight: l.attentionOutput.p, outputs: C, bias: nil, into: x.p, accumulate: true)
+        Parallel.forEachPart(of: 0..<N, threads: threads) { part in
+            let offset = part.lowerBound * C
+            Kernels.layerNorm(x.p + offset, bias: l.attentionOutputBias.p, into: out.p + offset, rows: part.count, n: C,
+                              gamma: l.attentionNormWeight.p, beta: l.attentionNormBias.p, epsilon: config.layerNormEpsilon)
         }
     }
 
-    /// Feed-forward: x·W₁ᵀ → activation → ·W₂ᵀ, residual, layer norm. x: [N, C] → inner [N, I] → out [N, C].
-    private func feedForward(_ l: BERTWeights.Layer, _ x: [Float], N: Int, threads: Int, inner: inout [Float], into out: inout [Float]) {
+    /// Feed-forward: out = LN(x + W₂·activation(W₁·x + b₁) + b₂). x: [N, C] (overwritten, as in
+    /// `selfAttention`) → inner [N, I] → out [N, C]; the biases are added in the passes after the products.
+    private func feedForward(_ l: BERTWeights.Layer, _ x: FloatBuffer, N: Int, threads: Int, inner: FloatBuffer, into out: FloatBuffer) {
         let C = config.hiddenSize, I = config.intermediateSize
-        x.withUnsafeBufferPointer { x in
-            inner.withUnsafeMutableBufferPointer { h in
-                BLAS.linear(x.baseAddress!, rows: N, inputs: C, weight: l.intermediate.p, outputs: I, bias: l.intermediateBias.p, into: h.baseAddress!)
-                let activations = SharedBuffers(input: h.baseAddress!, output: h.baseAddress!)
-                Parallel.forEach(0..<N, threads: threads) { row in Kernels.apply(config.activation, activations.output + row * I, count: I) }
-                out.withUnsafeMutableBufferPointer { o in
-                    BLAS.linear(h.baseAddress!, rows: N, inputs: I, weight: l.output.p, outputs: C, bias: l.outputBias.p, into: o.baseAddress!)
-                    Kernels.addLayerNorm(o.baseAddress!, residual: x.baseAddress!, rows: N, n: C, gamma: l.outputNormWeight.p,
-                                         beta: l.outputNormBias.p, epsilon: config.layerNormEpsilon)
-                }
-            }
+        BLAS.linear(x.p, rows: N, inputs: C, weight: l.intermediate.p, outputs: I, bias: nil, into: inner.p)
+        Parallel.forEachPart(of: 0..<N, threads: threads) { part in
+            Kernels.apply(config.activation, inner.p + part.lowerBound * I, rows: part.count, n: I, bias: l.intermediateBias.p)
+        }
+        BLAS.linear(inner.p, rows: N, inputs: I, weight: l.output.p, outputs: C, bias: nil, into: x.p, accumulate: true)
+        Parallel.forEachPart(of: 0..<N, threads: threads) { part in
+            let offset = part.lowerBound * C
+            Kernels.layerNorm(x.p + offset, bias: l.outputBias.p, into: out.p + offset, rows: part.count, n: C,
+                              gamma: l.outputNormWeight.p, beta: l.outputNormBias.p, epsilon: config.layerNormEpsilon)
         }
     }
 
@@ -139,7 +126,7 @@ public final class BERT: @unchecked Sendable {
         cls.withUnsafeBufferPointer { x in
             out.withUnsafeMutableBufferPointer { o in
                 BLAS.linear(x.baseAddress!, rows: B, inputs: C, weight: pooler.weight.p, outputs: C, bias: pooler.bias.p, into: o.baseAddress!)
-                Kernels.apply(.tanh, o.baseAddress!, count: B * C)
+                Kernels.apply(.tanh, o.baseAddress!, rows: B, n: C)
             }
         }
         return out
@@ -155,9 +142,9 @@ public final class BERT: @unchecked Sendable {
         hidden.withUnsafeBufferPointer { x in
             transformed.withUnsafeMutableBufferPointer { t in
                 BLAS.linear(x.baseAddress!, rows: rows, inputs: C, weight: head.transform.p, outputs: C, bias: head.transformBias.p, into: t.baseAddress!)
-                Kernels.apply(config.activation, t.baseAddress!, count: rows * C)
-                Kernels.addLayerNorm(t.baseAddress!, residual: nil, rows: rows, n: C, gamma: head.normWeight.p, beta: head.normBias.p,
-                                     epsilon: config.layerNormEpsilon)
+                Kernels.apply(config.activation, t.baseAddress!, rows: rows, n: C)
+                Kernels.layerNorm(t.baseAddress!, into: t.baseAddress!, rows: rows, n: C, gamma: head.normWeight.p, beta: head.normBias.p,
+                                  epsilon: config.layerNormEpsilon)
                 logits.withUnsafeMutableBufferPointer { o in
                     BLAS.linear(t.baseAddress!, rows: rows, inputs: C, weight: weights.wordEmbeddings.p, outputs: V,
                                 bias: head.decoderBias.p, into: o.baseAddress!)

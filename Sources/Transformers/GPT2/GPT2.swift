@@ -77,9 +77,11 @@ public final class GPT2: @unchecked Sendable {
                         into: x.p, accumulate: true)
             // Feed-forward block: x += W₂ · act(W₁ · LN₂(x))
             Kernels.layerNorm(x.p, into: h.p, rows: N, n: C, gamma: layer.norm2Weight.p, beta: layer.norm2Bias.p, epsilon: config.layerNormEpsilon)
-            BLAS.linear(h.p, rows: N, inputs: C, weight: layer.feedForward.p, outputs: I, bias: layer.feedForwardBias.p, into: inner.p)
+            BLAS.linear(h.p, rows: N, inputs: C, weight: layer.feedForward.p, outputs: I, bias: nil, into: inner.p)
             let activations = SharedBuffers(input: inner.p, output: inner.p)
-            Parallel.forEach(0..<N, threads: N > 1 ? threads : 1) { row in Kernels.apply(config.activation, activations.output + row * I, count: I) }
+            Parallel.forEachPart(of: 0..<N, threads: threads) { part in
+                Kernels.apply(config.activation, activations.output + part.lowerBound * I, rows: part.count, n: I, bias: layer.feedForwardBias.p)
+            }
             BLAS.linear(inner.p, rows: N, inputs: I, weight: layer.feedForwardOutput.p, outputs: C, bias: layer.feedForwardOutputBias.p,
                         into: x.p, accumulate: true)
         }

@@ -1,26 +1,16 @@
 import CKernels
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Row-wise and element-wise kernels, in f32, on contiguous row-major buffers.
 public enum Kernels {
-    /// x[rows, n] ← LayerNorm(x + residual) · γ + β, per row (BERT's post-norm). `residual` may be nil.
-    static func addLayerNorm(_ x: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, rows: Int, n: Int,
-                             gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, epsilon: Float) {
-        if let residual {
-            for i in 0..<(rows * n) { x[i] += residual[i] }
-        }
-        layerNorm(x, into: x, rows: rows, n: n, gamma: gamma, beta: beta, epsilon: epsilon)
-    }
-
-    /// y[rows, n] = LayerNorm(x) · γ + β, per row; mean and variance in f32, two passes (as PyTorch
-    /// computes them), ε inside the square root. `y` may be `x`.
-    static func layerNorm(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, n: Int,
+    /// y[rows, n] = LayerNorm(x + bias) · γ + β, per row; mean and variance in f32, two passes (as
+    /// PyTorch computes them), ε inside the square root. `bias` ([n], a matrix product's, so that the
+    /// product need not start from it) may be nil; `y` may be `x`.
+    static func layerNorm(_ x: UnsafePointer<Float>, bias: UnsafePointer<Float>? = nil, into y: UnsafeMutablePointer<Float>, rows: Int, n: Int,
                           gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, epsilon: Float) {
-        ckpt_layer_norm(x, y, Int64(rows), Int64(n), gamma, beta, epsilon)
+        ckpt_layer_norm(x, bias, y, Int64(rows), Int64(n), gamma, beta, epsilon)
     }
 
+    /// Activations by their transformers (`ACT2FN`) names.
     enum Activation: String {
         /// x · Φ(x) with the exact normal CDF (BERT's `gelu`).
         case gelu
@@ -30,19 +20,20 @@ public enum Kernels {
         case geluPyTorchTanh = "gelu_pytorch_tanh"
         case relu
         case tanh
+
+        var kernel: ckpt_activation {
+            switch self {
+            case .gelu: CKPT_GELU_ERF
+            case .geluNew, .geluPyTorchTanh: CKPT_GELU_TANH
+            case .relu: CKPT_RELU
+            case .tanh: CKPT_TANH
+            }
+        }
     }
 
-    static func apply(_ activation: Activation, _ x: UnsafeMutablePointer<Float>, count: Int) {
-        switch activation {
-        case .gelu:
-            ckpt_gelu_erf(x, Int64(count))
-        case .geluNew, .geluPyTorchTanh:
-            ckpt_gelu_tanh(x, Int64(count))
-        case .relu:
-            for i in 0..<count { x[i] = max(0, x[i]) }
-        case .tanh:
-            for i in 0..<count { x[i] = tanhf(x[i]) }
-        }
+    /// x[rows, n] ← activation(x + bias), per row, in place; `bias` ([n]) may be nil.
+    static func apply(_ activation: Activation, _ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, bias: UnsafePointer<Float>? = nil) {
+        ckpt_bias_activation(x, Int64(rows), Int64(n), bias, activation.kernel)
     }
 
     /// Softmax over each row of `x[rows, n]`, max-subtracted for stability.

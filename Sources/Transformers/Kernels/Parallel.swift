@@ -3,17 +3,21 @@ import Dispatch
 /// Splits independent work over threads. While the workers run, OpenBLAS is held to one thread
 /// per call (its products inside are small), then given back `threads`.
 enum Parallel {
+    /// Runs `body` for each index of `range`.
     static func forEach(_ range: Range<Int>, threads: Int, _ body: @Sendable (Int) -> Void) {
+        forEachPart(of: range, threads: threads) { part in for i in part { body(i) } }
+    }
+
+    /// Runs `body` once per thread, on contiguous parts of `range` of (nearly) equal size.
+    static func forEachPart(of range: Range<Int>, threads: Int, _ body: @Sendable (Range<Int>) -> Void) {
         let workers = max(1, min(threads, range.count))
         if workers == 1 {
-            for i in range { body(i) }
+            body(range)
             return
         }
         BLAS.setThreads(1)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let start = range.lowerBound + range.count * worker / workers
-            let end = range.lowerBound + range.count * (worker + 1) / workers
-            for i in start..<end { body(i) }
+            body((range.lowerBound + range.count * worker / workers)..<(range.lowerBound + range.count * (worker + 1) / workers))
         }
         BLAS.setThreads(threads)
     }
