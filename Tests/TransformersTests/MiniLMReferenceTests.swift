@@ -50,4 +50,16 @@ final class MiniLMReferenceTests: XCTestCase {
         let all = extractor.features(texts, batchSize: 5).values
         XCTAssertLessThan(zip(one, all).map { abs($0 - $1) }.max()!, 1e-5)
     }
+
+    func testBatchesRunSideBySideGiveTheSameRowsAsOneThread() throws {
+        let extractor = try extractor()
+        let texts = (0..<23).map { String(repeating: "word\($0) ", count: 1 + $0 * 7 % 19) }
+        let serial = extractor.features(texts, batchSize: 3, threads: 1).values
+        var counts: [Int] = []  // the extractor calls progress one call at a time
+        let parallel = extractor.features(texts, batchSize: 3, threads: 2) { counts.append($0) }.values
+        XCTAssertEqual(parallel, serial, "each batch runs on one thread either way, so the rows must be identical")
+        XCTAssertEqual(counts, counts.sorted(), "progress counts only go up")
+        XCTAssertEqual(counts.count, 8)
+        XCTAssertEqual(counts.last, texts.count)
+    }
 }

@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 import TensorFormats
 import Tokenizers
 
@@ -35,45 +37,73 @@ public final class FeatureExtractor: @unchecked Sendable {
     /// `features`, also counting the matrix-product FLOPs of the padded batches (for benchmarks).
     public func run(_ texts: [String], batchSize: Int, threads: Int,
                     progress: ((Int) -> Void)? = nil) -> (values: [Float], truncated: Int, flops: Double) {
-        var flops = 0.0
         let limit = maxLength
         var inputs = tokenizer.encodeBatch(texts, threads: threads)
         let truncated = inputs.filter { $0.count > limit }.count
         // Re-encode only the over-long texts, truncated as the model's tokenizer truncates them.
         for i in inputs.indices where inputs[i].count > limit { inputs[i] = tokenizer.encode(texts[i], maxLength: limit) }
-        let order = inputs.indices.sorted { inputs[$0].count < inputs[$1].count }
-        let D = dimension, C = model.hiddenSize
-        var out = [Float](repeating: 0, count: texts.count * D)
-        var done = 0
-        for start in stride(from: 0, to: order.count, by: max(1, batchSize)) {
-            let batch = Array(order[start..<min(order.count, start + max(1, batchSize))])
-            let T = batch.map { inputs[$0].count }.max() ?? 0
-            let B = batch.count
-            var ids = [Int32](repeating: 0, count: B * T), types = ids, mask = ids
-            for (b, index) in batch.enumerated() {
-                let e = inputs[index]
-                for t in 0..<e.count {
-                    ids[b * T + t] = e.ids[t]
-                    types[b * T + t] = e.typeIds[t]
-                    mask[b * T + t] = 1
+        // Longest batches first, so that the last ones a thread picks up are the quickest.
+        let order = inputs.indices.sorted { inputs[$0].count > inputs[$1].count }
+        let size = max(1, batchSize)
+        let batches = stride(from: 0, to: order.count, by: size).map { Array(order[$0..<min(order.count, $0 + size)]) }
+        // Several batches run side by side, one thread each: splitting one batch's products over
+        // threads makes them wait for each other at every product of every layer.
+        let workers = max(1, min(threads, batches.count))
+        let encodings = inputs, report = SerialCallback(progress)
+        let next = Atomic(0)
+        let tally = Mutex((done: 0, flops: 0.0))
+        var out = [Float](repeating: 0, count: texts.count * dimension)
+        out.withUnsafeMutableBufferPointer { buffer in
+            let rows = SharedBuffers(input: buffer.baseAddress!, output: buffer.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while case let b = next.add(1, ordering: .relaxed).oldValue, b < batches.count {
+                    let flops = encode(batches[b].map { encodings[$0] }, threads: workers == 1 ? threads : 1) { position, row in
+                        (rows.output + batches[b][position] * row.count).update(from: row.baseAddress!, count: row.count)
+                    }
+                    tally.withLock {
+                        $0.done += batches[b].count
+                        $0.flops += flops
+                        report.call?($0.done)
+                    }
                 }
             }
-            // A batch of texts without tokens (GPT-2 adds none to an empty text) has nothing to run: zeros.
-            let hidden = T == 0 ? [] : model.hiddenStates(ids: ids, typeIds: types, mask: mask, batch: B, length: T, threads: threads)
-            flops += model.forwardFLOPs(batch: B, length: T)
-            let pooled = settings.modes.map { $0.pool(hidden, mask: mask, batch: B, length: T, channels: C) }
-            for (b, index) in batch.enumerated() {
-                var row = pooled.flatMap { $0[(b * C)..<((b + 1) * C)] }
-                if settings.normalize {
-                    // x / max(‖x‖₂, 1e-12), as torch.nn.functional.normalize.
-                    let norm = max(row.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
-                    row = row.map { $0 / norm }
-                }
-                out.replaceSubrange((index * D)..<((index + 1) * D), with: row)
-            }
-            done += B
-            progress?(done)
         }
-        return (out, truncated, flops)
+        return (out, truncated, tally.withLock { $0.flops })
     }
+
+    /// Encodes one batch, padded to its longest, and hands each text's pooled (and normalised)
+    /// features to `write` with its position in the batch; returns the batch's matrix-product FLOPs.
+    private func encode(_ batch: [Encoding], threads: Int, write: (Int, UnsafeBufferPointer<Float>) -> Void) -> Double {
+        let T = batch.map(\.count).max() ?? 0, B = batch.count, C = model.hiddenSize
+        var ids = [Int32](repeating: 0, count: B * T), types = ids, mask = ids
+        for (b, e) in batch.enumerated() {
+            for t in 0..<e.count {
+                ids[b * T + t] = e.ids[t]
+                types[b * T + t] = e.typeIds[t]
+                mask[b * T + t] = 1
+            }
+        }
+        // A batch of texts without tokens (GPT-2 adds none to an empty text) has nothing to run: zeros.
+        let hidden = T == 0 ? [] : model.hiddenStates(ids: ids, typeIds: types, mask: mask, batch: B, length: T, threads: threads)
+        let pooled = settings.modes.map { $0.pool(hidden, mask: mask, batch: B, length: T, channels: C) }
+        var row = [Float](repeating: 0, count: dimension)
+        for b in 0..<B {
+            for (m, features) in pooled.enumerated() {
+                for c in 0..<C { row[m * C + c] = features[b * C + c] }
+            }
+            if settings.normalize {
+                // x / max(‖x‖₂, 1e-12), as torch.nn.functional.normalize.
+                let norm = max(row.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
+                for i in row.indices { row[i] /= norm }
+            }
+            row.withUnsafeBufferPointer { write(b, $0) }
+        }
+        return model.forwardFLOPs(batch: B, length: T)
+    }
+}
+
+/// A progress callback the encoding threads share: they call it one at a time, under a lock.
+private struct SerialCallback: @unchecked Sendable {
+    let call: ((Int) -> Void)?
+    init(_ call: ((Int) -> Void)?) { self.call = call }
 }
