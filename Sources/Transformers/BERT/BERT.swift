@@ -73,7 +73,8 @@ public final class BERT: @unchecked Sendable {
                                qkv: FloatBuffer, context: FloatBuffer, into out: FloatBuffer) {
         let C = config.hiddenSize, H = config.heads, D = config.headSize, N = B * T
         // OpenBLAS passes over an output to zero it unless it is added to: starting from the bias costs the same pass.
-        BLAS.linear(x.p, rows: N, inputs: C, weight: l.queryKeyValue.p, outputs: 3 * C, bias: l.queryKeyValueBias.p, into: qkv.p)
+        BLAS.linear(x.p, rows: N, inputs: C, weight: l.queryKeyValue.p, outputs: 3 * C, bias: l.queryKeyValueBias.p, into: qkv.p,
+                    threads: threads)
         let scale = 1 / Float(D).squareRoot()
         // Sequences are spread over the threads, each running its small products on one BLAS thread.
         Parallel.forEach(0..<B, threads: threads) { b in
@@ -92,7 +93,8 @@ public final class BERT: @unchecked Sendable {
                           m: T, n: D, k: L)
             }
         }
-        BLAS.linear(context.p, rows: N, inputs: C, weight: l.attentionOutput.p, outputs: C, bias: nil, into: x.p, accumulate: true)
+        BLAS.linear(context.p, rows: N, inputs: C, weight: l.attentionOutput.p, outputs: C, bias: nil, into: x.p, accumulate: true,
+                    threads: threads)
         Parallel.forEachPart(of: 0..<N, threads: threads) { part in
             let offset = part.lowerBound * C
             Kernels.layerNorm(x.p + offset, bias: l.attentionOutputBias.p, into: out.p + offset, rows: part.count, n: C,
@@ -104,11 +106,12 @@ public final class BERT: @unchecked Sendable {
     /// `selfAttention`) → inner [N, I] → out [N, C]; the biases are added in the passes after the products.
     private func feedForward(_ l: BERTWeights.Layer, _ x: FloatBuffer, N: Int, threads: Int, inner: FloatBuffer, into out: FloatBuffer) {
         let C = config.hiddenSize, I = config.intermediateSize
-        BLAS.linear(x.p, rows: N, inputs: C, weight: l.intermediate.p, outputs: I, bias: nil, into: inner.p)
+        BLAS.linear(x.p, rows: N, inputs: C, weight: l.intermediate.p, outputs: I, bias: nil, into: inner.p, threads: threads)
         Parallel.forEachPart(of: 0..<N, threads: threads) { part in
             Kernels.apply(config.activation, inner.p + part.lowerBound * I, rows: part.count, n: I, bias: l.intermediateBias.p)
         }
-        BLAS.linear(inner.p, rows: N, inputs: I, weight: l.output.p, outputs: C, bias: nil, into: x.p, accumulate: true)
+        BLAS.linear(inner.p, rows: N, inputs: I, weight: l.output.p, outputs: C, bias: nil, into: x.p, accumulate: true,
+                    threads: threads)
         Parallel.forEachPart(of: 0..<N, threads: threads) { part in
             let offset = part.lowerBound * C
             Kernels.layerNorm(x.p + offset, bias: l.outputBias.p, into: out.p + offset, rows: part.count, n: C,

@@ -44,7 +44,7 @@ public final class GPT2: @unchecked Sendable {
         let logits = FloatBuffer(rows * V)
         // logits = h · Eᵀ: [rows, C]·[V, C]ᵀ over the last `rows` positions
         BLAS.linear(hidden.p + (T - rows) * C, rows: rows, inputs: C, weight: (weights.untiedOutput ?? weights.tokenEmbeddings).p,
-                    outputs: V, bias: nil, into: logits.p)
+                    outputs: V, bias: nil, into: logits.p, threads: threads)
         return logits.array
     }
 
@@ -71,19 +71,20 @@ public final class GPT2: @unchecked Sendable {
         for (l, layer) in w.layers.enumerated() {
             // Attention block: x += Attention(LN₁(x))
             Kernels.layerNorm(x.p, into: h.p, rows: N, n: C, gamma: layer.norm1Weight.p, beta: layer.norm1Bias.p, epsilon: config.layerNormEpsilon)
-            BLAS.linear(h.p, rows: N, inputs: C, weight: layer.attention.p, outputs: 3 * C, bias: layer.attentionBias.p, into: qkv.p)
+            BLAS.linear(h.p, rows: N, inputs: C, weight: layer.attention.p, outputs: 3 * C, bias: layer.attentionBias.p, into: qkv.p,
+                        threads: threads)
             attention(qkv, layer: l, S: S, T: T, cache: cache, threads: threads, into: context)
             BLAS.linear(context.p, rows: N, inputs: C, weight: layer.attentionOutput.p, outputs: C, bias: layer.attentionOutputBias.p,
-                        into: x.p, accumulate: true)
+                        into: x.p, accumulate: true, threads: threads)
             // Feed-forward block: x += W₂ · act(W₁ · LN₂(x))
             Kernels.layerNorm(x.p, into: h.p, rows: N, n: C, gamma: layer.norm2Weight.p, beta: layer.norm2Bias.p, epsilon: config.layerNormEpsilon)
-            BLAS.linear(h.p, rows: N, inputs: C, weight: layer.feedForward.p, outputs: I, bias: nil, into: inner.p)
+            BLAS.linear(h.p, rows: N, inputs: C, weight: layer.feedForward.p, outputs: I, bias: nil, into: inner.p, threads: threads)
             let activations = SharedBuffers(input: inner.p, output: inner.p)
             Parallel.forEachPart(of: 0..<N, threads: threads) { part in
                 Kernels.apply(config.activation, activations.output + part.lowerBound * I, rows: part.count, n: I, bias: layer.feedForwardBias.p)
             }
             BLAS.linear(inner.p, rows: N, inputs: I, weight: layer.feedForwardOutput.p, outputs: C, bias: layer.feedForwardOutputBias.p,
-                        into: x.p, accumulate: true)
+                        into: x.p, accumulate: true, threads: threads)
         }
         cache.count = P + T
         Kernels.layerNorm(x.p, into: x.p, rows: N, n: C, gamma: w.finalNormWeight.p, beta: w.finalNormBias.p, epsilon: config.layerNormEpsilon)

@@ -1,0 +1,40 @@
+import XCTest
+@testable import Transformers
+
+/// `BLAS.linear`, whose rows are split over threads when there are enough of them.
+final class LinearTests: XCTestCase {
+    func testRowsSplitOverThreadsGiveTheOneThreadResult() {
+        let m = 301, k = 70, n = 50
+        var seed: UInt64 = 7
+        func next() -> Float {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: seed >> 11) % 2001 - 1000) / 1000
+        }
+        let x = (0..<(m * k)).map { _ in next() }, w = (0..<(n * k)).map { _ in next() }, bias = (0..<n).map { _ in next() }
+        let start = (0..<(m * n)).map { _ in next() }
+        func run(threads: Int, accumulate: Bool) -> [Float] {
+            var y = start
+            x.withUnsafeBufferPointer { x in w.withUnsafeBufferPointer { w in bias.withUnsafeBufferPointer { b in
+                y.withUnsafeMutableBufferPointer { y in
+                    BLAS.linear(x.baseAddress!, rows: m, inputs: k, weight: w.baseAddress!, outputs: n, bias: b.baseAddress!,
+                                into: y.baseAddress!, accumulate: accumulate, threads: threads)
+                }
+            } } }
+            return y
+        }
+        for accumulate in [false, true] {
+            let one = run(threads: 1, accumulate: accumulate)
+            XCTAssertEqual(run(threads: 2, accumulate: accumulate), one)
+            XCTAssertEqual(run(threads: 3, accumulate: accumulate), one)
+            var worst: Float = 0
+            for i in 0..<m {
+                for j in 0..<n {
+                    var sum = Double(bias[j]) + (accumulate ? Double(start[i * n + j]) : 0)
+                    for t in 0..<k { sum += Double(x[i * k + t]) * Double(w[j * k + t]) }
+                    worst = max(worst, abs(Float(sum) - one[i * n + j]))
+                }
+            }
+            XCTAssertLessThan(worst, 1e-4)
+        }
+    }
+}
