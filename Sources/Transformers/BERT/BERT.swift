@@ -9,6 +9,7 @@ import TensorFormats
 public final class BERT: @unchecked Sendable {
     public let config: BERTConfig
     let weights: BERTWeights
+    private let workspaces = WorkspacePool()
 
     /// Loads `config.json` and the weights (any supported format) of a model directory.
     public convenience init(directory: String) throws {
@@ -37,15 +38,16 @@ public final class BERT: @unchecked Sendable {
         precondition((0..<B).allSatisfy { b in (0..<T).allSatisfy { mask[b * T + $0] == ($0 < lengths[b] ? 1 : 0) } },
                      "hiddenStates: the mask must be right padding (ones, then zeros)")
         let C = config.hiddenSize, I = config.intermediateSize, N = B * T
-        let x = FloatBuffer(N * C), attended = FloatBuffer(N * C)  // [B, T, C]
-        let qkv = FloatBuffer(N * 3 * C)                            // [B, T, 3C]: q, k, v side by side
-        let context = FloatBuffer(N * C), inner = FloatBuffer(N * I)
-        embed(ids, typeIds, B: B, T: T, into: x)
-        for layer in weights.layers {
-            selfAttention(layer, x, lengths: lengths, B: B, T: T, threads: threads, qkv: qkv, context: context, into: attended)
-            feedForward(layer, attended, N: N, threads: threads, inner: inner, into: x)
+        // x, attended, context: [B, T, C]; qkv: [B, T, 3C] (q, k, v side by side); inner: [B, T, I].
+        return workspaces.withBuffers([N * C, N * C, N * 3 * C, N * C, N * I]) { buffers in
+            let (x, attended, qkv, context, inner) = (buffers[0], buffers[1], buffers[2], buffers[3], buffers[4])
+            embed(ids, typeIds, B: B, T: T, into: x)
+            for layer in weights.layers {
+                selfAttention(layer, x, lengths: lengths, B: B, T: T, threads: threads, qkv: qkv, context: context, into: attended)
+                feedForward(layer, attended, N: N, threads: threads, inner: inner, into: x)
+            }
+            return Array(UnsafeBufferPointer(start: x.p, count: N * C))
         }
-        return x.array
     }
 
     /// Embeddings: word + position + token type, then layer norm. x: [B, T, C].
