@@ -69,8 +69,7 @@ public final class BERT: @unchecked Sendable {
     /// Multi-head self-attention, output projection, residual and layer norm: out = LN(x + attention(x)).
     /// qkv: [B, T, 3C] (head h of q at channels h·D ..< (h+1)·D, k at C + …, v at 2C + …);
     /// scores per (b, h): [T, L] over the sequence's L real keys; context: [B, T, C]. x is
-    /// overwritten: the output projection is added into it, which saves OpenBLAS a pass zeroing
-    /// its output, and the bias is added in the layer norm's pass.
+    /// overwritten (see `projectAddNorm`).
     private func selfAttention(_ l: BERTWeights.Layer, _ x: FloatBuffer, lengths: [Int], B: Int, T: Int, threads: Int,
                                qkv: FloatBuffer, context: FloatBuffer, into out: FloatBuffer) {
         let C = config.hiddenSize, H = config.heads, D = config.headSize, N = B * T
@@ -95,13 +94,8 @@ public final class BERT: @unchecked Sendable {
                           m: T, n: D, k: L)
             }
         }
-        BLAS.linear(context.p, rows: N, inputs: C, weight: l.attentionOutput.p, outputs: C, bias: nil, into: x.p, accumulate: true,
-                    threads: threads)
-        Parallel.forEachPart(of: 0..<N, threads: threads) { part in
-            let offset = part.lowerBound * C
-            Kernels.layerNorm(x.p + offset, bias: l.attentionOutputBias.p, into: out.p + offset, rows: part.count, n: C,
-                              gamma: l.attentionNormWeight.p, beta: l.attentionNormBias.p, epsilon: config.layerNormEpsilon)
-        }
+        projectAddNorm(context, inputs: C, weight: l.attentionOutput, bias: l.attentionOutputBias, norm: (l.attentionNormWeight, l.attentionNormBias),
+                       residual: x, N: N, threads: threads, into: out)
     }
 
     /// Feed-forward: out = LN(x + W₂·activation(W₁·x + b₁) + b₂). x: [N, C] (overwritten, as in
@@ -112,12 +106,21 @@ public final class BERT: @unchecked Sendable {
         Parallel.forEachPart(of: 0..<N, threads: threads) { part in
             Kernels.apply(config.activation, inner.p + part.lowerBound * I, rows: part.count, n: I, bias: l.intermediateBias.p)
         }
-        BLAS.linear(inner.p, rows: N, inputs: I, weight: l.output.p, outputs: C, bias: nil, into: x.p, accumulate: true,
-                    threads: threads)
+        projectAddNorm(inner, inputs: I, weight: l.output, bias: l.outputBias, norm: (l.outputNormWeight, l.outputNormBias),
+                       residual: x, N: N, threads: threads, into: out)
+    }
+
+    /// out = LN(residual + input·Wᵀ + bias), [N, C]. The product is added into `residual` (so
+    /// OpenBLAS needs no pass zeroing an output), which it overwrites; the bias is added in the
+    /// layer norm's pass.
+    private func projectAddNorm(_ input: FloatBuffer, inputs k: Int, weight: Parameter, bias: Parameter, norm: (weight: Parameter, bias: Parameter),
+                                residual x: FloatBuffer, N: Int, threads: Int, into out: FloatBuffer) {
+        let C = config.hiddenSize
+        BLAS.linear(input.p, rows: N, inputs: k, weight: weight.p, outputs: C, bias: nil, into: x.p, accumulate: true, threads: threads)
         Parallel.forEachPart(of: 0..<N, threads: threads) { part in
             let offset = part.lowerBound * C
-            Kernels.layerNorm(x.p + offset, bias: l.outputBias.p, into: out.p + offset, rows: part.count, n: C,
-                              gamma: l.outputNormWeight.p, beta: l.outputNormBias.p, epsilon: config.layerNormEpsilon)
+            Kernels.layerNorm(x.p + offset, bias: bias.p, into: out.p + offset, rows: part.count, n: C, gamma: norm.weight.p, beta: norm.bias.p,
+                              epsilon: config.layerNormEpsilon)
         }
     }
 
