@@ -11,6 +11,9 @@ import TensorFormats
 public final class GPT2: @unchecked Sendable {
     public let config: GPT2Config
     let weights: GPT2Weights
+    private let workspaces = WorkspacePool()
+    /// Query rows of a prompt whose causal attention runs as one pair of products.
+    private static let queryBlock = 64
 
     /// Loads `config.json` and the weights (any supported format) of a model directory.
     public convenience init(directory: String) throws {
@@ -65,30 +68,41 @@ public final class GPT2: @unchecked Sendable {
         precondition(ids.allSatisfy { $0 >= 0 && Int($0) < config.vocabularySize }, "GPT2.forward: token id outside the vocabulary")
         BLAS.setThreads(threads)
         let C = config.hiddenSize, I = config.intermediateSize, N = S * T, w = weights
-        let x = FloatBuffer(N * C), h = FloatBuffer(N * C), qkv = FloatBuffer(N * 3 * C), context = FloatBuffer(N * C)
-        let inner = FloatBuffer(N * I)
+        let x = FloatBuffer(N * C)
         embed(ids, T: T, P: P, into: x)
-        for (l, layer) in w.layers.enumerated() {
-            // Attention block: x += Attention(LN₁(x))
-            Kernels.layerNorm(x.p, into: h.p, rows: N, n: C, gamma: layer.norm1Weight.p, beta: layer.norm1Bias.p, epsilon: config.layerNormEpsilon)
-            BLAS.linear(h.p, rows: N, inputs: C, weight: layer.attention.p, outputs: 3 * C, bias: layer.attentionBias.p, into: qkv.p,
-                        threads: threads)
-            attention(qkv, layer: l, S: S, T: T, cache: cache, threads: threads, into: context)
-            BLAS.linear(context.p, rows: N, inputs: C, weight: layer.attentionOutput.p, outputs: C, bias: layer.attentionOutputBias.p,
-                        into: x.p, accumulate: true, threads: threads)
-            // Feed-forward block: x += W₂ · act(W₁ · LN₂(x))
-            Kernels.layerNorm(x.p, into: h.p, rows: N, n: C, gamma: layer.norm2Weight.p, beta: layer.norm2Bias.p, epsilon: config.layerNormEpsilon)
-            BLAS.linear(h.p, rows: N, inputs: C, weight: layer.feedForward.p, outputs: I, bias: nil, into: inner.p, threads: threads)
-            let activations = SharedBuffers(input: inner.p, output: inner.p)
-            Parallel.forEachPart(of: 0..<N, threads: threads) { part in
-                Kernels.apply(config.activation, activations.output + part.lowerBound * I, rows: part.count, n: I, bias: layer.feedForwardBias.p)
+        // h: [S, T, C] (normalised x), qkv: [S, T, 3C], context: [S, T, C], inner: [S, T, I].
+        workspaces.withBuffers([N * C, N * 3 * C, N * C, N * I]) { buffers in
+            let (h, qkv, context, inner) = (buffers[0], buffers[1], buffers[2], buffers[3])
+            for (l, layer) in w.layers.enumerated() {
+                // Attention block: x += Attention(LN₁(x))
+                layerNorm(x, into: h, rows: N, layer.norm1Weight, layer.norm1Bias, threads: threads)
+                BLAS.linear(h.p, rows: N, inputs: C, weight: layer.attention.p, outputs: 3 * C, bias: layer.attentionBias.p, into: qkv.p,
+                            threads: threads)
+                attention(qkv, layer: l, S: S, T: T, cache: cache, threads: threads, into: context)
+                BLAS.linear(context.p, rows: N, inputs: C, weight: layer.attentionOutput.p, outputs: C, bias: layer.attentionOutputBias.p,
+                            into: x.p, accumulate: true, threads: threads)
+                // Feed-forward block: x += W₂ · act(W₁ · LN₂(x))
+                layerNorm(x, into: h, rows: N, layer.norm2Weight, layer.norm2Bias, threads: threads)
+                BLAS.linear(h.p, rows: N, inputs: C, weight: layer.feedForward.p, outputs: I, bias: nil, into: inner.p, threads: threads)
+                Parallel.forEachPart(of: 0..<N, threads: threads) { part in
+                    Kernels.apply(config.activation, inner.p + part.lowerBound * I, rows: part.count, n: I, bias: layer.feedForwardBias.p)
+                }
+                BLAS.linear(inner.p, rows: N, inputs: I, weight: layer.feedForwardOutput.p, outputs: C, bias: layer.feedForwardOutputBias.p,
+                            into: x.p, accumulate: true, threads: threads)
             }
-            BLAS.linear(inner.p, rows: N, inputs: I, weight: layer.feedForwardOutput.p, outputs: C, bias: layer.feedForwardOutputBias.p,
-                        into: x.p, accumulate: true, threads: threads)
         }
         cache.count = P + T
-        Kernels.layerNorm(x.p, into: x.p, rows: N, n: C, gamma: w.finalNormWeight.p, beta: w.finalNormBias.p, epsilon: config.layerNormEpsilon)
+        layerNorm(x, into: x, rows: N, w.finalNormWeight, w.finalNormBias, threads: threads)
         return x
+    }
+
+    /// y = LayerNorm(x) · γ + β over `rows` rows of C, split over the threads.
+    private func layerNorm(_ x: FloatBuffer, into y: FloatBuffer, rows: Int, _ gamma: Parameter, _ beta: Parameter, threads: Int) {
+        let C = config.hiddenSize
+        Parallel.forEachPart(of: 0..<rows, threads: threads) { part in
+            Kernels.layerNorm(x.p + part.lowerBound * C, into: y.p + part.lowerBound * C, rows: part.count, n: C, gamma: gamma.p, beta: beta.p,
+                              epsilon: config.layerNormEpsilon)
+        }
     }
 
     /// Token plus position embeddings. x: [S, T, C], positions P ..< P + T.
@@ -119,17 +133,23 @@ public final class GPT2: @unchecked Sendable {
         // (sequence, head) pairs are spread over the threads, each running its small products on one BLAS thread.
         Parallel.forEach(0..<(S * H), threads: T > 1 ? threads : 1) { pair in
             let s = pair / H, h = pair % H
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: T * L)
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: min(T, Self.queryBlock) * L)
             defer { scores.deallocate() }
-            let q = shared.input + s * T * 3 * C + h * D
             let keys = cache.keyRow(layer: l, sequence: s, position: 0) + h * D
             let values = cache.valueRow(layer: l, sequence: s, position: 0) + h * D
-            // scores = q·kᵀ / √D: [T, D]·[L, D]ᵀ
-            BLAS.gemm(q, lda: 3 * C, keys, ldb: C, transposeB: true, into: scores, ldc: L, m: T, n: L, k: D, alpha: scale)
-            // The causal mask: row i keeps its first P + i + 1 keys; later ones get weight 0.
-            for i in 0..<T { Kernels.softmaxRows(scores + i * L, rows: 1, n: P + i + 1, stride: L) }
-            // context = softmax · v: [T, L]·[L, D]
-            BLAS.gemm(scores, lda: L, values, ldb: C, transposeB: false, into: shared.output + s * T * C + h * D, ldc: C, m: T, n: D, k: L)
+            // Query rows in blocks, each against the keys up to its last row only: a long prompt
+            // skips most of the products whose scores the causal mask would zero.
+            for first in stride(from: 0, to: T, by: Self.queryBlock) {
+                let rows = min(Self.queryBlock, T - first), seen = P + first + rows
+                let q = shared.input + (s * T + first) * 3 * C + h * D
+                // scores = q·kᵀ / √D: [rows, D]·[seen, D]ᵀ
+                BLAS.gemm(q, lda: 3 * C, keys, ldb: C, transposeB: true, into: scores, ldc: seen, m: rows, n: seen, k: D, alpha: scale)
+                // The causal mask: row i keeps its first P + i + 1 keys; later ones get weight 0.
+                for i in 0..<rows { Kernels.softmaxRows(scores + i * seen, rows: 1, n: P + first + i + 1, stride: seen) }
+                // context = softmax · v: [rows, seen]·[seen, D]
+                BLAS.gemm(scores, lda: seen, values, ldb: C, transposeB: false, into: shared.output + (s * T + first) * C + h * D, ldc: C,
+                          m: rows, n: D, k: seen)
+            }
         }
     }
 }
