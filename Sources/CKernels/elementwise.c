@@ -102,7 +102,7 @@ void ckpt_softmax_rows(float *x, int64_t rows, int64_t n, int64_t stride) {
             sum += row[i];
         }
         sum += tree_sum_f(sums, LANES);
-        float inverse = 1 / sum;
+        float inverse = n > 0 ? 1 / sum : 0;  // a row with no keys stays all zeros (not 0 · ∞)
         for (i = 0; i < blocked; i += LANES)
             for (int l = 0; l < LANES; l++) row[i + l] *= inverse;
         for (; i < n; i++) row[i] *= inverse;
