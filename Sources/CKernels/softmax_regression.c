@@ -5,8 +5,9 @@
 
 // Dot products of one float32 feature row with CLASSES rows of float64 weights. Eight vectors of
 // partial sums in every group (4 classes × 16 lanes, 2 × 32, 1 × 64): independent FMA chains
-// enough to hide the FMA latency, summed as a tree (lanes.h). The row is widened as it is read, once per column for the whole group.
-// Always inlined, so that each clone of the caller compiles them for its own instruction set.
+// enough to hide the FMA latency, summed as a tree (lanes.h). The row is widened as it is read,
+// once per column for the whole group. Always inlined, so that each clone of the caller compiles
+// them for its own instruction set.
 #define DOT_GROUP(name, CLASSES, WIDTH)                                                       \
     __attribute__((always_inline)) static inline void name(const double *w, int64_t d, const float *x, double *out) { \
         double acc[CLASSES][WIDTH] = {{0}};                                                   \

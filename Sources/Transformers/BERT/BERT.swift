@@ -77,21 +77,24 @@ public final class BERT: @unchecked Sendable {
         BLAS.linear(x.p, rows: N, inputs: C, weight: l.queryKeyValue.p, outputs: 3 * C, bias: l.queryKeyValueBias.p, into: qkv.p,
                     threads: threads)
         let scale = 1 / Float(D).squareRoot()
-        // Sequences are spread over the threads, each running its small products on one BLAS thread.
-        Parallel.forEach(0..<B, threads: threads) { b in
-            let L = lengths[b], q = qkv.p + b * T * 3 * C
-            // Score rows padded to whole vectors (the softmax masks what lies past the L keys).
-            let stride = (T + 15) / 16 * 16
+        // Score rows padded to whole vectors (the softmax masks what lies past the L keys).
+        let stride = (T + 15) / 16 * 16
+        // Sequences are spread over the threads, each running its small products on one BLAS thread
+        // with one score buffer for all its sequences.
+        Parallel.forEachPart(of: 0..<B, threads: threads) { sequences in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: T * stride)
             defer { scores.deallocate() }
-            for h in 0..<H {
-                let q = q + h * D
-                // scores = q·kᵀ / √D over the L real keys: [T, D]·[L, D]ᵀ
-                BLAS.gemm(q, lda: 3 * C, q + C, ldb: 3 * C, transposeB: true, into: scores, ldc: stride, m: T, n: L, k: D, alpha: scale)
-                Kernels.softmaxRows(scores, rows: T, n: L, stride: stride)
-                // context = softmax · v: [T, L]·[L, D]
-                BLAS.gemm(scores, lda: stride, q + 2 * C, ldb: 3 * C, transposeB: false, into: context.p + b * T * C + h * D, ldc: C,
-                          m: T, n: D, k: L)
+            for b in sequences {
+                let L = lengths[b], q = qkv.p + b * T * 3 * C
+                for h in 0..<H {
+                    let q = q + h * D
+                    // scores = q·kᵀ / √D over the L real keys: [T, D]·[L, D]ᵀ
+                    BLAS.gemm(q, lda: 3 * C, q + C, ldb: 3 * C, transposeB: true, into: scores, ldc: stride, m: T, n: L, k: D, alpha: scale)
+                    Kernels.softmaxRows(scores, rows: T, n: L, stride: stride)
+                    // context = softmax · v: [T, L]·[L, D]
+                    BLAS.gemm(scores, lda: stride, q + 2 * C, ldb: 3 * C, transposeB: false, into: context.p + b * T * C + h * D, ldc: C,
+                              m: T, n: D, k: L)
+                }
             }
         }
         projectAddNorm(context, inputs: C, weight: l.attentionOutput, bias: l.attentionOutputBias, norm: (l.attentionNormWeight, l.attentionNormBias),

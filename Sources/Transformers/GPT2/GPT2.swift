@@ -129,7 +129,6 @@ public final class GPT2: @unchecked Sendable {
             }
         }
         let scale = 1 / Float(D).squareRoot()
-        let shared = SharedBuffers(input: qkv.p, output: context.p)
         // (sequence, head) pairs are spread over the threads, each running its small products on one
         // BLAS thread, with one score buffer per thread: a buffer per pair (128 KB at 512 tokens,
         // mmap'd by malloc) cost a mapping, page faults and an unmapping each time.
@@ -144,13 +143,13 @@ public final class GPT2: @unchecked Sendable {
                 // skips most of the products whose scores the causal mask would zero.
                 for first in stride(from: 0, to: T, by: Self.queryBlock) {
                     let rows = min(Self.queryBlock, T - first), seen = P + first + rows
-                    let q = shared.input + (s * T + first) * 3 * C + h * D
+                    let q = qkv.p + (s * T + first) * 3 * C + h * D
                     // scores = q·kᵀ / √D: [rows, D]·[seen, D]ᵀ
                     BLAS.gemm(q, lda: 3 * C, keys, ldb: C, transposeB: true, into: scores, ldc: seen, m: rows, n: seen, k: D, alpha: scale)
                     // The causal mask: row i keeps its first P + i + 1 keys; later ones get weight 0.
                     for i in 0..<rows { Kernels.softmaxRows(scores + i * seen, rows: 1, n: P + first + i + 1, stride: seen) }
                     // context = softmax · v: [rows, seen]·[seen, D]
-                    BLAS.gemm(scores, lda: seen, values, ldb: C, transposeB: false, into: shared.output + (s * T + first) * C + h * D, ldc: C,
+                    BLAS.gemm(scores, lda: seen, values, ldb: C, transposeB: false, into: context.p + (s * T + first) * C + h * D, ldc: C,
                               m: rows, n: D, k: seen)
                 }
             }

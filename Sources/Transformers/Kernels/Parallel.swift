@@ -3,11 +3,6 @@ import Dispatch
 /// Splits independent work over threads. While the workers run, OpenBLAS is held to one thread
 /// per call (its products inside are small), then given back `threads`.
 enum Parallel {
-    /// Runs `body` for each index of `range`.
-    static func forEach(_ range: Range<Int>, threads: Int, _ body: @Sendable (Int) -> Void) {
-        forEachPart(of: range, threads: threads) { part in for i in part { body(i) } }
-    }
-
     /// Runs `body` once per thread, on contiguous parts of `range` of (nearly) equal size.
     static func forEachPart(of range: Range<Int>, threads: Int, _ body: @Sendable (Range<Int>) -> Void) {
         let workers = max(1, min(threads, range.count))
