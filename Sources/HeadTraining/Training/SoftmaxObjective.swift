@@ -69,11 +69,12 @@ struct SoftmaxObjective: @unchecked Sendable {
 
         func run(_ worker: Int) {
             let o = objective
-            var logits = [Double](repeating: 0, count: o.classes)
-            var sums = [Float](repeating: 0, count: o.classes * o.dimension)
+            let block = Int(CKPT_SOFTMAX_REGRESSION_BLOCK)
+            var logits = [Double](repeating: 0, count: block * o.classes)
+            var scratch = [Float](repeating: 0, count: (block + o.dimension) * o.classes)
             losses[worker] = ckpt_softmax_regression_pass(
                 x, y, s, Int64(o.rows * worker / o.threads), Int64(o.rows * (worker + 1) / o.threads),
-                Int64(o.dimension), Int64(o.classes), theta, partial + worker * o.parameterCount, &logits, &sums)
+                Int64(o.dimension), Int64(o.classes), theta, partial + worker * o.parameterCount, &logits, &scratch)
         }
     }
 }
