@@ -31,6 +31,11 @@ INLINE double sum_f64x8(f64x8 v) {
     const f64x4 half = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
     return (half[0] + half[2]) + (half[1] + half[3]);
 }
+INLINE double sum_f32x16(f32x16 v) {
+    const f32x8 half = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                       __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+    return sum_f64x8(__builtin_convertvector(half, f64x8));
+}
 
 // exp(x) for x ≤ 0, branch-free so that a loop over it vectorises: x = n·ln2 + r with |r| ≤ ln2/2
 // (ln2 in two parts, so n·ln2 is exact), e^r by its Taylor series to r¹³ (truncation below 2⁻⁵³
@@ -71,18 +76,18 @@ INLINE double log_positive(double x) {
     return (double)e * 0.693147180369123816490 + (f * p + (double)e * 1.90821492927058770002e-10);
 }
 
-// Logits of ROWS consecutive rows for CLASSES classes, in float64: one accumulator vector per
-// (row, class); each weight vector is loaded once for all the rows, each row's eight features
-// widened once for all the classes. Written to z[r·k + c].
-#define LOGIT_GROUP(name, ROWS, CLASSES)                                                              \
-    INLINE void name(const double *w, int64_t d, const float *x, double *z, int64_t k) {               \
-        f64x8 acc[ROWS][CLASSES] = {};                                                                 \
+// Logits of ROWS consecutive rows for CLASSES classes, summed in T (VEC: LANES of them): one
+// accumulator vector per (row, class); each weight vector is loaded once for all the rows, each
+// row's features loaded (and widened to T) once for all the classes. Written to z[r·k + c].
+#define LOGIT_GROUP(name, T, VEC, LANES, LOAD_X, LOAD_W, SUM, ROWS, CLASSES)                          \
+    INLINE void name(const T *w, int64_t d, const float *x, double *z, int64_t k) {                    \
+        VEC acc[ROWS][CLASSES] = {};                                                                   \
         int64_t j = 0;                                                                                 \
-        for (; j + 8 <= d; j += 8) {                                                                   \
-            f64x8 xv[ROWS];                                                                            \
-            for (int r = 0; r < ROWS; r++) xv[r] = widen_f32x8(x + r * d + j);                         \
+        for (; j + LANES <= d; j += LANES) {                                                           \
+            VEC xv[ROWS];                                                                              \
+            for (int r = 0; r < ROWS; r++) xv[r] = LOAD_X(x + r * d + j);                              \
             for (int c = 0; c < CLASSES; c++) {                                                        \
-                const f64x8 wv = load_f64x8(w + c * d + j);                                            \
+                const VEC wv = LOAD_W(w + c * d + j);                                                  \
                 for (int r = 0; r < ROWS; r++) acc[r][c] += wv * xv[r];                                \
             }                                                                                          \
         }                                                                                              \
@@ -92,25 +97,27 @@ INLINE double log_positive(double x) {
             _Pragma("clang loop vectorize(disable) unroll(full)")                                     \
             for (int c = 0; c < CLASSES; c++) {                                                        \
                 double tail = 0;                                                                       \
-                for (int64_t t = j; t < d; t++) tail += w[c * d + t] * x[r * d + t];                   \
-                z[r * k + c] = sum_f64x8(acc[r][c]) + tail;                                            \
+                for (int64_t t = j; t < d; t++) tail += (double)w[c * d + t] * x[r * d + t];           \
+                z[r * k + c] = SUM(acc[r][c]) + tail;                                                  \
             }                                                                                          \
     }
 
 // All k logits of ROWS rows, classes taken six, two and one at a time (six keeps twelve
 // accumulators for a row pair: registers to spare on AVX-512, no spills).
-#define LOGIT_ROWS(name, ROWS)                                                                        \
-    LOGIT_GROUP(name##_6, ROWS, 6)                                                                     \
-    LOGIT_GROUP(name##_2, ROWS, 2)                                                                     \
-    LOGIT_GROUP(name##_1, ROWS, 1)                                                                     \
-    INLINE void name(const double *theta, int64_t d, int64_t k, const float *x, double *z) {          \
+#define LOGIT_ROWS(name, T, VEC, LANES, LOAD_X, LOAD_W, SUM, ROWS)                                     \
+    LOGIT_GROUP(name##_6, T, VEC, LANES, LOAD_X, LOAD_W, SUM, ROWS, 6)                                 \
+    LOGIT_GROUP(name##_2, T, VEC, LANES, LOAD_X, LOAD_W, SUM, ROWS, 2)                                 \
+    LOGIT_GROUP(name##_1, T, VEC, LANES, LOAD_X, LOAD_W, SUM, ROWS, 1)                                 \
+    INLINE void name(const T *w, int64_t d, int64_t k, const float *x, double *z) {                    \
         int64_t c = 0;                                                                                 \
-        for (; c + 6 <= k; c += 6) name##_6(theta + c * d, d, x, z + c, k);                            \
-        for (; c + 2 <= k; c += 2) name##_2(theta + c * d, d, x, z + c, k);                            \
-        for (; c < k; c++) name##_1(theta + c * d, d, x, z + c, k);                                    \
+        for (; c + 6 <= k; c += 6) name##_6(w + c * d, d, x, z + c, k);                                \
+        for (; c + 2 <= k; c += 2) name##_2(w + c * d, d, x, z + c, k);                                \
+        for (; c < k; c++) name##_1(w + c * d, d, x, z + c, k);                                        \
     }
-LOGIT_ROWS(logits_of_pair, ROW_PAIR)
-LOGIT_ROWS(logits_of_row, 1)
+LOGIT_ROWS(logits_of_pair, double, f64x8, 8, widen_f32x8, load_f64x8, sum_f64x8, ROW_PAIR)
+LOGIT_ROWS(logits_of_row, double, f64x8, 8, widen_f32x8, load_f64x8, sum_f64x8, 1)
+LOGIT_ROWS(coarse_logits_of_pair, float, f32x16, 16, load_f32x16, load_f32x16, sum_f32x16, ROW_PAIR)
+LOGIT_ROWS(coarse_logits_of_row, float, f32x16, 16, load_f32x16, load_f32x16, sum_f32x16, 1)
 
 // The block's share of the weight gradient, Σ_r g[r][c]·x[r], for CLASSES classes, 32 columns at a
 // time: 2 × CLASSES float32 vectors summed over the block's rows in registers, then added to the
@@ -148,13 +155,15 @@ GRADIENT_GROUP(gradient_of_6, 6)
 GRADIENT_GROUP(gradient_of_2, 2)
 GRADIENT_GROUP(gradient_of_1, 1)
 
-// Logits and loss are float64: the line search compares losses that differ by 1e-10 near the
-// optimum, below float32's resolution. The weight gradient is summed in float32 over FLUSH rows,
-// then added to the float64 gradient: its rounding, ~1e-11, is far below any stopping tolerance.
+// Logits are summed in float64 from theta, or in float32 from coarse_w (see ckernels.h); the
+// softmax and loss are float64 either way. The weight gradient is summed in float32 over FLUSH
+// rows, then added to the float64 gradient: its rounding, ~1e-11, is far below any stopping
+// tolerance.
 MULTIVERSION
 double ckpt_softmax_regression_pass(const float *x, const int32_t *labels, const double *weights,
                                     int64_t begin, int64_t end, int64_t d, int64_t k,
-                                    const double *theta, double *gradient, double *z, float *scratch) {
+                                    const double *theta, const float *coarse_w, double *gradient, double *z,
+                                    float *scratch) {
     const double *bias = theta + k * d;
     float *g = scratch, *sums = scratch + BLOCK * k;
     memset(gradient, 0, (size_t)(k * d + k) * sizeof(double));
@@ -164,8 +173,13 @@ double ckpt_softmax_regression_pass(const float *x, const int32_t *labels, const
         const int64_t rows = end - start < BLOCK ? end - start : BLOCK;
         const float *block = x + start * d;
         int64_t r = 0;
-        for (; r + ROW_PAIR <= rows; r += ROW_PAIR) logits_of_pair(theta, d, k, block + r * d, z + r * k);
-        for (; r < rows; r++) logits_of_row(theta, d, k, block + r * d, z + r * k);
+        if (coarse_w) {
+            for (; r + ROW_PAIR <= rows; r += ROW_PAIR) coarse_logits_of_pair(coarse_w, d, k, block + r * d, z + r * k);
+            for (; r < rows; r++) coarse_logits_of_row(coarse_w, d, k, block + r * d, z + r * k);
+        } else {
+            for (; r + ROW_PAIR <= rows; r += ROW_PAIR) logits_of_pair(theta, d, k, block + r * d, z + r * k);
+            for (; r < rows; r++) logits_of_row(theta, d, k, block + r * d, z + r * k);
+        }
 
         // −log softmax(z)[label] = peak − z[label] + log Σ exp(z − peak)
         for (r = 0; r < rows; r++) {

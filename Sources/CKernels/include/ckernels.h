@@ -10,14 +10,16 @@
 /// logits W·x + b, their log-softmax, the weighted loss, and the gradient contributions.
 ///   x: [n, d] float32 row-major; labels: [n]; weights: [n] (sample weight / n);
 ///   theta: W [k, d] then b [k], float64; gradient: [k·d + k], float64, overwritten;
-///   logits: BLOCK·k doubles and scratch: BLOCK·k + k·d floats of scratch
-///   (BLOCK = CKPT_SOFTMAX_REGRESSION_BLOCK).
-/// Returns the summed weighted loss of the rows. Logits and loss in float64, the weight gradient
+///   coarse_w: NULL, or W rounded to float32 [k, d]: the logits are then summed in float32, which
+///   is faster and moves the loss by ~1e-9 relative (enough while a step changes it by far more);
+///   logits: BLOCK·k doubles and scratch: BLOCK·k + k·d floats (BLOCK = CKPT_SOFTMAX_REGRESSION_BLOCK).
+/// Returns the summed weighted loss of the rows. Softmax and loss in float64, the weight gradient
 /// summed in float32 over 64 rows at a time, then in float64; the row order is fixed, so the result
 /// does not depend on the machine's vector width beyond rounding of the dot products.
 double ckpt_softmax_regression_pass(const float *x, const int32_t *labels, const double *weights,
                                     int64_t begin, int64_t end, int64_t d, int64_t k,
-                                    const double *theta, double *gradient, double *logits, float *scratch);
+                                    const double *theta, const float *coarse_w, double *gradient, double *logits,
+                                    float *scratch);
 
 /// Reads floats [0, n) once, front to back, and returns their sum: a streaming read at the speed of
 /// memory when the buffer is far larger than the caches (what measures memory read bandwidth).

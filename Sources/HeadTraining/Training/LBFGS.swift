@@ -3,14 +3,21 @@
 /// (c₁ = 1e-4, c₂ = 0.9). Runs in double precision. Stops when the largest gradient component is
 /// at most `gradientTolerance` (SciPy's `pgtol`, what scikit-learn's `tol` sets), when the
 /// objective stops falling (relative change under `functionTolerance`), or after `maxIterations`.
+///
+/// The objective can be evaluated coarsely (cheaper, f exact to ~1e-9 relative): the minimiser
+/// does so while a step's expected decrease, −gᵀd, exceeds `coarseDecrease`·|f|, and evaluates
+/// precisely from the first step below that, or the first coarse line search that fails or stalls,
+/// to the end — so the stopping tests always judge precise values.
 struct LBFGS {
     var memory = 10
     var maxIterations = 1000
     var gradientTolerance = 1e-7
     var functionTolerance = 1e-12
+    var coarseDecrease = 1e-7
 
-    /// f(x) and its gradient, written into the second argument.
-    typealias Objective = ([Double], inout [Double]) -> Double
+    /// f(x) and its gradient, written into the second argument; coarsely if the third is true.
+    typealias Objective = ([Double], inout [Double], Bool) -> Double
+    private typealias Evaluation = ([Double], inout [Double]) -> Double
 
     struct Outcome {
         var iterations: Int
@@ -19,16 +26,29 @@ struct LBFGS {
     }
 
     func minimize(_ x: inout [Double], _ f: Objective, onIteration: ((Int, Double) -> Void)? = nil) -> Outcome {
+        var coarse = true
         var g = [Double](repeating: 0, count: x.count)
-        var fx = f(x, &g)
+        var fx = f(x, &g, coarse)
+        // Switches to precise evaluation (once), re-evaluating at x; false if already precise.
+        func refine() -> Bool {
+            guard coarse else { return false }
+            coarse = false
+            fx = f(x, &g, false)
+            return true
+        }
         var steps: [(s: [Double], y: [Double], rho: Double)] = []
         var iteration = 0
         while iteration < maxIterations {
-            if maxAbs(g) <= gradientTolerance { return Outcome(iterations: iteration, value: fx, converged: true) }
+            if maxAbs(g) <= gradientTolerance {
+                if refine() { continue }
+                return Outcome(iterations: iteration, value: fx, converged: true)
+            }
             var d = direction(g, steps)
             if dot(d, g) >= 0 { d = g.map { -$0 }; steps.removeAll() }   // not a descent direction: restart
+            if -dot(d, g) < coarseDecrease * abs(fx), refine() { continue }
             let firstStep = steps.isEmpty ? min(1, 1 / max(norm(g), 1e-300)) : 1
-            guard let next = lineSearch(x, fx, g, d, step: firstStep, f) else {
+            guard let next = lineSearch(x, fx, g, d, step: firstStep, { f($0, &$1, coarse) }) else {
+                if refine() { continue }
                 return Outcome(iterations: iteration, value: fx, converged: false)
             }
             iteration += 1
@@ -42,6 +62,7 @@ struct LBFGS {
             (x, fx, g) = (next.x, next.f, next.g)
             onIteration?(iteration, fx)
             if (previous - fx) / max(abs(previous), abs(fx), 1) <= functionTolerance {
+                if refine() { continue }
                 return Outcome(iterations: iteration, value: fx, converged: maxAbs(g) <= gradientTolerance * 10)
             }
         }
@@ -69,7 +90,7 @@ struct LBFGS {
 
     private struct Point { var x: [Double]; var f: Double; var g: [Double]; var slope: Double; var step: Double }
 
-    private func lineSearch(_ x: [Double], _ fx: Double, _ g: [Double], _ d: [Double], step: Double, _ f: Objective) -> (x: [Double], f: Double, g: [Double])? {
+    private func lineSearch(_ x: [Double], _ fx: Double, _ g: [Double], _ d: [Double], step: Double, _ f: Evaluation) -> (x: [Double], f: Double, g: [Double])? {
         let c1 = 1e-4, c2 = 0.9
         let slope0 = dot(g, d)
         func evaluate(_ step: Double) -> Point {

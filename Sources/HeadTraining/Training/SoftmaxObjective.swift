@@ -9,8 +9,9 @@ import Dispatch
 ///
 /// with sample weights sᵢ (1, or the class weights) and λ = 1 / (C·n) for scikit-learn's C. The
 /// intercept b is not penalised. Parameters are packed as W [K, D] then b [K], in double
-/// precision; features stay float32 (widened as they are read for the logits; the weight gradient
-/// is summed in float32 over short runs of rows, see CKernels). Rows are split into
+/// precision; features stay float32 (widened as they are read for the logits, or, for a coarse
+/// evaluation, multiplied by W rounded to float32; the weight gradient is summed in float32 over
+/// short runs of rows, see CKernels). Rows are split into
 /// `threads` fixed slices whose sums are added in order, so a thread count gives one result.
 struct SoftmaxObjective: @unchecked Sendable {
     let x: [Float]             // [N, D]
@@ -33,18 +34,21 @@ struct SoftmaxObjective: @unchecked Sendable {
 
     var parameterCount: Int { classes * (dimension + 1) }
 
-    /// L(θ), writing ∇L(θ) into `gradient`.
-    func evaluate(_ theta: [Double], _ gradient: inout [Double]) -> Double {
+    /// L(θ), writing ∇L(θ) into `gradient`. `coarse`: logits summed in float32 (about 1.4× faster;
+    /// L moves by ~1e-9 relative, which matters only where steps change it by less).
+    func evaluate(_ theta: [Double], _ gradient: inout [Double], coarse: Bool) -> Double {
         let P = parameterCount, K = classes
         var partial = [Double](repeating: 0, count: threads * P)
         var losses = [Double](repeating: 0, count: threads)
+        let coarseWeights = coarse ? theta[0..<(K * dimension)].map(Float.init) : []
         x.withUnsafeBufferPointer { x in labels.withUnsafeBufferPointer { y in rowWeights.withUnsafeBufferPointer { s in
             theta.withUnsafeBufferPointer { theta in partial.withUnsafeMutableBufferPointer { partial in
-                losses.withUnsafeMutableBufferPointer { losses in
+                losses.withUnsafeMutableBufferPointer { losses in coarseWeights.withUnsafeBufferPointer { coarseWeights in
                     let pass = Pass(x: x.baseAddress!, y: y.baseAddress!, s: s.baseAddress!, theta: theta.baseAddress!,
+                                    coarseWeights: coarse ? coarseWeights.baseAddress : nil,
                                     partial: partial.baseAddress!, losses: losses.baseAddress!, objective: self)
                     if threads == 1 { pass.run(0) } else { DispatchQueue.concurrentPerform(iterations: threads) { pass.run($0) } }
-                }
+                } }
             } }
         } } }
         var loss = 0.0
@@ -64,6 +68,7 @@ struct SoftmaxObjective: @unchecked Sendable {
     /// and its own entry of `losses`.
     private struct Pass: @unchecked Sendable {
         let x: UnsafePointer<Float>, y: UnsafePointer<Int32>, s: UnsafePointer<Double>, theta: UnsafePointer<Double>
+        let coarseWeights: UnsafePointer<Float>?
         let partial: UnsafeMutablePointer<Double>, losses: UnsafeMutablePointer<Double>
         let objective: SoftmaxObjective
 
@@ -74,7 +79,7 @@ struct SoftmaxObjective: @unchecked Sendable {
             var scratch = [Float](repeating: 0, count: (block + o.dimension) * o.classes)
             losses[worker] = ckpt_softmax_regression_pass(
                 x, y, s, Int64(o.rows * worker / o.threads), Int64(o.rows * (worker + 1) / o.threads),
-                Int64(o.dimension), Int64(o.classes), theta, partial + worker * o.parameterCount, &logits, &scratch)
+                Int64(o.dimension), Int64(o.classes), theta, coarseWeights, partial + worker * o.parameterCount, &logits, &scratch)
         }
     }
 }
