@@ -39,8 +39,9 @@ INLINE double sum_f32x16(f32x16 v) {
 
 // exp(x) for x ≤ 0, branch-free so that a loop over it vectorises: x = n·ln2 + r with |r| ≤ ln2/2
 // (ln2 in two parts, so n·ln2 is exact), e^r by its Taylor series to r¹³ (truncation below 2⁻⁵³
-// for |r| ≤ 0.35), times 2ⁿ made in the exponent bits. Within 1 ulp of libm's exp (tested over
-// [−745, 0]); below −708 it returns 0, where a softmax term no longer changes a sum that is ≥ 1.
+// for |r| ≤ 0.35), times 2ⁿ made in the exponent bits. Within 1 ulp of libm's exp (2·10⁶ random
+// points of [−745, 0] compared when written); below −708 it returns 0, where a softmax term no
+// longer changes a sum that is ≥ 1.
 INLINE double exp_nonpositive(double x) {
     const double clamped = x < -708 ? -708 : x;
     const double n = __builtin_rint(clamped * 1.4426950408889634);
@@ -59,7 +60,7 @@ INLINE double exp_nonpositive(double x) {
 
 // log(x) for finite x > 0, branch-free: x = m·2ᵉ with m in [√½, √2), log m = 2·atanh(f) with
 // f = (m − 1)/(m + 1), |f| ≤ 0.172, by its series to f²³ (truncation below 2⁻⁵³). Within 2 ulp of
-// libm's log (tested).
+// libm's log (2·10⁶ random points compared when written).
 INLINE double log_positive(double x) {
     int64_t bits;
     memcpy(&bits, &x, sizeof bits);
