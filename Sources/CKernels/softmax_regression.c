@@ -3,12 +3,13 @@
 #include <math.h>
 #include <string.h>
 
-// The pass takes rows in blocks of CKPT_SOFTMAX_REGRESSION_BLOCK (16 rows of 384 float32 features:
-// 24 KB, in L1 with the weights): the block's logits, then its softmax and loss, then its share of
-// the weight gradient, while the next block is prefetched. The logits and the gradient are both
-// register-blocked so that each loaded vector feeds several FMAs, and the exp and log run over the
-// whole block as branch-free loops that vectorise.
-enum { BLOCK = CKPT_SOFTMAX_REGRESSION_BLOCK, ROW_PAIR = 2, FLUSH = 4 * BLOCK };
+// The pass takes rows in blocks of CKPT_SOFTMAX_REGRESSION_BLOCK (32): the block's logits, then its
+// softmax and loss, then its share of the weight gradient, while the next block is prefetched. The
+// logits and the gradient are both register-blocked so that each loaded vector feeds several FMAs,
+// and the softmax, exp and log run across the block's rows as branch-free loops that vectorise.
+// (32 rows beat 16 and 8, which keep a block of 384 features in L1 between its two reads, by
+// 5-10%: the per-block work is spread over more rows, and the block comes from L2 quickly enough.)
+enum { BLOCK = CKPT_SOFTMAX_REGRESSION_BLOCK, ROW_PAIR = 2, FLUSH = 2 * BLOCK };
 
 // GCC/Clang vector types: each clone of the pass lowers them to its own instruction set (one
 // AVX-512 register, two AVX2 registers, four SSE registers). Only always-inlined helpers take them,
@@ -26,16 +27,6 @@ INLINE f32x16 load_f32x16(const float *p) { f32x16 v; memcpy(&v, p, sizeof v); r
 INLINE void store_f32x16(float *p, f32x16 v) { memcpy(p, &v, sizeof v); }
 INLINE f64x8 load_f64x8(const double *p) { f64x8 v; memcpy(&v, p, sizeof v); return v; }
 INLINE f64x8 widen_f32x8(const float *p) { f32x8 v; memcpy(&v, p, sizeof v); return __builtin_convertvector(v, f64x8); }
-
-INLINE double sum_f64x8(f64x8 v) {
-    const f64x4 half = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
-    return (half[0] + half[2]) + (half[1] + half[3]);
-}
-INLINE double sum_f32x16(f32x16 v) {
-    const f32x8 half = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
-                       __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
-    return sum_f64x8(__builtin_convertvector(half, f64x8));
-}
 
 // exp(x) for x ≤ 0, branch-free so that a loop over it vectorises: x = n·ln2 + r with |r| ≤ ln2/2
 // (ln2 in two parts, so n·ln2 is exact), e^r by its Taylor series to r¹³ (truncation below 2⁻⁵³
@@ -77,150 +68,207 @@ INLINE double log_positive(double x) {
     return (double)e * 0.693147180369123816490 + (f * p + (double)e * 1.90821492927058770002e-10);
 }
 
+// Sums of n vectors, one per vector, in order: the vectors are added pairwise while being
+// interleaved (the lanes of two vectors halved into one, then again), so LANES vectors reduce to one
+// vector of their LANES sums in log2(LANES) rounds of two shuffles and one add each — about three
+// operations per sum where reducing each vector on its own takes nine. Missing vectors of the last
+// group count as zeros; one or two vectors are reduced on their own.
+#define TRANSPOSED_SUMS(name, VEC, LANES, ...)                                                        \
+    INLINE VEC name##_pair(VEC a, VEC b, int width) {                                                  \
+        VEC low, high;                                                                                 \
+        switch (width) { __VA_ARGS__ }                                                                 \
+        return low + high;                                                                             \
+    }                                                                                                  \
+    INLINE void name(const VEC *v, int n, double *out) {                                               \
+        if (n <= 2) { /* too few to interleave: each vector halved onto itself */                      \
+            for (int i = 0; i < n; i++) {                                                              \
+                VEC s = v[i];                                                                          \
+                for (int width = LANES / 2; width >= 1; width /= 2) s = name##_pair(s, s, width);      \
+                out[i] = s[0];                                                                         \
+            }                                                                                          \
+            return;                                                                                    \
+        }                                                                                              \
+        for (int group = 0; group < n; group += LANES) {                                               \
+            VEC level[LANES];                                                                          \
+            for (int i = 0; i < LANES; i++) level[i] = group + i < n ? v[group + i] : (VEC){};          \
+            int count = LANES;                                                                         \
+            for (int width = LANES / 2; width >= 1; width /= 2, count /= 2)                            \
+                for (int i = 0; i < count / 2; i++) level[i] = name##_pair(level[2 * i], level[2 * i + 1], width); \
+            for (int i = 0; i < LANES && group + i < n; i++) out[group + i] = level[0][i];             \
+        }                                                                                              \
+    }
+
+// The pair step at each width: lanes taken `width` at a time, alternately from a and b; `low` gets
+// each pair of runs' first halves, `high` their second.
+#define SHUFFLE_CASE(width, ...) case width: __VA_ARGS__; break;
+TRANSPOSED_SUMS(transposed_sums_f32x16, f32x16, 16,
+    SHUFFLE_CASE(8, low = __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+                    high = __builtin_shufflevector(a, b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31))
+    SHUFFLE_CASE(4, low = __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+                    high = __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31))
+    SHUFFLE_CASE(2, low = __builtin_shufflevector(a, b, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29);
+                    high = __builtin_shufflevector(a, b, 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31))
+    SHUFFLE_CASE(1, low = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+                    high = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)))
+TRANSPOSED_SUMS(transposed_sums_f64x8, f64x8, 8,
+    SHUFFLE_CASE(4, low = __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11);
+                    high = __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15))
+    SHUFFLE_CASE(2, low = __builtin_shufflevector(a, b, 0, 1, 4, 5, 8, 9, 12, 13);
+                    high = __builtin_shufflevector(a, b, 2, 3, 6, 7, 10, 11, 14, 15))
+    SHUFFLE_CASE(1, low = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
+                    high = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15)))
+
 // Logits of ROWS consecutive rows for CLASSES classes, summed in T (VEC: LANES of them): one
-// accumulator vector per (row, class); each weight vector is loaded once for all the rows, each
-// row's features loaded (and widened to T) once for all the classes. Written to z[r·k + c].
-#define LOGIT_GROUP(name, T, VEC, LANES, LOAD_X, LOAD_W, SUM, ROWS, CLASSES)                          \
-    INLINE void name(const T *w, int64_t d, const float *x, double *z, int64_t k) {                    \
-        VEC acc[ROWS][CLASSES] = {};                                                                   \
+// accumulator vector per (class, row); each weight vector is loaded once for all the rows, each
+// row's features loaded (and widened to T) once for all the classes. Written class-major,
+// z[c·BLOCK + r].
+#define LOGIT_GROUP(name, T, VEC, LANES, LOAD_X, LOAD_W, SUMS, ROWS, CLASSES)                         \
+    INLINE void name(const T *w, int64_t d, const float *x, double *z) {                               \
+        VEC acc[CLASSES * ROWS] = {};                                                                  \
         int64_t j = 0;                                                                                 \
         for (; j + LANES <= d; j += LANES) {                                                           \
             VEC xv[ROWS];                                                                              \
             for (int r = 0; r < ROWS; r++) xv[r] = LOAD_X(x + r * d + j);                              \
             for (int c = 0; c < CLASSES; c++) {                                                        \
                 const VEC wv = LOAD_W(w + c * d + j);                                                  \
-                for (int r = 0; r < ROWS; r++) acc[r][c] += wv * xv[r];                                \
+                for (int r = 0; r < ROWS; r++) acc[c * ROWS + r] += wv * xv[r];                        \
             }                                                                                          \
         }                                                                                              \
-        /* Unrolled and kept scalar: vectorising across classes would gather the accumulators. */    \
-        _Pragma("clang loop vectorize(disable) unroll(full)")                                         \
-        for (int r = 0; r < ROWS; r++)                                                                 \
-            _Pragma("clang loop vectorize(disable) unroll(full)")                                     \
-            for (int c = 0; c < CLASSES; c++) {                                                        \
+        double sums[CLASSES * ROWS];                                                                   \
+        SUMS(acc, CLASSES * ROWS, sums);                                                               \
+        for (int c = 0; c < CLASSES; c++)                                                              \
+            for (int r = 0; r < ROWS; r++) {                                                           \
                 double tail = 0;                                                                       \
                 for (int64_t t = j; t < d; t++) tail += (double)w[c * d + t] * x[r * d + t];           \
-                z[r * k + c] = SUM(acc[r][c]) + tail;                                                  \
+                z[c * BLOCK + r] = sums[c * ROWS + r] + tail;                                          \
             }                                                                                          \
     }
 
 // All k logits of ROWS rows, classes taken six, two and one at a time (six keeps twelve
 // accumulators for a row pair: registers to spare on AVX-512, no spills).
-#define LOGIT_ROWS(name, T, VEC, LANES, LOAD_X, LOAD_W, SUM, ROWS)                                     \
-    LOGIT_GROUP(name##_6, T, VEC, LANES, LOAD_X, LOAD_W, SUM, ROWS, 6)                                 \
-    LOGIT_GROUP(name##_2, T, VEC, LANES, LOAD_X, LOAD_W, SUM, ROWS, 2)                                 \
-    LOGIT_GROUP(name##_1, T, VEC, LANES, LOAD_X, LOAD_W, SUM, ROWS, 1)                                 \
+#define LOGIT_ROWS(name, T, VEC, LANES, LOAD_X, LOAD_W, SUMS, ROWS)                                    \
+    LOGIT_GROUP(name##_6, T, VEC, LANES, LOAD_X, LOAD_W, SUMS, ROWS, 6)                                \
+    LOGIT_GROUP(name##_2, T, VEC, LANES, LOAD_X, LOAD_W, SUMS, ROWS, 2)                                \
+    LOGIT_GROUP(name##_1, T, VEC, LANES, LOAD_X, LOAD_W, SUMS, ROWS, 1)                                \
     INLINE void name(const T *w, int64_t d, int64_t k, const float *x, double *z) {                    \
         int64_t c = 0;                                                                                 \
-        for (; c + 6 <= k; c += 6) name##_6(w + c * d, d, x, z + c, k);                                \
-        for (; c + 2 <= k; c += 2) name##_2(w + c * d, d, x, z + c, k);                                \
-        for (; c < k; c++) name##_1(w + c * d, d, x, z + c, k);                                        \
+        for (; c + 6 <= k; c += 6) name##_6(w + c * d, d, x, z + c * BLOCK);                           \
+        for (; c + 2 <= k; c += 2) name##_2(w + c * d, d, x, z + c * BLOCK);                           \
+        for (; c < k; c++) name##_1(w + c * d, d, x, z + c * BLOCK);                                   \
     }
-LOGIT_ROWS(logits_of_pair, double, f64x8, 8, widen_f32x8, load_f64x8, sum_f64x8, ROW_PAIR)
-LOGIT_ROWS(logits_of_row, double, f64x8, 8, widen_f32x8, load_f64x8, sum_f64x8, 1)
-LOGIT_ROWS(coarse_logits_of_pair, float, f32x16, 16, load_f32x16, load_f32x16, sum_f32x16, ROW_PAIR)
-LOGIT_ROWS(coarse_logits_of_row, float, f32x16, 16, load_f32x16, load_f32x16, sum_f32x16, 1)
+LOGIT_ROWS(logits_of_pair, double, f64x8, 8, widen_f32x8, load_f64x8, transposed_sums_f64x8, ROW_PAIR)
+LOGIT_ROWS(logits_of_row, double, f64x8, 8, widen_f32x8, load_f64x8, transposed_sums_f64x8, 1)
+LOGIT_ROWS(coarse_logits_of_pair, float, f32x16, 16, load_f32x16, load_f32x16, transposed_sums_f32x16, ROW_PAIR)
+LOGIT_ROWS(coarse_logits_of_row, float, f32x16, 16, load_f32x16, load_f32x16, transposed_sums_f32x16, 1)
 
-// The block's share of the weight gradient, Σ_r g[r][c]·x[r], for CLASSES classes, 32 columns at a
-// time: 2 × CLASSES float32 vectors summed over the block's rows in registers, then added to the
-// float32 sums once. The same chunk of the next block's rows (`ahead` of them) is prefetched as
-// this one is read.
-#define GRADIENT_GROUP(name, CLASSES)                                                                 \
-    INLINE void name(const float *x, int64_t rows, int64_t ahead, int64_t d, const float *g, int64_t k, float *sums) { \
-        int64_t j = 0;                                                                                 \
-        for (; j + 32 <= d; j += 32) {                                                                 \
-            f32x16 acc[CLASSES][2] = {};                                                               \
-            for (int64_t r = 0; r < rows; r++) {                                                       \
-                const f32x16 low = load_f32x16(x + r * d + j), high = load_f32x16(x + r * d + j + 16); \
-                if (r < ahead) {                                                                       \
-                    __builtin_prefetch(x + (r + BLOCK) * d + j);                                       \
-                    __builtin_prefetch(x + (r + BLOCK) * d + j + 16);                                  \
-                }                                                                                      \
-                for (int c = 0; c < CLASSES; c++) {                                                    \
-                    acc[c][0] += g[r * k + c] * low;                                                   \
-                    acc[c][1] += g[r * k + c] * high;                                                  \
-                }                                                                                      \
-            }                                                                                          \
-            for (int c = 0; c < CLASSES; c++) {                                                        \
-                store_f32x16(sums + c * d + j, load_f32x16(sums + c * d + j) + acc[c][0]);             \
-                store_f32x16(sums + c * d + j + 16, load_f32x16(sums + c * d + j + 16) + acc[c][1]);   \
-            }                                                                                          \
+// The block's share of the weight gradient, Σ_r g[c][r]·x[r], for CLASSES classes, 16·VECTORS
+// columns at a time: CLASSES × VECTORS float32 vectors summed over the block's rows in registers,
+// then added to the float32 sums once. The same chunk of the next block's rows (`ahead` of them) is
+// prefetched as this one is read. Six classes take two vectors (twelve accumulators; three or four
+// were no faster), fewer classes four.
+#define GRADIENT_CHUNK(name, CLASSES, VECTORS)                                                        \
+    INLINE void name(const float *x, int64_t rows, int64_t ahead, int64_t d, const float *g, float *sums) { \
+        f32x16 acc[CLASSES][VECTORS] = {};                                                             \
+        for (int64_t r = 0; r < rows; r++) {                                                           \
+            f32x16 xv[VECTORS];                                                                        \
+            for (int v = 0; v < VECTORS; v++) xv[v] = load_f32x16(x + r * d + 16 * v);                 \
+            if (r < ahead)                                                                             \
+                for (int v = 0; v < VECTORS; v++) __builtin_prefetch(x + (r + BLOCK) * d + 16 * v);    \
+            for (int c = 0; c < CLASSES; c++)                                                          \
+                for (int v = 0; v < VECTORS; v++) acc[c][v] += g[c * BLOCK + r] * xv[v];               \
         }                                                                                              \
+        for (int c = 0; c < CLASSES; c++)                                                              \
+            for (int v = 0; v < VECTORS; v++)                                                          \
+                store_f32x16(sums + c * d + 16 * v, load_f32x16(sums + c * d + 16 * v) + acc[c][v]);   \
+    }
+#define GRADIENT_GROUP(name, CLASSES, VECTORS)                                                        \
+    GRADIENT_CHUNK(name##_chunk, CLASSES, VECTORS)                                                     \
+    GRADIENT_CHUNK(name##_tail, CLASSES, 1)                                                            \
+    INLINE void name(const float *x, int64_t rows, int64_t ahead, int64_t d, const float *g, float *sums) { \
+        int64_t j = 0;                                                                                 \
+        for (; j + 16 * VECTORS <= d; j += 16 * VECTORS) name##_chunk(x + j, rows, ahead, d, g, sums + j); \
+        for (; j + 16 <= d; j += 16) name##_tail(x + j, rows, ahead, d, g, sums + j);                  \
         for (; j < d; j++)                                                                             \
             for (int c = 0; c < CLASSES; c++) {                                                        \
                 float s = 0;                                                                           \
-                for (int64_t r = 0; r < rows; r++) s += g[r * k + c] * x[r * d + j];                   \
+                for (int64_t r = 0; r < rows; r++) s += g[c * BLOCK + r] * x[r * d + j];               \
                 sums[c * d + j] += s;                                                                  \
             }                                                                                          \
     }
-GRADIENT_GROUP(gradient_of_6, 6)
-GRADIENT_GROUP(gradient_of_2, 2)
-GRADIENT_GROUP(gradient_of_1, 1)
+GRADIENT_GROUP(gradient_of_6, 6, 2)
+GRADIENT_GROUP(gradient_of_2, 2, 4)
+GRADIENT_GROUP(gradient_of_1, 1, 4)
 
 // Logits are summed in float64 from theta, or in float32 from coarse_w (see ckernels.h); the
-// softmax and loss are float64 either way. The weight gradient is summed in float32 over FLUSH
-// rows, then added to the float64 gradient: its rounding, ~1e-11, is far below any stopping
-// tolerance.
+// softmax and loss are float64 either way, computed class by class across the block's rows so that
+// they vectorise (logits and their gradient are kept class-major for that), with the loss and the
+// bias gradient summed per row position over the blocks and only at the end across positions. The
+// weight gradient is summed in float32 over FLUSH rows, then added to the float64 gradient: its
+// rounding, ~1e-11, is far below any stopping tolerance.
 MULTIVERSION
 double ckpt_softmax_regression_pass(const float *x, const int32_t *labels, const double *weights,
                                     int64_t begin, int64_t end, int64_t d, int64_t k,
-                                    const double *theta, const float *coarse_w, double *gradient, double *z,
+                                    const double *theta, const float *coarse_w, double *gradient, double *work,
                                     float *scratch) {
     const double *bias = theta + k * d;
+    double *z = work, *bias_lanes = work + BLOCK * k;
     float *g = scratch, *sums = scratch + BLOCK * k;
+    double loss_lanes[BLOCK] = {};
     memset(gradient, 0, (size_t)(k * d + k) * sizeof(double));
+    memset(bias_lanes, 0, (size_t)(BLOCK * k) * sizeof(double));
     memset(sums, 0, (size_t)(k * d) * sizeof(float));
-    double loss = 0;
     for (int64_t start = begin; start < end; start += BLOCK) {
         const int64_t rows = end - start < BLOCK ? end - start : BLOCK;
         const float *block = x + start * d;
+        const int32_t *y = labels + start;
+        const double *s = weights + start;
         int64_t r = 0;
         if (coarse_w) {
-            for (; r + ROW_PAIR <= rows; r += ROW_PAIR) coarse_logits_of_pair(coarse_w, d, k, block + r * d, z + r * k);
-            for (; r < rows; r++) coarse_logits_of_row(coarse_w, d, k, block + r * d, z + r * k);
+            for (; r + ROW_PAIR <= rows; r += ROW_PAIR) coarse_logits_of_pair(coarse_w, d, k, block + r * d, z + r);
+            for (; r < rows; r++) coarse_logits_of_row(coarse_w, d, k, block + r * d, z + r);
         } else {
-            for (; r + ROW_PAIR <= rows; r += ROW_PAIR) logits_of_pair(theta, d, k, block + r * d, z + r * k);
-            for (; r < rows; r++) logits_of_row(theta, d, k, block + r * d, z + r * k);
+            for (; r + ROW_PAIR <= rows; r += ROW_PAIR) logits_of_pair(theta, d, k, block + r * d, z + r);
+            for (; r < rows; r++) logits_of_row(theta, d, k, block + r * d, z + r);
         }
 
         // −log softmax(z)[label] = peak − z[label] + log Σ exp(z − peak)
-        for (r = 0; r < rows; r++) {
-            double *zr = z + r * k, peak = -INFINITY;
-            for (int64_t c = 0; c < k; c++) {
-                zr[c] += bias[c];
-                peak = zr[c] > peak ? zr[c] : peak;
+        double peak[BLOCK], picked[BLOCK] = {}, total[BLOCK] = {}, scale[BLOCK];
+        for (r = 0; r < rows; r++) peak[r] = -INFINITY;
+        for (int64_t c = 0; c < k; c++)
+            for (r = 0; r < rows; r++) {
+                const double v = z[c * BLOCK + r] + bias[c];
+                z[c * BLOCK + r] = v;
+                peak[r] = v > peak[r] ? v : peak[r];
+                picked[r] += y[r] == c ? v : 0;
             }
-            loss += weights[start + r] * (peak - zr[labels[start + r]]);
-            for (int64_t c = 0; c < k; c++) zr[c] -= peak;
-        }
-        for (int64_t i = 0; i < rows * k; i++) z[i] = exp_nonpositive(z[i]);
-        double sums_of_exp[BLOCK], logs[BLOCK];
-        for (r = 0; r < rows; r++) {
-            double s = 0;
-            for (int64_t c = 0; c < k; c++) s += z[r * k + c];
-            sums_of_exp[r] = s;
-        }
-        for (r = 0; r < rows; r++) logs[r] = log_positive(sums_of_exp[r]);
-        for (r = 0; r < rows; r++) {
-            const double weight = weights[start + r], scale = weight / sums_of_exp[r];
-            const int32_t label = labels[start + r];
-            loss += weight * logs[r];
-            for (int64_t c = 0; c < k; c++) {
-                // ∂loss/∂logit_c = weight · (softmax_c − [c = label])
-                const double gc = z[r * k + c] * scale - (c == label ? weight : 0.0);
-                gradient[k * d + c] += gc;
-                g[r * k + c] = (float)gc;
+        for (int64_t c = 0; c < k; c++)
+            for (r = 0; r < rows; r++) {
+                const double e = exp_nonpositive(z[c * BLOCK + r] - peak[r]);
+                z[c * BLOCK + r] = e;
+                total[r] += e;
             }
+        for (r = 0; r < rows; r++) {
+            loss_lanes[r] += s[r] * (peak[r] - picked[r] + log_positive(total[r]));
+            scale[r] = s[r] / total[r];
         }
+        // ∂loss/∂logit_c = weight · (softmax_c − [c = label])
+        for (int64_t c = 0; c < k; c++)
+            for (r = 0; r < rows; r++) {
+                const double gc = z[c * BLOCK + r] * scale[r] - (y[r] == c ? s[r] : 0.0);
+                bias_lanes[c * BLOCK + r] += gc;
+                g[c * BLOCK + r] = (float)gc;
+            }
 
         const int64_t after = end - start - rows, ahead = after < BLOCK ? after : BLOCK;
         int64_t c = 0;
-        for (; c + 6 <= k; c += 6) gradient_of_6(block, rows, ahead, d, g + c, k, sums + c * d);
-        for (; c + 2 <= k; c += 2) gradient_of_2(block, rows, ahead, d, g + c, k, sums + c * d);
-        for (; c < k; c++) gradient_of_1(block, rows, ahead, d, g + c, k, sums + c * d);
+        for (; c + 6 <= k; c += 6) gradient_of_6(block, rows, ahead, d, g + c * BLOCK, sums + c * d);
+        for (; c + 2 <= k; c += 2) gradient_of_2(block, rows, ahead, d, g + c * BLOCK, sums + c * d);
+        for (; c < k; c++) gradient_of_1(block, rows, ahead, d, g + c * BLOCK, sums + c * d);
         if ((start + rows - begin) % FLUSH == 0 || start + rows == end) {
             for (int64_t j = 0; j < k * d; j++) gradient[j] += sums[j];
             memset(sums, 0, (size_t)(k * d) * sizeof(float));
         }
     }
-    return loss;
+    for (int64_t c = 0; c < k; c++) gradient[k * d + c] = tree_sum_d(bias_lanes + c * BLOCK, BLOCK);
+    return tree_sum_d(loss_lanes, BLOCK);
 }

@@ -49,7 +49,7 @@ final class SoftmaxObjectiveTests: XCTestCase {
     func testPassMatchesThePlainObjective() {
         let shapes: [(rows: Int, dimension: Int, classes: Int, scale: Double)] = [
             (5, 3, 2, 1), (300, 45, 1, 1), (300, 45, 3, 1), (300, 64, 6, 1), (300, 70, 7, 1),
-            (300, 33, 13, 1), (300, 40, 6, 2_000),
+            (300, 33, 13, 1), (300, 40, 6, 2_000), (301, 100, 2, 1),
         ]
         for (index, shape) in shapes.enumerated() {
             let p = problem(rows: shape.rows, dimension: shape.dimension, classes: shape.classes, scale: shape.scale,

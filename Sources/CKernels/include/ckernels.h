@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 /// Rows the softmax-regression pass takes at a time (its scratch sizes are multiples of this).
-#define CKPT_SOFTMAX_REGRESSION_BLOCK 16
+#define CKPT_SOFTMAX_REGRESSION_BLOCK 32
 
 /// One pass of multinomial logistic regression over rows [begin, end) of x: for each row, the
 /// logits W·x + b, their log-softmax, the weighted loss, and the gradient contributions.
@@ -12,13 +12,13 @@
 ///   theta: W [k, d] then b [k], float64; gradient: [k·d + k], float64, overwritten;
 ///   coarse_w: NULL, or W rounded to float32 [k, d]: the logits are then summed in float32, which
 ///   is faster and moves the loss by ~1e-9 relative (enough while a step changes it by far more);
-///   logits: BLOCK·k doubles and scratch: BLOCK·k + k·d floats (BLOCK = CKPT_SOFTMAX_REGRESSION_BLOCK).
+///   work: 2·BLOCK·k doubles and scratch: BLOCK·k + k·d floats (BLOCK = CKPT_SOFTMAX_REGRESSION_BLOCK).
 /// Returns the summed weighted loss of the rows. Softmax and loss in float64, the weight gradient
 /// summed in float32 over 64 rows at a time, then in float64; the row order is fixed, so the result
 /// does not depend on the machine's vector width beyond rounding of the dot products.
 double ckpt_softmax_regression_pass(const float *x, const int32_t *labels, const double *weights,
                                     int64_t begin, int64_t end, int64_t d, int64_t k,
-                                    const double *theta, const float *coarse_w, double *gradient, double *logits,
+                                    const double *theta, const float *coarse_w, double *gradient, double *work,
                                     float *scratch);
 
 /// Reads floats [0, n) once, front to back, and returns their sum: a streaming read at the speed of

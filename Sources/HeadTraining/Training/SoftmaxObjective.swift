@@ -75,11 +75,11 @@ struct SoftmaxObjective: @unchecked Sendable {
         func run(_ worker: Int) {
             let o = objective
             let block = Int(CKPT_SOFTMAX_REGRESSION_BLOCK)
-            var logits = [Double](repeating: 0, count: block * o.classes)
+            var work = [Double](repeating: 0, count: 2 * block * o.classes)
             var scratch = [Float](repeating: 0, count: (block + o.dimension) * o.classes)
             losses[worker] = ckpt_softmax_regression_pass(
                 x, y, s, Int64(o.rows * worker / o.threads), Int64(o.rows * (worker + 1) / o.threads),
-                Int64(o.dimension), Int64(o.classes), theta, coarseWeights, partial + worker * o.parameterCount, &logits, &scratch)
+                Int64(o.dimension), Int64(o.classes), theta, coarseWeights, partial + worker * o.parameterCount, &work, &scratch)
         }
     }
 }
