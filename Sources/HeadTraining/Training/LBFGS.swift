@@ -140,10 +140,24 @@ struct LBFGS {
     }
 }
 
+// The vector helpers run on every iteration over all parameters (twenty dot products and as many
+// updates for ten remembered steps); eight lanes at a time, so they cost a few percent of an
+// evaluation instead of a tenth. The lanes are summed in a fixed order, so results are reproducible.
+private typealias Lanes = SIMD8<Double>
+
 func dot(_ a: [Double], _ b: [Double]) -> Double {
-    var sum = 0.0
-    for i in a.indices { sum += a[i] * b[i] }
-    return sum
+    a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+            var lanes = Lanes(), i = 0
+            while i + Lanes.scalarCount <= a.count {
+                lanes += load(a, i) * load(b, i)
+                i += Lanes.scalarCount
+            }
+            var sum = lanes.sum()
+            while i < a.count { sum += a[i] * b[i]; i += 1 }
+            return sum
+        }
+    }
 }
 
 func norm(_ a: [Double]) -> Double { dot(a, a).squareRoot() }
@@ -152,5 +166,18 @@ func maxAbs(_ a: [Double]) -> Double { a.reduce(0) { max($0, abs($1)) } }
 
 /// y += α·x
 func axpy(_ alpha: Double, _ x: [Double], _ y: inout [Double]) {
-    for i in y.indices { y[i] += alpha * x[i] }
+    x.withUnsafeBufferPointer { x in
+        y.withUnsafeMutableBufferPointer { y in
+            var i = 0
+            while i + Lanes.scalarCount <= y.count {
+                UnsafeMutableRawPointer(y.baseAddress! + i).storeBytes(of: load(UnsafeBufferPointer(y), i) + alpha * load(x, i), as: Lanes.self)
+                i += Lanes.scalarCount
+            }
+            while i < y.count { y[i] += alpha * x[i]; i += 1 }
+        }
+    }
+}
+
+private func load(_ v: UnsafeBufferPointer<Double>, _ i: Int) -> Lanes {
+    UnsafeRawPointer(v.baseAddress! + i).loadUnaligned(as: Lanes.self)
 }
