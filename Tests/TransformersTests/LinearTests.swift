@@ -37,4 +37,25 @@ final class LinearTests: XCTestCase {
             XCTAssertLessThan(worst, 1e-4)
         }
     }
+
+    /// Ending OpenBLAS's idle threads (before our own kernels run on the cores) leaves products
+    /// exact: the next threaded product starts them again.
+    func testProductsAfterEndingOpenBLASThreads() {
+        let m = 256, k = 256, n = 256
+        let x = (0..<(m * k)).map { Float(($0 * 7) % 23) / 23 - 0.5 }, w = (0..<(n * k)).map { Float(($0 * 5) % 19) / 19 - 0.5 }
+        func product() -> [Float] {
+            var y = [Float](repeating: .nan, count: m * n)
+            x.withUnsafeBufferPointer { x in w.withUnsafeBufferPointer { w in y.withUnsafeMutableBufferPointer { y in
+                BLAS.linear(x.baseAddress!, rows: m, inputs: k, weight: w.baseAddress!, outputs: n, bias: nil, into: y.baseAddress!)
+            } } }
+            return y
+        }
+        BLAS.setThreads(2)
+        defer { BLAS.setThreads(1) }
+        let before = product()
+        XCTAssertTrue(BLAS.endIdleThreads(), "the Debian OpenBLAS (pthreads) exports blas_thread_shutdown_")
+        XCTAssertTrue(BLAS.endIdleThreads())   // twice in a row: nothing left to end
+        XCTAssertEqual(product(), before)
+        XCTAssertEqual(before[0], (0..<k).reduce(Float(0)) { $0 + x[$1] * w[$1] }, accuracy: 1e-3)
+    }
 }

@@ -74,6 +74,7 @@ public enum HeadTrainer {
                                          penalty: settings.resolvedWeightDecay(rows: features.rows), threads: threads)
         var theta = [Double](repeating: 0, count: objective.parameterCount)
         let optimizer = LBFGS(maxIterations: settings.resolvedEpochs, gradientTolerance: settings.tolerance)
+        BLAS.endIdleThreads()   // the fit runs no products, only its own kernels on its own threads
         let outcome = optimizer.minimize(&theta, { objective.evaluate($0, &$1, coarse: $2) }) { iteration, _ in progress?(iteration) }
         let K = classes.count, D = features.dimension
         let layer = DenseLayer(inputs: D, outputs: K, weight: theta[0..<(K * D)].map(Float.init), bias: theta[(K * D)...].map(Float.init))
