@@ -77,6 +77,11 @@ final class HeadTrainingTests: XCTestCase {
         XCTAssertThrowsError(try HeadTrainer.train(poisoned, labels: labels, settings: TrainingSettings())) {
             XCTAssertEqual("\($0)", "feature row 2 (0-based) holds a NaN or infinite value at column 1")
         }
+        var infinite = features   // the last value: past the checker's last whole vector
+        infinite.values[features.values.count - 1] = -.infinity
+        XCTAssertThrowsError(try HeadTrainer.train(infinite, labels: labels, settings: TrainingSettings())) {
+            XCTAssertEqual("\($0)", "feature row \(features.rows - 1) (0-based) holds a NaN or infinite value at column \(features.dimension - 1)")
+        }
         XCTAssertThrowsError(try LabelledDataset(lines: ["label\ttext", "a\tx", "\ty"], format: .tsv, textColumn: "text", labelColumn: "label")) {
             XCTAssertEqual("\($0)", "data row 2 (1-based, header excluded) has an empty label")
         }

@@ -39,7 +39,18 @@ public struct FeatureMatrix: Sendable, Equatable {
 
     /// Throws on the first NaN or infinity (training on one would poison every weight).
     public func checkFinite() throws {
-        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+        // x·0 is 0 for a finite x and NaN for ±∞ and NaN: one vectorised pass over the features
+        // (a few percent of a head fit when done value by value), then the search only on failure.
+        let allFinite = values.withUnsafeBufferPointer { v in
+            var lanes = SIMD16<Float>(), tail: Float = 0, i = 0
+            while i + 16 <= v.count {
+                lanes += UnsafeRawPointer(v.baseAddress! + i).loadUnaligned(as: SIMD16<Float>.self) * 0
+                i += 16
+            }
+            while i < v.count { tail += v[i] * 0; i += 1 }
+            return lanes.sum() + tail == 0
+        }
+        if !allFinite, let bad = values.firstIndex(where: { !$0.isFinite }) {
             throw HeadTrainingError.nonFiniteFeature(row: bad / max(dimension, 1), column: bad % max(dimension, 1))
         }
     }
