@@ -19,7 +19,6 @@ enum { BLOCK = CKPT_SOFTMAX_REGRESSION_BLOCK, ROW_PAIR = 2, FLUSH = 2 * BLOCK };
 typedef float f32x16 __attribute__((vector_size(64)));
 typedef float f32x8 __attribute__((vector_size(32)));
 typedef double f64x8 __attribute__((vector_size(64)));
-typedef double f64x4 __attribute__((vector_size(32)));
 
 #define INLINE __attribute__((always_inline)) static inline
 
