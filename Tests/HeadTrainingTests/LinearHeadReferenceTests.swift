@@ -4,7 +4,8 @@ import XCTest
 
 /// The L-BFGS linear head against scikit-learn's LogisticRegression(C=1) on the same features: the
 /// same accuracy and macro-F1 (±0.5 point) and, both being at the optimum of the same strictly
-/// convex objective, the same test probabilities within 1e-4.
+/// convex objective, the same test probabilities within 1e-4; and the same head, bit for bit, at
+/// one and two threads.
 final class LinearHeadReferenceTests: XCTestCase {
     func check(weighting: ClassWeighting, key: String) throws {
         let train = try TRECFixtures.features("trec-train"), test = try TRECFixtures.features("trec-test")
@@ -13,6 +14,8 @@ final class LinearHeadReferenceTests: XCTestCase {
         settings.classWeight = weighting
         let outcome = try HeadTrainer.train(train, labels: trainLabels, settings: settings)
         XCTAssertTrue(outcome.converged, "L-BFGS stopped after \(outcome.iterations) iterations without converging")
+        let twoThreads = try HeadTrainer.train(train, labels: trainLabels, settings: settings, threads: 2)
+        XCTAssertEqual(twoThreads.head, outcome.head, "the head depends on the thread count")
         let predicted = try outcome.head.predictions(test).map { outcome.head.labels[$0] }
         let report = ClassificationReport(truth: testLabels, predicted: predicted, classes: outcome.head.labels)
         let reference = try TRECFixtures.reference()[key]!

@@ -46,4 +46,8 @@ void ckpt_softmax_rows(float *x, int64_t rows, int64_t n, int64_t stride);
 void ckpt_layer_norm(const float *x, const float *bias, float *y, int64_t rows, int64_t n, const float *gamma, const float *beta,
                      float epsilon);
 
+/// Returns *counter, then adds one, atomically: how threads sharing a list of work items each
+/// claim the next one.
+static inline int64_t ckpt_claim_next(int64_t *counter) { return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED); }
+
 #endif

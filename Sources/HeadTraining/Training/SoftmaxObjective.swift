@@ -1,5 +1,5 @@
 import CKernels
-import Dispatch
+import Transformers
 
 /// The objective of a multinomial logistic regression with an L2 penalty, as scikit-learn's
 /// `LogisticRegression(solver="lbfgs")` minimises it (scaled by 1/n, which leaves the minimum
@@ -11,8 +11,9 @@ import Dispatch
 /// intercept b is not penalised. Parameters are packed as W [K, D] then b [K], in double
 /// precision; features stay float32 (widened as they are read for the logits, or, for a coarse
 /// evaluation, multiplied by W rounded to float32; the weight gradient is summed in float32 over
-/// short runs of rows, see CKernels). Rows are split into
-/// `threads` fixed slices whose sums are added in order, so a thread count gives one result.
+/// short runs of rows, see CKernels). Rows are cut into slices fixed by the
+/// row count alone, whose sums are added in order, so the result is the same at any thread count;
+/// threads take the slices one at a time, which keeps both cores busy when one of them stalls.
 struct SoftmaxObjective: @unchecked Sendable {
     let x: [Float]             // [N, D]
     let labels: [Int32]        // [N], class indices
@@ -20,6 +21,7 @@ struct SoftmaxObjective: @unchecked Sendable {
     let rows: Int, dimension: Int, classes: Int
     let penalty: Double
     let threads: Int
+    let slices: Int
 
     init(features: FeatureMatrix, labels: [Int], classes: Int, sampleWeights: [Double], penalty: Double, threads: Int) {
         x = features.values
@@ -29,7 +31,9 @@ struct SoftmaxObjective: @unchecked Sendable {
         dimension = features.dimension
         self.classes = classes
         self.penalty = penalty
-        self.threads = max(1, min(threads, features.rows / 256 + 1))
+        self.threads = max(1, threads)
+        // At least 256 rows a slice, so per-slice overhead stays small; eight are enough to balance two to four cores.
+        slices = max(1, min(8, features.rows / 256))
     }
 
     var parameterCount: Int { classes * (dimension + 1) }
@@ -38,8 +42,8 @@ struct SoftmaxObjective: @unchecked Sendable {
     /// L moves by ~1e-9 relative, which matters only where steps change it by less).
     func evaluate(_ theta: [Double], _ gradient: inout [Double], coarse: Bool) -> Double {
         let P = parameterCount, K = classes
-        var partial = [Double](repeating: 0, count: threads * P)
-        var losses = [Double](repeating: 0, count: threads)
+        var partial = [Double](repeating: 0, count: slices * P)
+        var losses = [Double](repeating: 0, count: slices)
         let coarseWeights = coarse ? theta[0..<(K * dimension)].map(Float.init) : []
         x.withUnsafeBufferPointer { x in labels.withUnsafeBufferPointer { y in rowWeights.withUnsafeBufferPointer { s in
             theta.withUnsafeBufferPointer { theta in partial.withUnsafeMutableBufferPointer { partial in
@@ -47,14 +51,14 @@ struct SoftmaxObjective: @unchecked Sendable {
                     let pass = Pass(x: x.baseAddress!, y: y.baseAddress!, s: s.baseAddress!, theta: theta.baseAddress!,
                                     coarseWeights: coarse ? coarseWeights.baseAddress : nil,
                                     partial: partial.baseAddress!, losses: losses.baseAddress!, objective: self)
-                    if threads == 1 { pass.run(0) } else { DispatchQueue.concurrentPerform(iterations: threads) { pass.run($0) } }
+                    Parallel.forEachIndex(slices, threads: threads) { pass.run(slice: $0) }
                 } }
             } }
         } } }
         var loss = 0.0
-        for worker in 0..<threads {
-            loss += losses[worker]
-            for j in 0..<P { gradient[j] = (worker == 0 ? 0 : gradient[j]) + partial[worker * P + j] }
+        for slice in 0..<slices {
+            loss += losses[slice]
+            for j in 0..<P { gradient[j] = (slice == 0 ? 0 : gradient[j]) + partial[slice * P + j] }
         }
         var squares = 0.0
         for j in 0..<(K * dimension) {
@@ -64,22 +68,22 @@ struct SoftmaxObjective: @unchecked Sendable {
         return loss + penalty / 2 * squares
     }
 
-    /// The pointers one evaluation's workers share; each writes only its own slice of `partial`
-    /// and its own entry of `losses`.
+    /// The pointers one evaluation's threads share; each slice writes only its own part of
+    /// `partial` and its own entry of `losses`.
     private struct Pass: @unchecked Sendable {
         let x: UnsafePointer<Float>, y: UnsafePointer<Int32>, s: UnsafePointer<Double>, theta: UnsafePointer<Double>
         let coarseWeights: UnsafePointer<Float>?
         let partial: UnsafeMutablePointer<Double>, losses: UnsafeMutablePointer<Double>
         let objective: SoftmaxObjective
 
-        func run(_ worker: Int) {
+        func run(slice: Int) {
             let o = objective
             let block = Int(CKPT_SOFTMAX_REGRESSION_BLOCK)
             var work = [Double](repeating: 0, count: 2 * block * o.classes)
             var scratch = [Float](repeating: 0, count: (block + o.dimension) * o.classes)
-            losses[worker] = ckpt_softmax_regression_pass(
-                x, y, s, Int64(o.rows * worker / o.threads), Int64(o.rows * (worker + 1) / o.threads),
-                Int64(o.dimension), Int64(o.classes), theta, coarseWeights, partial + worker * o.parameterCount, &work, &scratch)
+            losses[slice] = ckpt_softmax_regression_pass(
+                x, y, s, Int64(o.rows * slice / o.slices), Int64(o.rows * (slice + 1) / o.slices),
+                Int64(o.dimension), Int64(o.classes), theta, coarseWeights, partial + slice * o.parameterCount, &work, &scratch)
         }
     }
 }

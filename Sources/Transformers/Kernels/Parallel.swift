@@ -1,8 +1,9 @@
+import CKernels
 import Dispatch
 
 /// Splits independent work over threads. While the workers run, OpenBLAS is held to one thread
 /// per call (its products inside are small), then given back `threads`.
-enum Parallel {
+package enum Parallel {
     /// Runs `body` once per thread, on contiguous parts of `range` of (nearly) equal size.
     static func forEachPart(of range: Range<Int>, threads: Int, _ body: @Sendable (Range<Int>) -> Void) {
         let workers = max(1, min(threads, range.count))
@@ -16,6 +17,30 @@ enum Parallel {
         }
         BLAS.setThreads(threads)
     }
+
+    /// Runs `body` once for each index in 0..<count on up to `threads` threads, each thread taking
+    /// the next index when it finishes one, so a core that stalls (another process, the hypervisor
+    /// taking the vCPU) delays one index, not a fixed share. Leaves OpenBLAS's thread count alone:
+    /// for kernels of our own, with no products inside.
+    package static func forEachIndex(_ count: Int, threads: Int, _ body: @Sendable (Int) -> Void) {
+        let workers = max(1, min(threads, count))
+        if workers == 1 {
+            for index in 0..<count { body(index) }
+            return
+        }
+        withUnsafeTemporaryAllocation(of: Int64.self, capacity: 1) { counter in
+            counter[0] = 0
+            let next = SharedCounter(pointer: counter.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while case let index = Int(ckpt_claim_next(next.pointer)), index < count { body(index) }
+            }
+        }
+    }
+}
+
+/// The counter from which `forEachIndex`'s threads claim indices (atomically, see CKernels).
+private struct SharedCounter: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Int64>
 }
 
 /// Buffers the workers share; each writes only its own rows.
