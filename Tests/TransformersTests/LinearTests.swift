@@ -1,10 +1,16 @@
 import XCTest
 @testable import Transformers
 
-/// `BLAS.linear`, whose rows are split over threads when there are enough of them.
+/// `BLAS.linear`, whose rows or outputs are split over threads when there are enough rows.
 final class LinearTests: XCTestCase {
-    func testRowsSplitOverThreadsGiveTheOneThreadResult() {
-        let m = 301, k = 70, n = 50
+    func testWorkSplitOverThreadsGivesTheOneThreadResult() {
+        // More rows than outputs (split by rows), then more outputs than rows (split by outputs).
+        for (m, k, n) in [(301, 70, 50), (200, 70, 333)] {
+            checkSplit(m: m, k: k, n: n)
+        }
+    }
+
+    func checkSplit(m: Int, k: Int, n: Int) {
         var seed: UInt64 = 7
         func next() -> Float {
             seed = seed &* 6364136223846793005 &+ 1442695040888963407
@@ -23,9 +29,9 @@ final class LinearTests: XCTestCase {
             return y
         }
         for accumulate in [false, true] {
-            let one = run(threads: 1, accumulate: accumulate)
-            XCTAssertEqual(run(threads: 2, accumulate: accumulate), one)
-            XCTAssertEqual(run(threads: 3, accumulate: accumulate), one)
+            let one = run(threads: 1, accumulate: accumulate), context = "\(m) × \(k) → \(n), accumulate \(accumulate)"
+            XCTAssertEqual(run(threads: 2, accumulate: accumulate), one, context)
+            XCTAssertEqual(run(threads: 3, accumulate: accumulate), one, context)
             var worst: Float = 0
             for i in 0..<m {
                 for j in 0..<n {
@@ -34,7 +40,7 @@ final class LinearTests: XCTestCase {
                     worst = max(worst, abs(Float(sum) - one[i * n + j]))
                 }
             }
-            XCTAssertLessThan(worst, 1e-4)
+            XCTAssertLessThan(worst, 1e-4, context)
         }
     }
 
