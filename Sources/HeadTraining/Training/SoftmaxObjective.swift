@@ -13,7 +13,7 @@ import Transformers
 /// evaluation, multiplied by W rounded to float32; the weight gradient is summed in float32 over
 /// short runs of rows, see CKernels). Rows are cut into slices fixed by the
 /// row count alone, whose sums are added in order, so the result is the same at any thread count;
-/// threads take the slices one at a time, which keeps both cores busy when one of them stalls.
+/// threads take the slices one at a time, so a core that stalls delays one slice, not a fixed share.
 struct SoftmaxObjective: @unchecked Sendable {
     let x: [Float]             // [N, D]
     let labels: [Int32]        // [N], class indices
@@ -32,7 +32,7 @@ struct SoftmaxObjective: @unchecked Sendable {
         self.classes = classes
         self.penalty = penalty
         self.threads = max(1, threads)
-        // At least 256 rows a slice, so per-slice overhead stays small; eight are enough to balance two to four cores.
+        // At least 256 rows a slice, so the per-slice setup and sums stay small next to the pass.
         slices = max(1, min(8, features.rows / 256))
     }
 
