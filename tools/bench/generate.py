@@ -52,9 +52,19 @@ print(json.dumps({"decode_tokens_per_second": len(new) / seconds, "prefill_token
 
 
 def best_of(results):
-    """The largest of each figure over the rounds (the generated ids are the same in every round)."""
+    """The largest of each figure over the rounds (the ids are compared round by round, not here)."""
     results = list(results)
-    return {key: max(r[key] for r in results) if key != "ids" else results[0][key] for key in results[0]}
+    return {key: max(r[key] for r in results) for key in results[0] if key != "ids"}
+
+
+def id_agreement(rounds):
+    """Whether every round of both sides generated the ids of ckpt's first round, and if not, where one first differs."""
+    reference = rounds[0][0]["ids"]
+    for result in (side for pair in rounds for side in pair):
+        if result["ids"] != reference:
+            first = next((i for i, (a, b) in enumerate(zip(reference, result["ids"])) if a != b), min(len(reference), len(result["ids"])))
+            return f"IDS DIFFER after {first}"
+    return "same ids"
 
 
 def main():
@@ -77,10 +87,10 @@ def main():
         c, p = best_of(r[0] for r in rounds), best_of(r[1] for r in rounds)
         bandwidth = c["bandwidth_bytes_per_second"]
         bound = bandwidth / c["weight_bytes_per_token"]
-        same = "same ids" if c["ids"] == p["ids"] else f"IDS DIFFER after {next(i for i, (a, b) in enumerate(zip(c['ids'], p['ids'])) if a != b)}"
+        same = id_agreement(rounds)
         cd, pd = c["decode_tokens_per_second"], p["decode_tokens_per_second"]
         print(f"{'decode 16 + 128 greedy':26} {threads:3} {cd:10.1f} {pd:11.1f} {cd / pd:6.2f} {bandwidth / 1e9:5.1f} {bound:6.1f} "
-              f"{cd / bound:10.0%} {pd / bound:11.0%}  {same} ({len(c['ids'])} tokens)")
+              f"{cd / bound:10.0%} {pd / bound:11.0%}  {same} ({len(rounds[0][0]['ids'])} tokens)")
         cp, pp = c["prefill_tokens_per_second"], p["prefill_tokens_per_second"]
         print(f"{'prefill 512 tokens':26} {threads:3} {cp:10.0f} {pp:11.0f} {cp / pp:6.2f}")
 

@@ -1,10 +1,11 @@
 import CKernels
 import Dispatch
 
-/// Splits independent work over threads. While the workers run, OpenBLAS is held to one thread
-/// per call (its products inside are small), then given back `threads`.
+/// Splits independent work over threads.
 package enum Parallel {
-    /// Runs `body` once per thread, on contiguous parts of `range` of (nearly) equal size.
+    /// Runs `body` once per thread, on contiguous parts of `range` of (nearly) equal size. While the
+    /// workers run, OpenBLAS is held to one thread per call (its products inside are small), then
+    /// given back `threads`.
     static func forEachPart(of range: Range<Int>, threads: Int, _ body: @Sendable (Range<Int>) -> Void) {
         let workers = max(1, min(threads, range.count))
         if workers == 1 {
