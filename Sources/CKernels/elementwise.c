@@ -67,44 +67,57 @@ void ckpt_bias_activation(float *x, int64_t rows, int64_t n, const float *bias, 
     }
 }
 
-// Whole blocks of LANES run up to the stride, the entries past n masked inside the block (read,
-// but given no weight), so that a row of 24 keys in a stride of 32 is two vector steps rather than
-// one and eight scalar ones; only a stride that is not a multiple of LANES has a scalar remainder.
+// Whole blocks of LANES up to n, then one block masked past n when the stride has room for it
+// (its entries past n are read but given no weight), so that a row of 24 keys in a stride of 32 is
+// two vector steps rather than one and eight scalar ones; only when the stride has no room is
+// there a scalar remainder. Only that last block is masked, and the peak is a plain comparison
+// rather than fmaxf (a NaN score makes the row NaN either way, through exp): with every block
+// masked and fmaxf's NaN rules, a row took twice as long (1.5 against 0.74 ns a key at 512 keys).
 MULTIVERSION
 void ckpt_softmax_rows(float *x, int64_t rows, int64_t n, int64_t stride) {
-    int64_t blocked = stride - stride % LANES;
+    int64_t whole = n / LANES * LANES;
+    int keys = (int)(n - whole);  // in the masked block
+    bool masked = keys > 0 && whole + LANES <= stride;
     for (int64_t r = 0; r < rows; r++) {
         float *row = x + r * stride;
         float peaks[LANES];
         for (int l = 0; l < LANES; l++) peaks[l] = -INFINITY;
-        int64_t i = 0;
-        for (; i < blocked; i += LANES)
+        for (int64_t i = 0; i < whole; i += LANES)
+            for (int l = 0; l < LANES; l++) peaks[l] = row[i + l] > peaks[l] ? row[i + l] : peaks[l];
+        if (masked)
             for (int l = 0; l < LANES; l++) {
-                float v = row[i + l];
-                peaks[l] = fmaxf(peaks[l], i + l < n ? v : -INFINITY);
+                float v = l < keys ? row[whole + l] : -INFINITY;
+                peaks[l] = v > peaks[l] ? v : peaks[l];
             }
-        float peak = -INFINITY;
-        for (; i < n; i++) peak = fmaxf(peak, row[i]);
+        else
+            for (int64_t i = whole; i < n; i++) peaks[0] = row[i] > peaks[0] ? row[i] : peaks[0];
         TREE_REDUCE(peaks, LANES, fmaxf);
-        peak = fmaxf(peak, peaks[0]);
+        float peak = peaks[0];
         float sums[LANES] = {0};
-        for (i = 0; i < blocked; i += LANES)
+        for (int64_t i = 0; i < whole; i += LANES)
             for (int l = 0; l < LANES; l++) {
-                bool key = i + l < n;
-                float e = exp_poly(key ? row[i + l] - peak : 0);  // 0, not the unset entry: no NaN or subnormal in flight
-                e = key ? e : 0;
+                float e = exp_poly(row[i + l] - peak);
                 row[i + l] = e;
                 sums[l] += e;
             }
-        float sum = 0;
-        for (; i < n; i++) {
-            row[i] = exp_poly(row[i] - peak);
-            sum += row[i];
-        }
-        sum += tree_sum_f(sums, LANES);
+        if (masked)
+            for (int l = 0; l < LANES; l++) {
+                bool key = l < keys;
+                float e = exp_poly(key ? row[whole + l] - peak : 0);  // 0, not the unset entry: no NaN or subnormal in flight
+                e = key ? e : 0;
+                row[whole + l] = e;
+                sums[l] += e;
+            }
+        else
+            for (int64_t i = whole; i < n; i++) {
+                row[i] = exp_poly(row[i] - peak);
+                sums[0] += row[i];
+            }
+        float sum = tree_sum_f(sums, LANES);
         float inverse = n > 0 ? 1 / sum : 0;  // a row with no keys stays all zeros (not 0 · ∞)
-        for (i = 0; i < blocked; i += LANES)
-            for (int l = 0; l < LANES; l++) row[i + l] *= inverse;
+        // A plain loop: written as blocks of LANES like the loops above, clang vectorised it across
+        // the blocks, with gathers and scatters.
+        int64_t i = 0;
         for (; i < n; i++) row[i] *= inverse;
         for (; i < stride; i++) row[i] = 0;
     }

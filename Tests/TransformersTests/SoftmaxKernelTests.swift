@@ -5,12 +5,13 @@ import XCTest
 /// scalar remainder only when the stride is not a whole number of vectors.
 final class SoftmaxKernelTests: XCTestCase {
     func testRowsMatchADoublePrecisionSoftmaxAndZeroWhatLiesPastN() {
-        for (n, stride) in [(24, 32), (32, 32), (1, 16), (20, 37), (37, 37), (0, 16), (70, 80)] {
+        for (n, stride) in [(24, 32), (32, 32), (1, 16), (20, 37), (37, 37), (0, 16), (70, 80), (5, 5), (17, 17), (250, 256), (449, 512)] {
             let rows = 3
             var x = (0..<(rows * stride)).map { Float(sin(Double($0) * 0.7) * 9) }
             let input = x
-            // Entries past n hold what a score buffer may hold there: anything, even NaN.
-            for r in 0..<rows { for i in n..<stride { x[r * stride + i] = .nan } }
+            // Entries past n hold what a score buffer may hold there: anything, even NaN, or a
+            // score larger than every real one.
+            for r in 0..<rows { for i in n..<stride { x[r * stride + i] = i % 2 == 0 ? .nan : 10_000 } }
             x.withUnsafeMutableBufferPointer { Kernels.softmaxRows($0.baseAddress!, rows: rows, n: n, stride: stride) }
             for r in 0..<rows {
                 let row = input[(r * stride)..<(r * stride + n)].map(Double.init)

@@ -17,8 +17,12 @@ public final class KVCache: @unchecked Sendable {
         self.capacity = min(capacity ?? config.maxPositions, config.maxPositions)
         channels = config.hiddenSize
         let size = sequences * self.capacity * config.hiddenSize
-        keys = (0..<config.layers).map { _ in FloatBuffer(size) }
-        values = (0..<config.layers).map { _ in FloatBuffer(size) }
+        // On 2 MB pages: a 512-token prompt of the 124M shape writes 38 MB of keys and values, in
+        // 13 ms rather than 23–28 (9,200 fewer page faults), and attention, reading one 256-byte
+        // head slice per 3 KB row, spent 84–92 ms rather than 99–117 in its products (1 thread,
+        // instrumented). The cost: a layer's keys or values hold at least one 2 MB page.
+        keys = (0..<config.layers).map { _ in FloatBuffer(size, hugePages: true) }
+        values = (0..<config.layers).map { _ in FloatBuffer(size, hugePages: true) }
     }
 
     /// Room left per sequence.

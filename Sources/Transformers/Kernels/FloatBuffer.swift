@@ -12,26 +12,34 @@ import Glibc
 final class FloatBuffer: @unchecked Sendable {
     let p: UnsafeMutablePointer<Float>
     let count: Int
-    private let mappedBytes: Int?
+    /// The kernel mapping behind `p` (from its start, which huge-page alignment may move `p` past).
+    private let mapping: (start: UnsafeMutableRawPointer, bytes: Int)?
 
     private static let mapThreshold = 1 << 20
+    private static let hugePageBytes = 1 << 21
 
-    init(_ count: Int) {
+    /// `hugePages`: back a mapping with 2 MB pages where the kernel allows (transparent huge pages,
+    /// in madvise mode too), for a large buffer read with long strides, such as the key-value cache.
+    init(_ count: Int, hugePages: Bool = false) {
         self.count = count
         let bytes = max(1, count) * 4
-        if bytes >= Self.mapThreshold, let mapped = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-           mapped != MAP_FAILED {
-            p = mapped.bindMemory(to: Float.self, capacity: max(1, count))
-            mappedBytes = bytes
+        let alignment = hugePages ? Self.hugePageBytes : 0
+        if bytes >= Self.mapThreshold,
+           let mapped = mmap(nil, bytes + alignment, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), mapped != MAP_FAILED {
+            // A huge page needs a 2 MB-aligned address: map 2 MB more and start at the first boundary.
+            let start = hugePages ? mapped.alignedUp(toMultipleOf: alignment) : mapped
+            if hugePages { _ = madvise(start, bytes, MADV_HUGEPAGE) }
+            p = start.bindMemory(to: Float.self, capacity: max(1, count))
+            mapping = (mapped, bytes + alignment)
         } else {
             p = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64).bindMemory(to: Float.self, capacity: max(1, count))
             p.initialize(repeating: 0, count: max(1, count))
-            mappedBytes = nil
+            mapping = nil
         }
     }
 
     deinit {
-        if let mappedBytes { munmap(p, mappedBytes) } else { p.deallocate() }
+        if let mapping { munmap(mapping.start, mapping.bytes) } else { p.deallocate() }
     }
 
     var array: [Float] { Array(UnsafeBufferPointer(start: p, count: count)) }
