@@ -74,8 +74,7 @@ public final class BERT: @unchecked Sendable {
                                qkv: FloatBuffer, context: FloatBuffer, into out: FloatBuffer) {
         let C = config.hiddenSize, H = config.heads, D = config.headSize, N = B * T
         // OpenBLAS passes over an output to zero it unless it is added to: starting from the bias costs the same pass.
-        BLAS.linear(x.p, rows: N, inputs: C, weight: l.queryKeyValue.p, outputs: 3 * C, bias: l.queryKeyValueBias.p, into: qkv.p,
-                    threads: threads)
+        BLAS.linear(x.p, rows: N, inputs: C, weight: l.queryKeyValue.p, outputs: 3 * C, bias: l.queryKeyValueBias.p, into: qkv.p)
         let scale = 1 / Float(D).squareRoot()
         // Score rows padded to whole vectors (the softmax masks what lies past the L keys).
         let stride = (T + 15) / 16 * 16
@@ -105,7 +104,7 @@ public final class BERT: @unchecked Sendable {
     /// `selfAttention`) → inner [N, I] → out [N, C]; the biases are added in the passes after the products.
     private func feedForward(_ l: BERTWeights.Layer, _ x: FloatBuffer, N: Int, threads: Int, inner: FloatBuffer, into out: FloatBuffer) {
         let C = config.hiddenSize, I = config.intermediateSize
-        BLAS.linear(x.p, rows: N, inputs: C, weight: l.intermediate.p, outputs: I, bias: nil, into: inner.p, threads: threads)
+        BLAS.linear(x.p, rows: N, inputs: C, weight: l.intermediate.p, outputs: I, bias: nil, into: inner.p)
         Parallel.forEachPart(of: 0..<N, threads: threads) { part in
             Kernels.apply(config.activation, inner.p + part.lowerBound * I, rows: part.count, n: I, bias: l.intermediateBias.p)
         }
@@ -119,7 +118,7 @@ public final class BERT: @unchecked Sendable {
     private func projectAddNorm(_ input: FloatBuffer, inputs k: Int, weight: Parameter, bias: Parameter, norm: (weight: Parameter, bias: Parameter),
                                 residual x: FloatBuffer, N: Int, threads: Int, into out: FloatBuffer) {
         let C = config.hiddenSize
-        BLAS.linear(input.p, rows: N, inputs: k, weight: weight.p, outputs: C, bias: nil, into: x.p, accumulate: true, threads: threads)
+        BLAS.linear(input.p, rows: N, inputs: k, weight: weight.p, outputs: C, bias: nil, into: x.p, accumulate: true)
         Parallel.forEachPart(of: 0..<N, threads: threads) { part in
             let offset = part.lowerBound * C
             Kernels.layerNorm(x.p + offset, bias: bias.p, into: out.p + offset, rows: part.count, n: C, gamma: norm.weight.p, beta: norm.bias.p,

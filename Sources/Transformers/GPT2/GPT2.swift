@@ -47,7 +47,7 @@ public final class GPT2: @unchecked Sendable {
         let logits = FloatBuffer(rows * V)
         // logits = h · Eᵀ: [rows, C]·[V, C]ᵀ over the last `rows` positions
         BLAS.linear(hidden.p + (T - rows) * C, rows: rows, inputs: C, weight: (weights.untiedOutput ?? weights.tokenEmbeddings).p,
-                    outputs: V, bias: nil, into: logits.p, threads: threads)
+                    outputs: V, bias: nil, into: logits.p)
         return logits.array
     }
 
@@ -76,19 +76,18 @@ public final class GPT2: @unchecked Sendable {
             for (l, layer) in w.layers.enumerated() {
                 // Attention block: x += Attention(LN₁(x))
                 layerNorm(x, into: h, rows: N, layer.norm1Weight, layer.norm1Bias, threads: threads)
-                BLAS.linear(h.p, rows: N, inputs: C, weight: layer.attention.p, outputs: 3 * C, bias: layer.attentionBias.p, into: qkv.p,
-                            threads: threads)
+                BLAS.linear(h.p, rows: N, inputs: C, weight: layer.attention.p, outputs: 3 * C, bias: layer.attentionBias.p, into: qkv.p)
                 attention(qkv, layer: l, S: S, T: T, cache: cache, threads: threads, into: context)
                 BLAS.linear(context.p, rows: N, inputs: C, weight: layer.attentionOutput.p, outputs: C, bias: layer.attentionOutputBias.p,
-                            into: x.p, accumulate: true, threads: threads)
+                            into: x.p, accumulate: true)
                 // Feed-forward block: x += W₂ · act(W₁ · LN₂(x))
                 layerNorm(x, into: h, rows: N, layer.norm2Weight, layer.norm2Bias, threads: threads)
-                BLAS.linear(h.p, rows: N, inputs: C, weight: layer.feedForward.p, outputs: I, bias: nil, into: inner.p, threads: threads)
+                BLAS.linear(h.p, rows: N, inputs: C, weight: layer.feedForward.p, outputs: I, bias: nil, into: inner.p)
                 Parallel.forEachPart(of: 0..<N, threads: threads) { part in
                     Kernels.apply(config.activation, inner.p + part.lowerBound * I, rows: part.count, n: I, bias: layer.feedForwardBias.p)
                 }
                 BLAS.linear(inner.p, rows: N, inputs: I, weight: layer.feedForwardOutput.p, outputs: C, bias: layer.feedForwardOutputBias.p,
-                            into: x.p, accumulate: true, threads: threads)
+                            into: x.p, accumulate: true)
             }
         }
         cache.count = P + T

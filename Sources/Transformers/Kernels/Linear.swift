@@ -7,40 +7,16 @@ public enum BLAS {
 
     /// y[M, N] = x[M, K] · w[N, K]ᵀ (+ bias[N]): a PyTorch `nn.Linear` over M rows at once. With
     /// `accumulate`, the result is added to y instead (a fused residual). One row runs as a
-    /// matrix-vector product, the shape of decoding one token. With `threads` > 1 and enough rows,
-    /// the work is split over the threads, each running its own product on one OpenBLAS thread:
-    /// OpenBLAS's own split of one product made a 512-token GPT-2 prefill at 2 threads slower than
-    /// PyTorch's (616 against 785 tokens/s). The split is over the outputs when w is the larger
-    /// operand, else over the rows: each thread packs all of the operand that is not split (its
-    /// copy for the kernel), so the smaller one is the one packed twice.
+    /// matrix-vector product, the shape of decoding one token. Runs on OpenBLAS's threads
+    /// (`setThreads`), which share the packed operands among themselves. A 512-token GPT-2 prefill
+    /// at 2 threads ran 1–13 % faster so than with each of our threads running a one-thread product
+    /// on its part of the rows or outputs, which packed the whole of the other operand (the median
+    /// of ten or twelve prefills a side, in each of seven series alternating the two in one process).
     public static func linear(_ x: UnsafePointer<Float>, rows m: Int, inputs k: Int, weight w: UnsafePointer<Float>, outputs n: Int,
-                              bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
-                              threads: Int = 1) {
-        guard threads > 1 && m >= 64 * threads else {
-            linearPart(x, rows: m, inputs: k, weight: w, outputs: n, bias: bias, into: y, rowStride: n, accumulate: accumulate)
-            return
-        }
-        let operands = LinearOperands(x: x, w: w, bias: bias, y: y)
-        if n > m {
-            Parallel.forEachPart(of: 0..<n, threads: threads) { part in
-                linearPart(operands.x, rows: m, inputs: k, weight: operands.w + part.lowerBound * k, outputs: part.count,
-                           bias: operands.bias.map { $0 + part.lowerBound }, into: operands.y + part.lowerBound, rowStride: n,
-                           accumulate: accumulate)
-            }
-        } else {
-            Parallel.forEachPart(of: 0..<m, threads: threads) { part in
-                linearPart(operands.x + part.lowerBound * k, rows: part.count, inputs: k, weight: operands.w, outputs: n, bias: operands.bias,
-                           into: operands.y + part.lowerBound * n, rowStride: n, accumulate: accumulate)
-            }
-        }
-    }
-
-    /// `linear` on the calling thread, with y's rows `rowStride` floats apart (a block of columns of a wider y).
-    private static func linearPart(_ x: UnsafePointer<Float>, rows m: Int, inputs k: Int, weight w: UnsafePointer<Float>, outputs n: Int,
-                                   bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, rowStride: Int, accumulate: Bool) {
+                              bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
         if let bias {
             for row in 0..<m {
-                let out = y + row * rowStride
+                let out = y + row * n
                 if accumulate {
                     for j in 0..<n { out[j] += bias[j] }
                 } else {
@@ -52,8 +28,7 @@ public enum BLAS {
         if m == 1 {
             cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, w, Int32(k), x, 1, beta, y, 1)
         } else {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, x, Int32(k), w, Int32(k), beta, y,
-                        Int32(rowStride))
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, x, Int32(k), w, Int32(k), beta, y, Int32(n))
         }
     }
 
@@ -78,9 +53,4 @@ public enum BLAS {
         cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n), beta, c, Int32(n))
     }
-}
-
-/// The pointers of one `linear` its row parts share; each part writes only its own rows of y.
-private struct LinearOperands: @unchecked Sendable {
-    let x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>
 }
