@@ -5,7 +5,7 @@ import XCTest
 /// OpenBLAS threads (what makes `--threads` leave GPT-2's logits and generated ids unchanged).
 final class LinearTests: XCTestCase {
     func testProductsOnOpenBLASThreadsGiveTheOneThreadResult() {
-        // More rows than outputs, more outputs than rows, and a 512-token prefill's shape.
+        // More rows than outputs, more outputs than rows, and the 512 rows of a long prefill.
         for (m, k, n) in [(301, 70, 50), (200, 70, 333), (512, 96, 384)] {
             checkThreads(m: m, k: k, n: n)
         }
