@@ -21,9 +21,11 @@ $(MINILM)/model.safetensors:
 	bash tools/fetch_minilm.sh $(MINILM)
 
 
+DEBIAN_PACKAGES := libopenblas-dev libdnnl-dev zlib1g-dev
+
 deps:
-	@dpkg -s libopenblas-dev zlib1g-dev >/dev/null 2>&1 || \
-	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libopenblas-dev zlib1g-dev; }
+	@dpkg -s $(DEBIAN_PACKAGES) >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(DEBIAN_PACKAGES); }
 
 build: deps
 	$(SWIFT) build -c release --product ckpt

@@ -4,6 +4,7 @@ import PackageDescription
 let package = Package(
     name: "ckpt",
     products: [
+        .library(name: "Kernels", targets: ["Kernels"]),
         .library(name: "TensorFormats", targets: ["TensorFormats"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "Transformers", targets: ["Transformers"]),
@@ -14,20 +15,26 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // System libraries from Debian: libopenblas-dev (cblas.h) and zlib1g-dev (zlib.h).
+        // System libraries from Debian: libopenblas-dev (cblas.h), libdnnl-dev (oneDNN's dnnl.h) and zlib1g-dev (zlib.h).
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "TensorFormats", dependencies: ["CZlib"]),
         // Hot loops in C, compiled per instruction set (AVX-512, AVX2, baseline) and picked at run time.
-        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CKernels"),
+        // oneDNN's matrix product behind a few C calls; linked with libgomp, whose thread limit it sets.
+        .target(name: "COneDNN", dependencies: ["CDNNL"], linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
+        // The compute layer: products with explicit thread counts on oneDNN or OpenBLAS, row kernels, buffers.
+        .target(name: "Kernels", dependencies: ["CBLAS", "CKernels", "COneDNN"]),
         // Uses TensorFormats for memory-mapped files, JSON and file-naming errors.
         .target(name: "Tokenizers", dependencies: ["TensorFormats"]),
-        .target(name: "Transformers", dependencies: ["CBLAS", "CKernels", "TensorFormats", "Tokenizers"]),
-        .target(name: "HeadTraining", dependencies: ["CKernels", "TensorFormats", "Transformers"]),
+        .target(name: "Transformers", dependencies: ["Kernels", "TensorFormats", "Tokenizers"]),
+        .target(name: "HeadTraining", dependencies: ["CKernels", "Kernels", "TensorFormats", "Transformers"]),
         .executableTarget(name: "ckpt", dependencies: [
+            "Kernels",
             "TensorFormats",
             "Tokenizers",
             "Transformers",
@@ -35,10 +42,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TensorFormats"]),
-        .testTarget(name: "TransformersTests", dependencies: ["Transformers", "TensorFormats"]),
-        .testTarget(name: "HeadTrainingTests", dependencies: ["HeadTraining", "Transformers", "TensorFormats"]),
+        .testTarget(name: "TransformersTests", dependencies: ["Transformers", "Kernels", "TensorFormats"]),
+        .testTarget(name: "HeadTrainingTests", dependencies: ["HeadTraining", "Kernels", "Transformers", "TensorFormats"]),
         .testTarget(name: "CLITests", dependencies: ["ckpt", "TensorFormats"]),
     ]
 )

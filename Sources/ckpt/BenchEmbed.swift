@@ -1,9 +1,11 @@
 import ArgumentParser
 import Foundation
+import Kernels
 import Transformers
 
 /// Times feature extraction alone (model loaded, texts read before the clock starts) and reports
-/// the achieved matrix-product rate against this machine's f32 GEMM peak, for tools/bench/embed.py.
+/// the achieved matrix-product rate against the engine's f32 rate on the model's own products
+/// (`EngineRate`, MiniLM's shapes for models of up to 384 channels, else GPT-2's), for tools/bench/embed.py.
 struct BenchEmbed: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-embed", abstract: "Time sentence-feature extraction.", shouldDisplay: false)
@@ -24,11 +26,12 @@ struct BenchEmbed: ParsableCommand {
             // This machine's speed drifts by ±15 % from one second to the next (a shared host): the
             // peak is the median of products run before and after the workload, an average moment
             // as the workload's seconds are; the best of them is reported too.
-            let before = GEMMPeak.samples(threads: threads)
+            let shapes = extractor.model.hiddenSize <= 384 ? "MiniLM" : "GPT-2", engine = MatmulEngine.current
+            let before = EngineRate.samples(model: shapes, engine: engine, threads: threads)
             let (best, flops) = bestTime(repeats: repeats) { extractor.run(texts, batchSize: batchSize, threads: threads).flops }
-            let peaks = (before + GEMMPeak.samples(threads: threads)).sorted()
+            let peaks = (before + EngineRate.samples(model: shapes, engine: engine, threads: threads)).sorted()
             let peak = (peaks[peaks.count / 2 - 1] + peaks[peaks.count / 2]) / 2
-            print("{\"seconds\": \(best), \"texts\": \(texts.count), \"gflops\": \(flops / best / 1e9), \"peak_gflops\": \(peak), \"best_peak_gflops\": \(peaks.last!), \"model_gflop\": \(flops / 1e9)}")
+            print("{\"seconds\": \(best), \"texts\": \(texts.count), \"gflops\": \(flops / best / 1e9), \"peak_gflops\": \(peak), \"best_peak_gflops\": \(peaks.last!), \"model_gflop\": \(flops / 1e9), \"engine\": \"\(engine.rawValue)\", \"cpu\": \"\(CPUInfo.current().model)\"}")
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kernels
 import Transformers
 
 /// Times GPT-2 decoding and prefill on the first tokens of a text file, and measures the memory

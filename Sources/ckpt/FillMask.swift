@@ -1,3 +1,4 @@
+import Kernels
 import ArgumentParser
 import Foundation
 import TensorFormats
@@ -30,8 +31,7 @@ struct FillMask: ParsableCommand {
         try reportingFailure {
             let bert = try BERT(directory: model)
             let tokenizer = try Tokenizer(directory: model)
-            BLAS.setThreads(parallel.threads)
-            let predictions = try attributing(to: model) { try bert.fillMask(text, tokenizer: tokenizer, topK: topK) }
+            let predictions = try attributing(to: model) { try bert.fillMask(text, tokenizer: tokenizer, topK: topK, threads: parallel.threads) }
             var out = OutputBuffer()
             for prediction in predictions {
                 for candidate in prediction.candidates {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kernels
 
 /// `--threads N`, which every command that computes takes (default: all cores).
 struct ThreadOptions: ParsableArguments {
@@ -8,5 +9,12 @@ struct ThreadOptions: ParsableArguments {
 
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        // A mistyped CKPT_ENGINE is reported before any work, not ignored.
+        do {
+            _ = try MatmulEngine.selected()
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import TensorFormats
 import XCTest
+import Kernels
 @testable import HeadTraining
 import Transformers
 

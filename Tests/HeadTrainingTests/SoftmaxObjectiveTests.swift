@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Kernels
 @testable import HeadTraining
 import Transformers
 

@@ -1,3 +1,4 @@
+import Kernels
 import Transformers
 
 /// Holding out part of the training data for validation.

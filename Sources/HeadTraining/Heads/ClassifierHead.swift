@@ -1,3 +1,4 @@
+import Kernels
 import Transformers
 
 /// The two head shapes: a linear softmax classifier, or one hidden ReLU layer before it.
@@ -39,7 +40,7 @@ public struct ClassifierHead: Sendable, Equatable {
     /// The softmax of logits [rows, classes] already computed.
     public func probabilities(fromLogits logits: [Float]) -> [Float] {
         var p = logits
-        Kernels.softmaxRows(&p, n: labels.count)
+        RowKernels.softmaxRows(&p, n: labels.count)
         return p
     }
 

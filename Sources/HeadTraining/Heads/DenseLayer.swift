@@ -1,3 +1,4 @@
+import Kernels
 import Transformers
 
 /// A fully connected layer as PyTorch's `nn.Linear` stores it: `weight` [outputs, inputs],

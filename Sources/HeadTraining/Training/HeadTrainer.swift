@@ -1,3 +1,4 @@
+import Kernels
 import TensorFormats
 import Transformers
 
@@ -50,7 +51,6 @@ public enum HeadTrainer {
             let known = vl.indices.filter { index[vl[$0]] != nil }
             valid = (vf.subset(known), known.map { index[vl[$0]]! })
         }
-        BLAS.setThreads(threads)
         switch settings.optimizer {
         case .lbfgs:
             return fitLBFGS(features, y, classes: classes, weights: weights, settings: settings, threads: threads, progress: progress)

@@ -1,3 +1,4 @@
+import Kernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -60,7 +61,7 @@ struct MiniBatchTrainer {
             inputs.append(h)
         }
         var z = layers.last!.forward(inputs.last!, rows: B)   // z: [B, K]
-        Kernels.softmaxRows(&z, n: K)
+        RowKernels.softmaxRows(&z, n: K)
         var loss = 0.0
         for (r, row) in batch.enumerated() {
             let weight = sampleWeights[row]

@@ -1,3 +1,4 @@
+import Kernels
 import TensorFormats
 
 /// A BERT encoder on the CPU, reading as the math. Dimension letters:
@@ -28,12 +29,12 @@ public final class BERT: @unchecked Sendable {
 
     /// Last hidden states, [B, T, C] row-major, for a right-padded batch: `ids`, `typeIds` and
     /// `mask` are [B, T]; `mask` is 1 for each sequence's real tokens, then 0 for its padding (which
-    /// never changes real tokens' outputs: padding keys get zero attention weight). Matrix products
-    /// use `threads` OpenBLAS threads.
+    /// never changes real tokens' outputs: attention runs over each sequence's own tokens). Runs on
+    /// `threads` threads; a sequence's hidden states are the same bits at any thread count and
+    /// whatever batch it is in (products are row-invariant, see `LinearWeight`).
     public func hiddenStates(ids: [Int32], typeIds: [Int32], mask: [Int32], batch B: Int, length T: Int, threads: Int = 1) -> [Float] {
         precondition(ids.count == B * T && typeIds.count == B * T && mask.count == B * T, "hiddenStates: inputs must be [B, T]")
         precondition(T <= config.maxPositions, "hiddenStates: \(T) tokens exceed the \(config.maxPositions) positions")
-        BLAS.setThreads(threads)
         let lengths = (0..<B).map { b in Int(mask[(b * T)..<((b + 1) * T)].reduce(0, +)) }
         precondition((0..<B).allSatisfy { b in (0..<T).allSatisfy { mask[b * T + $0] == ($0 < lengths[b] ? 1 : 0) } },
                      "hiddenStates: the mask must be right padding (ones, then zeros)")
@@ -62,7 +63,7 @@ public final class BERT: @unchecked Sendable {
                 for c in 0..<C { row[c] = word[c] + position[c] + type[c] }
             }
         }
-        Kernels.layerNorm(x.p, into: x.p, rows: B * T, n: C, gamma: w.embeddingNormWeight.p, beta: w.embeddingNormBias.p,
+        RowKernels.layerNorm(x.p, into: x.p, rows: B * T, n: C, gamma: w.embeddingNormWeight.p, beta: w.embeddingNormBias.p,
                           epsilon: config.layerNormEpsilon)
     }
 
@@ -73,26 +74,30 @@ public final class BERT: @unchecked Sendable {
     private func selfAttention(_ l: BERTWeights.Layer, _ x: FloatBuffer, lengths: [Int], B: Int, T: Int, threads: Int,
                                qkv: FloatBuffer, context: FloatBuffer, into out: FloatBuffer) {
         let C = config.hiddenSize, H = config.heads, D = config.headSize, N = B * T
-        // OpenBLAS passes over an output to zero it unless it is added to: starting from the bias costs the same pass.
-        BLAS.linear(x.p, rows: N, inputs: C, weight: l.queryKeyValue.p, outputs: 3 * C, bias: l.queryKeyValueBias.p, into: qkv.p)
+        l.queryKeyValue.apply(x.p, rows: N, bias: l.queryKeyValueBias.p, into: qkv.p, threads: threads)
         let scale = 1 / Float(D).squareRoot()
         // Score rows padded to whole vectors (the softmax masks what lies past the L keys).
         let stride = (T + 15) / 16 * 16
-        // Sequences are spread over the threads, each running its small products on one BLAS thread
-        // with one score buffer for all its sequences.
+        // Sequences are spread over the threads, each with one score buffer for all its sequences.
+        // A sequence's L real queries run as products of their own shape, whatever the batch's
+        // padded length, so that their results do not depend on the batch; its padding queries
+        // (which transformers computes too) run as products of their own.
         Parallel.forEachPart(of: 0..<B, threads: threads) { sequences in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: T * stride)
             defer { scores.deallocate() }
             for b in sequences {
-                let L = lengths[b], q = qkv.p + b * T * 3 * C
+                let L = lengths[b]
                 for h in 0..<H {
-                    let q = q + h * D
-                    // scores = q·kᵀ / √D over the L real keys: [T, D]·[L, D]ᵀ
-                    BLAS.gemm(q, lda: 3 * C, q + C, ldb: 3 * C, transposeB: true, into: scores, ldc: stride, m: T, n: L, k: D, alpha: scale)
-                    Kernels.softmaxRows(scores, rows: T, n: L, stride: stride)
-                    // context = softmax · v: [T, L]·[L, D]
-                    BLAS.gemm(scores, lda: stride, q + 2 * C, ldb: 3 * C, transposeB: false, into: context.p + b * T * C + h * D, ldc: C,
-                              m: T, n: D, k: L)
+                    let k = qkv.p + b * T * 3 * C + C + h * D
+                    for queries in [0..<L, L..<T] where !queries.isEmpty {
+                        let q = qkv.p + (b * T + queries.lowerBound) * 3 * C + h * D, rows = queries.count
+                        // scores = q·kᵀ / √D over the L real keys: [rows, D]·[L, D]ᵀ
+                        BLAS.gemm(q, lda: 3 * C, k, ldb: 3 * C, transposeB: true, into: scores, ldc: stride, m: rows, n: L, k: D, alpha: scale)
+                        RowKernels.softmaxRows(scores, rows: rows, n: L, stride: stride)
+                        // context = softmax · v: [rows, L]·[L, D]
+                        BLAS.gemm(scores, lda: stride, k + C, ldb: 3 * C, transposeB: false,
+                                  into: context.p + (b * T + queries.lowerBound) * C + h * D, ldc: C, m: rows, n: D, k: L)
+                    }
                 }
             }
         }
@@ -104,24 +109,23 @@ public final class BERT: @unchecked Sendable {
     /// `selfAttention`) → inner [N, I] → out [N, C]; the biases are added in the passes after the products.
     private func feedForward(_ l: BERTWeights.Layer, _ x: FloatBuffer, N: Int, threads: Int, inner: FloatBuffer, into out: FloatBuffer) {
         let C = config.hiddenSize, I = config.intermediateSize
-        BLAS.linear(x.p, rows: N, inputs: C, weight: l.intermediate.p, outputs: I, bias: nil, into: inner.p)
+        l.intermediate.apply(x.p, rows: N, bias: nil, into: inner.p, threads: threads)
         Parallel.forEachPart(of: 0..<N, threads: threads) { part in
-            Kernels.apply(config.activation, inner.p + part.lowerBound * I, rows: part.count, n: I, bias: l.intermediateBias.p)
+            RowKernels.apply(config.activation, inner.p + part.lowerBound * I, rows: part.count, n: I, bias: l.intermediateBias.p)
         }
         projectAddNorm(inner, inputs: I, weight: l.output, bias: l.outputBias, norm: (l.outputNormWeight, l.outputNormBias),
                        residual: x, N: N, threads: threads, into: out)
     }
 
-    /// out = LN(residual + input·Wᵀ + bias), [N, C]. The product is added into `residual` (so
-    /// OpenBLAS needs no pass zeroing an output), which it overwrites; the bias is added in the
-    /// layer norm's pass.
-    private func projectAddNorm(_ input: FloatBuffer, inputs k: Int, weight: Parameter, bias: Parameter, norm: (weight: Parameter, bias: Parameter),
+    /// out = LN(residual + input·Wᵀ + bias), [N, C]. The product is added into `residual`, which
+    /// it overwrites; the bias is added in the layer norm's pass.
+    private func projectAddNorm(_ input: FloatBuffer, inputs k: Int, weight: LinearWeight, bias: Parameter, norm: (weight: Parameter, bias: Parameter),
                                 residual x: FloatBuffer, N: Int, threads: Int, into out: FloatBuffer) {
         let C = config.hiddenSize
-        BLAS.linear(input.p, rows: N, inputs: k, weight: weight.p, outputs: C, bias: nil, into: x.p, accumulate: true)
+        weight.apply(input.p, rows: N, bias: nil, into: x.p, accumulate: true, threads: threads)
         Parallel.forEachPart(of: 0..<N, threads: threads) { part in
             let offset = part.lowerBound * C
-            Kernels.layerNorm(x.p + offset, bias: bias.p, into: out.p + offset, rows: part.count, n: C, gamma: norm.weight.p, beta: norm.bias.p,
+            RowKernels.layerNorm(x.p + offset, bias: bias.p, into: out.p + offset, rows: part.count, n: C, gamma: norm.weight.p, beta: norm.bias.p,
                               epsilon: config.layerNormEpsilon)
         }
     }
@@ -135,8 +139,8 @@ public final class BERT: @unchecked Sendable {
         var out = [Float](repeating: 0, count: B * C)
         cls.withUnsafeBufferPointer { x in
             out.withUnsafeMutableBufferPointer { o in
-                BLAS.linear(x.baseAddress!, rows: B, inputs: C, weight: pooler.weight.p, outputs: C, bias: pooler.bias.p, into: o.baseAddress!)
-                Kernels.apply(.tanh, o.baseAddress!, rows: B, n: C)
+                pooler.weight.apply(x.baseAddress!, rows: B, bias: pooler.bias.p, into: o.baseAddress!, threads: 1)
+                RowKernels.apply(.tanh, o.baseAddress!, rows: B, n: C)
             }
         }
         return out
@@ -144,20 +148,19 @@ public final class BERT: @unchecked Sendable {
 
     /// Masked-LM logits for `rows` hidden states ([rows, C] → [rows, V]): transform, activation,
     /// layer norm, then the decoder tied to the word embeddings. Nil without the head.
-    public func maskedLMLogits(_ hidden: [Float], rows: Int) -> [Float]? {
+    public func maskedLMLogits(_ hidden: [Float], rows: Int, threads: Int = 1) -> [Float]? {
         guard let head = weights.maskedLM else { return nil }
         let C = config.hiddenSize, V = config.vocabularySize
         var transformed = [Float](repeating: 0, count: rows * C)
         var logits = [Float](repeating: 0, count: rows * V)
         hidden.withUnsafeBufferPointer { x in
             transformed.withUnsafeMutableBufferPointer { t in
-                BLAS.linear(x.baseAddress!, rows: rows, inputs: C, weight: head.transform.p, outputs: C, bias: head.transformBias.p, into: t.baseAddress!)
-                Kernels.apply(config.activation, t.baseAddress!, rows: rows, n: C)
-                Kernels.layerNorm(t.baseAddress!, into: t.baseAddress!, rows: rows, n: C, gamma: head.normWeight.p, beta: head.normBias.p,
+                head.transform.apply(x.baseAddress!, rows: rows, bias: head.transformBias.p, into: t.baseAddress!, threads: threads)
+                RowKernels.apply(config.activation, t.baseAddress!, rows: rows, n: C)
+                RowKernels.layerNorm(t.baseAddress!, into: t.baseAddress!, rows: rows, n: C, gamma: head.normWeight.p, beta: head.normBias.p,
                                   epsilon: config.layerNormEpsilon)
                 logits.withUnsafeMutableBufferPointer { o in
-                    BLAS.linear(t.baseAddress!, rows: rows, inputs: C, weight: weights.wordEmbeddings.p, outputs: V,
-                                bias: head.decoderBias.p, into: o.baseAddress!)
+                    head.decoder.apply(t.baseAddress!, rows: rows, bias: head.decoderBias.p, into: o.baseAddress!, threads: threads)
                 }
             }
         }

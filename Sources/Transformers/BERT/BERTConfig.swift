@@ -1,3 +1,4 @@
+import Kernels
 import TensorFormats
 
 /// A BERT encoder's dimensions, read from a Hugging Face `config.json`.
@@ -10,7 +11,7 @@ public struct BERTConfig: Sendable, Equatable {
     public var maxPositions: Int
     public var typeVocabularySize: Int
     public var layerNormEpsilon: Float
-    var activation: Kernels.Activation
+    var activation: RowKernels.Activation
 
     public var headSize: Int { hiddenSize / heads }
 
@@ -37,5 +38,16 @@ public struct BERTConfig: Sendable, Equatable {
         guard hiddenSize % heads == 0 else {
             throw config.unsupported("hidden_size \(hiddenSize) not divisible by \(heads) heads")
         }
+    }
+}
+
+extension BERTConfig {
+    /// Matrix-product FLOPs of one forward pass over a padded batch [B, T]: the Q/K/V, output and
+    /// feed-forward projections and the two attention products, per layer (2 per multiply-add).
+    public func forwardFLOPs(batch B: Int, length T: Int) -> Double {
+        let N = Double(B * T), C = Double(hiddenSize), I = Double(intermediateSize)
+        let projections = 2 * N * (4 * C * C + 2 * C * I)
+        let attention = 2 * 2 * Double(B) * Double(T) * Double(T) * C
+        return Double(layers) * (projections + attention)
     }
 }

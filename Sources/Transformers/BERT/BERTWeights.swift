@@ -1,3 +1,4 @@
+import Kernels
 import TensorFormats
 
 /// BERT's weights as contiguous f32 arrays, read through a `WeightSource`.
@@ -11,18 +12,27 @@ import TensorFormats
 struct BERTWeights {
     struct Layer {
         /// Query, key and value projections stacked: [3C, C] and [3C], so one product makes all three.
-        var queryKeyValue, queryKeyValueBias: Parameter
-        var attentionOutput, attentionOutputBias, attentionNormWeight, attentionNormBias: Parameter
-        var intermediate, intermediateBias, output, outputBias, outputNormWeight, outputNormBias: Parameter
+        var queryKeyValue: LinearWeight
+        var queryKeyValueBias: Parameter
+        var attentionOutput: LinearWeight
+        var attentionOutputBias, attentionNormWeight, attentionNormBias: Parameter
+        var intermediate: LinearWeight
+        var intermediateBias: Parameter
+        var output: LinearWeight
+        var outputBias, outputNormWeight, outputNormBias: Parameter
     }
 
     struct MaskedLMHead {
-        var transform, transformBias, normWeight, normBias, decoderBias: Parameter
+        var transform: LinearWeight
+        var transformBias, normWeight, normBias: Parameter
+        /// The word embeddings [V, C], packed as the decoder's weight.
+        var decoder: LinearWeight
+        var decoderBias: Parameter
     }
 
     var wordEmbeddings, positionEmbeddings, typeEmbeddings, embeddingNormWeight, embeddingNormBias: Parameter
     var layers: [Layer]
-    var pooler: (weight: Parameter, bias: Parameter)?
+    var pooler: (weight: LinearWeight, bias: Parameter)?
     var maskedLM: MaskedLMHead?
 
     static let bertPrefix = ["", "bert."]
@@ -39,34 +49,35 @@ struct BERTWeights {
         layers = try (0..<c.layers).map { l in
             let p = "encoder.layer.\(l)."
             return Layer(
-                queryKeyValue: try Parameter(stacking: ["query", "key", "value"].map {
+                queryKeyValue: LinearWeight(try Parameter(stacking: ["query", "key", "value"].map {
                     try source.tensor(p + "attention.self.\($0).weight", [C, C])
-                }),
+                }), outputs: 3 * C, inputs: C),
                 queryKeyValueBias: try Parameter(stacking: ["query", "key", "value"].map {
                     try source.tensor(p + "attention.self.\($0).bias", [C])
                 }),
-                attentionOutput: try source.tensor(p + "attention.output.dense.weight", [C, C]),
+                attentionOutput: try source.linear(p + "attention.output.dense.weight", outputs: C, inputs: C),
                 attentionOutputBias: try source.tensor(p + "attention.output.dense.bias", [C]),
                 attentionNormWeight: try source.tensor(p + "attention.output.LayerNorm.weight", [C]),
                 attentionNormBias: try source.tensor(p + "attention.output.LayerNorm.bias", [C]),
-                intermediate: try source.tensor(p + "intermediate.dense.weight", [I, C]),
+                intermediate: try source.linear(p + "intermediate.dense.weight", outputs: I, inputs: C),
                 intermediateBias: try source.tensor(p + "intermediate.dense.bias", [I]),
-                output: try source.tensor(p + "output.dense.weight", [C, I]),
+                output: try source.linear(p + "output.dense.weight", outputs: C, inputs: I),
                 outputBias: try source.tensor(p + "output.dense.bias", [C]),
                 outputNormWeight: try source.tensor(p + "output.LayerNorm.weight", [C]),
                 outputNormBias: try source.tensor(p + "output.LayerNorm.bias", [C]))
         }
         // optionalPooler
         if source.contains("pooler.dense.weight") {
-            pooler = (try source.tensor("pooler.dense.weight", [C, C]), try source.tensor("pooler.dense.bias", [C]))
+            pooler = (try source.linear("pooler.dense.weight", outputs: C, inputs: C), try source.tensor("pooler.dense.bias", [C]))
         }
         // tiedDecoder: only the transform, its norm and the output bias are stored.
         if source.contains("cls.predictions.transform.dense.weight") {
             maskedLM = MaskedLMHead(
-                transform: try source.tensor("cls.predictions.transform.dense.weight", [C, C]),
+                transform: try source.linear("cls.predictions.transform.dense.weight", outputs: C, inputs: C),
                 transformBias: try source.tensor("cls.predictions.transform.dense.bias", [C]),
                 normWeight: try source.tensor("cls.predictions.transform.LayerNorm.weight", [C]),
                 normBias: try source.tensor("cls.predictions.transform.LayerNorm.bias", [C]),
+                decoder: LinearWeight(wordEmbeddings, outputs: c.vocabularySize, inputs: C),
                 decoderBias: try source.tensor("cls.predictions.bias", [c.vocabularySize]))
         }
         try source.finish()

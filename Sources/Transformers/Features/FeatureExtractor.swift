@@ -1,3 +1,4 @@
+import Kernels
 import Dispatch
 import Synchronization
 import TensorFormats

@@ -1,3 +1,4 @@
+import Kernels
 import TensorFormats
 import Tokenizers
 
@@ -25,19 +26,20 @@ public struct MaskPrediction: Sendable {
 }
 
 extension BERT {
-    /// Top-`k` predictions for every `maskToken` in `text`, in text order.
-    public func fillMask(_ text: String, tokenizer: Tokenizer, topK k: Int, maskToken: String = "[MASK]") throws -> [MaskPrediction] {
+    /// Top-`k` predictions for every `maskToken` in `text`, in text order, computed on `threads` threads.
+    public func fillMask(_ text: String, tokenizer: Tokenizer, topK k: Int, maskToken: String = "[MASK]", threads: Int = 1) throws -> [MaskPrediction] {
         guard hasMaskedLMHead else { throw FillMaskError.noMaskedLMHead }
         guard let mask = tokenizer.id(of: maskToken) else { throw FillMaskError.noMaskToken(maskToken) }
         let encoding = tokenizer.encode(text, maxLength: config.maxPositions)
         let positions = encoding.ids.indices.filter { encoding.ids[$0] == mask }
         guard !positions.isEmpty else { throw FillMaskError.textHasNoMask(maskToken) }
         let T = encoding.count, C = config.hiddenSize, V = config.vocabularySize
-        let hidden = hiddenStates(ids: encoding.ids, typeIds: encoding.typeIds, mask: [Int32](repeating: 1, count: T), batch: 1, length: T)
+        let hidden = hiddenStates(ids: encoding.ids, typeIds: encoding.typeIds, mask: [Int32](repeating: 1, count: T), batch: 1, length: T,
+                                  threads: threads)
         let rows = positions.flatMap { hidden[($0 * C)..<(($0 + 1) * C)] }
-        var logits = maskedLMLogits(rows, rows: positions.count)!
+        var logits = maskedLMLogits(rows, rows: positions.count, threads: threads)!
         return logits.withUnsafeMutableBufferPointer { buffer in
-            Kernels.softmaxRows(buffer.baseAddress!, rows: positions.count, n: V)
+            RowKernels.softmaxRows(buffer.baseAddress!, rows: positions.count, n: V)
             return positions.enumerated().map { row, position in
                 let probabilities = buffer[(row * V)..<((row + 1) * V)]
                 let top = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 < $1) }

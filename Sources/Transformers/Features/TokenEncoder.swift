@@ -25,10 +25,10 @@ extension GPT2: TokenEncoder {
     public var hiddenSize: Int { config.hiddenSize }
     public var maxPositions: Int { config.maxPositions }
 
-    /// GPT-2 has no token types, and needs no padding mask: attention is causal, so the padding
-    /// after a sequence never reaches its real tokens.
+    /// GPT-2 has no token types; the mask gives each sequence's length (right padding).
     public func hiddenStates(ids: [Int32], typeIds: [Int32], mask: [Int32], batch B: Int, length T: Int, threads: Int) -> [Float] {
-        hiddenStates(ids: ids, batch: B, length: T, threads: threads)
+        let lengths = (0..<B).map { b in Int(mask[(b * T)..<((b + 1) * T)].reduce(0, +)) }
+        return hiddenStates(ids: ids, batch: B, length: T, lengths: lengths, threads: threads)
     }
 
     /// Projections and feed-forward per token, and the causal attention products (half of T²).

@@ -1,3 +1,4 @@
+import Kernels
 import TensorFormats
 
 /// A GPT-2 decoder on the CPU, reading as the math. Dimension letters:
@@ -46,27 +47,29 @@ public final class GPT2: @unchecked Sendable {
         let rows = allPositions ? T : 1
         let logits = FloatBuffer(rows * V)
         // logits = h · Eᵀ: [rows, C]·[V, C]ᵀ over the last `rows` positions
-        BLAS.linear(hidden.p + (T - rows) * C, rows: rows, inputs: C, weight: (weights.untiedOutput ?? weights.tokenEmbeddings).p,
-                    outputs: V, bias: nil, into: logits.p)
+        weights.output.apply(hidden.p + (T - rows) * C, rows: rows, bias: nil, into: logits.p, threads: threads)
         return logits.array
     }
 
     /// Final hidden states (after `ln_f`, as GPT2Model's last_hidden_state), [B, T, C], for a
-    /// right-padded batch of `B` sequences of `T` tokens. Padding never changes real tokens' states:
-    /// attention is causal, so a token sees only those before it.
-    public func hiddenStates(ids: [Int32], batch B: Int, length T: Int, threads: Int = 1) -> [Float] {
+    /// right-padded batch of `B` sequences of `T` tokens, the first `lengths[b]` of sequence b real
+    /// (all T when nil). Attention runs over each sequence's own tokens, so a sequence's states are
+    /// the same bits whatever batch it is in; padding rows hold states of no meaning.
+    public func hiddenStates(ids: [Int32], batch B: Int, length T: Int, lengths: [Int]? = nil, threads: Int = 1) -> [Float] {
         precondition(ids.count == B * T, "hiddenStates: ids must be [B, T]")
         let cache = KVCache(for: config, sequences: B, capacity: T)
-        return forward(ids, sequences: B, cache: cache, threads: threads).array
+        return forward(ids, sequences: B, lengths: lengths, cache: cache, threads: threads).array
     }
 
     /// Runs ids [S, T] at positions P ..< P + T (P = cache.count), returning x: [S, T, C] after `ln_f`.
-    func forward(_ ids: [Int32], sequences S: Int, cache: KVCache, threads: Int) -> FloatBuffer {
+    /// `lengths`: the real tokens of each sequence (right padding; all T when nil).
+    func forward(_ ids: [Int32], sequences S: Int, lengths: [Int]? = nil, cache: KVCache, threads: Int) -> FloatBuffer {
         let T = ids.count / S, P = cache.count
         precondition(T >= 1 && ids.count == S * T, "GPT2.forward: ids must be [S, T] with T ≥ 1")
         precondition(P + T <= cache.capacity, "GPT2.forward: \(P + T) tokens exceed the cache's \(cache.capacity)")
         precondition(ids.allSatisfy { $0 >= 0 && Int($0) < config.vocabularySize }, "GPT2.forward: token id outside the vocabulary")
-        BLAS.setThreads(threads)
+        let lengths = lengths ?? [Int](repeating: T, count: S)
+        precondition(lengths.count == S && lengths.allSatisfy { (0...T).contains($0) }, "GPT2.forward: a length outside 0...T")
         let C = config.hiddenSize, I = config.intermediateSize, N = S * T, w = weights
         let x = FloatBuffer(N * C)
         embed(ids, T: T, P: P, into: x)
@@ -76,18 +79,17 @@ public final class GPT2: @unchecked Sendable {
             for (l, layer) in w.layers.enumerated() {
                 // Attention block: x += Attention(LN₁(x))
                 layerNorm(x, into: h, rows: N, layer.norm1Weight, layer.norm1Bias, threads: threads)
-                BLAS.linear(h.p, rows: N, inputs: C, weight: layer.attention.p, outputs: 3 * C, bias: layer.attentionBias.p, into: qkv.p)
-                attention(qkv, layer: l, S: S, T: T, cache: cache, threads: threads, into: context)
-                BLAS.linear(context.p, rows: N, inputs: C, weight: layer.attentionOutput.p, outputs: C, bias: layer.attentionOutputBias.p,
-                            into: x.p, accumulate: true)
+                layer.attention.apply(h.p, rows: N, bias: layer.attentionBias.p, into: qkv.p, threads: threads)
+                attention(qkv, layer: l, S: S, T: T, lengths: lengths, cache: cache, threads: threads, into: context)
+                layer.attentionOutput.apply(context.p, rows: N, bias: layer.attentionOutputBias.p, into: x.p, accumulate: true, threads: threads)
                 // Feed-forward block: x += W₂ · act(W₁ · LN₂(x))
                 layerNorm(x, into: h, rows: N, layer.norm2Weight, layer.norm2Bias, threads: threads)
-                BLAS.linear(h.p, rows: N, inputs: C, weight: layer.feedForward.p, outputs: I, bias: nil, into: inner.p)
+                layer.feedForward.apply(h.p, rows: N, bias: nil, into: inner.p, threads: threads)
                 Parallel.forEachPart(of: 0..<N, threads: threads) { part in
-                    Kernels.apply(config.activation, inner.p + part.lowerBound * I, rows: part.count, n: I, bias: layer.feedForwardBias.p)
+                    RowKernels.apply(config.activation, inner.p + part.lowerBound * I, rows: part.count, n: I, bias: layer.feedForwardBias.p)
                 }
-                BLAS.linear(inner.p, rows: N, inputs: I, weight: layer.feedForwardOutput.p, outputs: C, bias: layer.feedForwardOutputBias.p,
-                            into: x.p, accumulate: true)
+                layer.feedForwardOutput.apply(inner.p, rows: N, bias: layer.feedForwardOutputBias.p, into: x.p, accumulate: true,
+                                              threads: threads)
             }
         }
         cache.count = P + T
@@ -99,7 +101,7 @@ public final class GPT2: @unchecked Sendable {
     private func layerNorm(_ x: FloatBuffer, into y: FloatBuffer, rows: Int, _ gamma: Parameter, _ beta: Parameter, threads: Int) {
         let C = config.hiddenSize
         Parallel.forEachPart(of: 0..<rows, threads: threads) { part in
-            Kernels.layerNorm(x.p + part.lowerBound * C, into: y.p + part.lowerBound * C, rows: part.count, n: C, gamma: gamma.p, beta: beta.p,
+            RowKernels.layerNorm(x.p + part.lowerBound * C, into: y.p + part.lowerBound * C, rows: part.count, n: C, gamma: gamma.p, beta: beta.p,
                               epsilon: config.layerNormEpsilon)
         }
     }
@@ -117,8 +119,10 @@ public final class GPT2: @unchecked Sendable {
     /// Causal multi-head self-attention of the new tokens over the cached ones and themselves.
     /// qkv: [S, T, 3C] (head h of q at channels h·D ..< (h+1)·D, k at C + …, v at 2C + …); the new
     /// keys and values are first written to the cache; scores per (s, h): [T, L], row i seeing
-    /// keys 0 ... P + i; context: [S, T, C].
-    private func attention(_ qkv: FloatBuffer, layer l: Int, S: Int, T: Int, cache: KVCache, threads: Int, into context: FloatBuffer) {
+    /// keys 0 ... P + i; context: [S, T, C]. Only each sequence's first `lengths[s]` queries run,
+    /// in products of its own shape; the context of its padding rows is zero.
+    private func attention(_ qkv: FloatBuffer, layer l: Int, S: Int, T: Int, lengths: [Int], cache: KVCache, threads: Int,
+                           into context: FloatBuffer) {
         let C = config.hiddenSize, H = config.heads, D = config.headSize, P = cache.count, L = P + T
         for s in 0..<S {
             for t in 0..<T {
@@ -128,9 +132,9 @@ public final class GPT2: @unchecked Sendable {
             }
         }
         let scale = 1 / Float(D).squareRoot()
-        // (sequence, head) pairs are spread over the threads, each running its small products on one
-        // BLAS thread, with one score buffer per thread: a buffer per pair (128 KB at 512 tokens,
-        // mmap'd by malloc) cost a mapping, page faults and an unmapping each time.
+        // (sequence, head) pairs are spread over the threads, with one score buffer per thread: a
+        // buffer per pair (128 KB at 512 tokens, mmap'd by malloc) cost a mapping, page faults and
+        // an unmapping each time.
         Parallel.forEachPart(of: 0..<(S * H), threads: T > 1 ? threads : 1) { pairs in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: min(T, Self.queryBlock) * L)
             defer { scores.deallocate() }
@@ -140,17 +144,18 @@ public final class GPT2: @unchecked Sendable {
                 let values = cache.valueRow(layer: l, sequence: s, position: 0) + h * D
                 // Query rows in blocks, each against the keys up to its last row only: a long prompt
                 // skips most of the products whose scores the causal mask would zero.
-                for first in stride(from: 0, to: T, by: Self.queryBlock) {
-                    let rows = min(Self.queryBlock, T - first), seen = P + first + rows
+                for first in stride(from: 0, to: lengths[s], by: Self.queryBlock) {
+                    let rows = min(Self.queryBlock, lengths[s] - first), seen = P + first + rows
                     let q = qkv.p + (s * T + first) * 3 * C + h * D
                     // scores = q·kᵀ / √D: [rows, D]·[seen, D]ᵀ
                     BLAS.gemm(q, lda: 3 * C, keys, ldb: C, transposeB: true, into: scores, ldc: seen, m: rows, n: seen, k: D, alpha: scale)
                     // The causal mask: row i keeps its first P + i + 1 keys; later ones get weight 0.
-                    for i in 0..<rows { Kernels.softmaxRows(scores + i * seen, rows: 1, n: P + first + i + 1, stride: seen) }
+                    for i in 0..<rows { RowKernels.softmaxRows(scores + i * seen, rows: 1, n: P + first + i + 1, stride: seen) }
                     // context = softmax · v: [rows, seen]·[seen, D]
                     BLAS.gemm(scores, lda: seen, values, ldb: C, transposeB: false, into: context.p + (s * T + first) * C + h * D, ldc: C,
                               m: rows, n: D, k: seen)
                 }
+                for t in lengths[s]..<T { (context.p + (s * T + t) * C + h * D).update(repeating: 0, count: D) }
             }
         }
     }

@@ -1,3 +1,4 @@
+import Kernels
 import TensorFormats
 
 /// A GPT-2 decoder's dimensions, read from a Hugging Face `config.json`.
@@ -14,7 +15,7 @@ public struct GPT2Config: Sendable, Equatable {
     public var tiedEmbeddings: Bool
     /// `<|endoftext|>`: where an empty prompt starts and where generation stops.
     public var endOfText: Int32
-    var activation: Kernels.Activation
+    var activation: RowKernels.Activation
 
     public var headSize: Int { hiddenSize / heads }
 

@@ -1,3 +1,4 @@
+import Kernels
 import TensorFormats
 
 /// GPT-2's weights as contiguous f32 arrays, read through a `WeightSource`.
@@ -15,18 +16,22 @@ struct GPT2Weights {
     struct Layer {
         var norm1Weight, norm1Bias: Parameter
         /// Query, key and value stacked: [3C, C] and [3C].
-        var attention, attentionBias: Parameter
-        var attentionOutput, attentionOutputBias: Parameter
+        var attention: LinearWeight
+        var attentionBias: Parameter
+        var attentionOutput: LinearWeight
+        var attentionOutputBias: Parameter
         var norm2Weight, norm2Bias: Parameter
-        var feedForward, feedForwardBias: Parameter  // [I, C], [I]
-        var feedForwardOutput, feedForwardOutputBias: Parameter  // [C, I], [C]
+        var feedForward: LinearWeight  // [I, C]
+        var feedForwardBias: Parameter  // [I]
+        var feedForwardOutput: LinearWeight  // [C, I]
+        var feedForwardOutputBias: Parameter  // [C]
     }
 
     var tokenEmbeddings, positionEmbeddings: Parameter
     var layers: [Layer]
     var finalNormWeight, finalNormBias: Parameter
-    /// [V, C]: the untied `lm_head.weight`, or nil when tied to `tokenEmbeddings`.
-    var untiedOutput: Parameter?
+    /// [V, C]: the untied `lm_head.weight`, or `tokenEmbeddings` when tied, packed for the product.
+    var output: LinearWeight
     /// Checkpoint tensors the model did not read, the mask buffers left out.
     var unused: [String]
 
@@ -37,8 +42,9 @@ struct GPT2Weights {
         let source = WeightSource(checkpoint: checkpoint, prefixes: Self.transformerPrefix, aliases: [])
         let C = c.hiddenSize, I = c.intermediateSize
         // conv1DTransposed
-        func conv1D(_ name: String, inputs: Int, outputs: Int) throws -> Parameter {
-            Parameter(transposing: try source.tensor(name, [inputs, outputs]), rows: inputs, columns: outputs)
+        func conv1D(_ name: String, inputs: Int, outputs: Int) throws -> LinearWeight {
+            LinearWeight(Parameter(transposing: try source.tensor(name, [inputs, outputs]), rows: inputs, columns: outputs), outputs: outputs,
+                         inputs: inputs)
         }
         tokenEmbeddings = try source.tensor("wte.weight", [c.vocabularySize, C])
         positionEmbeddings = try source.tensor("wpe.weight", [c.maxPositions, C])
@@ -59,7 +65,8 @@ struct GPT2Weights {
         finalNormWeight = try source.tensor("ln_f.weight", [C])
         finalNormBias = try source.tensor("ln_f.bias", [C])
         // tiedOutput
-        if !c.tiedEmbeddings { untiedOutput = try source.tensor("lm_head.weight", [c.vocabularySize, C]) }
+        output = LinearWeight(c.tiedEmbeddings ? tokenEmbeddings : try source.tensor("lm_head.weight", [c.vocabularySize, C]),
+                              outputs: c.vocabularySize, inputs: C)
         try source.finish()
         // maskBuffers, and tiedOutput's copy
         let skipped = Self.maskBuffers + (c.tiedEmbeddings ? ["lm_head.weight"] : [])

@@ -1,3 +1,4 @@
+import Kernels
 /// The keys and values of every token a GPT-2 has seen, per layer, for `sequences` sequences that
 /// advance together: [S, capacity, C] each, heads side by side in C as the attention projection
 /// makes them. Decoding a token then costs one row of projections, not a pass over the prompt.

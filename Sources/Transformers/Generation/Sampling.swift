@@ -1,3 +1,4 @@
+import Kernels
 #if canImport(Glibc)
 import Glibc
 #endif

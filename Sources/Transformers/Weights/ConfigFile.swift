@@ -1,3 +1,4 @@
+import Kernels
 import TensorFormats
 
 /// Problems with a model's `config.json`.
@@ -34,9 +35,9 @@ struct ConfigFile {
     }
 
     /// The activation `key` names (`fallback` when absent), refused if ckpt has no kernel for it.
-    func activation(_ key: String, fallback: String) throws -> Kernels.Activation {
+    func activation(_ key: String, fallback: String) throws -> RowKernels.Activation {
         let name = json[key]?.string ?? fallback
-        guard let activation = Kernels.Activation(rawValue: name) else { throw unsupported("\(key) \"\(name)\"") }
+        guard let activation = RowKernels.Activation(rawValue: name) else { throw unsupported("\(key) \"\(name)\"") }
         return activation
     }
 

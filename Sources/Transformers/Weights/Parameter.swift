@@ -1,3 +1,5 @@
+import Kernels
+
 /// A weight tensor in f32, in memory the model owns (64-byte aligned, never moved), so kernels can
 /// take its pointer for the model's lifetime.
 final class Parameter: @unchecked Sendable {
@@ -33,4 +35,19 @@ final class Parameter: @unchecked Sendable {
     deinit { pointer.deallocate() }
 
     var p: UnsafePointer<Float> { UnsafePointer(pointer) }
+}
+
+extension LinearWeight {
+    /// Packs a [outputs, inputs] parameter for the engine.
+    convenience init(_ parameter: Parameter, outputs: Int, inputs: Int) {
+        precondition(parameter.count == outputs * inputs, "LinearWeight: \(parameter.count) values are not [\(outputs), \(inputs)]")
+        self.init(parameter.p, outputs: outputs, inputs: inputs)
+    }
+}
+
+extension WeightSource {
+    /// The [outputs, inputs] matrix `name` (an nn.Linear weight), packed for the engine.
+    func linear(_ name: String, outputs: Int, inputs: Int) throws -> LinearWeight {
+        LinearWeight(try tensor(name, [outputs, inputs]), outputs: outputs, inputs: inputs)
+    }
 }

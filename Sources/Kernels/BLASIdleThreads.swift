@@ -10,7 +10,7 @@ extension BLAS {
     /// function OpenBLAS itself calls before `fork`, looked up at run time for that reason.
     /// Returns whether the hook was there.
     @discardableResult
-    public static func endIdleThreads() -> Bool {
+    package static func endIdleThreads() -> Bool {
         guard let library = dlopen(nil, RTLD_NOW), let shutdown = dlsym(library, "blas_thread_shutdown_") else { return false }
         _ = unsafeBitCast(shutdown, to: (@convention(c) () -> Int32).self)()
         return true

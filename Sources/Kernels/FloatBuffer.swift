@@ -9,9 +9,9 @@ import Glibc
 /// unmapped when freed. Through malloc, the activations of batches encoded side by side stayed in
 /// each thread's arena between batches: 408 MB peak instead of 282 MB for two 32 × 128-token
 /// batches of MiniLM.
-final class FloatBuffer: @unchecked Sendable {
-    let p: UnsafeMutablePointer<Float>
-    let count: Int
+package final class FloatBuffer: @unchecked Sendable {
+    package let p: UnsafeMutablePointer<Float>
+    package let count: Int
     /// The kernel mapping behind `p` (from its start, which huge-page alignment may move `p` past).
     private let mapping: (start: UnsafeMutableRawPointer, bytes: Int)?
 
@@ -20,7 +20,7 @@ final class FloatBuffer: @unchecked Sendable {
 
     /// `hugePages`: back a mapping with 2 MB pages where the kernel allows (transparent huge pages,
     /// in madvise mode too), for a large buffer read with long strides, such as the key-value cache.
-    init(_ count: Int, hugePages: Bool = false) {
+    package init(_ count: Int, hugePages: Bool = false) {
         self.count = count
         let bytes = max(1, count) * 4
         let alignment = hugePages ? Self.hugePageBytes : 0
@@ -42,5 +42,5 @@ final class FloatBuffer: @unchecked Sendable {
         if let mapping { munmap(mapping.start, mapping.bytes) } else { p.deallocate() }
     }
 
-    var array: [Float] { Array(UnsafeBufferPointer(start: p, count: count)) }
+    package var array: [Float] { Array(UnsafeBufferPointer(start: p, count: count)) }
 }

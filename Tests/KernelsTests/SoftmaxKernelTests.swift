@@ -1,5 +1,5 @@
 import XCTest
-@testable import Transformers
+@testable import Kernels
 
 /// The softmax kernel over the first n entries of strided rows: vector blocks masked past n, a
 /// scalar remainder only when the stride is not a whole number of vectors.
@@ -12,7 +12,7 @@ final class SoftmaxKernelTests: XCTestCase {
             // Entries past n hold what a score buffer may hold there: anything, even NaN, or a
             // score larger than every real one.
             for r in 0..<rows { for i in n..<stride { x[r * stride + i] = i % 2 == 0 ? .nan : 10_000 } }
-            x.withUnsafeMutableBufferPointer { Kernels.softmaxRows($0.baseAddress!, rows: rows, n: n, stride: stride) }
+            x.withUnsafeMutableBufferPointer { RowKernels.softmaxRows($0.baseAddress!, rows: rows, n: n, stride: stride) }
             for r in 0..<rows {
                 let row = input[(r * stride)..<(r * stride + n)].map(Double.init)
                 let peak = row.max() ?? 0

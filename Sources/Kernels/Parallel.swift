@@ -3,26 +3,21 @@ import Dispatch
 
 /// Splits independent work over threads.
 package enum Parallel {
-    /// Runs `body` once per thread, on contiguous parts of `range` of (nearly) equal size. While the
-    /// workers run, OpenBLAS is held to one thread per call (its products inside are small), then
-    /// given back `threads`.
-    static func forEachPart(of range: Range<Int>, threads: Int, _ body: @Sendable (Range<Int>) -> Void) {
+    /// Runs `body` once per thread, on contiguous parts of `range` of (nearly) equal size.
+    package static func forEachPart(of range: Range<Int>, threads: Int, _ body: @Sendable (Range<Int>) -> Void) {
         let workers = max(1, min(threads, range.count))
         if workers == 1 {
             body(range)
             return
         }
-        BLAS.setThreads(1)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             body((range.lowerBound + range.count * worker / workers)..<(range.lowerBound + range.count * (worker + 1) / workers))
         }
-        BLAS.setThreads(threads)
     }
 
     /// Runs `body` once for each index in 0..<count on up to `threads` threads, each thread taking
     /// the next index when it finishes one, so a core that stalls (another process, the hypervisor
-    /// taking the vCPU) delays one index, not a fixed share. Leaves OpenBLAS's thread count alone:
-    /// for kernels of our own, with no products inside.
+    /// taking the vCPU) delays one index, not a fixed share.
     package static func forEachIndex(_ count: Int, threads: Int, _ body: @Sendable (Int) -> Void) {
         let workers = max(1, min(threads, count))
         if workers == 1 {
@@ -45,11 +40,11 @@ private struct SharedCounter: @unchecked Sendable {
 }
 
 /// Buffers the workers share; each writes only its own rows.
-struct SharedBuffers: @unchecked Sendable {
-    let input: UnsafePointer<Float>
-    let output: UnsafeMutablePointer<Float>
+package struct SharedBuffers: @unchecked Sendable {
+    package let input: UnsafePointer<Float>
+    package let output: UnsafeMutablePointer<Float>
 
-    init(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+    package init(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
         self.input = input
         self.output = output
     }

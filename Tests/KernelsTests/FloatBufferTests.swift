@@ -1,5 +1,5 @@
 import XCTest
-@testable import Transformers
+@testable import Kernels
 
 /// Scratch buffers: zeroed, writable end to end, and on 2 MB boundaries when huge pages are asked
 /// for (the kernel then backs them with 2 MB pages where it allows).

@@ -1,0 +1,36 @@
+#ifndef CKPT_ONEDNN_H
+#define CKPT_ONEDNN_H
+
+#include <stdint.h>
+
+/// oneDNN's f32 matrix product, y[m, n] = x[m, k] · wᵀ (+ bias) (+ y), behind four calls. Every
+/// call runs on the calling thread alone: ckpt splits the work between threads itself, so that
+/// no result depends on how many threads there are.
+
+/// A weight matrix w [n, k] (nn.Linear's layout) reordered once into the layout oneDNN's product
+/// of `rows` rows chooses for it.
+typedef struct ckpt_dnnl_weights ckpt_dnnl_weights;
+/// A product primitive for one shape (rows, k, n) over packed weights.
+typedef struct ckpt_dnnl_product ckpt_dnnl_product;
+
+/// Packs w [n, k] (row stride k). NULL if oneDNN cannot create the product (no CPU engine).
+ckpt_dnnl_weights *ckpt_dnnl_pack(const float *w, int64_t k, int64_t n, int64_t rows);
+void ckpt_dnnl_weights_free(ckpt_dnnl_weights *weights);
+/// K of the packed weights.
+int64_t ckpt_dnnl_weights_inputs(const ckpt_dnnl_weights *weights);
+/// Bytes the packed weights take.
+int64_t ckpt_dnnl_weights_bytes(const ckpt_dnnl_weights *weights);
+
+/// A product of `rows` rows over `weights`, whose output rows are `ldy` floats apart; with
+/// `accumulate` the product is added to y. NULL when oneDNN would want the weights in another
+/// layout for this row count (the caller then pads to the packing row count).
+ckpt_dnnl_product *ckpt_dnnl_product_create(const ckpt_dnnl_weights *weights, int64_t rows, int64_t ldy, int has_bias, int accumulate);
+void ckpt_dnnl_product_free(ckpt_dnnl_product *product);
+/// The implementation oneDNN chose ("brg:avx512_core", "gemm:jit", ...).
+const char *ckpt_dnnl_product_implementation(const ckpt_dnnl_product *product);
+
+/// Runs the product on the calling thread: x [rows, k] contiguous, y [rows, n] with row stride ldy.
+/// Returns 0, or oneDNN's status on failure.
+int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const float *x, const float *bias, float *y);
+
+#endif

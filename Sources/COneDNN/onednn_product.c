@@ -1,0 +1,179 @@
+#include "ckpt_onednn.h"
+#include <oneapi/dnnl/dnnl.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+// libgomp's, declared here because clang's include path has no omp.h. oneDNN (Debian's build uses
+// OpenMP) sizes each primitive's parallel region by this thread's OpenMP limit: set to 1 on every
+// thread that calls in, so that oneDNN never starts threads and never splits a reduction.
+extern void omp_set_num_threads(int);
+
+struct ckpt_dnnl_weights {
+    dnnl_memory_desc_t desc;  // the packed layout
+    dnnl_memory_t memory;     // owns the packed data
+    int64_t k, n;
+};
+
+struct ckpt_dnnl_product {
+    dnnl_primitive_t primitive;
+    dnnl_memory_desc_t x, y, bias, scratch;
+    int64_t rows;
+    const char *implementation;
+};
+
+static dnnl_engine_t shared_engine;
+static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
+static void create_engine(void) {
+    if (dnnl_engine_create(&shared_engine, dnnl_cpu, 0) != dnnl_success) shared_engine = NULL;
+}
+
+static dnnl_engine_t engine(void) {
+    pthread_once(&engine_once, create_engine);
+    return shared_engine;
+}
+
+// One stream per thread (streams are not shared between threads), made on the thread's first call.
+static dnnl_stream_t thread_stream(void) {
+    static _Thread_local dnnl_stream_t stream;
+    if (!stream) {
+        omp_set_num_threads(1);
+        if (dnnl_stream_create(&stream, engine(), dnnl_stream_default_flags) != dnnl_success) stream = NULL;
+    }
+    return stream;
+}
+
+static void matrix(dnnl_memory_desc_t *desc, int64_t rows, int64_t columns, int64_t row_stride) {
+    dnnl_dims_t dims = {rows, columns}, strides = {row_stride, 1};
+    dnnl_memory_desc_init_by_strides(desc, 2, dims, dnnl_f32, strides);
+}
+
+// The primitive descriptor for y[rows, n] = x[rows, k] · W[k, n], W's layout left to oneDNN.
+static dnnl_primitive_desc_t describe(int64_t rows, int64_t k, int64_t n, int64_t ldy, int has_bias, int accumulate) {
+    dnnl_memory_desc_t x, w, b, y;
+    matrix(&x, rows, k, k);
+    dnnl_dims_t wdims = {k, n};
+    dnnl_memory_desc_init_by_tag(&w, 2, wdims, dnnl_f32, dnnl_format_tag_any);
+    matrix(&b, 1, n, n);
+    matrix(&y, rows, n, ldy);
+    dnnl_matmul_desc_t desc;
+    if (dnnl_matmul_desc_init(&desc, &x, &w, has_bias ? &b : NULL, &y) != dnnl_success) return NULL;
+    dnnl_primitive_attr_t attr;
+    if (dnnl_primitive_attr_create(&attr) != dnnl_success) return NULL;
+    dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    dnnl_post_ops_t post = NULL;
+    if (accumulate) {
+        dnnl_post_ops_create(&post);
+        dnnl_post_ops_append_sum(post, 1.0f);
+        dnnl_primitive_attr_set_post_ops(attr, post);
+    }
+    dnnl_primitive_desc_t pd = NULL;
+    if (dnnl_primitive_desc_create(&pd, &desc, attr, engine(), NULL) != dnnl_success) pd = NULL;
+    if (post) dnnl_post_ops_destroy(post);
+    dnnl_primitive_attr_destroy(attr);
+    return pd;
+}
+
+ckpt_dnnl_weights *ckpt_dnnl_pack(const float *w, int64_t k, int64_t n, int64_t rows) {
+    if (!engine() || !thread_stream()) return NULL;
+    dnnl_primitive_desc_t pd = describe(rows, k, n, n, 1, 0);
+    if (!pd) return NULL;
+    ckpt_dnnl_weights *packed = calloc(1, sizeof *packed);
+    packed->desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    packed->k = k;
+    packed->n = n;
+    dnnl_primitive_desc_destroy(pd);
+    // w [n, k] row-major is W [k, n] with the "ba" tag.
+    dnnl_memory_desc_t plain;
+    dnnl_dims_t dims = {k, n};
+    dnnl_memory_desc_init_by_tag(&plain, 2, dims, dnnl_f32, dnnl_ba);
+    dnnl_memory_t source = NULL;
+    dnnl_primitive_desc_t reorder_pd = NULL;
+    dnnl_primitive_t reorder = NULL;
+    int ok = dnnl_memory_create(&packed->memory, &packed->desc, engine(), DNNL_MEMORY_ALLOCATE) == dnnl_success
+        && dnnl_memory_create(&source, &plain, engine(), (void *)w) == dnnl_success
+        && dnnl_reorder_primitive_desc_create(&reorder_pd, &plain, engine(), &packed->desc, engine(), NULL) == dnnl_success
+        && dnnl_primitive_create(&reorder, reorder_pd) == dnnl_success;
+    if (ok) {
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, source}, {DNNL_ARG_TO, packed->memory}};
+        ok = dnnl_primitive_execute(reorder, thread_stream(), 2, args) == dnnl_success && dnnl_stream_wait(thread_stream()) == dnnl_success;
+    }
+    if (reorder) dnnl_primitive_destroy(reorder);
+    if (reorder_pd) dnnl_primitive_desc_destroy(reorder_pd);
+    if (source) dnnl_memory_destroy(source);
+    if (!ok) {
+        ckpt_dnnl_weights_free(packed);
+        return NULL;
+    }
+    return packed;
+}
+
+void ckpt_dnnl_weights_free(ckpt_dnnl_weights *weights) {
+    if (!weights) return;
+    if (weights->memory) dnnl_memory_destroy(weights->memory);
+    free(weights);
+}
+
+int64_t ckpt_dnnl_weights_inputs(const ckpt_dnnl_weights *weights) { return weights->k; }
+
+int64_t ckpt_dnnl_weights_bytes(const ckpt_dnnl_weights *weights) { return (int64_t)dnnl_memory_desc_get_size(&weights->desc); }
+
+ckpt_dnnl_product *ckpt_dnnl_product_create(const ckpt_dnnl_weights *weights, int64_t rows, int64_t ldy, int has_bias, int accumulate) {
+    if (!thread_stream()) return NULL;
+    dnnl_primitive_desc_t pd = describe(rows, weights->k, weights->n, ldy, has_bias, accumulate);
+    if (!pd) return NULL;
+    ckpt_dnnl_product *product = NULL;
+    if (dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &weights->desc)) {
+        product = calloc(1, sizeof *product);
+        product->rows = rows;
+        product->x = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+        product->y = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+        product->scratch = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+        if (has_bias) product->bias = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1);
+        const char *implementation = "";
+        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &implementation);
+        product->implementation = implementation;  // a static string of oneDNN's
+        if (dnnl_primitive_create(&product->primitive, pd) != dnnl_success) {
+            free(product);
+            product = NULL;
+        }
+    }
+    dnnl_primitive_desc_destroy(pd);
+    return product;
+}
+
+void ckpt_dnnl_product_free(ckpt_dnnl_product *product) {
+    if (!product) return;
+    dnnl_primitive_destroy(product->primitive);
+    free(product);
+}
+
+const char *ckpt_dnnl_product_implementation(const ckpt_dnnl_product *product) { return product->implementation; }
+
+int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const float *x, const float *bias, float *y) {
+    dnnl_stream_t stream = thread_stream();
+    if (!stream) return dnnl_runtime_error;
+    size_t scratch_bytes = dnnl_memory_desc_get_size(&product->scratch);
+    void *scratch = scratch_bytes ? aligned_alloc(64, (scratch_bytes + 63) / 64 * 64) : NULL;
+    dnnl_memory_t xm = NULL, ym = NULL, bm = NULL, sm = NULL;
+    dnnl_exec_arg_t args[5];
+    int count = 0;
+    dnnl_status_t status = dnnl_memory_create(&xm, &product->x, engine(), (void *)x);
+    if (status == dnnl_success) status = dnnl_memory_create(&ym, &product->y, engine(), y);
+    if (status == dnnl_success && bias) status = dnnl_memory_create(&bm, &product->bias, engine(), (void *)bias);
+    if (status == dnnl_success && scratch) status = dnnl_memory_create(&sm, &product->scratch, engine(), scratch);
+    if (status == dnnl_success) {
+        args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, xm};
+        args[count++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, weights->memory};
+        args[count++] = (dnnl_exec_arg_t){DNNL_ARG_DST, ym};
+        if (bm) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, bm};
+        if (sm) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, sm};
+        status = dnnl_primitive_execute(product->primitive, stream, count, args);
+        if (status == dnnl_success) status = dnnl_stream_wait(stream);
+    }
+    if (xm) dnnl_memory_destroy(xm);
+    if (ym) dnnl_memory_destroy(ym);
+    if (bm) dnnl_memory_destroy(bm);
+    if (sm) dnnl_memory_destroy(sm);
+    free(scratch);
+    return (int)status;
+}

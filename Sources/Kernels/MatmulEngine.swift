@@ -1,0 +1,58 @@
+import CBLAS
+import Glibc
+
+/// The library that runs ckpt's matrix products with weights: oneDNN or OpenBLAS. Either runs each
+/// piece of a product on one thread; ckpt splits a product into pieces of fixed shape (see
+/// `LinearWeight`), so results are the same bits at any thread count on one machine and engine.
+public enum MatmulEngine: String, Sendable, CaseIterable {
+    case onednn
+    case openblas
+
+    /// The environment variable that forces an engine.
+    public static let environmentVariable = "CKPT_ENGINE"
+
+    /// `CKPT_ENGINE` when set, else the default: oneDNN where it can run products on this CPU.
+    /// oneDNN was chosen by measurement — 2× OpenBLAS's f32 rate on an AMD Zen 5 where
+    /// OpenBLAS is pinned to its Haswell kernels, and on par or faster on an Intel AVX-512 CPU
+    /// (`ckpt system --measure` times both on the running CPU).
+    /// Throws for a value of `CKPT_ENGINE` that names no engine.
+    public static func selected() throws -> MatmulEngine {
+        guard let value = getenv(environmentVariable).map({ String(cString: $0) }), !value.isEmpty else { return defaultEngine }
+        guard let engine = MatmulEngine(rawValue: value.lowercased()) else { throw EngineError.unknownEngine(value) }
+        if engine == .onednn && !OneDNNProducts.available { throw EngineError.unavailable(engine) }
+        return engine
+    }
+
+    /// The engine products use when none is named: `selected()`, or the default if
+    /// `CKPT_ENGINE` is invalid (the CLI reports that before it gets here).
+    public static let current: MatmulEngine = (try? selected()) ?? defaultEngine
+
+    private static var defaultEngine: MatmulEngine { OneDNNProducts.available ? .onednn : .openblas }
+
+    /// The kernel this engine runs on this CPU: oneDNN's implementation of a MiniLM-shaped block
+    /// ("brg:avx512_core", "gemm:jit", ...), or OpenBLAS's core ("SkylakeX", "Haswell", ...: what
+    /// OPENBLAS_CORETYPE pins, where it is set).
+    public var kernel: String {
+        switch self {
+        case .onednn:
+            OneDNNProducts.implementation(inputs: 384, width: LinearWeight.panelWidth, rows: LinearWeight.rowBlock) ?? "unavailable"
+        case .openblas:
+            openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+        }
+    }
+}
+
+/// Why an engine cannot be used.
+public enum EngineError: Error, CustomStringConvertible {
+    case unknownEngine(String)
+    case unavailable(MatmulEngine)
+
+    public var description: String {
+        switch self {
+        case .unknownEngine(let value):
+            "\(MatmulEngine.environmentVariable): unknown matrix-product engine \"\(value)\" (known: \(MatmulEngine.allCases.map(\.rawValue).joined(separator: ", ")))"
+        case .unavailable(let engine):
+            "\(MatmulEngine.environmentVariable): the \(engine.rawValue) engine cannot run products on this CPU (unset it to use the default)"
+        }
+    }
+}

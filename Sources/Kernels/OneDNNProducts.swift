@@ -1,0 +1,75 @@
+import COneDNN
+import Synchronization
+
+/// oneDNN product primitives, made once per shape and kept for the process: creating one
+/// generates its machine code, which takes far longer than running it on a block.
+enum OneDNNProducts {
+    private struct Shape: Hashable {
+        let inputs: Int, width: Int, rows: Int, ldy: Int, bias: Bool, accumulate: Bool
+    }
+
+    /// A made product; nil where oneDNN wants the weights in another layout for that row count.
+    private struct Made: @unchecked Sendable {
+        let product: OpaquePointer?
+    }
+
+    /// A product and whether a row's result in it is the same as in a product of any other row
+    /// count over the same weights: true of oneDNN's batch-reduce GEMM kernels ("brg:…", chosen on
+    /// AVX-512 CPUs), whose reduction order over K does not depend on the rows; oneDNN's older
+    /// GEMM ("gemm:jit", its AVX2 route) rounds a short block's rows differently.
+    struct Product {
+        let pointer: OpaquePointer
+        let rowInvariant: Bool
+    }
+
+    private static let made = Mutex<[Shape: Made]>([:])
+
+    /// Whether oneDNN runs products here (its CPU engine starts and packs a small matrix).
+    static let available: Bool = {
+        let weight = [Float](repeating: 1, count: 16 * 16)
+        guard let packed = weight.withUnsafeBufferPointer({ ckpt_dnnl_pack($0.baseAddress!, 16, 16, 16) }) else { return false }
+        ckpt_dnnl_weights_free(packed)
+        return true
+    }()
+
+    /// The product of `rows` rows over a panel packed as `packed` (K from the panel), or nil when
+    /// that row count needs another layout.
+    static func product(_ packed: OpaquePointer, rows: Int, width: Int, ldy: Int, bias: Bool, accumulate: Bool) -> Product? {
+        guard let pointer = made(packed, rows: rows, width: width, ldy: ldy, bias: bias, accumulate: accumulate) else { return nil }
+        return Product(pointer: pointer, rowInvariant: String(cString: ckpt_dnnl_product_implementation(pointer)).hasPrefix("brg"))
+    }
+
+    private static func made(_ packed: OpaquePointer, rows: Int, width: Int, ldy: Int, bias: Bool, accumulate: Bool) -> OpaquePointer? {
+        let shape = Shape(inputs: inputs(packed), width: width, rows: rows, ldy: ldy, bias: bias, accumulate: accumulate)
+        if let known = made.withLock({ $0[shape] }) { return known.product }
+        // Made outside the lock (it is slow); if two threads race, the first stored one is kept.
+        let fresh = Made(product: ckpt_dnnl_product_create(packed, Int64(rows), Int64(ldy), bias ? 1 : 0, accumulate ? 1 : 0))
+        let kept = made.withLock { table -> Made in
+            if let known = table[shape] { return known }
+            table[shape] = fresh
+            return fresh
+        }
+        if kept.product != fresh.product { ckpt_dnnl_product_free(fresh.product) }
+        return kept.product
+    }
+
+    /// Runs a product on the calling thread. oneDNN fails only for lack of memory here, which ckpt
+    /// treats as it treats a failed allocation.
+    static func run(_ product: Product, _ packed: OpaquePointer, _ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                    _ y: UnsafeMutablePointer<Float>) {
+        let status = ckpt_dnnl_product_run(product.pointer, packed, x, bias, y)
+        precondition(status == 0, "oneDNN product failed with status \(status)")
+    }
+
+    /// The implementation oneDNN chose for a product of `rows` rows of a [width, inputs] panel.
+    static func implementation(inputs: Int, width: Int, rows: Int) -> String? {
+        let weight = [Float](repeating: 0, count: width * inputs)
+        guard let packed = weight.withUnsafeBufferPointer({ ckpt_dnnl_pack($0.baseAddress!, Int64(inputs), Int64(width), Int64(rows)) })
+        else { return nil }
+        defer { ckpt_dnnl_weights_free(packed) }
+        guard let product = made(packed, rows: rows, width: width, ldy: width, bias: false, accumulate: false) else { return nil }
+        return String(cString: ckpt_dnnl_product_implementation(product))
+    }
+
+    private static func inputs(_ packed: OpaquePointer) -> Int { Int(ckpt_dnnl_weights_inputs(packed)) }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import Kernels
+import TensorFormats
+
+/// `ckpt system`: what ckpt runs on here — the CPU, its instruction-set extensions, the engine and
+/// kernel of each precision, the threads — and with `--measure` the engines' product rates and the
+/// memory bandwidth, the peaks that the benchmarks divide by.
+struct System: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the CPU, the matrix-product engine and threads; --measure times the engines.",
+        discussion: """
+            The engine is oneDNN where it runs, else OpenBLAS; CKPT_ENGINE=onednn|openblas forces one. \
+            --measure times a layer's products of MiniLM (384 channels) and GPT-2 124M (768) on every \
+            engine at 1 thread and at all threads (GFLOP/s, best of 10), and the memory read bandwidth \
+            that bounds decoding.
+            """)
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    @Flag(help: "Time each engine's products and the memory bandwidth (about half a minute).")
+    var measure = false
+
+    struct Rate {
+        let engine: MatmulEngine, products: String, threads: Int, gflops: Double
+    }
+
+    func run() throws {
+        try reportingFailure {
+            let cpu = CPUInfo.current(), engine = try MatmulEngine.selected()
+            let threadCounts = Array(Set([1, cpu.cores])).sorted()
+            var rates: [Rate] = [], bandwidth: [(threads: Int, bytesPerSecond: Double)] = []
+            if measure {
+                for candidate in MatmulEngine.allCases {
+                    for products in ["MiniLM", "GPT-2"] {
+                        for threads in threadCounts {
+                            rates.append(Rate(engine: candidate, products: products, threads: threads,
+                                              gflops: EngineRate.peak(model: products, engine: candidate, threads: threads, count: 10)))
+                        }
+                    }
+                }
+                bandwidth = threadCounts.map { ($0, MemoryBandwidth.measure(threads: $0)) }
+            }
+            print(json ? report(cpu, engine, rates, bandwidth).compactText : table(cpu, engine, threadCounts, rates, bandwidth), terminator: json ? "\n" : "")
+        }
+    }
+
+    private func report(_ cpu: CPUInfo, _ engine: MatmulEngine, _ rates: [Rate], _ bandwidth: [(threads: Int, bytesPerSecond: Double)]) -> JSON {
+        var members: [(String, JSON)] = [
+            ("cpu", .object([("model", .string(cpu.model)), ("cores", .number("\(cpu.cores)")),
+                             ("features", .array(cpu.features.map(JSON.string)))])),
+            ("threads", .number("\(cpu.cores)")),
+            ("precisions", .object([("f32", .object([("engine", .string(engine.rawValue)), ("kernel", .string(engine.kernel))]))])),
+        ]
+        if measure {
+            members.append(("measured", .array(rates.map {
+                .object([("engine", .string($0.engine.rawValue)), ("precision", .string("f32")), ("products", .string($0.products)),
+                         ("threads", .number("\($0.threads)")), ("gflops", .number(String(format: "%.1f", $0.gflops)))])
+            })))
+            members.append(("memory_bandwidth", .array(bandwidth.map {
+                .object([("threads", .number("\($0.threads)")), ("bytes_per_second", .number(String(format: "%.0f", $0.bytesPerSecond)))])
+            })))
+        }
+        return .object(members)
+    }
+
+    private func table(_ cpu: CPUInfo, _ engine: MatmulEngine, _ threadCounts: [Int], _ rates: [Rate],
+                       _ bandwidth: [(threads: Int, bytesPerSecond: Double)]) -> String {
+        var lines = [
+            "cpu        \(cpu.model)",
+            "features   \(cpu.features.isEmpty ? "none of ckpt's" : cpu.features.joined(separator: " "))",
+            "threads    \(cpu.cores) (the default of --threads)",
+            "f32        \(engine.rawValue) (\(engine.kernel))",
+        ]
+        if measure {
+            lines.append("")
+            lines.append("f32 products, GFLOP/s (a layer's products, best of 10)")
+            lines.append("engine    products" + threadCounts.map { String(repeating: " ", count: 2) + "\($0) thread\($0 == 1 ? " " : "s")".leftPadded(10) }.joined())
+            for candidate in MatmulEngine.allCases {
+                for products in ["MiniLM", "GPT-2"] {
+                    let row = threadCounts.map { threads in
+                        rates.first { $0.engine == candidate && $0.products == products && $0.threads == threads }!.gflops
+                    }
+                    lines.append(candidate.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0) + products.padding(toLength: 8, withPad: " ", startingAt: 0)
+                                 + row.map { "  " + String(format: "%.1f", $0).leftPadded(10) }.joined())
+                }
+            }
+            lines.append("memory read bandwidth: " + bandwidth.map { String(format: "%.1f GB/s", $0.bytesPerSecond / 1e9) + " at \($0.threads) thread\($0.threads == 1 ? "" : "s")" }.joined(separator: ", "))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+private extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
