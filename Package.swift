@@ -4,6 +4,7 @@ import PackageDescription
 let package = Package(
     name: "ckpt",
     products: [
+        .library(name: "CkptSupport", targets: ["CkptSupport"]),
         .library(name: "Kernels", targets: ["Kernels"]),
         .library(name: "TensorFormats", targets: ["TensorFormats"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
@@ -22,18 +23,20 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
-        .target(name: "TensorFormats", dependencies: ["CZlib"]),
+        // The foundation: JSON, mapped files, file-system helpers, the file error and atomic output, text datasets.
+        .target(name: "CkptSupport"),
+        .target(name: "TensorFormats", dependencies: ["CkptSupport", "CZlib"]),
         // Hot loops in C, compiled per instruction set (AVX-512, AVX2, baseline) and picked at run time.
         .target(name: "CKernels"),
         // oneDNN's matrix product behind a few C calls; linked with libgomp, whose thread limit it sets.
         .target(name: "COneDNN", dependencies: ["CDNNL"], linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
         // The compute layer: products with explicit thread counts on oneDNN or OpenBLAS, row kernels, buffers.
         .target(name: "Kernels", dependencies: ["CBLAS", "CKernels", "COneDNN"]),
-        // Uses TensorFormats for memory-mapped files, JSON and file-naming errors.
-        .target(name: "Tokenizers", dependencies: ["TensorFormats"]),
-        .target(name: "Transformers", dependencies: ["Kernels", "TensorFormats", "Tokenizers"]),
-        .target(name: "HeadTraining", dependencies: ["CKernels", "Kernels", "TensorFormats", "Transformers"]),
+        .target(name: "Tokenizers", dependencies: ["CkptSupport"]),
+        .target(name: "Transformers", dependencies: ["CkptSupport", "Kernels", "TensorFormats", "Tokenizers"]),
+        .target(name: "HeadTraining", dependencies: ["CKernels", "CkptSupport", "Kernels", "TensorFormats", "Transformers"]),
         .executableTarget(name: "ckpt", dependencies: [
+            "CkptSupport",
             "Kernels",
             "TensorFormats",
             "Tokenizers",
@@ -43,10 +46,10 @@ let package = Package(
         ]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
-        .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TensorFormats"]),
-        .testTarget(name: "TransformersTests", dependencies: ["Transformers", "Kernels", "TensorFormats"]),
-        .testTarget(name: "HeadTrainingTests", dependencies: ["HeadTraining", "Kernels", "Transformers", "TensorFormats"]),
-        .testTarget(name: "CLITests", dependencies: ["ckpt", "TensorFormats"]),
+        .testTarget(name: "TensorFormatsTests", dependencies: ["CkptSupport", "TensorFormats"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["CkptSupport", "Tokenizers", "TensorFormats"]),
+        .testTarget(name: "TransformersTests", dependencies: ["CkptSupport", "Transformers", "Kernels", "TensorFormats"]),
+        .testTarget(name: "HeadTrainingTests", dependencies: ["CkptSupport", "HeadTraining", "Kernels", "Transformers", "TensorFormats"]),
+        .testTarget(name: "CLITests", dependencies: ["ckpt", "CkptSupport", "TensorFormats"]),
     ]
 )

@@ -24,12 +24,12 @@ public enum HeadTrainingError: Error, CustomStringConvertible, Sendable {
         case .dimensionMismatch(let expected, let found):
             return "features have \(found) columns but the head expects \(expected)"
         case .validationTooSmall(let fraction):
-            return "--valid-fraction \(fraction) leaves no validation or no training examples"
+            return "a validation fraction of \(fraction) leaves no validation or no training examples"
         case .notATable: return "labelled data must be .tsv, .csv or .jsonl (a plain text file has no label column)"
         case .emptyLabel(let row): return "data row \(row) (1-based, header excluded) has an empty label"
         case .badHeadFile(let problem), .badFeatureFile(let problem): return problem
         case .cacheUnwritable(let reason):
-            return "cannot write the feature cache (\(reason)); choose another place with --cache-dir or pass --no-cache"
+            return "cannot write the feature cache (\(reason))"
         }
     }
 }

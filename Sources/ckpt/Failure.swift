@@ -1,5 +1,8 @@
 import ArgumentParser
+import CkptSupport
+import HeadTraining
 import TensorFormats
+import Transformers
 
 import Foundation
 
@@ -13,8 +16,23 @@ func reportingFailure(_ body: () throws -> Void) throws {
     } catch let error as ExitCode {
         throw error
     } catch {
-        printError("error: \(error)")
+        printError("error: \(error)" + optionHint(for: error))
         throw ExitCode.failure
+    }
+}
+
+/// What to pass to fix a library error, in the CLI's own option names (library messages speak of
+/// values and files only); empty when no option fixes it.
+func optionHint(for error: Error) -> String {
+    switch (error as? FormatError)?.problem ?? error {
+    case OutputError.exists: " (pass --force to overwrite it)"
+    case TextInputError.missingColumn: "; choose one with --text-column"
+    case NPZError.unsupportedDType: " with --dtype"
+    case ConversionError.nothingSelected: " (--include, --exclude)"
+    case GenerationError.promptTooLong: " (--truncate-left)"
+    case HeadTrainingError.validationTooSmall: " (--valid-fraction)"
+    case HeadTrainingError.cacheUnwritable: "; choose another place with --cache-dir or pass --no-cache"
+    default: ""
     }
 }
 

@@ -1,3 +1,4 @@
+import CkptSupport
 import ArgumentParser
 import Dispatch
 import Foundation
@@ -55,7 +56,8 @@ struct Generate: ParsableCommand {
         do {
             _ = try sampling()
         } catch let error as SamplingError {
-            throw ValidationError(error.description)
+            let option = switch error { case .temperature: "--temperature"; case .topK: "--top-k"; case .topP: "--top-p" }
+            throw ValidationError("\(option): \(error)")
         }
     }
 

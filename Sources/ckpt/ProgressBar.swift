@@ -1,15 +1,17 @@
 import Foundation
+import Synchronization
 
 /// A one-line progress bar on stderr — done/total, rate and time left — drawn only when stderr is a
-/// terminal and not silenced, at most ten times a second.
-final class ProgressBar {
+/// terminal and not silenced, at most ten times a second. Encoding threads may update it; draws
+/// are serialised.
+final class ProgressBar: Sendable {
     private let total: Int
     private let unit: Unit
     private let enabled: Bool
     private let start = Date()
-    private var lastDraw = Date.distantPast
+    private let lastDraw = Mutex(Date.distantPast)
 
-    enum Unit {
+    enum Unit: Sendable {
         case bytes, items(String)
     }
 
@@ -20,8 +22,15 @@ final class ProgressBar {
     }
 
     func update(_ done: Int) {
-        guard enabled, done >= total || Date().timeIntervalSince(lastDraw) >= 0.1 else { return }
-        lastDraw = Date()
+        guard enabled else { return }
+        lastDraw.withLock { last in
+            guard done >= total || Date().timeIntervalSince(last) >= 0.1 else { return }
+            last = Date()
+            draw(done)
+        }
+    }
+
+    private func draw(_ done: Int) {
         let elapsed = max(Date().timeIntervalSince(start), 1e-6)
         let rate = Double(done) / elapsed
         let left = rate > 0 ? Double(total - done) / rate : 0

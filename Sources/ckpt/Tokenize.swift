@@ -1,3 +1,4 @@
+import CkptSupport
 import ArgumentParser
 import Foundation
 import TensorFormats

@@ -70,6 +70,18 @@ final class ConvertCommandTests: XCTestCase {
         XCTAssertEqual(try Ckpt.run(["convert", input, output, "--force", "--quiet"]).status, 0)
     }
 
+    func testErrorsNameTheOptionThatFixesThem() throws {
+        let directory = try Ckpt.temporaryDirectory(self)
+        let input = Ckpt.fixtures + "/formats/valid/dtype_F32.safetensors"
+        let unmatched = try Ckpt.run(["convert", input, directory + "/x.safetensors", "--include", "^no such tensor$"])
+        XCTAssertEqual(unmatched.status, 1)
+        XCTAssertEqual(unmatched.stderr, "error: \(input): no tensor matches the include and exclude patterns; nothing to write (--include, --exclude)\n")
+        let float8 = Ckpt.fixtures + "/formats/valid/dtype_F8_E4M3.safetensors"
+        let npz = try Ckpt.run(["convert", float8, directory + "/x.npz"])
+        XCTAssertEqual(npz.status, 1)
+        XCTAssertTrue(npz.stderr.hasSuffix("NumPy has no F8_E4M3 type; convert it to f32, f16 or bf16 with --dtype\n"), npz.stderr)
+    }
+
     func testUsageErrorsExitWith64() throws {
         let input = Ckpt.fixtures + "/formats/valid/dtype_F32.safetensors"
         for arguments in [

@@ -121,7 +121,7 @@ final class HeadTrainingTests: XCTestCase {
         XCTAssertEqual(loaded.pooling, saved.pooling)
         XCTAssertEqual(try Checkpoint(path: directory + "/head.safetensors").tensors.map(\.name).sorted(), ["0.bias", "0.weight", "2.bias", "2.weight"])
         XCTAssertThrowsError(try saved.save(to: directory, overwrite: false)) {
-            XCTAssertEqual("\($0)", directory + "/head.safetensors: already exists (pass --force to overwrite it)")
+            XCTAssertEqual("\($0)", directory + "/head.safetensors: already exists")
         }
         try #"{"kind": "linear", "labels": ["a", "b", "c"]}"#.write(toFile: directory + "/head.json", atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try SavedHead(directory: directory)) {

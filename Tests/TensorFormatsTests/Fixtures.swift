@@ -1,3 +1,4 @@
+import CkptSupport
 import Foundation
 import XCTest
 @testable import TensorFormats

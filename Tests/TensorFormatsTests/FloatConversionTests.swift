@@ -1,3 +1,4 @@
+import CkptSupport
 import XCTest
 @testable import TensorFormats
 

@@ -1,3 +1,4 @@
+import CkptSupport
 import TensorFormats
 import XCTest
 @testable import Tokenizers

@@ -1,5 +1,7 @@
+import CkptSupport
 import Foundation
 import TensorFormats
+import Synchronization
 import XCTest
 @testable import Transformers
 
@@ -55,8 +57,9 @@ final class MiniLMReferenceTests: XCTestCase {
         let extractor = try extractor()
         let texts = (0..<23).map { String(repeating: "word\($0) ", count: 1 + $0 * 7 % 19) }
         let serial = extractor.features(texts, batchSize: 3, threads: 1).values
-        var counts: [Int] = []  // the extractor calls progress one call at a time
-        let parallel = extractor.features(texts, batchSize: 3, threads: 2) { counts.append($0) }.values
+        let calls = Mutex<[Int]>([])  // the extractor calls progress one call at a time
+        let parallel = extractor.features(texts, batchSize: 3, threads: 2) { count in calls.withLock { $0.append(count) } }.values
+        let counts = calls.withLock { $0 }
         XCTAssertEqual(parallel, serial, "each batch runs on one thread either way, so the rows must be identical")
         XCTAssertEqual(counts, counts.sorted(), "progress counts only go up")
         XCTAssertEqual(counts.count, 8)

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import CkptSupport
 import Glibc
 #endif
 import TensorFormats
@@ -41,7 +42,7 @@ public final class FeatureCache {
     /// Features of `texts` in order, encoding (and storing) only those not cached yet; returns the
     /// number taken from the cache and the number truncated while encoding.
     public func features(_ texts: [String], extractor: FeatureExtractor, batchSize: Int, threads: Int,
-                         progress: ((Int) -> Void)? = nil) throws -> (features: FeatureMatrix, hits: Int, truncated: Int) {
+                         progress: (@Sendable (Int) -> Void)? = nil) throws -> (features: FeatureMatrix, hits: Int, truncated: Int) {
         let hits = texts.filter { rows[$0] != nil }.count
         var missing: [String] = []
         var seen = Set<String>()

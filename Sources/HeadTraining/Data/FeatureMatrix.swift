@@ -1,3 +1,4 @@
+import CkptSupport
 import TensorFormats
 
 /// Feature vectors, one row per example: `values` is [rows × dimension], row-major float32.

@@ -1,3 +1,4 @@
+import CkptSupport
 import Transformers
 
 /// Texts with string labels, read from a TSV/CSV table with a header or from JSONL.

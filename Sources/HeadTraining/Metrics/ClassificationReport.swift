@@ -1,3 +1,4 @@
+import CkptSupport
 import TensorFormats
 
 /// Accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix of predictions

@@ -1,3 +1,4 @@
+import CkptSupport
 import TensorFormats
 
 /// How a head is fitted: L-BFGS on the full batch, or AdamW on shuffled mini-batches.

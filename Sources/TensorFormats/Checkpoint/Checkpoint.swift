@@ -1,3 +1,4 @@
+import CkptSupport
 /// A checkpoint in any supported format: a `.safetensors` file, a sharded checkpoint's
 /// `*.safetensors.index.json` or `*.bin.index.json`, an `.npz` archive (or a single `.npy`
 /// array), a PyTorch `.bin` / `.pt` / `.pth` file (read without running its pickle), or a Hugging

@@ -1,3 +1,4 @@
+import CkptSupport
 /// Where a conversion writes, decided from the output path.
 public enum ConversionTarget: Equatable, Sendable {
     case safetensors(path: String)
@@ -54,7 +55,7 @@ public enum ConversionError: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         switch self {
-        case .nothingSelected: return "no tensor matches the --include/--exclude patterns; nothing to write"
+        case .nothingSelected: return "no tensor matches the include and exclude patterns; nothing to write"
         }
     }
 }

@@ -1,3 +1,4 @@
+import CkptSupport
 /// The rules a shard index (`*.safetensors.index.json`, `pytorch_model.bin.index.json`) can break.
 public enum ShardIndexError: Error, CustomStringConvertible, Sendable {
     case notJSON(JSONError)

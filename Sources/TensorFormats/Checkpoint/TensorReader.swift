@@ -1,3 +1,4 @@
+import CkptSupport
 /// A readable tensor file (or set of files): what every format's reader provides.
 public protocol TensorReader: AnyObject {
     /// The file or index the tensors come from.

@@ -1,3 +1,4 @@
+import CkptSupport
 /// A tensor's name, element type and shape: what a file's header says, before any data is read.
 public struct TensorInfo: Equatable, Sendable {
     public var name: String

@@ -1,3 +1,4 @@
+import CkptSupport
 /// A single `.npy` array as a checkpoint of one tensor, named after the file (`features.npy` →
 /// `features`).
 public final class NPYFile: TensorReader {

@@ -1,3 +1,4 @@
+import CkptSupport
 /// Writes one array as a `.npy` file with the header `np.save` writes (through a temporary file).
 public enum NPYWriter {
     public static func write(_ values: [Float], shape: [Int], to path: String, overwrite: Bool) throws {

@@ -1,3 +1,4 @@
+import CkptSupport
 /// A NumPy `.npz` archive: a zip of `.npy` members, member `name.npy` holding tensor `name`.
 ///
 /// Opening reads the central directory and each member's `.npy` header (for deflated members, by
@@ -84,7 +85,7 @@ public enum NPZError: Error, CustomStringConvertible, Sendable {
         case .notAnArray(let member): return "member '\(member)' is not a .npy array"
         case .member(let member, let error): return "member '\(member)': \(error)"
         case .unsupportedDType(let tensor, let dtype):
-            return "tensor '\(tensor)': NumPy has no \(dtype.rawValue) type; convert with --dtype f32, f16 or bf16"
+            return "tensor '\(tensor)': NumPy has no \(dtype.rawValue) type; convert it to f32, f16 or bf16"
         }
     }
 }

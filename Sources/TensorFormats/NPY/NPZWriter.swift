@@ -1,3 +1,4 @@
+import CkptSupport
 /// Writes `.npz` archives that NumPy's `np.load` reads: one `name.npy` member per tensor, with
 /// the header `np.save` writes; stored like `np.savez` or deflated like `np.savez_compressed`.
 ///

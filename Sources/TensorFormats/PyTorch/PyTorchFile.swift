@@ -1,3 +1,4 @@
+import CkptSupport
 /// A PyTorch checkpoint as `torch.save` writes it since PyTorch 1.6 (`pytorch_model.bin`, `.pt`,
 /// `.pth`): a zip archive of `NAME/data.pkl`, the pickled state dict, and `NAME/data/KEY`, one
 /// record of raw little-endian (or, per `NAME/byteorder`, big-endian) elements per storage.

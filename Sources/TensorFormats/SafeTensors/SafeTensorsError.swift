@@ -1,3 +1,4 @@
+import CkptSupport
 /// The rules a safetensors file can break, one case each.
 public enum SafeTensorsError: Error, CustomStringConvertible, Sendable {
     case fileTooSmall(size: Int)

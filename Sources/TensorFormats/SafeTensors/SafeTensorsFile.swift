@@ -1,3 +1,4 @@
+import CkptSupport
 /// A safetensors file, mapped and validated: every rule of the reference reader is checked when it
 /// is opened, so later tensor access cannot fail.
 ///

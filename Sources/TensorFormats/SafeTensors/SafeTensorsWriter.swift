@@ -1,3 +1,4 @@
+import CkptSupport
 /// Writes safetensors files in the reference writer's layout: tensors ordered by descending
 /// alignment class then by name (byte order), a compact JSON header with `__metadata__` first,
 /// padded with spaces to a multiple of 8 bytes.

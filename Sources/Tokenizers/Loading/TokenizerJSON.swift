@@ -1,4 +1,4 @@
-import TensorFormats
+import CkptSupport
 
 /// Builds a tokenizer from a Hugging Face `tokenizer.json` (BERT and GPT-2/RoBERTa families).
 /// Every component is read; one this implementation does not support is refused by name, never

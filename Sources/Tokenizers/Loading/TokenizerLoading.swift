@@ -1,4 +1,4 @@
-import TensorFormats
+import CkptSupport
 
 extension Tokenizer {
     /// Loads the tokenizer of a model directory: `tokenizer.json` when present, else `vocab.txt`

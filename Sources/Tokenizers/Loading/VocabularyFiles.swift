@@ -1,4 +1,4 @@
-import TensorFormats
+import CkptSupport
 
 /// Reading the plain vocabulary formats: `vocab.txt` (WordPiece), `vocab.json` + `merges.txt`
 /// (GPT-2 BPE) and tiktoken's `.tiktoken` rank files.

@@ -1,3 +1,4 @@
+import CkptSupport
 import Kernels
 import TensorFormats
 
@@ -44,7 +45,7 @@ public struct BERTConfig: Sendable, Equatable {
 extension BERTConfig {
     /// Matrix-product FLOPs of one forward pass over a padded batch [B, T]: the Q/K/V, output and
     /// feed-forward projections and the two attention products, per layer (2 per multiply-add).
-    public func forwardFLOPs(batch B: Int, length T: Int) -> Double {
+    package func forwardFLOPs(batch B: Int, length T: Int) -> Double {
         let N = Double(B * T), C = Double(hiddenSize), I = Double(intermediateSize)
         let projections = 2 * N * (4 * C * C + 2 * C * I)
         let attention = 2 * 2 * Double(B) * Double(T) * Double(T) * C

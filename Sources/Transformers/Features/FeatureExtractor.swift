@@ -1,5 +1,4 @@
 import Kernels
-import Dispatch
 import Synchronization
 import TensorFormats
 import Tokenizers
@@ -30,14 +29,14 @@ public final class FeatureExtractor: @unchecked Sendable {
 
     /// Features of `texts`, [texts.count × dimension] row-major, and how many texts were truncated.
     public func features(_ texts: [String], batchSize: Int = 32, threads: Int = 1,
-                         progress: ((Int) -> Void)? = nil) -> (values: [Float], truncated: Int) {
+                         progress: (@Sendable (Int) -> Void)? = nil) -> (values: [Float], truncated: Int) {
         let result = run(texts, batchSize: batchSize, threads: threads, progress: progress)
         return (result.values, result.truncated)
     }
 
-    /// `features`, also counting the matrix-product FLOPs of the padded batches (for benchmarks).
-    public func run(_ texts: [String], batchSize: Int, threads: Int,
-                    progress: ((Int) -> Void)? = nil) -> (values: [Float], truncated: Int, flops: Double) {
+    /// `features`, also counting the matrix-product FLOPs of the padded batches (for the bench commands).
+    package func run(_ texts: [String], batchSize: Int, threads: Int,
+                     progress: (@Sendable (Int) -> Void)? = nil) -> (values: [Float], truncated: Int, flops: Double) {
         let limit = maxLength
         var inputs = tokenizer.encodeBatch(texts, threads: threads)
         let truncated = inputs.filter { $0.count > limit }.count
@@ -48,42 +47,35 @@ public final class FeatureExtractor: @unchecked Sendable {
         let size = max(1, batchSize)
         let batches = stride(from: 0, to: order.count, by: size).map { Array(order[$0..<min(order.count, $0 + size)]) }
         // Several batches run side by side, one thread each: splitting one batch's products over
-        // threads makes them wait for each other at every product of every layer.
+        // threads makes them wait for each other at every product of every layer. Either way a
+        // text's features are the same bits (see `LinearWeight`).
         let workers = max(1, min(threads, batches.count))
-        let encodings = inputs, report = SerialCallback(progress)
-        let next = Atomic(0)
-        let tally = Mutex((done: 0, flops: 0.0))
-        var out = [Float](repeating: 0, count: texts.count * dimension)
-        out.withUnsafeMutableBufferPointer { buffer in
-            let rows = SharedBuffers(input: buffer.baseAddress!, output: buffer.baseAddress!)
-            DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                while case let b = next.add(1, ordering: .relaxed).oldValue, b < batches.count {
-                    let flops = encode(batches[b].map { encodings[$0] }, threads: workers == 1 ? threads : 1) { position, row in
-                        (rows.output + batches[b][position] * row.count).update(from: row.baseAddress!, count: row.count)
-                    }
-                    tally.withLock {
-                        $0.done += batches[b].count
-                        $0.flops += flops
-                        report.call?($0.done)
-                    }
+        let encodings = inputs
+        let tally = Mutex((done: 0, flops: 0.0, rows: [Float](repeating: 0, count: texts.count * dimension)))
+        Parallel.forEachIndex(batches.count, threads: workers) { b in
+            var rows: [(position: Int, features: [Float])] = []
+            let flops = self.encode(batches[b].map { encodings[$0] }, threads: workers == 1 ? threads : 1) { position, row in
+                rows.append((batches[b][position], Array(row)))
+            }
+            tally.withLock {
+                for (text, features) in rows {
+                    $0.rows.replaceSubrange((text * self.dimension)..<((text + 1) * self.dimension), with: features)
                 }
+                $0.done += batches[b].count
+                $0.flops += flops
+                progress?($0.done)
             }
         }
-        return (out, truncated, tally.withLock { $0.flops })
+        return tally.withLock { ($0.rows, truncated, $0.flops) }
     }
 
     /// Encodes one batch, padded to its longest, and hands each text's pooled (and normalised)
     /// features to `write` with its position in the batch; returns the batch's matrix-product FLOPs.
     private func encode(_ batch: [Encoding], threads: Int, write: (Int, UnsafeBufferPointer<Float>) -> Void) -> Double {
-        let T = batch.map(\.count).max() ?? 0, B = batch.count, C = model.hiddenSize
-        var ids = [Int32](repeating: 0, count: B * T), types = ids, mask = ids
-        for (b, e) in batch.enumerated() {
-            for t in 0..<e.count {
-                ids[b * T + t] = e.ids[t]
-                types[b * T + t] = e.typeIds[t]
-                mask[b * T + t] = 1
-            }
-        }
+        var padded = batch
+        Padding(length: .longest, padID: 0).apply(&padded)
+        let T = padded.first?.count ?? 0, B = padded.count, C = model.hiddenSize
+        let ids = padded.flatMap(\.ids), types = padded.flatMap(\.typeIds), mask = padded.flatMap(\.attentionMask)
         // A batch of texts without tokens (GPT-2 adds none to an empty text) has nothing to run: zeros.
         let hidden = T == 0 ? [] : model.hiddenStates(ids: ids, typeIds: types, mask: mask, batch: B, length: T, threads: threads)
         let pooled = settings.modes.map { $0.pool(hidden, mask: mask, batch: B, length: T, channels: C) }
@@ -101,10 +93,4 @@ public final class FeatureExtractor: @unchecked Sendable {
         }
         return model.forwardFLOPs(batch: B, length: T)
     }
-}
-
-/// A progress callback the encoding threads share: they call it one at a time, under a lock.
-private struct SerialCallback: @unchecked Sendable {
-    let call: ((Int) -> Void)?
-    init(_ call: ((Int) -> Void)?) { self.call = call }
 }

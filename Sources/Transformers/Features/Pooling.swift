@@ -1,3 +1,4 @@
+import CkptSupport
 import TensorFormats
 
 /// How token states become one vector per text, as sentence-transformers' Pooling module does it.

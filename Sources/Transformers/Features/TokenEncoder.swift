@@ -9,16 +9,25 @@ public protocol TokenEncoder: AnyObject, Sendable {
     var maxPositions: Int { get }
     /// Checkpoint tensors the model did not use.
     var unusedTensors: [String] { get }
-    /// Hidden states [B, T, C] of ids, type ids and mask, each [B, T].
+    /// Hidden states [B, T, C] of ids, type ids and mask, each [B, T]: the same bits for a sequence
+    /// whatever batch it is in, at any thread count.
     func hiddenStates(ids: [Int32], typeIds: [Int32], mask: [Int32], batch B: Int, length T: Int, threads: Int) -> [Float]
-    /// Matrix-product FLOPs of one forward pass over [B, T] (for benchmarks).
-    func forwardFLOPs(batch B: Int, length T: Int) -> Double
+}
+
+extension TokenEncoder {
+    /// Matrix-product FLOPs of one forward pass over [B, T] (for the bench commands).
+    package func forwardFLOPs(batch B: Int, length T: Int) -> Double {
+        switch self {
+        case let bert as BERT: bert.config.forwardFLOPs(batch: B, length: T)
+        case let gpt2 as GPT2: gpt2.forwardFLOPs(batch: B, length: T)
+        default: 0
+        }
+    }
 }
 
 extension BERT: TokenEncoder {
     public var hiddenSize: Int { config.hiddenSize }
     public var maxPositions: Int { config.maxPositions }
-    public func forwardFLOPs(batch B: Int, length T: Int) -> Double { config.forwardFLOPs(batch: B, length: T) }
 }
 
 extension GPT2: TokenEncoder {
@@ -32,7 +41,7 @@ extension GPT2: TokenEncoder {
     }
 
     /// Projections and feed-forward per token, and the causal attention products (half of T²).
-    public func forwardFLOPs(batch B: Int, length T: Int) -> Double {
+    package func forwardFLOPs(batch B: Int, length T: Int) -> Double {
         let N = Double(B * T), C = Double(config.hiddenSize), I = Double(config.intermediateSize)
         return Double(config.layers) * (2 * N * (4 * C * C + 2 * C * I) + 2 * Double(B) * Double(T) * Double(T + 1) * C)
     }

@@ -11,9 +11,9 @@ public enum SamplingError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public var description: String {
         switch self {
-        case .temperature(let t): return "--temperature must be a finite number ≥ 0 (0 is greedy), not \(t)"
-        case .topK(let k): return "--top-k must be at least 1, not \(k)"
-        case .topP(let p): return "--top-p must be in (0, 1], not \(p)"
+        case .temperature(let t): return "the temperature must be a finite number ≥ 0 (0 is greedy), not \(t)"
+        case .topK(let k): return "top-k must be at least 1, not \(k)"
+        case .topP(let p): return "top-p must be in (0, 1], not \(p)"
         }
     }
 }

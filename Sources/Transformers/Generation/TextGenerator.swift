@@ -18,7 +18,7 @@ public enum GenerationError: Error, CustomStringConvertible, Sendable, Equatable
         switch self {
         case .promptTooLong(let tokens, let context):
             return "the prompt is \(tokens) tokens, more than the model's context of \(context) minus one for a new token; "
-                + "shorten it or pass --truncate-left to keep its last \(context - 1) tokens"
+                + "shorten it, or truncate it on the left to its last \(context - 1) tokens"
         }
     }
 }

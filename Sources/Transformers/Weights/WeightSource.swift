@@ -1,5 +1,5 @@
+import CkptSupport
 import TensorFormats
-import Tokenizers
 
 /// Problems mapping a checkpoint's tensors onto a model.
 public enum WeightError: Error, CustomStringConvertible, Sendable {

@@ -1,4 +1,3 @@
-import TensorFormats
 
 /// Problems reading texts from an input file.
 public enum TextInputError: Error, CustomStringConvertible, Sendable {
@@ -12,7 +11,7 @@ public enum TextInputError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .missingColumn(let name, let available):
-            return "no column '\(name)' in the header (columns: \(available.joined(separator: ", "))); choose one with --text-column"
+            return "no column '\(name)' in the header (columns: \(available.joined(separator: ", ")))"
         case .shortRow(let line, let column): return "line \(line) has no '\(column)' column"
         case .badJSON(let line, let problem): return "line \(line) is not a JSON object: \(problem)"
         case .missingField(let line, let field): return "line \(line) has no string field '\(field)'"

@@ -1,6 +1,6 @@
 /// A problem found in a file: the file's path and the first rule it breaks.
 ///
-/// Every reader and writer in this module throws this, so a caller can print
+/// Every file reader and writer of ckpt throws this, so a caller can print
 /// `error: <file>: <problem>` without knowing which format was involved.
 public struct FormatError: Error, CustomStringConvertible, Sendable {
     /// The file (or directory) the problem was found in.
