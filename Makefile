@@ -30,9 +30,15 @@ deps:
 build: deps
 	$(SWIFT) build -c release --product ckpt
 
+# Every test on the default engine, then the products, the models and the determinism checks again on
+# OpenBLAS and on oneDNN held to AVX2 (the route of CPUs without AVX-512).
+ENGINE_TESTS := KernelsTests|TransformersTests|DeterminismCommandTests
+
 test: deps $(MINILM)/model.safetensors
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
+	CKPT_ENGINE=openblas $(SWIFT) test --skip-build --disable-swift-testing --filter '$(ENGINE_TESTS)'
+	ONEDNN_MAX_CPU_ISA=AVX2 $(SWIFT) test --skip-build --disable-swift-testing --filter '$(ENGINE_TESTS)'
 
 demo: build $(MINILM)/model.safetensors
 	mkdir -p $(CACHE)/demo
