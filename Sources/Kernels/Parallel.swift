@@ -38,14 +38,3 @@ package enum Parallel {
 private struct SharedCounter: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Int64>
 }
-
-/// Buffers the workers share; each writes only its own rows.
-package struct SharedBuffers: @unchecked Sendable {
-    package let input: UnsafePointer<Float>
-    package let output: UnsafeMutablePointer<Float>
-
-    package init(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
-        self.input = input
-        self.output = output
-    }
-}

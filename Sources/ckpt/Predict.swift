@@ -2,6 +2,7 @@ import CkptSupport
 import ArgumentParser
 import Foundation
 import HeadTraining
+import Kernels
 import TensorFormats
 import Transformers
 
@@ -49,8 +50,8 @@ struct Predict: ParsableCommand {
             var out = OutputBuffer()
             for row in 0..<features.rows {
                 let p = Array(probabilities[(row * K)..<((row + 1) * K)])
-                // Most probable first; equal probabilities keep class order, as a stable argsort.
-                let ranked = p.indices.sorted { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }.prefix(topK)
+                // Most probable first; equal probabilities keep class order.
+                let ranked = Ranking.top(topK, of: p)
                 switch format {
                 case .tsv:
                     out.line(ranked.map { "\(saved.head.labels[$0])\t\(p[$0])" }.joined(separator: "\t"))

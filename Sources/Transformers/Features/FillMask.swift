@@ -42,8 +42,7 @@ extension BERT {
             RowKernels.softmaxRows(buffer.baseAddress!, rows: positions.count, n: V)
             return positions.enumerated().map { row, position in
                 let probabilities = buffer[(row * V)..<((row + 1) * V)]
-                let top = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 < $1) }
-                    .prefix(k).map { (Int32($0 - row * V), probabilities[$0]) }
+                let top = Ranking.top(k, of: probabilities).map { (Int32($0 - row * V), probabilities[$0]) }
                 return MaskPrediction(position: position, candidates: top)
             }
         }

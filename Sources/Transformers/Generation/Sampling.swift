@@ -54,8 +54,7 @@ struct Sampler {
     mutating func next(_ logits: [Float]) -> Int32 {
         if settings.isGreedy { return Self.argmax(logits) }
         // Candidates as (id, logit / temperature), most likely first; ties keep the lower id first.
-        var candidates = logits.enumerated().map { (id: Int32($0.offset), value: $0.element / settings.temperature) }
-        candidates.sort { $0.value > $1.value || ($0.value == $1.value && $0.id < $1.id) }
+        var candidates = Ranking.top(of: logits).map { (id: Int32($0), value: logits[$0] / settings.temperature) }
         if let k = settings.topK, k < candidates.count {
             // top-k keeps every token scoring at least the k-th best (ties at the cut stay, as in transformers).
             let threshold = candidates[k - 1].value
