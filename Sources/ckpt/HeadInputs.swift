@@ -89,13 +89,10 @@ struct FeatureOptions: ParsableArguments {
     func encode(_ texts: [String], extractor: FeatureExtractor, cache: FeatureCache?, source: String) throws -> FeatureMatrix {
         let bar = ProgressBar(total: texts.count, unit: .items("texts"), quiet: quiet)
         defer { bar.finish() }
-        guard let cache else {
-            let (values, truncated) = extractor.features(texts, batchSize: batchSize, threads: parallel.threads) { bar.update($0) }
-            note(truncated: truncated, limit: extractor.maxLength)
-            return FeatureMatrix(rows: texts.count, dimension: extractor.dimension, values: values)
+        let result = try FeatureCache.features(texts, extractor: extractor, cache: cache, batchSize: batchSize, threads: parallel.threads) {
+            bar.update($0)
         }
-        let result = try cache.features(texts, extractor: extractor, batchSize: batchSize, threads: parallel.threads) { bar.update($0) }
-        if !quiet && result.hits > 0 {
+        if let cache, !quiet && result.hits > 0 {
             printError("\(InputLines.displayName(source)): \(result.hits) of \(texts.count) feature rows from the cache (\(cache.path))")
         }
         note(truncated: result.truncated, limit: extractor.maxLength)

@@ -107,9 +107,8 @@ struct TrainHead: ParsableCommand {
             let settings = self.settings
             var (features, labels, validation, pooling) = try trainingData()
             if let validFraction {
-                let split = try ValidationSplit.stratified(labels: labels, fraction: validFraction, seed: seed)
-                validation = (features.subset(split.valid), split.valid.map { labels[$0] })
-                (features, labels) = (features.subset(split.train), split.train.map { labels[$0] })
+                let split = try ValidationSplit.split(features, labels: labels, fraction: validFraction, seed: seed)
+                ((features, labels), validation) = (split.train, split.valid)
             }
             let counts = LabelledDataset.classCounts(of: labels)
             if !inputs.quiet {
@@ -124,8 +123,7 @@ struct TrainHead: ParsableCommand {
             var metrics: JSON?
             if let (vf, vl) = validation {
                 let report = try outcome.head.report(vf, truth: vl)
-                metrics = .object([("rows", .number("\(vl.count)")), ("accuracy", .number("\(report.accuracy)")),
-                                   ("macro_f1", .number("\(report.macroF1)"))])
+                metrics = report.validationRecord(rows: vl.count)
                 if !inputs.quiet { printError("validation: accuracy \(String(format: "%.4f", report.accuracy)), macro-F1 \(String(format: "%.4f", report.macroF1)) on \(vl.count) examples") }
             }
             let saved = SavedHead(head: outcome.head, model: model.map(absolutePath), pooling: pooling,

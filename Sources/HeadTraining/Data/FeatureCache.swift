@@ -39,6 +39,15 @@ public final class FeatureCache {
     /// How many texts the cache holds.
     public var count: Int { rows.count }
 
+    /// Features of `texts` in order from `extractor`, through `cache` when there is one (see
+    /// `features(_:extractor:...)`); without one every text is encoded and `hits` is 0.
+    public static func features(_ texts: [String], extractor: FeatureExtractor, cache: FeatureCache?, batchSize: Int, threads: Int,
+                                progress: (@Sendable (Int) -> Void)? = nil) throws -> (features: FeatureMatrix, hits: Int, truncated: Int) {
+        if let cache { return try cache.features(texts, extractor: extractor, batchSize: batchSize, threads: threads, progress: progress) }
+        let (values, truncated) = extractor.features(texts, batchSize: batchSize, threads: threads, progress: progress)
+        return (FeatureMatrix(rows: texts.count, dimension: extractor.dimension, values: values), 0, truncated)
+    }
+
     /// Features of `texts` in order, encoding (and storing) only those not cached yet; returns the
     /// number taken from the cache and the number truncated while encoding.
     public func features(_ texts: [String], extractor: FeatureExtractor, batchSize: Int, threads: Int,

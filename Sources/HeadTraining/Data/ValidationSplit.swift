@@ -1,5 +1,4 @@
 import Kernels
-import Transformers
 
 /// Holding out part of the training data for validation.
 public enum ValidationSplit {
@@ -18,5 +17,12 @@ public enum ValidationSplit {
         let train = labels.indices.filter { !held.contains($0) }
         guard !valid.isEmpty, !train.isEmpty else { throw HeadTrainingError.validationTooSmall(fraction: fraction) }
         return (train, valid.sorted())
+    }
+
+    /// `features` and `labels` (row for row) split as `stratified` splits the labels.
+    public static func split(_ features: FeatureMatrix, labels: [String], fraction: Double, seed: UInt64) throws
+        -> (train: (FeatureMatrix, [String]), valid: (FeatureMatrix, [String])) {
+        let rows = try stratified(labels: labels, fraction: fraction, seed: seed)
+        return ((features.subset(rows.train), rows.train.map { labels[$0] }), (features.subset(rows.valid), rows.valid.map { labels[$0] }))
     }
 }

@@ -69,6 +69,11 @@ public struct ClassificationReport: Sendable {
         ])
     }
 
+    /// What head.json records of a validation: the rows scored, accuracy and macro-F1.
+    public func validationRecord(rows: Int) -> JSON {
+        .object([("rows", .number("\(rows)")), ("accuracy", .number("\(accuracy)")), ("macro_f1", .number("\(macroF1)"))])
+    }
+
     /// A plain-text table: per-class scores, totals, then the confusion matrix (rows: truth).
     public var table: String {
         let width = max(8, labels.map { $0.count }.max() ?? 0)
