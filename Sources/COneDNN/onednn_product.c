@@ -2,6 +2,7 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 // libgomp's, declared here because clang's include path has no omp.h. oneDNN (Debian's build uses
 // OpenMP) sizes each primitive's parallel region by this thread's OpenMP limit: set to 1 on every
@@ -12,7 +13,24 @@ struct ckpt_dnnl_weights {
     dnnl_memory_desc_t desc;  // the packed layout
     dnnl_memory_t memory;     // owns the packed data
     int64_t k, n;
+    // When the layout is blocks of 64 outputs, each K (padded to 16) rows of 64 in a row
+    // ("BA16a64b"): the floats between one block and the next; else 0.
+    int64_t block_stride;
+    // The run of k over which oneDNN's kernel sums before adding the partial sums in order
+    // (0: the row product does not reproduce it).
+    int64_t row_chunk;
 };
+
+enum { OUTPUT_BLOCK = 64 };
+
+// Whether `desc` is W [k, n] as consecutive blocks of 64 outputs, each [k_padded][64] row-major.
+static int64_t output_block_stride(const dnnl_memory_desc_t *desc) {
+    const dnnl_blocking_desc_t *b = &desc->format_desc.blocking;
+    if (desc->format_kind != dnnl_blocked || desc->data_type != dnnl_f32 || b->inner_nblks != 2) return 0;
+    if (b->inner_idxs[0] != 0 || b->inner_blks[0] != 16 || b->inner_idxs[1] != 1 || b->inner_blks[1] != OUTPUT_BLOCK) return 0;
+    if (b->strides[0] != 16 * OUTPUT_BLOCK || b->strides[1] != desc->padded_dims[0] * OUTPUT_BLOCK) return 0;
+    return b->strides[1];
+}
 
 struct ckpt_dnnl_product {
     dnnl_primitive_t primitive;
@@ -73,7 +91,17 @@ static dnnl_primitive_desc_t describe(int64_t rows, int64_t k, int64_t n, int64_
     return pd;
 }
 
+static int64_t row_chunk(int64_t k, int64_t n, int64_t rows);
+
+static ckpt_dnnl_weights *pack(const float *w, int64_t k, int64_t n, int64_t rows);
+
 ckpt_dnnl_weights *ckpt_dnnl_pack(const float *w, int64_t k, int64_t n, int64_t rows) {
+    ckpt_dnnl_weights *packed = pack(w, k, n, rows);
+    if (packed && packed->block_stride) packed->row_chunk = row_chunk(k, n, rows);
+    return packed;
+}
+
+static ckpt_dnnl_weights *pack(const float *w, int64_t k, int64_t n, int64_t rows) {
     if (!engine() || !thread_stream()) return NULL;
     dnnl_primitive_desc_t pd = describe(rows, k, n, n, 1, 0);
     if (!pd) return NULL;
@@ -81,6 +109,7 @@ ckpt_dnnl_weights *ckpt_dnnl_pack(const float *w, int64_t k, int64_t n, int64_t 
     packed->desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     packed->k = k;
     packed->n = n;
+    packed->block_stride = output_block_stride(&packed->desc);
     dnnl_primitive_desc_destroy(pd);
     // w [n, k] row-major is W [k, n] with the "ba" tag.
     dnnl_memory_desc_t plain;
@@ -148,6 +177,97 @@ void ckpt_dnnl_product_free(ckpt_dnnl_product *product) {
 }
 
 const char *ckpt_dnnl_product_implementation(const ckpt_dnnl_product *product) { return product->implementation; }
+
+int ckpt_dnnl_gemm(int transpose_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b,
+                   int64_t ldb, float *c, int64_t ldc) {
+    if (!thread_stream()) return dnnl_runtime_error;  // also holds this thread's OpenMP limit at one
+    return (int)dnnl_sgemm('N', transpose_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, 0.0f, c, ldc);
+}
+
+// One block of 64 outputs: y[j] = Σ_k x[k]·w[k][j], summed in runs of `chunk` k (fused multiply-adds
+// in k order), the runs' sums added in order; then the bias, then y.
+__attribute__((always_inline)) static inline void block_row(const float *restrict x, const float *restrict w, int64_t k, int64_t chunk,
+                                                            int64_t width, const float *bias, float *restrict y, int accumulate) {
+    float total[OUTPUT_BLOCK], acc[OUTPUT_BLOCK];
+    for (int64_t first = 0; first < k; first += chunk) {
+        for (int j = 0; j < OUTPUT_BLOCK; j++) acc[j] = 0;
+        int64_t end = first + chunk < k ? first + chunk : k;
+        for (int64_t i = first; i < end; i++) {
+            const float *row = w + i * OUTPUT_BLOCK;
+            for (int j = 0; j < OUTPUT_BLOCK; j++) acc[j] = __builtin_fmaf(x[i], row[j], acc[j]);
+        }
+        for (int j = 0; j < OUTPUT_BLOCK; j++) total[j] = first == 0 ? acc[j] : total[j] + acc[j];
+    }
+    for (int64_t j = 0; j < width; j++) {
+        float value = bias ? total[j] + bias[j] : total[j];
+        y[j] = accumulate ? value + y[j] : value;
+    }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+int ckpt_dnnl_row_product(const ckpt_dnnl_weights *weights, const float *x, const float *bias, float *y, int accumulate) {
+    if (!weights->block_stride || !weights->row_chunk) return -1;
+    void *data = NULL;
+    if (dnnl_memory_get_data_handle(weights->memory, &data) != dnnl_success || !data) return -1;
+    for (int64_t first = 0; first < weights->n; first += OUTPUT_BLOCK) {
+        int64_t width = weights->n - first < OUTPUT_BLOCK ? weights->n - first : OUTPUT_BLOCK;
+        block_row(x, (const float *)data + first / OUTPUT_BLOCK * weights->block_stride, weights->k, weights->row_chunk, width,
+                  bias ? bias + first : NULL, y + first, accumulate);
+    }
+    return 0;
+}
+
+// The summation runs oneDNN's kernel uses for one row of this shape, found by trying each candidate
+// (whole powers of two, then all of K) on a probe row against the primitive's own result, and
+// remembered per shape. The row product is used only where one reproduces every bit.
+static int64_t row_chunk(int64_t k, int64_t n, int64_t rows) {
+    enum { SHAPES = 64 };
+    static struct { int64_t k, n, chunk; } known[SHAPES];
+    static int count;
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&lock);
+    for (int i = 0; i < count; i++) {
+        if (known[i].k == k && known[i].n == n) {
+            int64_t chunk = known[i].chunk;
+            pthread_mutex_unlock(&lock);
+            return chunk;
+        }
+    }
+    pthread_mutex_unlock(&lock);
+    // A probe matrix and row of mixed signs and magnitudes, so that another order of additions
+    // shows in the bits (a model's own weights may hold zeros that would hide it).
+    int64_t found = 0;
+    float *w = malloc(sizeof(float) * k * n), *x = malloc(sizeof(float) * k);
+    float *expected = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n);
+    ckpt_dnnl_weights *probe = NULL;
+    ckpt_dnnl_product *product = NULL;
+    if (w && x && expected && y) {
+        for (int64_t i = 0; i < k * n; i++) w[i] = (float)((i * 2654435761u) % 4099) / 2049.0f - 1.0f;
+        for (int64_t i = 0; i < k; i++) x[i] = (float)((i * 7919) % 2003) / 1001.0f - 1.0f + (float)(i % 5) * 1e-3f;
+        probe = pack(w, k, n, rows);
+        product = probe ? ckpt_dnnl_product_create(probe, 1, n, 0, 0) : NULL;
+    }
+    if (product && ckpt_dnnl_product_run(product, probe, x, NULL, expected) == 0) {
+        for (int64_t chunk = 16;; chunk *= 2) {
+            probe->row_chunk = chunk < k ? chunk : k;
+            if (ckpt_dnnl_row_product(probe, x, NULL, y, 0) == 0 && memcmp(y, expected, sizeof(float) * n) == 0) {
+                found = probe->row_chunk;
+                break;
+            }
+            if (probe->row_chunk == k) break;
+        }
+    }
+    ckpt_dnnl_product_free(product);
+    ckpt_dnnl_weights_free(probe);
+    free(w);
+    free(x);
+    free(expected);
+    free(y);
+    pthread_mutex_lock(&lock);
+    if (count < SHAPES) known[count++] = (typeof(known[0])){k, n, found};
+    pthread_mutex_unlock(&lock);
+    return found;
+}
 
 int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const float *x, const float *bias, float *y) {
     dnnl_stream_t stream = thread_stream();

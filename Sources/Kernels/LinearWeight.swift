@@ -60,7 +60,11 @@ public final class LinearWeight: @unchecked Sendable {
     /// Packs an array [outputs, inputs].
     public convenience init(_ weight: [Float], outputs: Int, inputs: Int, engine: MatmulEngine = .current) {
         precondition(weight.count == outputs * inputs, "LinearWeight: \(weight.count) values are not [\(outputs), \(inputs)]")
-        self.init(weight.withUnsafeBufferPointer { $0.baseAddress! }, outputs: outputs, inputs: inputs, engine: engine)
+        // A pointer may not outlive withUnsafeBufferPointer's closure, and self.init cannot run inside one.
+        let copy = UnsafeMutableBufferPointer<Float>.allocate(capacity: weight.count)
+        defer { copy.deallocate() }
+        _ = copy.initialize(from: weight)
+        self.init(copy.baseAddress!, outputs: outputs, inputs: inputs, engine: engine)
     }
 
     deinit {
@@ -92,7 +96,10 @@ public final class LinearWeight: @unchecked Sendable {
     private func run(_ panel: Panel, _ o: Operands, rows: Range<Int>, accumulate: Bool) {
         let x = o.x + rows.lowerBound * inputs, y = o.y + rows.lowerBound * outputs + panel.first
         let bias = o.bias.map { $0 + panel.first }
-        if let packed = panel.packed {
+        if let packed = panel.packed, o.rows == 1, ckpt_dnnl_row_product(packed, x, bias, y, accumulate ? 1 : 0) == 0 {
+            // One row (a decoded token): a loop over the packed weights is memory-bound, with none
+            // of a primitive's per-call set-up.
+        } else if let packed = panel.packed {
             // oneDNN's product writes whole rows of its own output only (for a strided one it would
             // want the weights in another layout). A short block runs as it is where that leaves
             // its rows' results unchanged (or where the whole product is one row), else padded.

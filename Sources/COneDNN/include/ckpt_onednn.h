@@ -33,4 +33,18 @@ const char *ckpt_dnnl_product_implementation(const ckpt_dnnl_product *product);
 /// Returns 0, or oneDNN's status on failure.
 int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const float *x, const float *bias, float *y);
 
+/// c[m, n] = alpha · a[m, k] · op(b) on the calling thread (oneDNN's GEMM, row-major): op(b) is
+/// b [k, n], or b [n, k] transposed when `transpose_b`; leading dimensions given. For products
+/// whose shape changes call by call (attention over a growing context), which need no primitive.
+/// Returns 0, or oneDNN's status.
+int ckpt_dnnl_gemm(int transpose_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b,
+                   int64_t ldb, float *c, int64_t ldc);
+
+/// The product of a single row, y[n] = x[k] · wᵀ (+ bias) (+ y), read straight from the packed
+/// weights: the shape of decoding one token, where the weights' bytes bound the time. Sums over k
+/// in order with one fused multiply-add per term, then adds the bias, then y: the order of oneDNN's
+/// batch-reduce kernels, whose row results it matches. Returns 0, or -1 when the weights are not
+/// in the 64-output blocked layout it reads (the caller then runs the primitive).
+int ckpt_dnnl_row_product(const ckpt_dnnl_weights *weights, const float *x, const float *bias, float *y, int accumulate);
+
 #endif

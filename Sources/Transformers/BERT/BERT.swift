@@ -92,10 +92,10 @@ public final class BERT: @unchecked Sendable {
                     for queries in [0..<L, L..<T] where !queries.isEmpty {
                         let q = qkv.p + (b * T + queries.lowerBound) * 3 * C + h * D, rows = queries.count
                         // scores = q·kᵀ / √D over the L real keys: [rows, D]·[L, D]ᵀ
-                        BLAS.gemm(q, lda: 3 * C, k, ldb: 3 * C, transposeB: true, into: scores, ldc: stride, m: rows, n: L, k: D, alpha: scale)
+                        MatmulEngine.current.gemm(q, lda: 3 * C, k, ldb: 3 * C, transposeB: true, into: scores, ldc: stride, m: rows, n: L, k: D, alpha: scale)
                         RowKernels.softmaxRows(scores, rows: rows, n: L, stride: stride)
                         // context = softmax · v: [rows, L]·[L, D]
-                        BLAS.gemm(scores, lda: stride, k + C, ldb: 3 * C, transposeB: false,
+                        MatmulEngine.current.gemm(scores, lda: stride, k + C, ldb: 3 * C, transposeB: false,
                                   into: context.p + (b * T + queries.lowerBound) * C + h * D, ldc: C, m: rows, n: D, k: L)
                     }
                 }

@@ -148,11 +148,11 @@ public final class GPT2: @unchecked Sendable {
                     let rows = min(Self.queryBlock, lengths[s] - first), seen = P + first + rows
                     let q = qkv.p + (s * T + first) * 3 * C + h * D
                     // scores = q·kᵀ / √D: [rows, D]·[seen, D]ᵀ
-                    BLAS.gemm(q, lda: 3 * C, keys, ldb: C, transposeB: true, into: scores, ldc: seen, m: rows, n: seen, k: D, alpha: scale)
+                    MatmulEngine.current.gemm(q, lda: 3 * C, keys, ldb: C, transposeB: true, into: scores, ldc: seen, m: rows, n: seen, k: D, alpha: scale)
                     // The causal mask: row i keeps its first P + i + 1 keys; later ones get weight 0.
                     for i in 0..<rows { RowKernels.softmaxRows(scores + i * seen, rows: 1, n: P + first + i + 1, stride: seen) }
                     // context = softmax · v: [rows, seen]·[seen, D]
-                    BLAS.gemm(scores, lda: seen, values, ldb: C, transposeB: false, into: context.p + (s * T + first) * C + h * D, ldc: C,
+                    MatmulEngine.current.gemm(scores, lda: seen, values, ldb: C, transposeB: false, into: context.p + (s * T + first) * C + h * D, ldc: C,
                               m: rows, n: D, k: seen)
                 }
                 for t in lengths[s]..<T { (context.p + (s * T + t) * C + h * D).update(repeating: 0, count: D) }
