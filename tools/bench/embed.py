@@ -2,9 +2,12 @@
 """Sentence features: ckpt against sentence-transformers (PyTorch, same thread count, same batch
 size 32) on the real all-MiniLM-L6-v2, in one run: 2,000 real sentences (two TREC questions each,
 ~24 tokens) and 512 inputs of 128 tokens (standard-library text, truncated at 128), at 1 and 2
-threads. Prints texts/s, the ratio, peak RSS, and the achieved matrix-product rate as a fraction of
-this machine's f32 peak (the median rate of 2048³ cblas_sgemm products run by ckpt bench-embed
-before and after its workload; the fraction of the best of them is printed too).
+threads. The peer runs both of its routes: f32, and bf16 autocast (`torch.autocast("cpu",
+dtype=torch.bfloat16)`, its fastest on CPUs with AVX512-BF16 or AMX); ratios are against each and
+against the faster of the two. Prints texts/s, peak RSS, and ckpt's achieved matrix-product rate as
+a fraction of its engine's f32 peak on MiniLM's products (`EngineRate`, the figure `ckpt system
+--measure` prints: the median of runs before and after the workload; the fraction of the best run
+is printed too). The header names the CPU and the engine.
 
 This machine's speed drifts by ±25 % from minute to minute (a shared VM), so the two sides
 alternate, process after process, for `--rounds` rounds (default 2); each side's figure is its
@@ -23,14 +26,17 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 PEER = r"""
 import json, sys, time, torch
 from sentence_transformers import SentenceTransformer
-model_dir, path, threads, max_length = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+model_dir, path, threads, max_length, precision = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 torch.set_num_threads(threads)
 model = SentenceTransformer(model_dir, device="cpu")
 if max_length: model.max_seq_length = max_length
 texts = open(path, encoding="utf-8").read().splitlines()
 best = float("inf")
 for _ in range(2):
-    t = time.perf_counter(); model.encode(texts, batch_size=32); best = min(best, time.perf_counter() - t)
+    t = time.perf_counter()
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        model.encode(texts, batch_size=32)
+    best = min(best, time.perf_counter() - t)
 print(json.dumps({"seconds": best, "texts": len(texts)}))
 """
 
@@ -61,23 +67,32 @@ def main():
     work = Path(args.work)
     if not (work / "real-text.txt").exists():
         sys.exit("run tools/bench/tokenizers.py first (it writes real-text.txt)")
-    print(f"{'workload':30} {'threads':>7} {'ckpt/s':>8} {'ST/s':>8} {'ratio':>6} {'ckpt RSS':>9} {'ST RSS':>8} {'ckpt % peak':>12}")
+    system = json.loads(subprocess.run([args.ckpt, "system", "--json"], check=True, capture_output=True, text=True).stdout)
+    f32 = system["precisions"]["f32"]
+    print(f"CPU: {system['cpu']['model']} ({system['cpu']['cores']} cores); ckpt engine: {f32['engine']} ({f32['kernel']})")
+    print(f"{'workload':30} {'thr':>3} {'ckpt/s':>8} {'ST f32/s':>9} {'ST bf16/s':>9} {'vs f32':>6} {'vs bf16':>7} {'vs best':>7} "
+          f"{'ckpt RSS':>9} {'ST RSS':>8} {'ckpt % peak':>12}")
     rows = []
     for label, path, max_length in inputs(work):
         for threads in (1, 2):
             cmd = [args.ckpt, "bench-embed", "--model", args.model, "--threads", str(threads), str(path)]
             if max_length:
                 cmd += ["--max-length", str(max_length)]
-            rounds = [(timed(cmd), timed([sys.executable, "-c", PEER, args.model, str(path), str(threads), str(max_length)]))
-                      for _ in range(args.rounds)]
+            def peer(precision):
+                return timed([sys.executable, "-c", PEER, args.model, str(path), str(threads), str(max_length), precision])
+            rounds = [(timed(cmd), peer("f32"), peer("bf16")) for _ in range(args.rounds)]
             c = min((r[0][0] for r in rounds), key=lambda result: result["seconds"])
-            p = min((r[1][0] for r in rounds), key=lambda result: result["seconds"])
-            c_rss, p_rss = max(r[0][1] for r in rounds), max(r[1][1] for r in rounds)
-            row = dict(workload=label, threads=threads, ckpt=c["texts"] / c["seconds"], st=p["texts"] / p["seconds"],
+            p32 = min((r[1][0] for r in rounds), key=lambda result: result["seconds"])
+            p16 = min((r[2][0] for r in rounds), key=lambda result: result["seconds"])
+            c_rss, p_rss = max(r[0][1] for r in rounds), max(max(r[1][1], r[2][1]) for r in rounds)
+            row = dict(workload=label, threads=threads, cpu=system["cpu"]["model"], engine=f32["engine"],
+                       ckpt=c["texts"] / c["seconds"], st_f32=p32["texts"] / p32["seconds"], st_bf16=p16["texts"] / p16["seconds"],
                        ckpt_rss_mb=c_rss / 1e6, st_rss_mb=p_rss / 1e6, ckpt_peak_fraction=c["gflops"] / c["peak_gflops"],
                        peak_gflops=c["peak_gflops"], best_peak_gflops=c["best_peak_gflops"], ckpt_gflops=c["gflops"])
             rows.append(row)
-            print(f"{label:30} {threads:7} {row['ckpt']:8.1f} {row['st']:8.1f} {row['ckpt'] / row['st']:5.2f}x "
+            best = max(row["st_f32"], row["st_bf16"])
+            print(f"{label:30} {threads:3} {row['ckpt']:8.1f} {row['st_f32']:9.1f} {row['st_bf16']:9.1f} {row['ckpt'] / row['st_f32']:5.2f}x "
+                  f"{row['ckpt'] / row['st_bf16']:6.2f}x {row['ckpt'] / best:6.2f}x "
                   f"{row['ckpt_rss_mb']:7.0f}MB {row['st_rss_mb']:6.0f}MB {100 * row['ckpt_peak_fraction']:10.0f}% "
                   f"(of {row['peak_gflops']:.0f} GFLOP/s median; {100 * row['ckpt_gflops'] / row['best_peak_gflops']:.0f}% of the best, "
                   f"{row['best_peak_gflops']:.0f})")

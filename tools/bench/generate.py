@@ -31,7 +31,7 @@ PEER = r"""
 import json, sys, time, torch
 from tokenizers import Tokenizer
 from transformers import GPT2LMHeadModel
-model_dir, text_path, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
+model_dir, text_path, threads, precision = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 torch.set_num_threads(threads)
 text = "\n".join(open(text_path, encoding="utf-8").read().splitlines())
 ids = Tokenizer.from_file(model_dir + "/tokenizer.json").encode(text).ids
@@ -41,7 +41,7 @@ def best(f, repeats=3):
     for _ in range(repeats):
         t = time.perf_counter(); result = f(); times.append(time.perf_counter() - t)
     return min(times), result
-with torch.inference_mode():
+with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
     prompt = torch.tensor([ids[:16]])
     seconds, out = best(lambda: model.generate(prompt, do_sample=False, max_new_tokens=128, pad_token_id=50256))
     new = out[0, 16:].tolist()
@@ -76,23 +76,31 @@ def main():
     if not (Path(args.model) / "model.safetensors").exists():
         subprocess.run([sys.executable, str(ROOT / "tools" / "make_gpt2_fixtures.py"), "--bench", args.model], check=True,
                        capture_output=True)
-    print(f"{'GPT-2 124M (random init)':26} {'thr':>3} {'ckpt tok/s':>10} {'torch tok/s':>11} {'ratio':>6} "
-          f"{'GB/s':>5} {'bound':>6} {'ckpt/bound':>10} {'torch/bound':>11}")
+    system = json.loads(subprocess.run([args.ckpt, "system", "--json"], check=True, capture_output=True, text=True).stdout)
+    f32 = system["precisions"]["f32"]
+    print(f"CPU: {system['cpu']['model']} ({system['cpu']['cores']} cores); ckpt engine: {f32['engine']} ({f32['kernel']})")
+    print(f"{'GPT-2 124M (random init)':26} {'thr':>3} {'ckpt tok/s':>10} {'torch f32':>9} {'torch bf16':>10} {'vs f32':>6} {'vs bf16':>7} "
+          f"{'GB/s':>5} {'bound':>6} {'ckpt/bound':>10} {'f32/bound':>9}")
+    rows = []
     for threads in (1, 2):
+        def peer(precision):
+            return json.loads(subprocess.run([sys.executable, "-c", PEER, args.model, str(TEXT), str(threads), precision], check=True,
+                                             capture_output=True, text=True).stdout)
         rounds = [(json.loads(subprocess.run([args.ckpt, "bench-generate", "--model", args.model, "--threads", str(threads), str(TEXT)],
-                                             check=True, capture_output=True, text=True).stdout),
-                   json.loads(subprocess.run([sys.executable, "-c", PEER, args.model, str(TEXT), str(threads)], check=True,
-                                             capture_output=True, text=True).stdout))
+                                             check=True, capture_output=True, text=True).stdout), peer("f32"), peer("bf16"))
                   for _ in range(args.rounds)]
-        c, p = best_of(r[0] for r in rounds), best_of(r[1] for r in rounds)
+        c, p, h = best_of(r[0] for r in rounds), best_of(r[1] for r in rounds), best_of(r[2] for r in rounds)
         bandwidth = c["bandwidth_bytes_per_second"]
         bound = bandwidth / c["weight_bytes_per_token"]
-        same = id_agreement(rounds)
-        cd, pd = c["decode_tokens_per_second"], p["decode_tokens_per_second"]
-        print(f"{'decode 16 + 128 greedy':26} {threads:3} {cd:10.1f} {pd:11.1f} {cd / pd:6.2f} {bandwidth / 1e9:5.1f} {bound:6.1f} "
-              f"{cd / bound:10.0%} {pd / bound:11.0%}  {same} ({len(rounds[0][0]['ids'])} tokens)")
-        cp, pp = c["prefill_tokens_per_second"], p["prefill_tokens_per_second"]
-        print(f"{'prefill 512 tokens':26} {threads:3} {cp:10.0f} {pp:11.0f} {cp / pp:6.2f}")
+        same = id_agreement([(r[0], r[1]) for r in rounds])
+        cd, pd, hd = c["decode_tokens_per_second"], p["decode_tokens_per_second"], h["decode_tokens_per_second"]
+        print(f"{'decode 16 + 128 greedy':26} {threads:3} {cd:10.1f} {pd:9.1f} {hd:10.1f} {cd / pd:5.2f}x {cd / hd:6.2f}x "
+              f"{bandwidth / 1e9:5.1f} {bound:6.1f} {cd / bound:10.0%} {pd / bound:9.0%}  f32 {same} ({len(rounds[0][0]['ids'])} tokens)")
+        cp, pp, hp = c["prefill_tokens_per_second"], p["prefill_tokens_per_second"], h["prefill_tokens_per_second"]
+        print(f"{'prefill 512 tokens':26} {threads:3} {cp:10.0f} {pp:9.0f} {hp:10.0f} {cp / pp:5.2f}x {cp / hp:6.2f}x")
+        rows.append(dict(threads=threads, cpu=system["cpu"]["model"], engine=f32["engine"], decode=cd, decode_torch_f32=pd,
+                         decode_torch_bf16=hd, bound=bound, prefill=cp, prefill_torch_f32=pp, prefill_torch_bf16=hp, ids=same))
+    print(json.dumps(rows))
 
 
 if __name__ == "__main__":

@@ -99,20 +99,21 @@ public final class Tokenizer: Sendable {
     public func encodeBatch(_ texts: [String], pairs: [String]? = nil, addSpecialTokens: Bool = true,
                             maxLength: Int? = nil, threads: Int) -> [Encoding] {
         precondition(pairs == nil || pairs!.count == texts.count, "encodeBatch: one pair per text")
-        let results = UnsafeMutableBufferPointer<Encoding>.allocate(capacity: texts.count)
-        results.initialize(repeating: Encoding())
-        defer { results.deallocate() }
-        let chunks = max(1, min(threads, texts.count))
-        let output = UncheckedSendable(results)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            var workspace = Workspace()
-            let range = (texts.count * chunk / chunks)..<(texts.count * (chunk + 1) / chunks)
-            for i in range {
-                output.value[i] = encode(texts[i], pair: pairs?[i], addSpecialTokens: addSpecialTokens,
-                                         maxLength: maxLength, workspace: &workspace)
+        guard !texts.isEmpty else { return [] }
+        // Each encoding is built in place in the result's storage (initialised exactly once).
+        return [Encoding](unsafeUninitializedCapacity: texts.count) { results, initialized in
+            let chunks = max(1, min(threads, texts.count))
+            let output = UncheckedSendable(results.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                var workspace = Workspace()
+                let range = (texts.count * chunk / chunks)..<(texts.count * (chunk + 1) / chunks)
+                for i in range {
+                    (output.value + i).initialize(to: encode(texts[i], pair: pairs?[i], addSpecialTokens: addSpecialTokens,
+                                                             maxLength: maxLength, workspace: &workspace))
+                }
             }
+            initialized = texts.count
         }
-        return Array(results)
     }
 
     /// One sequence through added-token splitting, normalization, pre-tokenization and the model.
@@ -181,14 +182,24 @@ public final class Tokenizer: Sendable {
             w.boundaries.append(contentsOf: repeatElement(i - range.lowerBound, count: w.bytes.count - before))
         }
         w.pieces.removeAll(keepingCapacity: true)
-        let bytes = w.bytes
-        bytes.withUnsafeBytes { bpe.tokenize($0, workspace: &w.bpe, into: &w.pieces) }
-        let boundaries = w.boundaries
+        w.bytes.withUnsafeBytes { bpe.tokenize($0, workspace: &w.bpe, into: &w.pieces) }
+        w.boundaries.withUnsafeBufferPointer { boundaries in
+            w.pieces.withUnsafeBufferPointer { pieces in
+                w.bytes.withUnsafeBufferPointer { bytes in
+                    appendPieces(pieces, bytes: bytes, boundaries: boundaries, text, range, into: &encoding)
+                }
+            }
+        }
+    }
+
+    /// The tokens of one piece with their character offsets (see `encodeBytePairPiece`).
+    private func appendPieces(_ pieces: UnsafeBufferPointer<(id: Int32, length: Int32)>, bytes: UnsafeBufferPointer<UInt8>,
+                              boundaries: UnsafeBufferPointer<Int>, _ text: ScalarText, _ range: Range<Int>, into encoding: inout Encoding) {
         func characterIndex(ofByte b: Int) -> Int {
             Int(text.origins[range.lowerBound + (boundaries.isEmpty ? b : boundaries[b])])
         }
         var byte = 0
-        for piece in w.pieces {
+        for piece in pieces {
             let start = byte, end = byte + Int(piece.length)
             var first = characterIndex(ofByte: start)
             var last = characterIndex(ofByte: end - 1) + 1
@@ -197,9 +208,9 @@ public final class Tokenizer: Sendable {
                 // space the pre-tokenizer inserted still moves the start): leading and trailing
                 // spaces leave the range, except one inserted prefix space on the first token.
                 var leading = 0
-                while start + leading < end && w.bytes[start + leading] == 0x20 { leading += 1 }
+                while start + leading < end && bytes[start + leading] == 0x20 { leading += 1 }
                 var trailing = 0
-                while end - trailing > start && w.bytes[end - trailing - 1] == 0x20 { trailing += 1 }
+                while end - trailing > start && bytes[end - trailing - 1] == 0x20 { trailing += 1 }
                 let isFirst = encoding.count == 0 || first == 0
                 if isFirst && postProcessor.addPrefixSpace && leading == 1 { leading = 0 }
                 if leading > 0 { first = min(first + leading, last) }

@@ -135,7 +135,9 @@ struct PieceCache {
     func lookup(_ key: UnsafeRawBufferPointer, into out: inout [(id: Int32, length: Int32)]) -> Bool {
         guard key.count <= Self.maxKeyLength, let index = table.value(key) else { return false }
         let span = spans[Int(index)]
-        out.append(contentsOf: tokens[Int(span.start)..<Int(span.start + span.count)])
+        tokens.withUnsafeBufferPointer { stored in
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: stored[Int(span.start)..<Int(span.start + span.count)]))
+        }
         return true
     }
 
