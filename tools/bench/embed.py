@@ -21,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from machine import describe
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 PEER = r"""
@@ -67,9 +69,7 @@ def main():
     work = Path(args.work)
     if not (work / "real-text.txt").exists():
         sys.exit("run tools/bench/tokenizers.py first (it writes real-text.txt)")
-    system = json.loads(subprocess.run([args.ckpt, "system", "--json"], check=True, capture_output=True, text=True).stdout)
-    f32 = system["precisions"]["f32"]
-    print(f"CPU: {system['cpu']['model']} ({system['cpu']['cores']} cores); ckpt engine: {f32['engine']} ({f32['kernel']})")
+    system, f32 = describe(args.ckpt)
     print(f"{'workload':30} {'thr':>3} {'ckpt/s':>8} {'ST f32/s':>9} {'ST bf16/s':>9} {'vs f32':>6} {'vs bf16':>7} {'vs best':>7} "
           f"{'ckpt RSS':>9} {'ST RSS':>8} {'ckpt % peak':>12}")
     rows = []

@@ -24,6 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from machine import describe
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEXT = ROOT / "fixtures" / "data" / "trec-test.tsv"
 
@@ -76,9 +78,7 @@ def main():
     if not (Path(args.model) / "model.safetensors").exists():
         subprocess.run([sys.executable, str(ROOT / "tools" / "make_gpt2_fixtures.py"), "--bench", args.model], check=True,
                        capture_output=True)
-    system = json.loads(subprocess.run([args.ckpt, "system", "--json"], check=True, capture_output=True, text=True).stdout)
-    f32 = system["precisions"]["f32"]
-    print(f"CPU: {system['cpu']['model']} ({system['cpu']['cores']} cores); ckpt engine: {f32['engine']} ({f32['kernel']})")
+    system, f32 = describe(args.ckpt)
     print(f"{'GPT-2 124M (random init)':26} {'thr':>3} {'ckpt tok/s':>10} {'torch f32':>9} {'torch bf16':>10} {'vs f32':>6} {'vs bf16':>7} "
           f"{'GB/s':>5} {'bound':>6} {'ckpt/bound':>10} {'f32/bound':>9}")
     rows = []

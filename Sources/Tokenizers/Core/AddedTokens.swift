@@ -37,6 +37,12 @@ struct AddedTokenMatcher: Sendable {
         case added(AddedToken, Range<Int>)
     }
 
+    /// Whether some added token may match in `scalars`: false when none of their first scalars
+    /// occurs (most texts), so that the caller can skip `split` and its segment list.
+    func mayMatch(_ scalars: [UInt32]) -> Bool {
+        !tokens.isEmpty && scalars.contains { Int($0) < startsToken.count && startsToken[Int($0)] }
+    }
+
     /// Splits `scalars` into plain-text ranges and added-token matches, in order.
     func split(_ scalars: [UInt32]) -> [Segment] {
         guard !tokens.isEmpty else { return [.text(0..<scalars.count)] }

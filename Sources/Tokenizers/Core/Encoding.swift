@@ -20,6 +20,16 @@ public struct Encoding: Equatable, Sendable {
         specialTokensMask.append(special ? 1 : 0)
     }
 
+    /// Special tokens `ids` (offsets (0, 0)) inserted before token `index`.
+    mutating func insertSpecial(_ inserted: [Int32], typeId: Int32, at index: Int) {
+        let n = inserted.count
+        ids.insert(contentsOf: inserted, at: index)
+        typeIds.insert(contentsOf: repeatElement(typeId, count: n), at: index)
+        offsets.insert(contentsOf: repeatElement(0..<0, count: n), at: index)
+        attentionMask.insert(contentsOf: repeatElement(1, count: n), at: index)
+        specialTokensMask.insert(contentsOf: repeatElement(1, count: n), at: index)
+    }
+
     mutating func reserveCapacity(_ n: Int) {
         ids.reserveCapacity(n)
         typeIds.reserveCapacity(n)

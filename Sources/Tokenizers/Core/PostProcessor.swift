@@ -43,7 +43,8 @@ public struct PostProcessor: Sendable, Equatable {
         }
     }
 
-    func apply(_ first: Encoding, _ second: Encoding?, addSpecialTokens: Bool) -> Encoding {
+    func apply(_ first: consuming Encoding, _ second: Encoding?, addSpecialTokens: Bool) -> Encoding {
+        if second == nil, let sequence = singleSequence { return wrap(first, at: sequence, addSpecialTokens: addSpecialTokens) }
         var out = Encoding()
         out.reserveCapacity(first.count + (second?.count ?? 0) + addedCount(pair: second != nil))
         for piece in second == nil ? single : pair {
@@ -55,6 +56,29 @@ public struct PostProcessor: Sendable, Equatable {
                 // The template sets type ids even without special tokens.
                 out.append(contentsOf: isSecond ? second! : first, typeId: typeId)
             }
+        }
+        return out
+    }
+
+    /// Where the one sequence of the single template stands and its type id; nil unless the
+    /// template has exactly one sequence piece, the first sequence.
+    private var singleSequence: (index: Int, typeId: Int32)? {
+        let sequences = single.indices.filter { if case .sequence = single[$0] { true } else { false } }
+        guard sequences.count == 1, case .sequence(false, let typeId) = single[sequences[0]] else { return nil }
+        return (sequences[0], typeId)
+    }
+
+    /// One sequence wrapped in its own storage: the specials before it inserted, those after
+    /// appended (no new encoding built and copied, as `apply` otherwise does for every text).
+    private func wrap(_ sequence: consuming Encoding, at position: (index: Int, typeId: Int32), addSpecialTokens: Bool) -> Encoding {
+        var out = sequence
+        if position.typeId != 0 { out.typeIds = [Int32](repeating: position.typeId, count: out.count) }
+        guard addSpecialTokens else { return out }
+        for piece in single[..<position.index].reversed() {
+            if case .special(let ids, let typeId) = piece { out.insertSpecial(ids, typeId: typeId, at: 0) }
+        }
+        for piece in single[(position.index + 1)...] {
+            if case .special(let ids, let typeId) = piece { out.insertSpecial(ids, typeId: typeId, at: out.count) }
         }
         return out
     }

@@ -8,6 +8,13 @@ struct ScalarText {
 
     /// The scalars of `text`, numbered from 0, decoded straight from its UTF-8 storage.
     init(_ text: String) {
+        load(text)
+    }
+
+    /// Replaces the contents with the scalars of `text`, keeping the storage's capacity.
+    mutating func load(_ text: String) {
+        scalars.removeAll(keepingCapacity: true)
+        origins.removeAll(keepingCapacity: true)
         var text = text
         text.withUTF8 { bytes in
             scalars.reserveCapacity(bytes.count)

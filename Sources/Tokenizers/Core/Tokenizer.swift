@@ -72,6 +72,8 @@ public final class Tokenizer: Sendable {
         var boundaries: [Int] = []
         var pieces: [(id: Int32, length: Int32)] = []
         var bpe = BytePairEncoding.Workspace()
+        /// The text being encoded, decoded into storage kept from text to text.
+        var text = ScalarText()
     }
 
     /// Tokenizes `text` (and `pair`), adding special tokens as the post-processor says; with
@@ -92,7 +94,7 @@ public final class Tokenizer: Sendable {
             Truncation(maxLength: maxLength, strategy: strategy.strategy, fromLeft: strategy.fromLeft)
                 .apply(&first, &second, budget: max(0, maxLength - added))
         }
-        return postProcessor.apply(first, second, addSpecialTokens: addSpecialTokens)
+        return postProcessor.apply(consume first, second, addSpecialTokens: addSpecialTokens)
     }
 
     /// Encodes `texts` (with `pairs`, when given) on up to `threads` threads; results in input order.
@@ -119,13 +121,14 @@ public final class Tokenizer: Sendable {
     /// One sequence through added-token splitting, normalization, pre-tokenization and the model.
     private func encodeSequence(_ text: String, _ w: inout Workspace) -> Encoding {
         var encoding = Encoding()
-        let all = ScalarText(text)
+        w.text.load(text)
+        let all = w.text
         encoding.reserveCapacity(all.count / 3 + 4)
-        let segments = matcher.split(all.scalars)
-        if segments.count == 1, case .text = segments[0] {
+        guard matcher.mayMatch(all.scalars) else {
             encodeText(all, into: &encoding, &w)
             return encoding
         }
+        let segments = matcher.split(all.scalars)
         for segment in segments {
             switch segment {
             case .added(let token, let range):

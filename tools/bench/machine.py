@@ -1,0 +1,11 @@
+"""What a benchmark ran on, as `ckpt system --json` reports it: the CPU and ckpt's f32 engine."""
+import json
+import subprocess
+
+
+def describe(ckpt):
+    """Prints the CPU and ckpt's f32 engine and kernel as a table's header; returns (the system report, its f32 entry)."""
+    system = json.loads(subprocess.run([ckpt, "system", "--json"], check=True, capture_output=True, text=True).stdout)
+    f32 = system["precisions"]["f32"]
+    print(f"CPU: {system['cpu']['model']} ({system['cpu']['cores']} cores); ckpt engine: {f32['engine']} ({f32['kernel']})")
+    return system, f32
