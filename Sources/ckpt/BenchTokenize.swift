@@ -13,6 +13,7 @@ struct BenchTokenize: ParsableCommand {
     @Option var threads: Int = 1
     @Option var repeats: Int = 3
     @Flag(help: "Encode the whole file as one text instead of line by line.") var whole = false
+    @Flag(help: "Ids only (encodeIDsBatch), as tiktoken's encode_ordinary gives them.") var ids = false
     @Argument var file: String
 
     func run() throws {
@@ -20,8 +21,10 @@ struct BenchTokenize: ParsableCommand {
             let loaded = try Tokenizer(file: tokenizer)
             let data = try Data(contentsOf: URL(fileURLWithPath: file))
             let lines = whole ? [String(decoding: data, as: UTF8.self)] : InputLines(data).lines
-            let (best, encodings) = bestTime(repeats: repeats) { loaded.encodeBatch(lines, threads: threads) }
-            let tokens = encodings.reduce(0) { $0 + $1.count }
+            let (best, tokens) = bestTime(repeats: repeats) {
+                ids ? loaded.encodeIDsBatch(lines, threads: threads).reduce(0) { $0 + $1.count }
+                    : loaded.encodeBatch(lines, threads: threads).reduce(0) { $0 + $1.count }
+            }
             print("{\"seconds\": \(best), \"bytes\": \(data.count), \"lines\": \(lines.count), \"tokens\": \(tokens)}")
         }
     }

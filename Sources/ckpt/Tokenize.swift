@@ -88,6 +88,13 @@ struct Tokenize: ParsableCommand {
         let chunk = 16_384
         for start in stride(from: 0, to: firsts.count, by: chunk) {
             let range = start..<min(firsts.count, start + chunk)
+            if format == .ids && seconds == nil && maxLength == nil {
+                // Ids alone need no offsets or masks: the tokenizer's ids-only route.
+                for ids in tokenizer.encodeIDsBatch(Array(firsts[range]), addSpecialTokens: !noSpecialTokens, threads: parallel.threads) {
+                    out.line(ids.map(String.init).joined(separator: " "))
+                }
+                continue
+            }
             let encodings = tokenizer.encodeBatch(Array(firsts[range]), pairs: seconds.map { Array($0[range]) },
                                                   addSpecialTokens: !noSpecialTokens, maxLength: maxLength, threads: parallel.threads)
             for encoding in encodings { out.line(render(encoding, tokenizer)) }

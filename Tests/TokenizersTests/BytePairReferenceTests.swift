@@ -32,6 +32,24 @@ final class BytePairReferenceTests: XCTestCase {
         XCTAssertEqual(failures.count, 0, "first: \(failures.first.map { $0.0.debugDescription } ?? "")")
     }
 
+    func testIDsAloneAreTheEncodingsIDsForEveryTokenizerForm() throws {
+        // WordPiece takes encode's route and GPT-2's files the ids-only one; all must agree with the
+        // full encoding.
+        for file in ["gpt2/tokenizer.json", "gpt2/gpt2.tiktoken", "gpt2/vocab.json", "minilm/tokenizer.json"] {
+            let tokenizer = try Tokenizer(file: Golden.path(file))
+            let full = tokenizer.encodeBatch(corpus, threads: 2).map(\.ids)
+            let ids = tokenizer.encodeIDsBatch(corpus, threads: 2)
+            let first = full.indices.first { full[$0] != ids[$0] }
+            XCTAssertNil(first, "\(file): line \(first.map { String($0) } ?? "") \(first.map { corpus[$0].debugDescription } ?? "")")
+            XCTAssertEqual(tokenizer.encodeIDs("a<|endoftext|>b [CLS] x", addSpecialTokens: false),
+                           tokenizer.encode("a<|endoftext|>b [CLS] x", addSpecialTokens: false).ids, file)
+        }
+        let tiktoken = try Tokenizer(file: Golden.path("gpt2/gpt2.tiktoken"))
+        let golden = try Golden.rows("gpt2_tiktoken").map { Golden.ints($0["ids"]) }
+        let differing = zip(tiktoken.encodeIDsBatch(corpus, threads: 1), golden).filter { $0 != $1 }.count
+        XCTAssertEqual(differing, 0, "lines whose ids differ from tiktoken's")
+    }
+
     func testEndOfTextIsRecognisedInText() throws {
         let tokenizer = try Tokenizer(file: Golden.path("gpt2/gpt2.tiktoken"))
         XCTAssertEqual(tokenizer.encode("a<|endoftext|>b").ids, [64, 50256, 65])
