@@ -22,7 +22,7 @@ struct BenchGenerate: ParsableCommand {
         try reportingFailure {
             let generator = try TextGenerator(directory: model)
             let text = InputLines(try InputLines.read(file)).lines.joined(separator: "\n")
-            let ids = generator.tokenizer.encode(text, addSpecialTokens: false).ids
+            let ids = generator.tokenizer.encodeIDs(text, addSpecialTokens: false)
             guard ids.count >= max(promptTokens, prefillTokens) else {
                 throw ValidationError("\(file) has \(ids.count) tokens; the benchmark needs \(max(promptTokens, prefillTokens))")
             }

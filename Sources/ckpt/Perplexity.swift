@@ -59,7 +59,7 @@ struct Perplexity: ParsableCommand {
             var out = OutputBuffer()
             var total = PerplexityScore()
             for (index, text) in texts.enumerated() {
-                let score = gpt2.perplexity(tokenizer.encode(text, addSpecialTokens: false).ids, stride: step, threads: parallel.threads)
+                let score = gpt2.perplexity(tokenizer.encodeIDs(text, addSpecialTokens: false), stride: step, threads: parallel.threads)
                 total.add(score)
                 switch format {
                 case .tsv:

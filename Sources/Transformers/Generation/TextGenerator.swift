@@ -43,7 +43,7 @@ public final class TextGenerator: @unchecked Sendable {
     /// starts from the BOS token. A prompt that leaves no room for a new token is an error, or
     /// loses its first tokens with `truncateLeft` (`dropped` counts them).
     public func promptIds(_ text: String, truncateLeft: Bool = false) throws -> (ids: [Int32], dropped: Int) {
-        var ids = tokenizer.encode(text, addSpecialTokens: false).ids
+        var ids = tokenizer.encodeIDs(text, addSpecialTokens: false)
         if ids.isEmpty { ids = [model.config.endOfText] }
         let dropped = max(0, ids.count - (model.config.maxPositions - 1))
         if dropped > 0 {
