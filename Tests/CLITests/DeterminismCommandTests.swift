@@ -72,6 +72,20 @@ final class DeterminismCommandTests: XCTestCase {
         XCTAssertEqual(try bytes(directory + "/head-2/head.safetensors"), try bytes(directory + "/head-1/head.safetensors"))
     }
 
+    func testTheFeatureCacheServesOnlyTheEngineThatWroteIt() throws {
+        let directory = try Ckpt.temporaryDirectory(self), train = try questions()
+        func trainHead(engine: String) throws -> String {
+            let command = "CKPT_ENGINE=\(engine) '\(Ckpt.executable.path)' train-head --model '\(minilm)' --train '\(train)'"
+                + " --output '\(directory)/head' --force --cache-dir '\(directory)/cache'"
+            let result = try Ckpt.run(["sh", "-c", command], shell: true)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            return result.stderr
+        }
+        XCTAssertFalse(try trainHead(engine: "onednn").contains("from the cache"))
+        XCTAssertFalse(try trainHead(engine: "openblas").contains("from the cache"), "oneDNN's rows served to OpenBLAS")
+        XCTAssertTrue(try trainHead(engine: "onednn").contains("150 of 150 feature rows from the cache"))
+    }
+
     func testAnUnknownEngineIsRefusedBeforeAnyWork() throws {
         let result = try Ckpt.run(["sh", "-c", "CKPT_ENGINE=cuda '\(Ckpt.executable.path)' embed --model '\(minilm)' --quiet"],
                                   shell: true, input: "hello\n")

@@ -2,11 +2,13 @@
 import CkptSupport
 import Glibc
 #endif
+import Kernels
 import TensorFormats
 import Transformers
 
 /// Sentence features kept on disk so that a second head trained on the same texts does not
-/// re-encode them. One file per (model weights, pooling settings): a header naming that key, then
+/// re-encode them. One file per (model weights, pooling settings, engine and kernel: features are
+/// the same bits only on one engine and instruction set): a header naming that key, then
 /// records `[u32 text bytes][text UTF-8][dimension × f32]` appended as texts are encoded. Lookups
 /// compare the whole text, so two texts never share a record. A record cut short (a run killed
 /// mid-write) is ignored; a file whose key or dimension differs is started afresh.
@@ -123,7 +125,7 @@ public final class FeatureCache {
     }
 
     /// What the features depend on: every tensor of the checkpoint (name, dtype, shape, bytes),
-    /// `config.json`, pooling, normalisation and the length limit.
+    /// `config.json`, pooling, normalisation, the length limit, and the engine with its kernel.
     static func key(modelDirectory: String, settings: PoolingSettings, maxLength: Int) throws -> String {
         let checkpoint = try Checkpoint(path: modelDirectory)
         var crc: UInt32 = 0
@@ -139,6 +141,8 @@ public final class FeatureCache {
             crc = CRC32.update(crc, config.bytes)
         }
         let modes = settings.modes.map(\.rawValue).joined(separator: "+")
+        let engine = MatmulEngine.current
         return "weights=\(String(crc, radix: 16)):\(bytes) pooling=\(modes) normalize=\(settings.normalize) max_length=\(maxLength)"
+            + " engine=\(engine.rawValue)/\(engine.kernel)"
     }
 }
