@@ -12,6 +12,7 @@ extern void omp_set_num_threads(int);
 struct ckpt_dnnl_weights {
     dnnl_memory_desc_t desc;  // the packed layout
     dnnl_memory_t memory;     // owns the packed data
+    const float *data;        // its data
     int64_t k, n;
     // When the layout is blocks of 64 outputs, each K (padded to 16) rows of 64 in a row
     // ("BA16a64b"): the floats between one block and the next; else 0.
@@ -35,7 +36,6 @@ static int64_t output_block_stride(const dnnl_memory_desc_t *desc) {
 struct ckpt_dnnl_product {
     dnnl_primitive_t primitive;
     dnnl_memory_desc_t x, y, bias, scratch;
-    int64_t rows;
     const char *implementation;
 };
 
@@ -60,19 +60,19 @@ static dnnl_stream_t thread_stream(void) {
     return stream;
 }
 
-static void matrix(dnnl_memory_desc_t *desc, int64_t rows, int64_t columns, int64_t row_stride) {
-    dnnl_dims_t dims = {rows, columns}, strides = {row_stride, 1};
-    dnnl_memory_desc_init_by_strides(desc, 2, dims, dnnl_f32, strides);
+static void matrix(dnnl_memory_desc_t *desc, int64_t rows, int64_t columns) {
+    dnnl_dims_t dims = {rows, columns};
+    dnnl_memory_desc_init_by_tag(desc, 2, dims, dnnl_f32, dnnl_ab);
 }
 
 // The primitive descriptor for y[rows, n] = x[rows, k] · W[k, n], W's layout left to oneDNN.
-static dnnl_primitive_desc_t describe(int64_t rows, int64_t k, int64_t n, int64_t ldy, int has_bias, int accumulate) {
+static dnnl_primitive_desc_t describe(int64_t rows, int64_t k, int64_t n, int has_bias, int accumulate) {
     dnnl_memory_desc_t x, w, b, y;
-    matrix(&x, rows, k, k);
+    matrix(&x, rows, k);
     dnnl_dims_t wdims = {k, n};
     dnnl_memory_desc_init_by_tag(&w, 2, wdims, dnnl_f32, dnnl_format_tag_any);
-    matrix(&b, 1, n, n);
-    matrix(&y, rows, n, ldy);
+    matrix(&b, 1, n);
+    matrix(&y, rows, n);
     dnnl_matmul_desc_t desc;
     if (dnnl_matmul_desc_init(&desc, &x, &w, has_bias ? &b : NULL, &y) != dnnl_success) return NULL;
     dnnl_primitive_attr_t attr;
@@ -103,7 +103,7 @@ ckpt_dnnl_weights *ckpt_dnnl_pack(const float *w, int64_t k, int64_t n, int64_t 
 
 static ckpt_dnnl_weights *pack(const float *w, int64_t k, int64_t n, int64_t rows) {
     if (!engine() || !thread_stream()) return NULL;
-    dnnl_primitive_desc_t pd = describe(rows, k, n, n, 1, 0);
+    dnnl_primitive_desc_t pd = describe(rows, k, n, 1, 0);
     if (!pd) return NULL;
     ckpt_dnnl_weights *packed = calloc(1, sizeof *packed);
     packed->desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
@@ -129,10 +129,13 @@ static ckpt_dnnl_weights *pack(const float *w, int64_t k, int64_t n, int64_t row
     if (reorder) dnnl_primitive_destroy(reorder);
     if (reorder_pd) dnnl_primitive_desc_destroy(reorder_pd);
     if (source) dnnl_memory_destroy(source);
+    void *data = NULL;
+    if (ok) ok = dnnl_memory_get_data_handle(packed->memory, &data) == dnnl_success && data;
     if (!ok) {
         ckpt_dnnl_weights_free(packed);
         return NULL;
     }
+    packed->data = data;
     return packed;
 }
 
@@ -146,14 +149,13 @@ int64_t ckpt_dnnl_weights_inputs(const ckpt_dnnl_weights *weights) { return weig
 
 int64_t ckpt_dnnl_weights_bytes(const ckpt_dnnl_weights *weights) { return (int64_t)dnnl_memory_desc_get_size(&weights->desc); }
 
-ckpt_dnnl_product *ckpt_dnnl_product_create(const ckpt_dnnl_weights *weights, int64_t rows, int64_t ldy, int has_bias, int accumulate) {
+ckpt_dnnl_product *ckpt_dnnl_product_create(const ckpt_dnnl_weights *weights, int64_t rows, int has_bias, int accumulate) {
     if (!thread_stream()) return NULL;
-    dnnl_primitive_desc_t pd = describe(rows, weights->k, weights->n, ldy, has_bias, accumulate);
+    dnnl_primitive_desc_t pd = describe(rows, weights->k, weights->n, has_bias, accumulate);
     if (!pd) return NULL;
     ckpt_dnnl_product *product = NULL;
     if (dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &weights->desc)) {
         product = calloc(1, sizeof *product);
-        product->rows = rows;
         product->x = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
         product->y = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
         product->scratch = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
@@ -207,11 +209,9 @@ __attribute__((always_inline)) static inline void block_row(const float *restric
 __attribute__((target_clones("avx512f", "avx2", "default")))
 int ckpt_dnnl_row_product(const ckpt_dnnl_weights *weights, const float *x, const float *bias, float *y, int accumulate) {
     if (!weights->block_stride || !weights->row_chunk) return -1;
-    void *data = NULL;
-    if (dnnl_memory_get_data_handle(weights->memory, &data) != dnnl_success || !data) return -1;
     for (int64_t first = 0; first < weights->n; first += OUTPUT_BLOCK) {
         int64_t width = weights->n - first < OUTPUT_BLOCK ? weights->n - first : OUTPUT_BLOCK;
-        block_row(x, (const float *)data + first / OUTPUT_BLOCK * weights->block_stride, weights->k, weights->row_chunk, width,
+        block_row(x, weights->data + first / OUTPUT_BLOCK * weights->block_stride, weights->k, weights->row_chunk, width,
                   bias ? bias + first : NULL, y + first, accumulate);
     }
     return 0;
@@ -245,7 +245,7 @@ static int64_t row_chunk(int64_t k, int64_t n, int64_t rows) {
         for (int64_t i = 0; i < k * n; i++) w[i] = (float)((i * 2654435761u) % 4099) / 2049.0f - 1.0f;
         for (int64_t i = 0; i < k; i++) x[i] = (float)((i * 7919) % 2003) / 1001.0f - 1.0f + (float)(i % 5) * 1e-3f;
         probe = pack(w, k, n, rows);
-        product = probe ? ckpt_dnnl_product_create(probe, 1, n, 0, 0) : NULL;
+        product = probe ? ckpt_dnnl_product_create(probe, 1, 0, 0) : NULL;
     }
     if (product && ckpt_dnnl_product_run(product, probe, x, NULL, expected) == 0) {
         for (int64_t chunk = 16;; chunk *= 2) {

@@ -1,6 +1,4 @@
-import CKernels
 import COneDNN
-import Synchronization
 
 /// A weight matrix w [N, K] (PyTorch's `nn.Linear` layout), packed once at load into the layout
 /// its engine's product reads, for y[M, N] = x[M, K] · wᵀ (+ bias) (+ y).
@@ -34,27 +32,26 @@ public final class LinearWeight: @unchecked Sendable {
         let packed: OpaquePointer?
     }
 
-    /// Packs `weight` ([outputs, inputs], row-major; read only during the call).
+    /// Packs `weight` ([outputs, inputs], row-major; read only during the call). oneDNN is used
+    /// only where it runs (`OneDNNProducts.available`), else OpenBLAS.
     public init(_ weight: UnsafePointer<Float>, outputs: Int, inputs: Int, engine: MatmulEngine = .current) {
         precondition(outputs > 0 && inputs > 0, "LinearWeight: empty matrix [\(outputs), \(inputs)]")
         self.inputs = inputs
         self.outputs = outputs
-        var engine = engine
+        let engine: MatmulEngine = engine == .onednn && OneDNNProducts.available ? .onednn : .openblas
+        self.engine = engine
         panels = stride(from: 0, to: outputs, by: Self.panelWidth).map { first in
             let width = min(Self.panelWidth, outputs - first), rows = weight + first * inputs
-            if engine == .onednn, let packed = ckpt_dnnl_pack(rows, Int64(inputs), Int64(width), Int64(Self.rowBlock)) {
+            guard engine == .openblas else {
+                // oneDNN runs here, so packing fails only for lack of memory.
+                let packed = ckpt_dnnl_pack(rows, Int64(inputs), Int64(width), Int64(Self.rowBlock))
+                precondition(packed != nil, "LinearWeight: oneDNN could not pack a [\(width), \(inputs)] panel")
                 return Panel(first: first, width: width, plain: nil, packed: packed)
             }
-            engine = .openblas
             let plain = UnsafeMutablePointer<Float>.allocate(capacity: width * inputs)
             plain.initialize(from: rows, count: width * inputs)
             return Panel(first: first, width: width, plain: plain, packed: nil)
         }
-        // A oneDNN engine that failed part-way leaves OpenBLAS panels only.
-        if engine == .openblas, panels.contains(where: { $0.packed != nil }) {
-            preconditionFailure("LinearWeight: oneDNN packed some panels and not others")
-        }
-        self.engine = engine
     }
 
     /// Packs an array [outputs, inputs].
@@ -103,11 +100,10 @@ public final class LinearWeight: @unchecked Sendable {
             // oneDNN's product writes whole rows of its own output only (for a strided one it would
             // want the weights in another layout). A short block runs as it is where that leaves
             // its rows' results unchanged (or where the whole product is one row), else padded.
-            let exact = OneDNNProducts.product(packed, rows: rows.count, width: panel.width, ldy: panel.width, bias: bias != nil,
-                                               accumulate: accumulate)
+            let exact = OneDNNProducts.product(packed, rows: rows.count, width: panel.width, bias: bias != nil, accumulate: accumulate)
                 .flatMap { $0.rowInvariant || o.rows == 1 || rows.count == Self.rowBlock ? $0 : nil }
-            let product = exact ?? OneDNNProducts.product(packed, rows: Self.rowBlock, width: panel.width, ldy: panel.width,
-                                                          bias: bias != nil, accumulate: accumulate)!
+            let product = exact ?? OneDNNProducts.product(packed, rows: Self.rowBlock, width: panel.width, bias: bias != nil,
+                                                          accumulate: accumulate)!
             staged(rows.count, width: panel.width, padRows: exact == nil, ownOutput: panels.count > 1, accumulate: accumulate, x, y) { x, y, _ in
                 OneDNNProducts.run(product, packed, x, bias, y)
             }

@@ -5,24 +5,23 @@ import Synchronization
 /// generates its machine code, which takes far longer than running it on a block.
 enum OneDNNProducts {
     private struct Shape: Hashable {
-        let inputs: Int, width: Int, rows: Int, ldy: Int, bias: Bool, accumulate: Bool
-    }
-
-    /// A made product; nil where oneDNN wants the weights in another layout for that row count.
-    private struct Made: @unchecked Sendable {
-        let product: OpaquePointer?
+        let inputs: Int, width: Int, rows: Int, bias: Bool, accumulate: Bool
     }
 
     /// A product and whether a row's result in it is the same as in a product of any other row
     /// count over the same weights: true of oneDNN's batch-reduce GEMM kernels ("brg:…", chosen on
     /// AVX-512 CPUs), whose reduction order over K does not depend on the rows; oneDNN's older
     /// GEMM ("gemm:jit", its AVX2 route) rounds a short block's rows differently.
-    struct Product {
+    struct Product: @unchecked Sendable {
         let pointer: OpaquePointer
         let rowInvariant: Bool
+
+        /// The implementation oneDNN chose ("brg:avx512_core", "gemm:jit", ...).
+        var implementation: String { String(cString: ckpt_dnnl_product_implementation(pointer)) }
     }
 
-    private static let made = Mutex<[Shape: Made]>([:])
+    /// Made products by shape; nil where oneDNN wants the weights in another layout for that row count.
+    private static let made = Mutex<[Shape: Product?]>([:])
 
     /// Whether oneDNN runs products here (its CPU engine starts and packs a small matrix).
     static let available: Bool = {
@@ -32,25 +31,22 @@ enum OneDNNProducts {
         return true
     }()
 
-    /// The product of `rows` rows over a panel packed as `packed` (K from the panel), or nil when
-    /// that row count needs another layout.
-    static func product(_ packed: OpaquePointer, rows: Int, width: Int, ldy: Int, bias: Bool, accumulate: Bool) -> Product? {
-        guard let pointer = made(packed, rows: rows, width: width, ldy: ldy, bias: bias, accumulate: accumulate) else { return nil }
-        return Product(pointer: pointer, rowInvariant: String(cString: ckpt_dnnl_product_implementation(pointer)).hasPrefix("brg"))
-    }
-
-    private static func made(_ packed: OpaquePointer, rows: Int, width: Int, ldy: Int, bias: Bool, accumulate: Bool) -> OpaquePointer? {
-        let shape = Shape(inputs: inputs(packed), width: width, rows: rows, ldy: ldy, bias: bias, accumulate: accumulate)
-        if let known = made.withLock({ $0[shape] }) { return known.product }
+    /// The product of `rows` rows over a `width`-output panel packed as `packed` (K from the
+    /// panel), writing contiguous rows; nil when that row count needs another layout.
+    static func product(_ packed: OpaquePointer, rows: Int, width: Int, bias: Bool, accumulate: Bool) -> Product? {
+        let shape = Shape(inputs: Int(ckpt_dnnl_weights_inputs(packed)), width: width, rows: rows, bias: bias, accumulate: accumulate)
+        if let known = made.withLock({ $0[shape] }) { return known }
         // Made outside the lock (it is slow); if two threads race, the first stored one is kept.
-        let fresh = Made(product: ckpt_dnnl_product_create(packed, Int64(rows), Int64(ldy), bias ? 1 : 0, accumulate ? 1 : 0))
-        let kept = made.withLock { table -> Made in
+        let fresh = ckpt_dnnl_product_create(packed, Int64(rows), bias ? 1 : 0, accumulate ? 1 : 0).map { pointer in
+            Product(pointer: pointer, rowInvariant: String(cString: ckpt_dnnl_product_implementation(pointer)).hasPrefix("brg"))
+        }
+        let kept = made.withLock { table -> Product? in
             if let known = table[shape] { return known }
             table[shape] = fresh
             return fresh
         }
-        if kept.product != fresh.product { ckpt_dnnl_product_free(fresh.product) }
-        return kept.product
+        if let fresh, kept?.pointer != fresh.pointer { ckpt_dnnl_product_free(fresh.pointer) }
+        return kept
     }
 
     /// Runs a product on the calling thread. oneDNN fails only for lack of memory here, which ckpt
@@ -67,9 +63,6 @@ enum OneDNNProducts {
         guard let packed = weight.withUnsafeBufferPointer({ ckpt_dnnl_pack($0.baseAddress!, Int64(inputs), Int64(width), Int64(rows)) })
         else { return nil }
         defer { ckpt_dnnl_weights_free(packed) }
-        guard let product = made(packed, rows: rows, width: width, ldy: width, bias: false, accumulate: false) else { return nil }
-        return String(cString: ckpt_dnnl_product_implementation(product))
+        return product(packed, rows: rows, width: width, bias: false, accumulate: false)?.implementation
     }
-
-    private static func inputs(_ packed: OpaquePointer) -> Int { Int(ckpt_dnnl_weights_inputs(packed)) }
 }

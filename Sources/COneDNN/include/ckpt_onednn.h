@@ -21,15 +21,16 @@ int64_t ckpt_dnnl_weights_inputs(const ckpt_dnnl_weights *weights);
 /// Bytes the packed weights take.
 int64_t ckpt_dnnl_weights_bytes(const ckpt_dnnl_weights *weights);
 
-/// A product of `rows` rows over `weights`, whose output rows are `ldy` floats apart; with
-/// `accumulate` the product is added to y. NULL when oneDNN would want the weights in another
-/// layout for this row count (the caller then pads to the packing row count).
-ckpt_dnnl_product *ckpt_dnnl_product_create(const ckpt_dnnl_weights *weights, int64_t rows, int64_t ldy, int has_bias, int accumulate);
+/// A product of `rows` rows over `weights` into contiguous output rows (for a strided output
+/// oneDNN would want the weights in another layout); with `accumulate` the product is added to y.
+/// NULL when oneDNN would want the weights in another layout for this row count (the caller then
+/// pads to the packing row count).
+ckpt_dnnl_product *ckpt_dnnl_product_create(const ckpt_dnnl_weights *weights, int64_t rows, int has_bias, int accumulate);
 void ckpt_dnnl_product_free(ckpt_dnnl_product *product);
 /// The implementation oneDNN chose ("brg:avx512_core", "gemm:jit", ...).
 const char *ckpt_dnnl_product_implementation(const ckpt_dnnl_product *product);
 
-/// Runs the product on the calling thread: x [rows, k] contiguous, y [rows, n] with row stride ldy.
+/// Runs the product on the calling thread: x [rows, k] and y [rows, n], both contiguous.
 /// Returns 0, or oneDNN's status on failure.
 int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const float *x, const float *bias, float *y);
 

@@ -108,7 +108,7 @@ public final class BERT: @unchecked Sendable {
     /// Feed-forward: out = LN(x + W₂·activation(W₁·x + b₁) + b₂). x: [N, C] (overwritten, as in
     /// `selfAttention`) → inner [N, I] → out [N, C]; the biases are added in the passes after the products.
     private func feedForward(_ l: BERTWeights.Layer, _ x: FloatBuffer, N: Int, threads: Int, inner: FloatBuffer, into out: FloatBuffer) {
-        let C = config.hiddenSize, I = config.intermediateSize
+        let I = config.intermediateSize
         l.intermediate.apply(x.p, rows: N, bias: nil, into: inner.p, threads: threads)
         Parallel.forEachPart(of: 0..<N, threads: threads) { part in
             RowKernels.apply(config.activation, inner.p + part.lowerBound * I, rows: part.count, n: I, bias: l.intermediateBias.p)
