@@ -31,7 +31,7 @@ let package = Package(
         // oneDNN's matrix product behind a few C calls; linked with libgomp, whose thread limit it sets.
         .target(name: "COneDNN", dependencies: ["CDNNL"], linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
         // The compute layer: products with explicit thread counts on oneDNN or OpenBLAS, row kernels, buffers.
-        .target(name: "Kernels", dependencies: ["CBLAS", "CKernels", "COneDNN"]),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CKernels", "CkptSupport", "COneDNN"]),
         .target(name: "Tokenizers", dependencies: ["CkptSupport"]),
         .target(name: "Transformers", dependencies: ["CkptSupport", "Kernels", "TensorFormats", "Tokenizers"]),
         .target(name: "HeadTraining", dependencies: ["CKernels", "CkptSupport", "Kernels", "TensorFormats", "Transformers"]),

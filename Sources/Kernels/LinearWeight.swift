@@ -1,3 +1,4 @@
+import CkptSupport
 import COneDNN
 
 /// A weight matrix w [N, K] (PyTorch's `nn.Linear` layout), packed once at load into the layout
@@ -82,10 +83,11 @@ public final class LinearWeight: @unchecked Sendable {
                       accumulate: Bool = false, threads: Int) {
         guard m > 0 else { return }
         let blocks = (m + Self.rowBlock - 1) / Self.rowBlock, pieces = blocks * panels.count
-        let operands = Operands(x: x, y: y, bias: bias, rows: m)
+        // Each thread writes only its own pieces of y.
+        let operands = UncheckedSendable(Operands(x: x, y: y, bias: bias, rows: m))
         Parallel.forEachIndex(pieces, threads: threads) { piece in
             let first = piece / self.panels.count * Self.rowBlock, panel = self.panels[piece % self.panels.count]
-            self.run(panel, operands, rows: first..<min(m, first + Self.rowBlock), accumulate: accumulate)
+            self.run(panel, operands.value, rows: first..<min(m, first + Self.rowBlock), accumulate: accumulate)
         }
     }
 
@@ -146,8 +148,8 @@ public final class LinearWeight: @unchecked Sendable {
     }
 }
 
-/// The pointers of one product, shared by the threads (each writes only its own pieces of y).
-private struct Operands: @unchecked Sendable {
+/// The pointers of one product.
+private struct Operands {
     let x: UnsafePointer<Float>
     let y: UnsafeMutablePointer<Float>
     let bias: UnsafePointer<Float>?

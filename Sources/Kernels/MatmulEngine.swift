@@ -13,8 +13,9 @@ public enum MatmulEngine: String, Sendable, CaseIterable {
 
     /// `CKPT_ENGINE` when set, else the default: oneDNN where it can run products on this CPU.
     /// oneDNN was chosen by measurement — 2× OpenBLAS's f32 rate on an AMD Zen 5 where
-    /// OpenBLAS is pinned to its Haswell kernels, and on par or faster on an Intel AVX-512 CPU
-    /// (`ckpt system --measure` times both on the running CPU).
+    /// OpenBLAS is pinned to its Haswell kernels, and 4–5× on an Intel Xeon whose model Debian's
+    /// OpenBLAS 0.3.21 does not know (it runs its generic Prescott kernels there); `ckpt system
+    /// --measure` times both on the running CPU.
     /// Throws for a value of `CKPT_ENGINE` that names no engine.
     public static func selected() throws -> MatmulEngine {
         guard let value = getenv(environmentVariable).map({ String(cString: $0) }), !value.isEmpty else { return defaultEngine }

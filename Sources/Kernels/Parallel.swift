@@ -1,4 +1,5 @@
 import CKernels
+import CkptSupport
 import Dispatch
 
 /// Splits independent work over threads.
@@ -26,15 +27,10 @@ package enum Parallel {
         }
         withUnsafeTemporaryAllocation(of: Int64.self, capacity: 1) { counter in
             counter[0] = 0
-            let next = SharedCounter(pointer: counter.baseAddress!)
+            let next = UncheckedSendable(counter.baseAddress!)  // claimed atomically (see CKernels)
             DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                while case let index = Int(ckpt_claim_next(next.pointer)), index < count { body(index) }
+                while case let index = Int(ckpt_claim_next(next.value)), index < count { body(index) }
             }
         }
     }
-}
-
-/// The counter from which `forEachIndex`'s threads claim indices (atomically, see CKernels).
-private struct SharedCounter: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Int64>
 }

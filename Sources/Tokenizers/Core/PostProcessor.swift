@@ -63,9 +63,18 @@ public struct PostProcessor: Sendable, Equatable {
     /// Where the one sequence of the single template stands and its type id; nil unless the
     /// template has exactly one sequence piece, the first sequence.
     private var singleSequence: (index: Int, typeId: Int32)? {
-        let sequences = single.indices.filter { if case .sequence = single[$0] { true } else { false } }
-        guard sequences.count == 1, case .sequence(false, let typeId) = single[sequences[0]] else { return nil }
-        return (sequences[0], typeId)
+        func isSequence(_ piece: Piece) -> Bool { if case .sequence = piece { true } else { false } }
+        guard let index = single.firstIndex(where: isSequence), case .sequence(false, let typeId) = single[index],
+              !single[(index + 1)...].contains(where: isSequence) else { return nil }
+        return (index, typeId)
+    }
+
+    /// The special ids the single template puts before its sequence (or after it); nil unless the
+    /// template is one sequence with specials around it.
+    func singleSpecialIDs(afterSequence: Bool) -> [Int32]? {
+        guard let sequence = singleSequence else { return nil }
+        let side = afterSequence ? single[(sequence.index + 1)...] : single[..<sequence.index]
+        return side.flatMap { piece -> [Int32] in if case .special(let ids, _) = piece { ids } else { [] } }
     }
 
     /// One sequence wrapped in its own storage: the specials before it inserted, those after

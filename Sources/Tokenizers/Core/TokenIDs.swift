@@ -1,5 +1,3 @@
-import Dispatch
-
 extension Tokenizer {
     /// The ids `encode(text, addSpecialTokens:)` gives, without the rest of the encoding: for
     /// callers that need ids only (a language model's prompt, `tokenize --format ids`), as
@@ -12,28 +10,16 @@ extension Tokenizer {
 
     /// `encodeIDs` of each text on up to `threads` threads; results in input order.
     public func encodeIDsBatch(_ texts: [String], addSpecialTokens: Bool = true, threads: Int) -> [[Int32]] {
-        guard !texts.isEmpty else { return [] }
-        return [[Int32]](unsafeUninitializedCapacity: texts.count) { results, initialized in
-            let chunks = max(1, min(threads, texts.count))
-            let output = UncheckedSendable(results.baseAddress!)
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                var workspace = Workspace()
-                for i in (texts.count * chunk / chunks)..<(texts.count * (chunk + 1) / chunks) {
-                    (output.value + i).initialize(to: encodeIDs(texts[i], addSpecialTokens: addSpecialTokens, workspace: &workspace))
-                }
-            }
-            initialized = texts.count
-        }
+        map(texts.count, threads: threads) { i, workspace in encodeIDs(texts[i], addSpecialTokens: addSpecialTokens, workspace: &workspace) }
     }
 
     func encodeIDs(_ text: String, addSpecialTokens: Bool, workspace w: inout Workspace) -> [Int32] {
-        guard case .bytePair(let bpe, let options) = model, normalizer == nil, !options.addPrefixSpace else {
-            return encode(text, pair: nil, addSpecialTokens: addSpecialTokens, maxLength: nil, workspace: &w).ids
-        }
+        guard case .bytePair(let bpe, let options) = model, normalizer == nil, !options.addPrefixSpace, let specials = singleSpecialIDs
+        else { return encode(text, pair: nil, addSpecialTokens: addSpecialTokens, maxLength: nil, workspace: &w).ids }
         w.text.load(text)
         var ids: [Int32] = []
         ids.reserveCapacity(w.text.count / 3 + 4)
-        if addSpecialTokens { appendSpecials(of: postProcessor.single, sequence: false, to: &ids) }
+        if addSpecialTokens { ids += specials.before }
         let scalars = w.text.scalars
         if matcher.mayMatch(scalars) {
             for segment in matcher.split(scalars) {
@@ -45,7 +31,7 @@ extension Tokenizer {
         } else {
             appendTextIDs(scalars, bpe, options, to: &ids, &w)
         }
-        if addSpecialTokens { appendSpecials(of: postProcessor.single, sequence: true, to: &ids) }
+        if addSpecialTokens { ids += specials.after }
         return ids
     }
 
@@ -59,19 +45,9 @@ extension Tokenizer {
         }
     }
 
-    /// The special ids of `template` before its sequence (or, with `sequence`, after it).
-    private func appendSpecials(of template: [PostProcessor.Piece], sequence after: Bool, to ids: inout [Int32]) {
-        var past = false
-        for piece in template {
-            switch piece {
-            case .sequence: past = true
-            case .special(let special, _) where past == after: ids += special
-            case .special: break
-            }
-        }
-    }
-
-    /// One pre-tokenized piece's BPE ids: its UTF-8 bytes through the model (and its cache).
+    /// One pre-tokenized piece's BPE ids: its UTF-8 bytes through the model (and its cache). The
+    /// byte loop is `encodeBytePairPiece`'s without the byte-to-character map, which cost this
+    /// route a tenth of its time when shared.
     private func appendPieceIDs(_ scalars: [UInt32], _ range: Range<Int>, _ bpe: BytePairEncoding, to ids: inout [Int32],
                                 _ w: inout Workspace) {
         w.bytes.removeAll(keepingCapacity: true)

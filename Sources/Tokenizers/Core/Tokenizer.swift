@@ -1,3 +1,4 @@
+import CkptSupport
 import Dispatch
 
 /// A text tokenizer that gives the ids, type ids, attention masks and offsets of the reference
@@ -27,6 +28,9 @@ public final class Tokenizer: Sendable {
     let addedTokens: [AddedToken]
     let matcher: AddedTokenMatcher
     public let postProcessor: PostProcessor
+    /// The special ids the post-processor puts around a single sequence; nil for a template that
+    /// is not one sequence with specials around it. Read once, for `encodeIDs`.
+    let singleSpecialIDs: (before: [Int32], after: [Int32])?
     let decoder: Decoder
     /// Truncation the tokenizer file asks for when preparing model inputs (not applied by `encode`).
     public let truncation: Truncation?
@@ -40,6 +44,11 @@ public final class Tokenizer: Sendable {
         self.addedTokens = addedTokens
         self.matcher = AddedTokenMatcher(addedTokens)
         self.postProcessor = postProcessor
+        if let before = postProcessor.singleSpecialIDs(afterSequence: false), let after = postProcessor.singleSpecialIDs(afterSequence: true) {
+            singleSpecialIDs = (before, after)
+        } else {
+            singleSpecialIDs = nil
+        }
         self.decoder = decoder
         self.truncation = truncation
         self.padding = padding
@@ -101,20 +110,23 @@ public final class Tokenizer: Sendable {
     public func encodeBatch(_ texts: [String], pairs: [String]? = nil, addSpecialTokens: Bool = true,
                             maxLength: Int? = nil, threads: Int) -> [Encoding] {
         precondition(pairs == nil || pairs!.count == texts.count, "encodeBatch: one pair per text")
-        guard !texts.isEmpty else { return [] }
-        // Each encoding is built in place in the result's storage (initialised exactly once).
-        return [Encoding](unsafeUninitializedCapacity: texts.count) { results, initialized in
-            let chunks = max(1, min(threads, texts.count))
+        return map(texts.count, threads: threads) { i, workspace in
+            encode(texts[i], pair: pairs?[i], addSpecialTokens: addSpecialTokens, maxLength: maxLength, workspace: &workspace)
+        }
+    }
+
+    /// `body(i, workspace)` for every i in 0..<count, in contiguous chunks on up to `threads`
+    /// threads (one workspace each), each result built in place in the array's storage.
+    func map<T>(_ count: Int, threads: Int, _ body: @Sendable (Int, inout Workspace) -> T) -> [T] {
+        guard count > 0 else { return [] }
+        return [T](unsafeUninitializedCapacity: count) { results, initialized in
+            let chunks = max(1, min(threads, count))
             let output = UncheckedSendable(results.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                 var workspace = Workspace()
-                let range = (texts.count * chunk / chunks)..<(texts.count * (chunk + 1) / chunks)
-                for i in range {
-                    (output.value + i).initialize(to: encode(texts[i], pair: pairs?[i], addSpecialTokens: addSpecialTokens,
-                                                             maxLength: maxLength, workspace: &workspace))
-                }
+                for i in (count * chunk / chunks)..<(count * (chunk + 1) / chunks) { (output.value + i).initialize(to: body(i, &workspace)) }
             }
-            initialized = texts.count
+            initialized = count
         }
     }
 
@@ -223,10 +235,4 @@ public final class Tokenizer: Sendable {
             byte += Int(piece.length)
         }
     }
-}
-
-/// Lets a buffer whose elements each thread writes separately cross into `concurrentPerform`.
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

@@ -35,9 +35,7 @@ public final class BERT: @unchecked Sendable {
     public func hiddenStates(ids: [Int32], typeIds: [Int32], mask: [Int32], batch B: Int, length T: Int, threads: Int = 1) -> [Float] {
         precondition(ids.count == B * T && typeIds.count == B * T && mask.count == B * T, "hiddenStates: inputs must be [B, T]")
         precondition(T <= config.maxPositions, "hiddenStates: \(T) tokens exceed the \(config.maxPositions) positions")
-        let lengths = (0..<B).map { b in Int(mask[(b * T)..<((b + 1) * T)].reduce(0, +)) }
-        precondition((0..<B).allSatisfy { b in (0..<T).allSatisfy { mask[b * T + $0] == ($0 < lengths[b] ? 1 : 0) } },
-                     "hiddenStates: the mask must be right padding (ones, then zeros)")
+        let lengths = sequenceLengths(mask: mask, batch: B, length: T)
         let C = config.hiddenSize, I = config.intermediateSize, N = B * T
         // x, attended, context: [B, T, C]; qkv: [B, T, 3C] (q, k, v side by side); inner: [B, T, I].
         return workspaces.withBuffers([N * C, N * C, N * 3 * C, N * C, N * I]) { buffers in

@@ -1,3 +1,4 @@
+import CkptSupport
 import Kernels
 import Synchronization
 import TensorFormats
@@ -51,22 +52,23 @@ public final class FeatureExtractor: @unchecked Sendable {
         // text's features are the same bits (see `LinearWeight`).
         let workers = max(1, min(threads, batches.count))
         let encodings = inputs
-        let tally = Mutex((done: 0, flops: 0.0, rows: [Float](repeating: 0, count: texts.count * dimension)))
-        Parallel.forEachIndex(batches.count, threads: workers) { b in
-            var rows: [(position: Int, features: [Float])] = []
-            let flops = self.encode(batches[b].map { encodings[$0] }, threads: workers == 1 ? threads : 1) { position, row in
-                rows.append((batches[b][position], Array(row)))
-            }
-            tally.withLock {
-                for (text, features) in rows {
-                    $0.rows.replaceSubrange((text * self.dimension)..<((text + 1) * self.dimension), with: features)
+        let tally = Mutex((done: 0, flops: 0.0))
+        var out = [Float](repeating: 0, count: texts.count * dimension)
+        out.withUnsafeMutableBufferPointer { buffer in
+            // Each text's row is written by the one thread that encodes its batch.
+            let rows = UncheckedSendable(buffer.baseAddress!)
+            Parallel.forEachIndex(batches.count, threads: workers) { b in
+                let flops = self.encode(batches[b].map { encodings[$0] }, threads: workers == 1 ? threads : 1) { position, row in
+                    (rows.value + batches[b][position] * row.count).update(from: row.baseAddress!, count: row.count)
                 }
-                $0.done += batches[b].count
-                $0.flops += flops
-                progress?($0.done)
+                tally.withLock {
+                    $0.done += batches[b].count
+                    $0.flops += flops
+                    progress?($0.done)
+                }
             }
         }
-        return tally.withLock { ($0.rows, truncated, $0.flops) }
+        return (out, truncated, tally.withLock { $0.flops })
     }
 
     /// Encodes one batch, padded to its longest, and hands each text's pooled (and normalised)

@@ -14,6 +14,15 @@ public protocol TokenEncoder: AnyObject, Sendable {
     func hiddenStates(ids: [Int32], typeIds: [Int32], mask: [Int32], batch B: Int, length T: Int, threads: Int) -> [Float]
 }
 
+/// The real tokens of each sequence of a right-padded batch, from its mask [B, T] (each row ones,
+/// then zeros; anything else is a programming error).
+func sequenceLengths(mask: [Int32], batch B: Int, length T: Int) -> [Int] {
+    let lengths = (0..<B).map { b in Int(mask[(b * T)..<((b + 1) * T)].reduce(0, +)) }
+    precondition((0..<B).allSatisfy { b in (0..<T).allSatisfy { mask[b * T + $0] == ($0 < lengths[b] ? 1 : 0) } },
+                 "hiddenStates: the mask must be right padding (ones, then zeros)")
+    return lengths
+}
+
 extension TokenEncoder {
     /// Matrix-product FLOPs of one forward pass over [B, T] (for the bench commands).
     package func forwardFLOPs(batch B: Int, length T: Int) -> Double {
@@ -36,8 +45,7 @@ extension GPT2: TokenEncoder {
 
     /// GPT-2 has no token types; the mask gives each sequence's length (right padding).
     public func hiddenStates(ids: [Int32], typeIds: [Int32], mask: [Int32], batch B: Int, length T: Int, threads: Int) -> [Float] {
-        let lengths = (0..<B).map { b in Int(mask[(b * T)..<((b + 1) * T)].reduce(0, +)) }
-        return hiddenStates(ids: ids, batch: B, length: T, lengths: lengths, threads: threads)
+        hiddenStates(ids: ids, batch: B, length: T, lengths: sequenceLengths(mask: mask, batch: B, length: T), threads: threads)
     }
 
     /// Projections and feed-forward per token, and the causal attention products (half of T²).
