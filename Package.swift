@@ -45,7 +45,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "KernelsTests", dependencies: ["CkptSupport", "Kernels"]),
         .testTarget(name: "TensorFormatsTests", dependencies: ["CkptSupport", "TensorFormats"]),
         .testTarget(name: "TokenizersTests", dependencies: ["CkptSupport", "Tokenizers", "TensorFormats"]),
         .testTarget(name: "TransformersTests", dependencies: ["CkptSupport", "Transformers", "Kernels", "TensorFormats"]),

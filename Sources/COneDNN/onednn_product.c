@@ -10,6 +10,7 @@
 extern void omp_set_num_threads(int);
 
 struct ckpt_dnnl_weights {
+    int precision;            // CKPT_DNNL_F32, _BF16 or _INT8
     dnnl_memory_desc_t desc;  // the packed layout
     dnnl_memory_t memory;     // owns the packed data
     const float *data;        // its data
@@ -60,19 +61,25 @@ static dnnl_stream_t thread_stream(void) {
     return stream;
 }
 
-static void matrix(dnnl_memory_desc_t *desc, int64_t rows, int64_t columns) {
+static void matrix(dnnl_memory_desc_t *desc, int64_t rows, int64_t columns, dnnl_data_type_t type) {
     dnnl_dims_t dims = {rows, columns};
-    dnnl_memory_desc_init_by_tag(desc, 2, dims, dnnl_f32, dnnl_ab);
+    dnnl_memory_desc_init_by_tag(desc, 2, dims, type, dnnl_ab);
 }
 
+// The element types of x, W and y for each precision: bf16 products write f32; int8 ones multiply
+// u8 rows by s8 weights into s32 sums, which the caller turns into f32 (`ckpt_dequantize_rows`).
+static const dnnl_data_type_t input_type[] = {dnnl_f32, dnnl_bf16, dnnl_u8};
+static const dnnl_data_type_t weight_type[] = {dnnl_f32, dnnl_bf16, dnnl_s8};
+static const dnnl_data_type_t output_type[] = {dnnl_f32, dnnl_f32, dnnl_s32};
+
 // The primitive descriptor for y[rows, n] = x[rows, k] · W[k, n], W's layout left to oneDNN.
-static dnnl_primitive_desc_t describe(int64_t rows, int64_t k, int64_t n, int has_bias, int accumulate) {
+static dnnl_primitive_desc_t describe(int64_t rows, int64_t k, int64_t n, int has_bias, int accumulate, int precision) {
     dnnl_memory_desc_t x, w, b, y;
-    matrix(&x, rows, k);
+    matrix(&x, rows, k, input_type[precision]);
     dnnl_dims_t wdims = {k, n};
-    dnnl_memory_desc_init_by_tag(&w, 2, wdims, dnnl_f32, dnnl_format_tag_any);
-    matrix(&b, 1, n);
-    matrix(&y, rows, n);
+    dnnl_memory_desc_init_by_tag(&w, 2, wdims, weight_type[precision], dnnl_format_tag_any);
+    matrix(&b, 1, n, dnnl_f32);
+    matrix(&y, rows, n, output_type[precision]);
     dnnl_matmul_desc_t desc;
     if (dnnl_matmul_desc_init(&desc, &x, &w, has_bias ? &b : NULL, &y) != dnnl_success) return NULL;
     dnnl_primitive_attr_t attr;
@@ -93,19 +100,21 @@ static dnnl_primitive_desc_t describe(int64_t rows, int64_t k, int64_t n, int ha
 
 static int64_t row_chunk(int64_t k, int64_t n, int64_t rows);
 
-static ckpt_dnnl_weights *pack(const float *w, int64_t k, int64_t n, int64_t rows);
+static ckpt_dnnl_weights *pack(const void *w, int source_type, int64_t k, int64_t n, int64_t rows, int precision);
 
-ckpt_dnnl_weights *ckpt_dnnl_pack(const float *w, int64_t k, int64_t n, int64_t rows) {
-    ckpt_dnnl_weights *packed = pack(w, k, n, rows);
+ckpt_dnnl_weights *ckpt_dnnl_pack(const void *w, int source_type, int64_t k, int64_t n, int64_t rows, int precision) {
+    if (precision < CKPT_DNNL_F32 || precision > CKPT_DNNL_INT8 || (precision == CKPT_DNNL_INT8) != (source_type == CKPT_DNNL_INT8)) return NULL;
+    ckpt_dnnl_weights *packed = pack(w, source_type, k, n, rows, precision);
     if (packed && packed->block_stride) packed->row_chunk = row_chunk(k, n, rows);
     return packed;
 }
 
-static ckpt_dnnl_weights *pack(const float *w, int64_t k, int64_t n, int64_t rows) {
+static ckpt_dnnl_weights *pack(const void *w, int source_type, int64_t k, int64_t n, int64_t rows, int precision) {
     if (!engine() || !thread_stream()) return NULL;
-    dnnl_primitive_desc_t pd = describe(rows, k, n, 1, 0);
+    dnnl_primitive_desc_t pd = describe(rows, k, n, precision != CKPT_DNNL_INT8, 0, precision);
     if (!pd) return NULL;
     ckpt_dnnl_weights *packed = calloc(1, sizeof *packed);
+    packed->precision = precision;
     packed->desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     packed->k = k;
     packed->n = n;
@@ -114,7 +123,7 @@ static ckpt_dnnl_weights *pack(const float *w, int64_t k, int64_t n, int64_t row
     // w [n, k] row-major is W [k, n] with the "ba" tag.
     dnnl_memory_desc_t plain;
     dnnl_dims_t dims = {k, n};
-    dnnl_memory_desc_init_by_tag(&plain, 2, dims, dnnl_f32, dnnl_ba);
+    dnnl_memory_desc_init_by_tag(&plain, 2, dims, weight_type[source_type], dnnl_ba);
     dnnl_memory_t source = NULL;
     dnnl_primitive_desc_t reorder_pd = NULL;
     dnnl_primitive_t reorder = NULL;
@@ -147,11 +156,19 @@ void ckpt_dnnl_weights_free(ckpt_dnnl_weights *weights) {
 
 int64_t ckpt_dnnl_weights_inputs(const ckpt_dnnl_weights *weights) { return weights->k; }
 
+int ckpt_dnnl_weights_precision(const ckpt_dnnl_weights *weights) { return weights->precision; }
+
+int ckpt_dnnl_int8_native(void) {
+    // VNNI sums u8 · s8 pairs into s32 without the 16-bit saturation of the older instructions.
+    return engine() && (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core_vnni) == dnnl_cpu_isa_avx512_core_vnni;
+}
+
 int64_t ckpt_dnnl_weights_bytes(const ckpt_dnnl_weights *weights) { return (int64_t)dnnl_memory_desc_get_size(&weights->desc); }
 
 ckpt_dnnl_product *ckpt_dnnl_product_create(const ckpt_dnnl_weights *weights, int64_t rows, int has_bias, int accumulate) {
     if (!thread_stream()) return NULL;
-    dnnl_primitive_desc_t pd = describe(rows, weights->k, weights->n, has_bias, accumulate);
+    if (weights->precision == CKPT_DNNL_INT8 && (has_bias || accumulate)) return NULL;
+    dnnl_primitive_desc_t pd = describe(rows, weights->k, weights->n, has_bias, accumulate, weights->precision);
     if (!pd) return NULL;
     ckpt_dnnl_product *product = NULL;
     if (dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &weights->desc)) {
@@ -244,7 +261,7 @@ static int64_t row_chunk(int64_t k, int64_t n, int64_t rows) {
     if (w && x && expected && y) {
         for (int64_t i = 0; i < k * n; i++) w[i] = (float)((i * 2654435761u) % 4099) / 2049.0f - 1.0f;
         for (int64_t i = 0; i < k; i++) x[i] = (float)((i * 7919) % 2003) / 1001.0f - 1.0f + (float)(i % 5) * 1e-3f;
-        probe = pack(w, k, n, rows);
+        probe = pack(w, CKPT_DNNL_F32, k, n, rows, CKPT_DNNL_F32);
         product = probe ? ckpt_dnnl_product_create(probe, 1, 0, 0) : NULL;
     }
     if (product && ckpt_dnnl_product_run(product, probe, x, NULL, expected) == 0) {
@@ -269,7 +286,7 @@ static int64_t row_chunk(int64_t k, int64_t n, int64_t rows) {
     return found;
 }
 
-int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const float *x, const float *bias, float *y) {
+int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const void *x, const float *bias, void *y) {
     dnnl_stream_t stream = thread_stream();
     if (!stream) return dnnl_runtime_error;
     size_t scratch_bytes = dnnl_memory_desc_get_size(&product->scratch);

@@ -1,6 +1,6 @@
 import Dispatch
 
-/// Measures an engine's f32 matrix-product rate on the products of the models ckpt runs: the peak
+/// Measures an engine's matrix-product rate in one precision on the products of the models ckpt runs: the peak
 /// that benchmarks divide a model's achieved rate by.
 public enum EngineRate {
     /// One product shape: x [rows, inputs] · w [outputs, inputs]ᵀ.
@@ -20,11 +20,11 @@ public enum EngineRate {
 
     /// GFLOP/s of each of `count` runs of one model's layer of products (each shape once, run as
     /// ckpt runs them: packed weights, row blocks by panels) on `threads` threads.
-    public static func samples(model: String, engine: MatmulEngine, threads: Int, count: Int = 20) -> [Double] {
+    public static func samples(model: String, engine: MatmulEngine, precision: Precision = .f32, threads: Int, count: Int = 20) -> [Double] {
         let layer = shapes.filter { $0.model == model }
         precondition(!layer.isEmpty, "EngineRate: no shapes for \(model)")
         let weights = layer.map { LinearWeight([Float](repeating: 0.01, count: $0.outputs * $0.inputs), outputs: $0.outputs, inputs: $0.inputs,
-                                               engine: engine) }
+                                               precision: precision, engine: engine) }
         let x = FloatBuffer(layer.map { $0.rows * $0.inputs }.max()!), y = FloatBuffer(layer.map { $0.rows * $0.outputs }.max()!)
         x.p.update(repeating: 0.5, count: x.count)
         let flops = layer.reduce(0) { $0 + $1.flops }
@@ -38,7 +38,7 @@ public enum EngineRate {
     }
 
     /// The best of `samples`: the engine's peak on that model's products.
-    public static func peak(model: String, engine: MatmulEngine, threads: Int, count: Int = 20) -> Double {
-        samples(model: model, engine: engine, threads: threads, count: count).max()!
+    public static func peak(model: String, engine: MatmulEngine, precision: Precision = .f32, threads: Int, count: Int = 20) -> Double {
+        samples(model: model, engine: engine, precision: precision, threads: threads, count: count).max()!
     }
 }

@@ -1,3 +1,4 @@
+import CKernels
 import CkptSupport
 import COneDNN
 
@@ -18,12 +19,19 @@ public final class LinearWeight: @unchecked Sendable {
     /// K and N.
     public let inputs: Int, outputs: Int
     public let engine: MatmulEngine
+    public let precision: Precision
+    /// Whether the engine runs products in `precision` itself. Else (OpenBLAS, or a CPU without
+    /// the instructions) the weights and each product's rows are rounded (bf16) or quantized (int8)
+    /// as the precision says, and the product runs in f32: the same numbers, slower.
+    public let native: Bool
     /// Rows of x per piece.
     public static let rowBlock = 64
     /// Outputs per piece: narrow enough that one decoded token's product (M = 1) spreads over the threads.
     public static let panelWidth = 128
 
     private let panels: [Panel]
+    /// int8: each output's weight scale, and the sum of its quantized weights (for the rows' zero points).
+    private let columnScales: [Float], columnSums: [Int32]
 
     private struct Panel {
         let first: Int, width: Int
@@ -33,36 +41,125 @@ public final class LinearWeight: @unchecked Sendable {
         let packed: OpaquePointer?
     }
 
-    /// Packs `weight` ([outputs, inputs], row-major; read only during the call). oneDNN is used
-    /// only where it runs (`OneDNNProducts.available`), else OpenBLAS.
-    public init(_ weight: UnsafePointer<Float>, outputs: Int, inputs: Int, engine: MatmulEngine = .current) {
+    /// The weights a `LinearWeight` is made from, [outputs, inputs] row-major, read only during `init`.
+    public enum Source {
+        case f32(UnsafePointer<Float>)
+        /// bf16 bits, packed as they are for bf16 products.
+        case bf16(UnsafePointer<UInt16>)
+        /// Quantized already (an int8 checkpoint); products in int8 use them as they are, others dequantize.
+        case int8(Int8Weights)
+    }
+
+    /// Packs `weight` for products in `precision` (f32 weights are quantized or rounded here).
+    /// oneDNN is used only where it runs (`OneDNNProducts.available`), else OpenBLAS.
+    public convenience init(_ weight: UnsafePointer<Float>, outputs: Int, inputs: Int, precision: Precision = .f32,
+                            engine: MatmulEngine = .current) {
+        self.init(.f32(weight), outputs: outputs, inputs: inputs, precision: precision, engine: engine)
+    }
+
+    public init(_ source: Source, outputs: Int, inputs: Int, precision: Precision = .f32, engine: MatmulEngine = .current) {
         precondition(outputs > 0 && inputs > 0, "LinearWeight: empty matrix [\(outputs), \(inputs)]")
         self.inputs = inputs
         self.outputs = outputs
+        self.precision = precision
         let engine: MatmulEngine = engine == .onednn && OneDNNProducts.available ? .onednn : .openblas
         self.engine = engine
-        panels = stride(from: 0, to: outputs, by: Self.panelWidth).map { first in
-            let width = min(Self.panelWidth, outputs - first), rows = weight + first * inputs
-            guard engine == .openblas else {
-                // oneDNN runs here, so packing fails only for lack of memory.
-                let packed = ckpt_dnnl_pack(rows, Int64(inputs), Int64(width), Int64(Self.rowBlock))
-                precondition(packed != nil, "LinearWeight: oneDNN could not pack a [\(width), \(inputs)] panel")
-                return Panel(first: first, width: width, plain: nil, packed: packed)
+        var quantized: Int8Weights?
+        if precision == .int8 {
+            switch source {
+            case .int8(let weights): quantized = weights
+            case .f32(let w): quantized = Int8Weights(quantizing: w, outputs: outputs, inputs: inputs)
+            case .bf16(let w): quantized = Self.widened(w, count: outputs * inputs) { Int8Weights(quantizing: $0, outputs: outputs, inputs: inputs) }
             }
-            let plain = UnsafeMutablePointer<Float>.allocate(capacity: width * inputs)
-            plain.initialize(from: rows, count: width * inputs)
-            return Panel(first: first, width: width, plain: plain, packed: nil)
+        }
+        columnScales = quantized?.scales ?? []
+        columnSums = quantized.map { q in (0..<outputs).map { j in (0..<inputs).reduce(Int32(0)) { $0 + Int32(q.values[j * inputs + $1]) } } } ?? []
+        let nativePanels = engine == .onednn ? Self.nativePanels(source, quantized, outputs: outputs, inputs: inputs, precision: precision) : nil
+        native = precision == .f32 || nativePanels != nil
+        panels = nativePanels ?? Self.f32Values(source, quantized, outputs: outputs, inputs: inputs, precision: precision) { w in
+            Self.panelStarts(outputs).map { first in
+                let width = min(Self.panelWidth, outputs - first), rows = w + first * inputs
+                guard engine == .openblas else {
+                    // oneDNN runs here, so packing f32 fails only for lack of memory.
+                    let packed = ckpt_dnnl_pack(rows, Int32(CKPT_DNNL_F32), Int64(inputs), Int64(width), Int64(Self.rowBlock), Int32(CKPT_DNNL_F32))
+                    precondition(packed != nil, "LinearWeight: oneDNN could not pack a [\(width), \(inputs)] panel")
+                    return Panel(first: first, width: width, plain: nil, packed: packed)
+                }
+                let plain = UnsafeMutablePointer<Float>.allocate(capacity: width * inputs)
+                plain.initialize(from: rows, count: width * inputs)
+                return Panel(first: first, width: width, plain: plain, packed: nil)
+            }
         }
     }
 
+    private static func panelStarts(_ outputs: Int) -> StrideTo<Int> { stride(from: 0, to: outputs, by: panelWidth) }
+
+    /// Panels packed by oneDNN for bf16 or int8 products, or nil where it has no such product here.
+    private static func nativePanels(_ source: Source, _ quantized: Int8Weights?, outputs: Int, inputs: Int,
+                                     precision: Precision) -> [Panel]? {
+        let target: Int32
+        switch precision {
+        case .f32: return nil
+        case .bf16: target = Int32(CKPT_DNNL_BF16)
+        case .int8:
+            guard ckpt_dnnl_int8_native() != 0 else { return nil }
+            target = Int32(CKPT_DNNL_INT8)
+        }
+        func pack(_ base: UnsafeRawPointer, type: Int32, elementSize: Int) -> [Panel]? {
+            var panels: [Panel] = []
+            for first in panelStarts(outputs) {
+                let width = min(panelWidth, outputs - first)
+                guard let packed = ckpt_dnnl_pack(base + first * inputs * elementSize, type, Int64(inputs), Int64(width), Int64(rowBlock), target)
+                else {
+                    for panel in panels { ckpt_dnnl_weights_free(panel.packed) }
+                    return nil
+                }
+                panels.append(Panel(first: first, width: width, plain: nil, packed: packed))
+            }
+            return panels
+        }
+        if let quantized { return quantized.values.withUnsafeBytes { pack($0.baseAddress!, type: Int32(CKPT_DNNL_INT8), elementSize: 1) } }
+        switch source {
+        case .f32(let w): return pack(w, type: Int32(CKPT_DNNL_F32), elementSize: 4)
+        case .bf16(let w): return pack(w, type: Int32(CKPT_DNNL_BF16), elementSize: 2)
+        case .int8(let q): return widenedArray(q.dequantized(inputs: inputs)) { pack($0, type: Int32(CKPT_DNNL_F32), elementSize: 4) }
+        }
+    }
+
+    /// The weights as f32 values for an f32 product: as they are (f32), rounded to bf16, or the
+    /// quantized values themselves (int8, whose scales are applied after the product).
+    private static func f32Values<T>(_ source: Source, _ quantized: Int8Weights?, outputs: Int, inputs: Int, precision: Precision,
+                                     _ body: (UnsafePointer<Float>) -> T) -> T {
+        let count = outputs * inputs
+        if let quantized { return widenedArray(quantized.values.map(Float.init), body) }
+        switch source {
+        case .f32(let w) where precision == .bf16:
+            let rounded = FloatBuffer(count)
+            ckpt_round_to_bf16(w, rounded.p, Int64(count))
+            return body(rounded.p)
+        case .f32(let w): return body(w)
+        case .bf16(let w): return widened(w, count: count, body)
+        case .int8(let q): return widenedArray(q.dequantized(inputs: inputs), body)
+        }
+    }
+
+    private static func widened<T>(_ w: UnsafePointer<UInt16>, count: Int, _ body: (UnsafePointer<Float>) -> T) -> T {
+        let wide = FloatBuffer(count)
+        ckpt_from_bf16(w, wide.p, Int64(count))
+        return body(wide.p)
+    }
+
+    private static func widenedArray<T>(_ values: [Float], _ body: (UnsafePointer<Float>) -> T) -> T {
+        values.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+
     /// Packs an array [outputs, inputs].
-    public convenience init(_ weight: [Float], outputs: Int, inputs: Int, engine: MatmulEngine = .current) {
+    public convenience init(_ weight: [Float], outputs: Int, inputs: Int, precision: Precision = .f32, engine: MatmulEngine = .current) {
         precondition(weight.count == outputs * inputs, "LinearWeight: \(weight.count) values are not [\(outputs), \(inputs)]")
         // A pointer may not outlive withUnsafeBufferPointer's closure, and self.init cannot run inside one.
-        let copy = UnsafeMutableBufferPointer<Float>.allocate(capacity: weight.count)
-        defer { copy.deallocate() }
-        _ = copy.initialize(from: weight)
-        self.init(copy.baseAddress!, outputs: outputs, inputs: inputs, engine: engine)
+        let copy = FloatBuffer(weight.count)
+        _ = UnsafeMutableBufferPointer(start: copy.p, count: weight.count).update(from: weight)
+        self.init(.f32(copy.p), outputs: outputs, inputs: inputs, precision: precision, engine: engine)
     }
 
     deinit {
@@ -72,9 +169,9 @@ public final class LinearWeight: @unchecked Sendable {
         }
     }
 
-    /// Bytes of the packed weights.
+    /// Bytes of the packed weights (and int8's scales and sums).
     public var bytes: Int {
-        panels.reduce(0) { $0 + ($1.packed.map { Int(ckpt_dnnl_weights_bytes($0)) } ?? $1.width * inputs * 4) }
+        panels.reduce(0) { $0 + ($1.packed.map { Int(ckpt_dnnl_weights_bytes($0)) } ?? $1.width * inputs * 4) } + 8 * columnSums.count
     }
 
     /// y[M, N] = x[M, K] · wᵀ (+ bias[N]), or y += that with `accumulate`; on up to `threads`
@@ -83,8 +180,9 @@ public final class LinearWeight: @unchecked Sendable {
                       accumulate: Bool = false, threads: Int) {
         guard m > 0 else { return }
         let blocks = (m + Self.rowBlock - 1) / Self.rowBlock, pieces = blocks * panels.count
+        let rows = PreparedRows(x, rows: m, inputs: inputs, precision: precision, native: native, threads: threads)
         // Each thread writes only its own pieces of y.
-        let operands = UncheckedSendable(Operands(x: x, y: y, bias: bias, rows: m))
+        let operands = UncheckedSendable(Operands(x: x, rows: rows, y: y, bias: bias, count: m))
         Parallel.forEachIndex(pieces, threads: threads) { piece in
             let first = piece / self.panels.count * Self.rowBlock, panel = self.panels[piece % self.panels.count]
             self.run(panel, operands.value, rows: first..<min(m, first + Self.rowBlock), accumulate: accumulate)
@@ -93,28 +191,62 @@ public final class LinearWeight: @unchecked Sendable {
 
     /// One piece: rows × the panel's outputs.
     private func run(_ panel: Panel, _ o: Operands, rows: Range<Int>, accumulate: Bool) {
-        let x = o.x + rows.lowerBound * inputs, y = o.y + rows.lowerBound * outputs + panel.first
-        let bias = o.bias.map { $0 + panel.first }
-        if let packed = panel.packed, o.rows == 1, ckpt_dnnl_row_product(packed, x, bias, y, accumulate ? 1 : 0) == 0 {
+        let y = o.y + rows.lowerBound * outputs + panel.first, bias = o.bias.map { $0 + panel.first }
+        let start = rows.lowerBound * inputs
+        switch o.rows.form {
+        case .f32(let values):
+            product(panel, (values ?? o.x) + start, rows: rows.count, productRows: o.count, bias: bias, y, ldy: outputs, accumulate: accumulate)
+        case .bf16(let values):
+            product(panel, values + start, rows: rows.count, productRows: o.count, bias: bias, y, ldy: outputs, accumulate: accumulate)
+        case .int8(let q, let values, let scales, let zeros):
+            let sums = UnsafeMutablePointer<Int32>.allocate(capacity: rows.count * panel.width)
+            defer { sums.deallocate() }
+            if let values {
+                let products = FloatBuffer(rows.count * panel.width)
+                product(panel, values + start, rows: rows.count, productRows: o.count, bias: nil, products.p, ldy: panel.width, accumulate: false)
+                for i in 0..<rows.count * panel.width { sums[i] = Int32(products.p[i].rounded(.toNearestOrEven)) }
+            } else {
+                // Integer sums are exact, so a block of any row count gives each row the same result.
+                let product = OneDNNProducts.product(panel.packed!, rows: rows.count, width: panel.width, bias: false, accumulate: false)!
+                OneDNNProducts.run(product, panel.packed!, q + start, nil, sums)
+            }
+            columnSums.withUnsafeBufferPointer { columnSums in
+                columnScales.withUnsafeBufferPointer { columnScales in
+                    ckpt_dequantize_rows(sums, Int64(rows.count), Int64(panel.width), scales + rows.lowerBound, zeros + rows.lowerBound,
+                                         columnSums.baseAddress! + panel.first, columnScales.baseAddress! + panel.first, bias, y,
+                                         Int64(outputs), accumulate ? 1 : 0)
+                }
+            }
+        }
+    }
+
+    /// A piece's f32 (or native bf16) product of `rows` rows of x into y (row stride `ldy`), in a
+    /// product of `productRows` rows in all.
+    private func product<Element: Numeric>(_ panel: Panel, _ x: UnsafePointer<Element>, rows: Int, productRows: Int, bias: UnsafePointer<Float>?,
+                                           _ y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
+        if let packed = panel.packed, productRows == 1, Element.self == Float.self,
+           ckpt_dnnl_row_product(packed, UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), bias, y, accumulate ? 1 : 0) == 0 {
             // One row (a decoded token): a loop over the packed weights is memory-bound, with none
             // of a primitive's per-call set-up.
         } else if let packed = panel.packed {
             // oneDNN's product writes whole rows of its own output only (for a strided one it would
             // want the weights in another layout). A short block runs as it is where that leaves
             // its rows' results unchanged (or where the whole product is one row), else padded.
-            let exact = OneDNNProducts.product(packed, rows: rows.count, width: panel.width, bias: bias != nil, accumulate: accumulate)
-                .flatMap { $0.rowInvariant || o.rows == 1 || rows.count == Self.rowBlock ? $0 : nil }
+            let exact = OneDNNProducts.product(packed, rows: rows, width: panel.width, bias: bias != nil, accumulate: accumulate)
+                .flatMap { $0.rowInvariant || productRows == 1 || rows == Self.rowBlock ? $0 : nil }
             let product = exact ?? OneDNNProducts.product(packed, rows: Self.rowBlock, width: panel.width, bias: bias != nil,
                                                           accumulate: accumulate)!
-            staged(rows.count, width: panel.width, padRows: exact == nil, ownOutput: panels.count > 1, accumulate: accumulate, x, y) { x, y, _ in
+            staged(rows, width: panel.width, ldy: ldy, padRows: exact == nil, ownOutput: panel.width != ldy, accumulate: accumulate, x, y) { x, y, _ in
                 OneDNNProducts.run(product, packed, x, bias, y)
             }
-        } else if o.rows == 1 {
+        } else if productRows == 1 {
+            let x = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)  // OpenBLAS runs f32 only
             BLAS.linear(x, rows: 1, inputs: inputs, weight: panel.plain!, outputs: panel.width, bias: bias, into: y, accumulate: accumulate)
         } else {
             // Always whole blocks, so that every row goes through the same OpenBLAS kernel.
-            staged(rows.count, width: panel.width, padRows: rows.count < Self.rowBlock, ownOutput: false, accumulate: accumulate, x, y) {
+            staged(rows, width: panel.width, ldy: ldy, padRows: rows < Self.rowBlock, ownOutput: false, accumulate: accumulate, x, y) {
                 x, y, ldy in
+                let x = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
                 BLAS.linear(x, rows: Self.rowBlock, inputs: self.inputs, weight: panel.plain!, outputs: panel.width, bias: bias, into: y,
                             ldy: ldy, accumulate: accumulate)
             }
@@ -126,13 +258,14 @@ public final class LinearWeight: @unchecked Sendable {
     /// `padRows`, into an output of the piece's own, whose rows are then copied to y (y's rows
     /// copied in first when the product adds to them). Only the piece's own columns of y are
     /// touched: other threads write the other panels' columns.
-    private func staged(_ rows: Int, width: Int, padRows: Bool, ownOutput: Bool, accumulate: Bool, _ x: UnsafePointer<Float>,
-                        _ y: UnsafeMutablePointer<Float>, _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) {
-        guard padRows || ownOutput else { return body(x, y, outputs) }
+    private func staged<Element: Numeric>(_ rows: Int, width: Int, ldy: Int, padRows: Bool, ownOutput: Bool, accumulate: Bool,
+                                          _ x: UnsafePointer<Element>, _ y: UnsafeMutablePointer<Float>,
+                                          _ body: (UnsafePointer<Element>, UnsafeMutablePointer<Float>, Int) -> Void) {
+        guard padRows || ownOutput else { return body(x, y, ldy) }
         let blockRows = padRows ? Self.rowBlock : rows
-        var xs: UnsafeMutablePointer<Float>?
+        var xs: UnsafeMutablePointer<Element>?
         if padRows {
-            xs = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * inputs)
+            xs = UnsafeMutablePointer<Element>.allocate(capacity: blockRows * inputs)
             xs!.initialize(repeating: 0, count: blockRows * inputs)
             xs!.update(from: x, count: rows * inputs)
         }
@@ -142,16 +275,74 @@ public final class LinearWeight: @unchecked Sendable {
             ys.deallocate()
         }
         ys.initialize(repeating: 0, count: blockRows * width)
-        if accumulate { for r in 0..<rows { (ys + r * width).update(from: y + r * outputs, count: width) } }
+        if accumulate { for r in 0..<rows { (ys + r * width).update(from: y + r * ldy, count: width) } }
         body(xs.map { UnsafePointer($0) } ?? x, ys, width)
-        for r in 0..<rows { (y + r * outputs).update(from: ys + r * width, count: width) }
+        for r in 0..<rows { (y + r * ldy).update(from: ys + r * width, count: width) }
     }
 }
 
 /// The pointers of one product.
 private struct Operands {
     let x: UnsafePointer<Float>
+    let rows: PreparedRows
     let y: UnsafeMutablePointer<Float>
     let bias: UnsafePointer<Float>?
-    let rows: Int
+    /// Rows in all.
+    let count: Int
+}
+
+/// A product's rows of x as its precision multiplies them, converted once for all its pieces.
+private final class PreparedRows {
+    enum Form {
+        /// x itself (nil), or rounded to bf16 values (an engine without bf16 products).
+        case f32(UnsafePointer<Float>?)
+        /// bf16 bits.
+        case bf16(UnsafePointer<UInt16>)
+        /// Quantized rows: u8 values, the same as f32 values for an engine without int8 products,
+        /// and each row's scale and zero point.
+        case int8(UnsafePointer<UInt8>, UnsafePointer<Float>?, scales: UnsafePointer<Float>, zeros: UnsafePointer<Int32>)
+    }
+
+    private(set) var form: Form = .f32(nil)
+    private var owned: [UnsafeMutableRawPointer] = []
+
+    init(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, precision: Precision, native: Bool, threads: Int) {
+        let count = rows * inputs, blocks = (rows + LinearWeight.rowBlock - 1) / LinearWeight.rowBlock
+        // Each block of rows is converted on its own (by rows, so the result does not depend on the split).
+        func eachBlock(_ body: @escaping @Sendable (Range<Int>) -> Void) {
+            Parallel.forEachIndex(blocks, threads: threads) { block in
+                body((block * LinearWeight.rowBlock)..<min(rows, (block + 1) * LinearWeight.rowBlock))
+            }
+        }
+        switch precision {
+        case .f32:
+            break
+        case .bf16:
+            let values = allocate(UInt16.self, count), rounded = native ? nil : allocate(Float.self, count)
+            let pointers = UncheckedSendable((x, values, rounded))
+            eachBlock { r in
+                let (x, values, rounded) = pointers.value, range = Int64(r.lowerBound * inputs), n = Int64(r.count * inputs)
+                if let rounded { ckpt_round_to_bf16(x + Int(range), rounded + Int(range), n) } else { ckpt_to_bf16(x + Int(range), values + Int(range), n) }
+            }
+            form = rounded.map { .f32(UnsafePointer($0)) } ?? .bf16(values)
+        case .int8:
+            let q = allocate(UInt8.self, count), scales = allocate(Float.self, rows), zeros = allocate(Int32.self, rows)
+            let values = native ? nil : allocate(Float.self, count)
+            let pointers = UncheckedSendable((x, q, scales, zeros, values))
+            eachBlock { r in
+                let (x, q, scales, zeros, values) = pointers.value, first = r.lowerBound * inputs
+                ckpt_quantize_rows(x + first, Int64(r.count), Int64(inputs), q + first, scales + r.lowerBound, zeros + r.lowerBound)
+                if let values { for i in first..<(first + r.count * inputs) { values[i] = Float(q[i]) } }
+            }
+            form = .int8(q, values.map { UnsafePointer($0) }, scales: scales, zeros: zeros)
+        }
+    }
+
+    private func allocate<T>(_ type: T.Type, _ count: Int) -> UnsafeMutablePointer<T> {
+        let pointer = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<T>.stride, alignment: 64)
+        owned.append(pointer)
+        return pointer.bindMemory(to: T.self, capacity: count)
+    }
+
+    deinit { for pointer in owned { pointer.deallocate() } }
 }

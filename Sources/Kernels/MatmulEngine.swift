@@ -1,4 +1,5 @@
 import CBLAS
+import COneDNN
 import Glibc
 
 /// The library that runs ckpt's matrix products with weights: oneDNN or OpenBLAS. Either runs each
@@ -33,13 +34,29 @@ public enum MatmulEngine: String, Sendable, CaseIterable {
     /// The kernel this engine runs on this CPU: oneDNN's implementation of a MiniLM-shaped block
     /// ("brg:avx512_core", "gemm:jit", ...), or OpenBLAS's core ("SkylakeX", "Haswell", ...: what
     /// OPENBLAS_CORETYPE pins, where it is set).
-    public var kernel: String {
+    public var kernel: String { kernel(.f32) }
+
+    /// The kernel of `precision`'s products. Where the engine has none (OpenBLAS's bf16 and int8,
+    /// oneDNN's int8 without VNNI), "f32 (name)": the rounded or quantized values multiplied in f32.
+    public func kernel(_ precision: Precision) -> String {
+        let f32: String
         switch self {
         case .onednn:
-            OneDNNProducts.implementation(inputs: 384, width: LinearWeight.panelWidth, rows: LinearWeight.rowBlock) ?? "unavailable"
+            f32 = OneDNNProducts.implementation(inputs: 384, width: LinearWeight.panelWidth, rows: LinearWeight.rowBlock) ?? "unavailable"
+            let native = precision != .int8 || ckpt_dnnl_int8_native() != 0
+            if precision != .f32, native,
+               let kernel = OneDNNProducts.implementation(inputs: 384, width: LinearWeight.panelWidth, rows: LinearWeight.rowBlock, precision: precision) {
+                return kernel
+            }
         case .openblas:
-            openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+            f32 = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
         }
+        return precision == .f32 ? f32 : "f32 (\(f32))"
+    }
+
+    /// Whether this engine multiplies in `precision` itself here (rather than in f32).
+    public func runsNatively(_ precision: Precision) -> Bool {
+        precision == .f32 || (self == .onednn && !kernel(precision).hasPrefix("f32 ("))
     }
 }
 

@@ -5,7 +5,7 @@ import Synchronization
 /// generates its machine code, which takes far longer than running it on a block.
 enum OneDNNProducts {
     private struct Shape: Hashable {
-        let inputs: Int, width: Int, rows: Int, bias: Bool, accumulate: Bool
+        let inputs: Int, width: Int, rows: Int, bias: Bool, accumulate: Bool, precision: Int32
     }
 
     /// A product and whether a row's result in it is the same as in a product of any other row
@@ -26,7 +26,9 @@ enum OneDNNProducts {
     /// Whether oneDNN runs products here (its CPU engine starts and packs a small matrix).
     static let available: Bool = {
         let weight = [Float](repeating: 1, count: 16 * 16)
-        guard let packed = weight.withUnsafeBufferPointer({ ckpt_dnnl_pack($0.baseAddress!, 16, 16, 16) }) else { return false }
+        guard let packed = weight.withUnsafeBufferPointer({
+            ckpt_dnnl_pack($0.baseAddress!, Int32(CKPT_DNNL_F32), 16, 16, 16, Int32(CKPT_DNNL_F32))
+        }) else { return false }
         ckpt_dnnl_weights_free(packed)
         return true
     }()
@@ -34,7 +36,8 @@ enum OneDNNProducts {
     /// The product of `rows` rows over a `width`-output panel packed as `packed` (K from the
     /// panel), writing contiguous rows; nil when that row count needs another layout.
     static func product(_ packed: OpaquePointer, rows: Int, width: Int, bias: Bool, accumulate: Bool) -> Product? {
-        let shape = Shape(inputs: Int(ckpt_dnnl_weights_inputs(packed)), width: width, rows: rows, bias: bias, accumulate: accumulate)
+        let shape = Shape(inputs: Int(ckpt_dnnl_weights_inputs(packed)), width: width, rows: rows, bias: bias, accumulate: accumulate,
+                          precision: ckpt_dnnl_weights_precision(packed))
         if let known = made.withLock({ $0[shape] }) { return known }
         // Made outside the lock (it is slow); if two threads race, the first stored one is kept.
         let fresh = ckpt_dnnl_product_create(packed, Int64(rows), bias ? 1 : 0, accumulate ? 1 : 0).map { pointer in
@@ -49,19 +52,23 @@ enum OneDNNProducts {
         return kept
     }
 
-    /// Runs a product on the calling thread. oneDNN fails only for lack of memory here, which ckpt
-    /// treats as it treats a failed allocation.
-    static func run(_ product: Product, _ packed: OpaquePointer, _ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-                    _ y: UnsafeMutablePointer<Float>) {
+    /// Runs a product on the calling thread: x and y of the precision's element types (see
+    /// `ckpt_dnnl_product_run`). oneDNN fails only for lack of memory here, which ckpt treats as it
+    /// treats a failed allocation.
+    static func run(_ product: Product, _ packed: OpaquePointer, _ x: UnsafeRawPointer, _ bias: UnsafePointer<Float>?,
+                    _ y: UnsafeMutableRawPointer) {
         let status = ckpt_dnnl_product_run(product.pointer, packed, x, bias, y)
         precondition(status == 0, "oneDNN product failed with status \(status)")
     }
 
-    /// The implementation oneDNN chose for a product of `rows` rows of a [width, inputs] panel.
-    static func implementation(inputs: Int, width: Int, rows: Int) -> String? {
-        let weight = [Float](repeating: 0, count: width * inputs)
-        guard let packed = weight.withUnsafeBufferPointer({ ckpt_dnnl_pack($0.baseAddress!, Int64(inputs), Int64(width), Int64(rows)) })
-        else { return nil }
+    /// The implementation oneDNN chose for a product of `rows` rows of a [width, inputs] panel in
+    /// `precision`; nil where it has none.
+    static func implementation(inputs: Int, width: Int, rows: Int, precision: Precision = .f32) -> String? {
+        let weight = [Int8](repeating: 0, count: 4 * width * inputs)
+        guard let packed = weight.withUnsafeBytes({
+            let (source, target) = precision == .int8 ? (CKPT_DNNL_INT8, CKPT_DNNL_INT8) : (CKPT_DNNL_F32, precision == .bf16 ? CKPT_DNNL_BF16 : CKPT_DNNL_F32)
+            return ckpt_dnnl_pack($0.baseAddress!, Int32(source), Int64(inputs), Int64(width), Int64(rows), Int32(target))
+        }) else { return nil }
         defer { ckpt_dnnl_weights_free(packed) }
         return product(packed, rows: rows, width: width, bias: false, accumulate: false)?.implementation
     }

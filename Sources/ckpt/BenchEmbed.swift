@@ -15,23 +15,24 @@ struct BenchEmbed: ParsableCommand {
     @Option var batchSize: Int = 32
     @Option var maxLength: Int?
     @Option var repeats: Int = 2
+    @Option var precision: Precision = .f32
     @Argument var file: String
 
     func run() throws {
         try reportingFailure {
             var settings = try PoolingSettings(modelDirectory: model)
             if let maxLength { settings.maxLength = maxLength }
-            let extractor = try FeatureExtractor(directory: model, settings: settings)
+            let extractor = try FeatureExtractor(directory: model, settings: settings, precision: precision)
             let texts = InputLines(try InputLines.read(file)).lines
             // This machine's speed drifts by ±15 % from one second to the next (a shared host): the
             // peak is the median of products run before and after the workload, an average moment
             // as the workload's seconds are; the best of them is reported too.
             let shapes = extractor.model.hiddenSize <= 384 ? "MiniLM" : "GPT-2", engine = MatmulEngine.current
-            let before = EngineRate.samples(model: shapes, engine: engine, threads: threads)
+            let before = EngineRate.samples(model: shapes, engine: engine, precision: precision, threads: threads)
             let (best, flops) = bestTime(repeats: repeats) { extractor.run(texts, batchSize: batchSize, threads: threads).flops }
-            let peaks = (before + EngineRate.samples(model: shapes, engine: engine, threads: threads)).sorted()
+            let peaks = (before + EngineRate.samples(model: shapes, engine: engine, precision: precision, threads: threads)).sorted()
             let peak = (peaks[peaks.count / 2 - 1] + peaks[peaks.count / 2]) / 2
-            print("{\"seconds\": \(best), \"texts\": \(texts.count), \"gflops\": \(flops / best / 1e9), \"peak_gflops\": \(peak), \"best_peak_gflops\": \(peaks.last!), \"model_gflop\": \(flops / 1e9), \"engine\": \"\(engine.rawValue)\", \"cpu\": \"\(CPUInfo.current().model)\"}")
+            print("{\"seconds\": \(best), \"texts\": \(texts.count), \"gflops\": \(flops / best / 1e9), \"peak_gflops\": \(peak), \"best_peak_gflops\": \(peaks.last!), \"model_gflop\": \(flops / 1e9), \"engine\": \"\(engine.rawValue)\", \"precision\": \"\(precision.rawValue)\", \"peak_rss_bytes\": \(peakResidentBytes()), \"cpu\": \"\(CPUInfo.current().model)\"}")
         }
     }
 }

@@ -16,11 +16,12 @@ struct BenchGenerate: ParsableCommand {
     @Option var newTokens: Int = 128
     @Option var prefillTokens: Int = 512
     @Option var repeats: Int = 3
+    @Option var precision: Precision = .f32
     @Argument var file: String
 
     func run() throws {
         try reportingFailure {
-            let generator = try TextGenerator(directory: model)
+            let generator = try TextGenerator(directory: model, precision: precision)
             let text = InputLines(try InputLines.read(file)).lines.joined(separator: "\n")
             let ids = generator.tokenizer.encodeIDs(text, addSpecialTokens: false)
             guard ids.count >= max(promptTokens, prefillTokens) else {
@@ -39,6 +40,7 @@ struct BenchGenerate: ParsableCommand {
                 {"decode_tokens_per_second": \(Double(decode.result.count) / decode.seconds), \
                 "prefill_tokens_per_second": \(Double(prefillTokens) / prefill.seconds), \
                 "bandwidth_bytes_per_second": \(bandwidth), "weight_bytes_per_token": \(generator.model.weightBytesPerToken), \
+                "precision": "\(precision.rawValue)", "peak_rss_bytes": \(peakResidentBytes()), \
                 "ids": [\(decode.result.map { "\($0)" }.joined(separator: ","))]}
                 """)
         }

@@ -13,7 +13,7 @@ struct Convert: ParsableCommand {
     )
 
     enum TargetType: String, ExpressibleByArgument, CaseIterable {
-        case keep, f32, f16, bf16
+        case keep, f32, f16, bf16, int8
     }
 
     @Argument(help: "A .safetensors, .npz, PyTorch .bin/.pt/.pth or shard index (*.index.json) file, or a model directory.")
@@ -22,7 +22,10 @@ struct Convert: ParsableCommand {
     @Argument(help: "A .safetensors or .npz file, or a directory.")
     var output: String
 
-    @Option(help: "Element type of floating-point tensors in the output (integers keep theirs).")
+    @Option(help: ArgumentHelp("""
+        Element type of floating-point tensors in the output (integers keep theirs). int8 quantizes the \
+        linear layers' weights per output channel, scales beside them (see README); other tensors keep their type.
+        """))
     var dtype: TargetType = .keep
 
     @Option(help: "Keep only tensors whose name matches this regular expression (repeatable).")
@@ -52,6 +55,7 @@ struct Convert: ParsableCommand {
             throw ValidationError("cannot tell the output format of '\(output)': use .safetensors, .npz or a directory ending in '/'")
         case .npz?:
             if maxShardSize != nil { throw ValidationError("--max-shard-size needs a directory OUTPUT") }
+            if dtype == .int8 { throw ValidationError("--dtype int8 writes safetensors: use a .safetensors or directory OUTPUT") }
         case .safetensors?, .directory?:
             if compress { throw ValidationError("--compress applies to .npz output only") }
             if maxShardSize != nil, case .safetensors? = target { throw ValidationError("--max-shard-size needs a directory OUTPUT") }
@@ -67,7 +71,7 @@ struct Convert: ParsableCommand {
 
     private var outputType: DType? {
         switch dtype {
-        case .keep: return nil
+        case .keep, .int8: return nil
         case .f32: return .F32
         case .f16: return .F16
         case .bf16: return .BF16
@@ -80,11 +84,11 @@ struct Convert: ParsableCommand {
             let selection = try TensorSelection(include: include, exclude: exclude)
             let bar = ProgressBar(total: checkpoint.tensors.filter { selection.contains($0.name) }.reduce(0) { $0 + $1.byteCount },
                                   unit: .bytes, quiet: quiet)
-            let summary = try Converter.convert(checkpoint, to: target!, dtype: outputType, selection: selection,
+            let summary = try Converter.convert(checkpoint, to: target!, dtype: outputType, quantize: dtype == .int8, selection: selection,
                                                 overwrite: force) { done, _ in bar.update(done) }
             bar.finish()
             if !quiet {
-                let cast = summary.castCount > 0 ? ", \(summary.castCount) cast to \(dtype.rawValue)" : ""
+                let cast = summary.castCount > 0 ? ", \(summary.castCount) \(dtype == .int8 ? "quantized" : "cast") to \(dtype.rawValue)" : ""
                 printError("wrote \(summary.tensorCount) tensors (\(humanBytes(summary.dataBytes))\(cast)) to \(summary.files.joined(separator: ", "))")
             }
         }

@@ -34,6 +34,8 @@ struct Embed: ParsableCommand {
 
     @OptionGroup var parallel: ThreadOptions
 
+    @OptionGroup var numeric: PrecisionOption
+
     @Option(help: "Column (TSV/CSV) or field (JSONL) holding the text.")
     var textColumn: String = "text"
 
@@ -78,7 +80,7 @@ struct Embed: ParsableCommand {
             if let pooling { settings.modes = [pooling] }
             if let normalize { settings.normalize = normalize }
             if let maxLength { settings.maxLength = maxLength }
-            let extractor = try FeatureExtractor(directory: model, settings: settings)
+            let extractor = try FeatureExtractor(directory: model, settings: settings, precision: numeric.resolved(quiet: quiet))
             if verbose { for name in extractor.model.unusedTensors { printError("unused: \(name)") } }
 
             let source = input ?? "-"

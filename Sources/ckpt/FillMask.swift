@@ -21,6 +21,8 @@ struct FillMask: ParsableCommand {
 
     @OptionGroup var parallel: ThreadOptions
 
+    @OptionGroup var numeric: PrecisionOption
+
     @Argument(help: "Text with one or more [MASK] tokens.")
     var text: String
 
@@ -30,7 +32,7 @@ struct FillMask: ParsableCommand {
 
     func run() throws {
         try reportingFailure {
-            let bert = try BERT(directory: model)
+            let bert = try BERT(directory: model, precision: numeric.resolved())
             let tokenizer = try Tokenizer(directory: model)
             let predictions = try attributing(to: model) { try bert.fillMask(text, tokenizer: tokenizer, topK: topK, threads: parallel.threads) }
             var out = OutputBuffer()

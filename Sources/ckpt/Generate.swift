@@ -48,6 +48,8 @@ struct Generate: ParsableCommand {
 
     @OptionGroup var parallel: ThreadOptions
 
+    @OptionGroup var numeric: PrecisionOption
+
     @Flag(help: "No speed note on stderr.")
     var quiet = false
 
@@ -67,7 +69,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         try reportingFailure {
-            let generator = try TextGenerator(directory: model)
+            let generator = try TextGenerator(directory: model, precision: numeric.resolved(quiet: quiet))
             let (ids, dropped) = try attributing(to: model) { try generator.promptIds(prompt, truncateLeft: truncateLeft) }
             if dropped > 0 && !quiet {
                 printError("note: the prompt was cut to its last \(ids.count) tokens to fit the context")

@@ -35,6 +35,8 @@ struct FeatureOptions: ParsableArguments {
 
     @OptionGroup var parallel: ThreadOptions
 
+    @OptionGroup var numeric: PrecisionOption
+
     @Flag(help: "No progress bar, no notes.")
     var quiet = false
 

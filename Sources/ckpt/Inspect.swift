@@ -41,6 +41,8 @@ struct Inspect: ParsableCommand {
         lines.append("format: \(checkpoint.formatName)")
         lines.append("total: \(checkpoint.tensors.count) tensors, \(parameters) parameters, \(bytes) bytes (\(humanBytes(bytes)))")
         for (key, value) in checkpoint.metadata { lines.append("metadata: \(key) = \(value)") }
+        let quantized = Int8Scheme.quantizedCount(checkpoint.tensors)
+        if quantized > 0 { lines.append("quantization: int8, \(quantized) weights with per-output-channel scales (run with --precision int8)") }
         return lines.joined(separator: "\n")
     }
 
@@ -64,6 +66,7 @@ struct Inspect: ParsableCommand {
                 ("bytes", .number(String(bytes))),
             ])),
             ("metadata", .object(checkpoint.metadata.map { ($0.0, .string($0.1)) })),
+            ("int8_weights", .number(String(Int8Scheme.quantizedCount(checkpoint.tensors)))),
         ]).compactText
     }
 

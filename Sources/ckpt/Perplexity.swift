@@ -34,6 +34,8 @@ struct Perplexity: ParsableCommand {
 
     @OptionGroup var parallel: ThreadOptions
 
+    @OptionGroup var numeric: PrecisionOption
+
     @Flag(help: "No total on stderr.")
     var quiet = false
 
@@ -46,7 +48,7 @@ struct Perplexity: ParsableCommand {
 
     func run() throws {
         try reportingFailure {
-            let gpt2 = try GPT2(directory: model)
+            let gpt2 = try GPT2(directory: model, precision: numeric.resolved(quiet: quiet))
             let tokenizer = try Tokenizer(directory: model)
             let context = gpt2.config.maxPositions
             let step = stride ?? max(1, context / 2)

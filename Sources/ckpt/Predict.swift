@@ -76,7 +76,8 @@ func predictionFeatures(_ saved: SavedHead, head: String, model: String?, inputs
                         texts given: [String]? = nil) throws -> FeatureMatrix {
     if inputs.features != nil { return try inputs.precomputed().0 }
     let directory = try modelDirectory(for: saved, override: model, head: head)
-    let extractor = try FeatureExtractor(directory: directory, settings: saved.pooling)
+    let extractor = try FeatureExtractor(directory: directory, settings: saved.pooling,
+                                         precision: inputs.numeric.resolved(default: saved.precision ?? .f32, quiet: inputs.quiet))
     let texts = try given ?? inputs.texts(source)
     return try inputs.encode(texts, extractor: extractor, cache: inputs.cache(for: extractor, model: directory), source: source)
 }

@@ -13,8 +13,9 @@ struct System: ParsableCommand {
         discussion: """
             The engine is oneDNN where it runs, else OpenBLAS; CKPT_ENGINE=onednn|openblas forces one. \
             --measure times a layer's products of MiniLM (384 channels) and GPT-2 124M (768) on every \
-            engine at 1 thread and at all threads (GFLOP/s, best of 10), and the memory read bandwidth \
-            that bounds decoding.
+            engine, in each precision it runs natively (f32 on both; bf16 and int8 on oneDNN where the \
+            CPU has the instructions), at 1 thread and at all threads (GFLOP/s, best of 10; int8 counts \
+            its multiply-adds as FLOPs), and the memory read bandwidth that bounds decoding.
             """)
 
     @Flag(help: "Print the report as JSON.")
@@ -24,7 +25,12 @@ struct System: ParsableCommand {
     var measure = false
 
     struct Rate {
-        let engine: MatmulEngine, products: String, threads: Int, gflops: Double
+        let engine: MatmulEngine, precision: Precision, products: String, threads: Int, gflops: Double
+    }
+
+    /// The engines and precisions measured: each engine's native ones.
+    private static let routes: [(MatmulEngine, Precision)] = MatmulEngine.allCases.flatMap { engine in
+        Precision.allCases.filter(engine.runsNatively).map { (engine, $0) }
     }
 
     func run() throws {
@@ -33,11 +39,11 @@ struct System: ParsableCommand {
             let threadCounts = Array(Set([1, cpu.cores])).sorted()
             var rates: [Rate] = [], bandwidth: [(threads: Int, bytesPerSecond: Double)] = []
             if measure {
-                for candidate in MatmulEngine.allCases {
+                for (candidate, precision) in Self.routes {
                     for products in ["MiniLM", "GPT-2"] {
                         for threads in threadCounts {
-                            rates.append(Rate(engine: candidate, products: products, threads: threads,
-                                              gflops: EngineRate.peak(model: products, engine: candidate, threads: threads, count: 10)))
+                            rates.append(Rate(engine: candidate, precision: precision, products: products, threads: threads,
+                                              gflops: EngineRate.peak(model: products, engine: candidate, precision: precision, threads: threads, count: 10)))
                         }
                     }
                 }
@@ -52,11 +58,14 @@ struct System: ParsableCommand {
             ("cpu", .object([("model", .string(cpu.model)), ("cores", .number("\(cpu.cores)")),
                              ("features", .array(cpu.features.map(JSON.string)))])),
             ("threads", .number("\(cpu.cores)")),
-            ("precisions", .object([("f32", .object([("engine", .string(engine.rawValue)), ("kernel", .string(engine.kernel))]))])),
+            ("precisions", .object(Precision.allCases.map { precision in
+                (precision.rawValue, .object([("engine", .string(engine.rawValue)), ("kernel", .string(engine.kernel(precision))),
+                                              ("native", .bool(engine.runsNatively(precision)))]))
+            })),
         ]
         if measure {
             members.append(("measured", .array(rates.map {
-                .object([("engine", .string($0.engine.rawValue)), ("precision", .string("f32")), ("products", .string($0.products)),
+                .object([("engine", .string($0.engine.rawValue)), ("precision", .string($0.precision.rawValue)), ("products", .string($0.products)),
                          ("threads", .number("\($0.threads)")), ("gflops", .number(String(format: "%.1f", $0.gflops)))])
             })))
             members.append(("memory_bandwidth", .array(bandwidth.map {
@@ -72,19 +81,18 @@ struct System: ParsableCommand {
             "cpu        \(cpu.model)",
             "features   \(cpu.features.isEmpty ? "none of ckpt's" : cpu.features.joined(separator: " "))",
             "threads    \(cpu.cores) (the default of --threads)",
-            "f32        \(engine.rawValue) (\(engine.kernel))",
-        ]
+        ] + Precision.allCases.map { "\($0.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))\(engine.rawValue) (\(engine.kernel($0)))" }
         if measure {
             lines.append("")
-            lines.append("f32 products, GFLOP/s (a layer's products, best of 10)")
-            lines.append("engine    products" + threadCounts.map { String(repeating: " ", count: 2) + "\($0) thread\($0 == 1 ? " " : "s")".leftPadded(10) }.joined())
-            for candidate in MatmulEngine.allCases {
+            lines.append("products, GFLOP/s (a layer's products, best of 10)")
+            lines.append("engine    precision products" + threadCounts.map { String(repeating: " ", count: 2) + "\($0) thread\($0 == 1 ? " " : "s")".leftPadded(10) }.joined())
+            for (candidate, precision) in Self.routes {
                 for products in ["MiniLM", "GPT-2"] {
                     let row = threadCounts.map { threads in
-                        rates.first { $0.engine == candidate && $0.products == products && $0.threads == threads }!.gflops
+                        rates.first { $0.engine == candidate && $0.precision == precision && $0.products == products && $0.threads == threads }!.gflops
                     }
-                    lines.append(candidate.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0) + products.padding(toLength: 8, withPad: " ", startingAt: 0)
-                                 + row.map { "  " + String(format: "%.1f", $0).leftPadded(10) }.joined())
+                    lines.append(candidate.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0) + precision.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
+                                 + products.padding(toLength: 8, withPad: " ", startingAt: 0) + row.map { "  " + String(format: "%.1f", $0).leftPadded(10) }.joined())
                 }
             }
             lines.append("memory read bandwidth: " + bandwidth.map { String(format: "%.1f GB/s", $0.bytesPerSecond / 1e9) + " at \($0.threads) thread\($0.threads == 1 ? "" : "s")" }.joined(separator: ", "))

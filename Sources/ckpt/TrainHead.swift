@@ -2,6 +2,7 @@ import CkptSupport
 import ArgumentParser
 import Foundation
 import HeadTraining
+import Kernels
 import TensorFormats
 import Transformers
 
@@ -105,7 +106,7 @@ struct TrainHead: ParsableCommand {
     func run() throws {
         try reportingFailure {
             let settings = self.settings
-            var (features, labels, validation, pooling) = try trainingData()
+            var (features, labels, validation, extraction) = try trainingData()
             if let validFraction {
                 let split = try ValidationSplit.split(features, labels: labels, fraction: validFraction, seed: seed)
                 ((features, labels), validation) = (split.train, split.valid)
@@ -126,7 +127,7 @@ struct TrainHead: ParsableCommand {
                 metrics = report.validationRecord(rows: vl.count)
                 if !inputs.quiet { printError("validation: accuracy \(String(format: "%.4f", report.accuracy)), macro-F1 \(String(format: "%.4f", report.macroF1)) on \(vl.count) examples") }
             }
-            let saved = SavedHead(head: outcome.head, model: model.map(absolutePath), pooling: pooling,
+            let saved = SavedHead(head: outcome.head, model: model.map(absolutePath), pooling: extraction?.pooling, precision: extraction?.precision,
                                   training: outcome.record(settings: settings, rows: labels.count), validation: metrics)
             try saved.save(to: output, overwrite: force)
             if !inputs.quiet {
@@ -138,13 +139,13 @@ struct TrainHead: ParsableCommand {
         }
     }
 
-    /// Training features and labels, validation rows from --valid, and the pooling the features have.
-    private func trainingData() throws -> (FeatureMatrix, [String], (FeatureMatrix, [String])?, PoolingSettings?) {
+    /// Training features and labels, validation rows from --valid, and the pooling and precision the features have.
+    private func trainingData() throws -> (FeatureMatrix, [String], (FeatureMatrix, [String])?, (pooling: PoolingSettings, precision: Precision)?) {
         guard let model, let train else {
             let (features, labels) = try inputs.precomputed()
             return (features, labels!, nil, nil)
         }
-        let extractor = try FeatureExtractor(directory: model)
+        let extractor = try FeatureExtractor(directory: model, precision: inputs.numeric.resolved(quiet: inputs.quiet))
         let cache = try inputs.cache(for: extractor, model: model)
         let data = try inputs.dataset(train)
         let features = try inputs.encode(data.texts, extractor: extractor, cache: cache, source: train)
@@ -153,7 +154,7 @@ struct TrainHead: ParsableCommand {
             let rows = try inputs.dataset(valid)
             validation = (try inputs.encode(rows.texts, extractor: extractor, cache: cache, source: valid), rows.labels)
         }
-        return (features, data.labels, validation, extractor.settings)
+        return (features, data.labels, validation, (extractor.settings, extractor.model.precision))
     }
 }
 

@@ -1,38 +1,83 @@
 import XCTest
+import CkptSupport
 @testable import Kernels
 
-/// `LinearWeight` on each engine: within 1e-4 of a double-precision sum; the same bits at any
-/// thread count; and each row's result independent of the other rows of the product (its batch
-/// mates and the row count), which `embed --batch-size`, shards and a server's batches rest on.
+/// `LinearWeight` on each engine and in each precision: within 1e-4 of a double-precision sum of
+/// the values the precision multiplies (bf16-rounded, or int8-quantized, then dequantized); the
+/// same bits at any thread count; and each row's result independent of the other rows of the
+/// product (its batch mates and the row count), which `embed --batch-size`, shards and a server's
+/// batches rest on.
 final class LinearWeightTests: XCTestCase {
     /// Shapes with one partial panel and one or more blocks of rows, and MiniLM's and GPT-2's widths.
     static let shapes = [(k: 70, n: 50), (k: 96, n: 333), (k: 384, n: 1152), (k: 768, n: 768)]
 
     func testProductsMatchADoublePrecisionSum() throws {
-        for engine in try engines() {
+        for (engine, precision) in try routes() {
             for (k, n) in Self.shapes {
                 let problem = Problem(m: 2 * LinearWeight.rowBlock + 5, k: k, n: n)
+                let operands = problem.operands(precision)
                 for accumulate in [false, true] {
-                    let y = problem.run(engine: engine, threads: 1, accumulate: accumulate)
+                    let y = problem.run(engine: engine, precision: precision, threads: 1, accumulate: accumulate)
                     // Every fifth row, the last partial block's rows among them.
-                    let worst = stride(from: 0, to: problem.m, by: 5).flatMap { r in (0..<n).map { j in abs(Double(y[r * n + j]) - problem.exact(r, j, accumulate)) } }.max()!
-                    XCTAssertLessThan(worst, 1e-4, "\(engine) [\(problem.m), \(k)] → \(n), accumulate \(accumulate): max difference \(worst)")
+                    let worst = stride(from: 0, to: problem.m, by: 5).flatMap { r in
+                        (0..<n).map { j in abs(Double(y[r * n + j]) - problem.exact(r, j, accumulate, operands)) }
+                    }.max()!
+                    // int8 on engines without its instructions sums integers in f32, exact below 2^24.
+                    let tolerance = precision == .int8 ? 1e-3 : 1e-4
+                    XCTAssertLessThan(worst, tolerance, "\(engine) \(precision) [\(problem.m), \(k)] → \(n), accumulate \(accumulate): max difference \(worst)")
                 }
             }
         }
     }
 
-    func testThreadCountsGiveTheSameBits() throws {
+    func testReducedPrecisionsStayNearF32() throws {
+        for (engine, precision) in try routes() where precision != .f32 {
+            let problem = Problem(m: 40, k: 384, n: 333)
+            let y = problem.run(engine: engine, precision: precision, threads: 1, accumulate: false)
+            let f32 = problem.run(engine: engine, precision: .f32, threads: 1, accumulate: false)
+            let error = zip(y, f32).map { Double(abs($0 - $1)) }.max()!, scale = f32.map { Double(abs($0)) }.max()!
+            // bf16 keeps 8 bits of each operand, int8 about 7.
+            XCTAssertLessThan(error / scale, precision == .bf16 ? 0.02 : 0.05, "\(engine) \(precision)")
+            XCTAssertGreaterThan(error, 0, "\(engine) \(precision) gave the f32 result: nothing was rounded")
+        }
+    }
+
+    func testNativeReducedPrecisionsWhereTheCPUHasThem() throws {
+        let features = CPUInfo.current().features
+        guard !oneDNNLimitedToAVX2 else { return }
+        if features.contains("avx512f") {
+            XCTAssertTrue(LinearWeight([Float](repeating: 1, count: 64), outputs: 8, inputs: 8, precision: .bf16, engine: .onednn).native)
+        }
+        if features.contains("avx512_vnni") {
+            XCTAssertTrue(LinearWeight([Float](repeating: 1, count: 64), outputs: 8, inputs: 8, precision: .int8, engine: .onednn).native)
+        }
+        for precision in [Precision.bf16, .int8] {
+            XCTAssertFalse(LinearWeight([Float](repeating: 1, count: 64), outputs: 8, inputs: 8, precision: precision, engine: .openblas).native)
+        }
+    }
+
+    func testQuantizedWeightsGiveTheResultOfQuantizingAtLoad() throws {
+        let problem = Problem(m: 70, k: 96, n: 200)
+        let quantized = problem.w.withUnsafeBufferPointer { Int8Weights(quantizing: $0.baseAddress!, outputs: 200, inputs: 96) }
+        XCTAssertEqual(quantized.values.map { abs(Int($0)) }.max(), 127)
         for engine in try engines() {
+            let atLoad = problem.run(engine: engine, precision: .int8, threads: 2, accumulate: false)
+            let weight = LinearWeight(.int8(quantized), outputs: 200, inputs: 96, precision: .int8, engine: engine)
+            XCTAssertEqual(problem.run(weight, threads: 2, accumulate: false), atLoad, "\(engine)")
+        }
+    }
+
+    func testThreadCountsGiveTheSameBits() throws {
+        for (engine, precision) in try routes() {
             for (k, n) in Self.shapes {
                 // A single row (one decoded token: spread over panels) and several blocks with a short last one.
                 for m in [1, 3 * LinearWeight.rowBlock + 17] {
                     let problem = Problem(m: m, k: k, n: n)
                     for accumulate in [false, true] {
-                        let one = problem.run(engine: engine, threads: 1, accumulate: accumulate)
+                        let one = problem.run(engine: engine, precision: precision, threads: 1, accumulate: accumulate)
                         for threads in [2, 3] {
-                            XCTAssertEqual(problem.run(engine: engine, threads: threads, accumulate: accumulate), one,
-                                           "\(engine) [\(m), \(k)] → \(n) at \(threads) threads, accumulate \(accumulate)")
+                            XCTAssertEqual(problem.run(engine: engine, precision: precision, threads: threads, accumulate: accumulate), one,
+                                           "\(engine) \(precision) [\(m), \(k)] → \(n) at \(threads) threads, accumulate \(accumulate)")
                         }
                     }
                 }
@@ -41,20 +86,22 @@ final class LinearWeightTests: XCTestCase {
     }
 
     func testARowsResultDoesNotDependOnTheOtherRows() throws {
-        for engine in try engines() {
+        for (engine, precision) in try routes() {
             for (k, n) in Self.shapes {
                 let full = Problem(m: 2 * LinearWeight.rowBlock, k: k, n: n)
-                let reference = full.run(engine: engine, threads: 2, accumulate: true)
+                let weight = LinearWeight(full.w, outputs: n, inputs: k, precision: precision, engine: engine)
+                let reference = full.run(weight, threads: 2, accumulate: true)
                 // Every row count up to two blocks, each product starting at a different row of the full one.
                 // A product of one row (decoding's shape) may round differently from the same row in a
                 // matrix product, except on oneDNN's AVX-512 kernels.
-                for m in (engine == .openblas || !CPUInfo.current().features.contains("avx512f") || oneDNNLimitedToAVX2 ? 2 : 1)...(2 * LinearWeight.rowBlock) {
+                let singleRowsMatch = engine == .onednn && CPUInfo.current().features.contains("avx512f") && !oneDNNLimitedToAVX2
+                for m in (singleRowsMatch ? 1 : 2)...(2 * LinearWeight.rowBlock) {
                     let offset = (m * 7) % (2 * LinearWeight.rowBlock - m + 1)
                     let part = full.rows(offset..<(offset + m))
-                    let y = part.run(engine: engine, threads: 2, accumulate: true)
+                    let y = part.run(weight, threads: 2, accumulate: true)
                     let expected = Array(reference[(offset * n)..<((offset + m) * n)])
                     if y != expected {
-                        XCTFail("\(engine) [\(k)] → \(n): rows \(offset)..<\(offset + m) as a product of \(m) rows differ from the same rows in \(full.m)")
+                        XCTFail("\(engine) \(precision) [\(k)] → \(n): rows \(offset)..<\(offset + m) as a product of \(m) rows differ from the same rows in \(full.m)")
                         break
                     }
                 }
@@ -76,6 +123,11 @@ final class LinearWeightTests: XCTestCase {
     private func engines() throws -> [MatmulEngine] {
         XCTAssertTrue(OneDNNProducts.available, "oneDNN cannot run products here")
         return MatmulEngine.allCases
+    }
+
+    /// Every engine in every precision.
+    private func routes() throws -> [(MatmulEngine, Precision)] {
+        try engines().flatMap { engine in Precision.allCases.map { (engine, $0) } }
     }
 }
 
@@ -116,8 +168,11 @@ private struct Problem {
         start = Array(p.start[(range.lowerBound * n)..<(range.upperBound * n)])
     }
 
-    func run(engine: MatmulEngine, threads: Int, accumulate: Bool) -> [Float] {
-        let weight = LinearWeight(w, outputs: n, inputs: k, engine: engine)
+    func run(engine: MatmulEngine, precision: Precision, threads: Int, accumulate: Bool) -> [Float] {
+        run(LinearWeight(w, outputs: n, inputs: k, precision: precision, engine: engine), threads: threads, accumulate: accumulate)
+    }
+
+    func run(_ weight: LinearWeight, threads: Int, accumulate: Bool) -> [Float] {
         var y = accumulate ? start : [Float](repeating: .nan, count: m * n)
         x.withUnsafeBufferPointer { x in
             bias.withUnsafeBufferPointer { b in
@@ -129,9 +184,34 @@ private struct Problem {
         return y
     }
 
-    func exact(_ r: Int, _ j: Int, _ accumulate: Bool) -> Double {
+    /// x and w as the precision multiplies them: as they are, rounded to bf16, or quantized
+    /// (x per row, u8 asymmetric; w per output, s8 symmetric) and dequantized.
+    func operands(_ precision: Precision) -> (x: [Double], w: [Double]) {
+        switch precision {
+        case .f32:
+            return (x.map(Double.init), w.map(Double.init))
+        case .bf16:
+            func bf16(_ v: Float) -> Double {
+                let bits = v.bitPattern, rounded = (bits &+ 0x7fff &+ ((bits >> 16) & 1)) & 0xffff_0000
+                return Double(Float(bitPattern: rounded))
+            }
+            return (x.map(bf16), w.map(bf16))
+        case .int8:
+            let weights = w.withUnsafeBufferPointer { Int8Weights(quantizing: $0.baseAddress!, outputs: n, inputs: k) }
+            let dequantizedW = weights.values.indices.map { Double(weights.values[$0]) * Double(weights.scales[$0 / k]) }
+            let dequantizedX = (0..<m).flatMap { r -> [Double] in
+                let row = x[(r * k)..<((r + 1) * k)]
+                let low = min(0, row.min()!), high = max(0, row.max()!)
+                let scale = (high - low) / 255, zero = (-low / scale).rounded(.toNearestOrEven)
+                return row.map { Double(min(max(($0 * (1 / scale)).rounded(.toNearestOrEven) + zero, 0), 255) - zero) * Double(scale) }
+            }
+            return (dequantizedX, dequantizedW)
+        }
+    }
+
+    func exact(_ r: Int, _ j: Int, _ accumulate: Bool, _ operands: (x: [Double], w: [Double])) -> Double {
         var sum = Double(bias[j]) + (accumulate ? Double(start[r * n + j]) : 0)
-        for i in 0..<k { sum += Double(x[r * k + i]) * Double(w[j * k + i]) }
+        for i in 0..<k { sum += operands.x[r * k + i] * operands.w[j * k + i] }
         return sum
     }
 }

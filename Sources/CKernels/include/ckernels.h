@@ -50,4 +50,19 @@ void ckpt_layer_norm(const float *x, const float *bias, float *y, int64_t rows, 
 /// claim the next one.
 static inline int64_t ckpt_claim_next(int64_t *counter) { return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED); }
 
+/// f32 → bf16 bits, rounding to nearest (ties to even), as oneDNN and PyTorch convert.
+void ckpt_to_bf16(const float *x, uint16_t *out, int64_t count);
+/// Each value rounded to the nearest bf16, kept as f32 (the bf16 route of engines without bf16 products).
+void ckpt_round_to_bf16(const float *x, float *out, int64_t count);
+/// bf16 bits → f32 (exact).
+void ckpt_from_bf16(const uint16_t *x, float *out, int64_t count);
+/// Dynamic quantization of each row of x [rows, k] to u8, asymmetric, the range widened to hold 0:
+/// scale = (max − min) / 255, zero point = round(−min / scale), q = clamp(round(x / scale) + zero point, 0, 255).
+void ckpt_quantize_rows(const float *x, int64_t rows, int64_t k, uint8_t *q, float *scales, int32_t *zero_points);
+/// The f32 result of a u8 · s8 product from its s32 sums [rows, n]: y = (sum − zero_r · colsum_j) ·
+/// scale_r · wscale_j (+ bias_j) (+ y when `accumulate`), y with row stride ldy.
+void ckpt_dequantize_rows(const int32_t *sums, int64_t rows, int64_t n, const float *row_scales, const int32_t *row_zero_points,
+                          const int32_t *column_sums, const float *column_scales, const float *bias, float *y, int64_t ldy,
+                          int accumulate);
+
 #endif

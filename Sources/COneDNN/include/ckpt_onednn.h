@@ -3,7 +3,9 @@
 
 #include <stdint.h>
 
-/// oneDNN's f32 matrix product, y[m, n] = x[m, k] · wᵀ (+ bias) (+ y), behind four calls. Every
+/// oneDNN's matrix product, y[m, n] = x[m, k] · wᵀ (+ bias) (+ y), behind a few calls, in three
+/// precisions: f32; bf16 (x and w bf16, y f32); int8 (x u8, w s8, y the s32 sums, no bias or
+/// accumulation: the caller dequantizes). Every
 /// call runs on the calling thread alone: ckpt splits the work between threads itself, so that
 /// no result depends on how many threads there are.
 
@@ -13,11 +15,21 @@ typedef struct ckpt_dnnl_weights ckpt_dnnl_weights;
 /// A product primitive for one shape (rows, k, n) over packed weights.
 typedef struct ckpt_dnnl_product ckpt_dnnl_product;
 
-/// Packs w [n, k] (row stride k). NULL if oneDNN cannot create the product (no CPU engine).
-ckpt_dnnl_weights *ckpt_dnnl_pack(const float *w, int64_t k, int64_t n, int64_t rows);
+/// The precisions of a product, and the element types of the matrices given to `ckpt_dnnl_pack`.
+enum { CKPT_DNNL_F32 = 0, CKPT_DNNL_BF16 = 1, CKPT_DNNL_INT8 = 2 };
+
+/// Packs w [n, k] (row stride k), whose elements are `source_type` (f32, bf16 bits, or s8), for
+/// products in `precision` (int8 needs s8 weights; f32 and bf16 take f32 or bf16 ones). NULL if
+/// oneDNN cannot create such a product here (no CPU engine, or no kernel for the precision).
+ckpt_dnnl_weights *ckpt_dnnl_pack(const void *w, int source_type, int64_t k, int64_t n, int64_t rows, int precision);
 void ckpt_dnnl_weights_free(ckpt_dnnl_weights *weights);
 /// K of the packed weights.
 int64_t ckpt_dnnl_weights_inputs(const ckpt_dnnl_weights *weights);
+/// The precision the weights were packed for.
+int ckpt_dnnl_weights_precision(const ckpt_dnnl_weights *weights);
+/// Whether oneDNN's int8 products run on VNNI instructions here (exact s32 sums; without them
+/// oneDNN's u8 · s8 kernels may saturate 16-bit pair sums).
+int ckpt_dnnl_int8_native(void);
 /// Bytes the packed weights take.
 int64_t ckpt_dnnl_weights_bytes(const ckpt_dnnl_weights *weights);
 
@@ -30,9 +42,9 @@ void ckpt_dnnl_product_free(ckpt_dnnl_product *product);
 /// The implementation oneDNN chose ("brg:avx512_core", "gemm:jit", ...).
 const char *ckpt_dnnl_product_implementation(const ckpt_dnnl_product *product);
 
-/// Runs the product on the calling thread: x [rows, k] and y [rows, n], both contiguous.
-/// Returns 0, or oneDNN's status on failure.
-int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const float *x, const float *bias, float *y);
+/// Runs the product on the calling thread: x [rows, k] and y [rows, n], both contiguous, of the
+/// precision's element types. Returns 0, or oneDNN's status on failure.
+int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const void *x, const float *bias, void *y);
 
 /// c[m, n] = alpha · a[m, k] · op(b) on the calling thread (oneDNN's GEMM, row-major): op(b) is
 /// b [k, n], or b [n, k] transposed when `transpose_b`; leading dimensions given. For products

@@ -7,8 +7,8 @@ import TensorFormats
 import Transformers
 
 /// Sentence features kept on disk so that a second head trained on the same texts does not
-/// re-encode them. One file per (model weights, pooling settings, engine and kernel: features are
-/// the same bits only on one engine and instruction set): a header naming that key, then
+/// re-encode them. One file per (model weights, pooling settings, precision, engine and kernel:
+/// features are the same bits only on one engine and instruction set): a header naming that key, then
 /// records `[u32 text bytes][text UTF-8][dimension × f32]` appended as texts are encoded. Lookups
 /// compare the whole text, so two texts never share a record. A record cut short (a run killed
 /// mid-write) is ignored; a file whose key or dimension differs is started afresh.
@@ -23,7 +23,8 @@ public final class FeatureCache {
 
     /// Opens (or starts) the cache for `extractor`'s model and settings inside `directory`.
     public convenience init(directory: String, modelDirectory: String, extractor: FeatureExtractor) throws {
-        let key = try FeatureCache.key(modelDirectory: modelDirectory, settings: extractor.settings, maxLength: extractor.maxLength)
+        let key = try FeatureCache.key(modelDirectory: modelDirectory, settings: extractor.settings, maxLength: extractor.maxLength,
+                                       precision: extractor.model.precision)
         if let failure = FileSystem.makeDirectories(directory) {
             throw FormatError(file: directory, HeadTrainingError.cacheUnwritable(failure))
         }
@@ -125,8 +126,8 @@ public final class FeatureCache {
     }
 
     /// What the features depend on: every tensor of the checkpoint (name, dtype, shape, bytes),
-    /// `config.json`, pooling, normalisation, the length limit, and the engine with its kernel.
-    static func key(modelDirectory: String, settings: PoolingSettings, maxLength: Int) throws -> String {
+    /// `config.json`, pooling, normalisation, the length limit, the precision, and the engine with its kernel.
+    static func key(modelDirectory: String, settings: PoolingSettings, maxLength: Int, precision: Precision) throws -> String {
         let checkpoint = try Checkpoint(path: modelDirectory)
         var crc: UInt32 = 0
         var bytes = 0
@@ -143,6 +144,6 @@ public final class FeatureCache {
         let modes = settings.modes.map(\.rawValue).joined(separator: "+")
         let engine = MatmulEngine.current
         return "weights=\(String(crc, radix: 16)):\(bytes) pooling=\(modes) normalize=\(settings.normalize) max_length=\(maxLength)"
-            + " engine=\(engine.rawValue)/\(engine.kernel)"
+            + " precision=\(precision.rawValue) engine=\(engine.rawValue)/\(engine.kernel(precision))"
     }
 }

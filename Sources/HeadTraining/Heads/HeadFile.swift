@@ -1,4 +1,5 @@
 import CkptSupport
+import Kernels
 import TensorFormats
 import Transformers
 
@@ -12,10 +13,14 @@ public struct SavedHead: Sendable {
     public var model: String?
     /// Pooling, normalisation and length limit of those features, nil for precomputed features.
     public var pooling: PoolingSettings?
+    /// The precision of the model products that made the training features (nil for precomputed
+    /// features); `predict` and `evaluate` encode in it unless told otherwise.
+    public var precision: Precision?
     public var training: JSON
     public var validation: JSON?
 
-    public init(head: ClassifierHead, model: String?, pooling: PoolingSettings?, training: JSON, validation: JSON?) {
+    public init(head: ClassifierHead, model: String?, pooling: PoolingSettings?, precision: Precision? = nil, training: JSON, validation: JSON?) {
+        self.precision = precision
         self.head = head
         self.model = model
         self.pooling = pooling
@@ -61,7 +66,7 @@ public struct SavedHead: Sendable {
         } else {
             members.append(("pooling", .null))
         }
-        members += [("training", training), ("validation", validation ?? .null)]
+        members += [("precision", precision.map { .string($0.rawValue) } ?? .null), ("training", training), ("validation", validation ?? .null)]
         return .object(members)
     }
 
@@ -105,6 +110,12 @@ public struct SavedHead: Sendable {
             pooling = PoolingSettings(modes: modes, normalize: p["normalize"]?.bool ?? false, maxLength: p["max_length"]?.int)
         } else {
             pooling = nil
+        }
+        if let p = json["precision"], p != .null {
+            guard let precision = p.string.flatMap(Precision.init(rawValue:)) else {
+                throw bad("unknown precision \(p.compactText) (known: \(Precision.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            self.precision = precision
         }
         training = json["training"] ?? .null
         validation = json["validation"].flatMap { $0 == .null ? nil : $0 }

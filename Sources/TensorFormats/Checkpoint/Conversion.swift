@@ -41,7 +41,7 @@ public struct TensorSelection {
 /// What a conversion did.
 public struct ConversionSummary: Sendable {
     public var tensorCount: Int
-    /// Tensors whose element type was changed by `--dtype`.
+    /// Tensors whose element type was changed by `--dtype` (quantized ones, for int8).
     public var castCount: Int
     /// Bytes of tensor data written (headers not counted).
     public var dataBytes: Int
@@ -52,10 +52,14 @@ public struct ConversionSummary: Sendable {
 /// Problems with a conversion request.
 public enum ConversionError: Error, CustomStringConvertible, Sendable {
     case nothingSelected
+    case nothingToQuantize
+    case int8NeedsSafeTensors
 
     public var description: String {
         switch self {
         case .nothingSelected: return "no tensor matches the include and exclude patterns; nothing to write"
+        case .nothingToQuantize: return "no linear-layer weight to quantize (2-d floating-point '….weight' tensors; is it int8 already?)"
+        case .int8NeedsSafeTensors: return "int8 checkpoints are written as safetensors (a .safetensors file or a directory), not .npz"
         }
     }
 }
@@ -69,8 +73,10 @@ public enum Converter {
 
     /// Writes the selected tensors of `checkpoint` to `target`, casting floating-point tensors to
     /// `dtype` when given (integer and boolean tensors keep their type, as `model.half()` does).
-    /// `progress`, when given, is called after each chunk with the source bytes done and in all.
-    public static func convert(_ checkpoint: Checkpoint, to target: ConversionTarget, dtype: DType?,
+    /// With `quantize`, linear layers' weights are written in ckpt's int8 scheme (`Int8Scheme`)
+    /// instead, other tensors as `dtype` says. `progress`, when given, is called after each chunk
+    /// with the source bytes done and in all.
+    public static func convert(_ checkpoint: Checkpoint, to target: ConversionTarget, dtype: DType?, quantize: Bool = false,
                                selection: TensorSelection, overwrite: Bool,
                                progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> ConversionSummary {
         let selected = checkpoint.tensors.filter { selection.contains($0.name) }
@@ -82,27 +88,37 @@ public enum Converter {
             progress?(doneBytes, totalBytes)
         }
         var castCount = 0
-        let outgoing = selected.map { info -> OutgoingTensor in
+        let outgoing = selected.flatMap { info -> [OutgoingTensor] in
+            if quantize, let axis = Int8Scheme.outputAxis(of: info) {
+                castCount += 1
+                return quantized(checkpoint, info, outputAxis: axis, progress: report)
+            }
             let outputType = dtype.flatMap { info.dtype.isFloatingPoint ? $0 : nil } ?? info.dtype
             if outputType != info.dtype { castCount += 1 }
             var outputInfo = info
             outputInfo.dtype = outputType
-            return OutgoingTensor(info: outputInfo) { emit in
+            return [OutgoingTensor(info: outputInfo) { emit in
                 try stream(checkpoint.tensor(named: info.name), as: outputType, emit: emit, progress: report)
-            }
+            }]
+        }
+        var metadata = checkpoint.metadata
+        if quantize {
+            guard castCount > 0 else { throw FormatError(file: checkpoint.path, ConversionError.nothingToQuantize) }
+            metadata.removeAll { $0.0 == Int8Scheme.metadataKey }
+            metadata.append((Int8Scheme.metadataKey, Int8Scheme.metadataValue))
         }
         var files: [String]
         switch target {
         case .safetensors(let path):
-            try SafeTensorsWriter.write(outgoing, metadata: checkpoint.metadata, to: path, overwrite: overwrite)
+            try SafeTensorsWriter.write(outgoing, metadata: metadata, to: path, overwrite: overwrite)
             files = [path]
         case .npz(let path, let compress):
+            guard !quantize else { throw FormatError(file: path, ConversionError.int8NeedsSafeTensors) }
             try NPZWriter.write(outgoing, to: path, compress: compress, overwrite: overwrite)
             files = [path]
         case .directory(let path, let maxShardSize):
             // save_pretrained marks every shard {"format": "pt"}; transformers refuses shards whose
             // metadata lacks a format.
-            var metadata = checkpoint.metadata
             if !metadata.contains(where: { $0.0 == "format" }) { metadata.insert(("format", "pt"), at: 0) }
             let names = try ShardedSafeTensorsWriter.write(outgoing, metadata: metadata, directory: path,
                                                            maxShardSize: maxShardSize, overwrite: overwrite)
@@ -110,6 +126,26 @@ public enum Converter {
         }
         return ConversionSummary(tensorCount: outgoing.count, castCount: castCount,
                                  dataBytes: outgoing.reduce(0) { $0 + $1.info.byteCount }, files: files)
+    }
+
+    /// A linear weight as its int8 values (in its own layout) and its scales. The tensor is read
+    /// whole (a row's scale needs all of it); each is quantized again for its second tensor rather
+    /// than kept between the two writes.
+    private static func quantized(_ checkpoint: Checkpoint, _ info: TensorInfo, outputAxis: Int,
+                                  progress: @escaping (Int) -> Void) -> [OutgoingTensor] {
+        func weights() throws -> Int8Weights {
+            let view = try checkpoint.tensor(named: info.name)
+            defer { view.releasePages() }
+            return Int8Scheme.quantize(view.floats(), shape: info.shape, outputAxis: outputAxis)
+        }
+        let values = OutgoingTensor(info: TensorInfo(name: info.name, dtype: .I8, shape: info.shape)) { emit in
+            try weights().values.withUnsafeBytes { try emit($0) }
+            progress(info.byteCount)
+        }
+        let scales = OutgoingTensor(info: TensorInfo(name: info.name + Int8Scheme.scaleSuffix, dtype: .F32, shape: [info.shape[outputAxis]])) { emit in
+            try weights().scales.withUnsafeBytes { try emit($0) }
+        }
+        return [values, scales]
     }
 
     /// Emits `view`'s data as `outputType`, a chunk at a time, releasing each source chunk's pages.

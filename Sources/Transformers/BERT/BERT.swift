@@ -12,14 +12,19 @@ public final class BERT: @unchecked Sendable {
     let weights: BERTWeights
     private let workspaces = WorkspacePool()
 
-    /// Loads `config.json` and the weights (any supported format) of a model directory.
-    public convenience init(directory: String) throws {
-        try self.init(config: BERTConfig(directory: directory), checkpoint: Checkpoint(path: directory))
+    /// The precision of the products with weights.
+    public let precision: Precision
+
+    /// Loads `config.json` and the weights (any supported format) of a model directory, packed for
+    /// products in `precision`.
+    public convenience init(directory: String, precision: Precision = .f32) throws {
+        try self.init(config: BERTConfig(directory: directory), checkpoint: Checkpoint(path: directory), precision: precision)
     }
 
-    public init(config: BERTConfig, checkpoint: Checkpoint) throws {
+    public init(config: BERTConfig, checkpoint: Checkpoint, precision: Precision = .f32) throws {
         self.config = config
-        weights = try BERTWeights(checkpoint, config: config)
+        self.precision = precision
+        weights = try BERTWeights(checkpoint, config: config, precision: precision)
     }
 
     /// Checkpoint tensors the model did not use (shown by `--verbose`).

@@ -38,8 +38,8 @@ struct BERTWeights {
     static let bertPrefix = ["", "bert."]
     static let legacyLayerNorm = [("LayerNorm.weight", "LayerNorm.gamma"), ("LayerNorm.bias", "LayerNorm.beta")]
 
-    init(_ checkpoint: Checkpoint, config c: BERTConfig) throws {
-        let source = WeightSource(checkpoint: checkpoint, prefixes: Self.bertPrefix, aliases: Self.legacyLayerNorm)
+    init(_ checkpoint: Checkpoint, config c: BERTConfig, precision: Precision) throws {
+        let source = WeightSource(checkpoint: checkpoint, prefixes: Self.bertPrefix, aliases: Self.legacyLayerNorm, precision: precision)
         let C = c.hiddenSize, I = c.intermediateSize
         wordEmbeddings = try source.tensor("embeddings.word_embeddings.weight", [c.vocabularySize, C])
         positionEmbeddings = try source.tensor("embeddings.position_embeddings.weight", [c.maxPositions, C])
@@ -49,9 +49,9 @@ struct BERTWeights {
         layers = try (0..<c.layers).map { l in
             let p = "encoder.layer.\(l)."
             return Layer(
-                queryKeyValue: LinearWeight(try Parameter(stacking: ["query", "key", "value"].map {
-                    try source.tensor(p + "attention.self.\($0).weight", [C, C])
-                }), outputs: 3 * C, inputs: C),
+                queryKeyValue: WeightMatrix.stacking(try ["query", "key", "value"].map {
+                    try source.matrix(p + "attention.self.\($0).weight", [C, C])
+                }).linear(outputs: 3 * C, inputs: C, precision: precision),
                 queryKeyValueBias: try Parameter(stacking: ["query", "key", "value"].map {
                     try source.tensor(p + "attention.self.\($0).bias", [C])
                 }),
@@ -77,7 +77,7 @@ struct BERTWeights {
                 transformBias: try source.tensor("cls.predictions.transform.dense.bias", [C]),
                 normWeight: try source.tensor("cls.predictions.transform.LayerNorm.weight", [C]),
                 normBias: try source.tensor("cls.predictions.transform.LayerNorm.bias", [C]),
-                decoder: LinearWeight(wordEmbeddings, outputs: c.vocabularySize, inputs: C),
+                decoder: LinearWeight(wordEmbeddings, outputs: c.vocabularySize, inputs: C, precision: precision),
                 decoderBias: try source.tensor("cls.predictions.bias", [c.vocabularySize]))
         }
         try source.finish()

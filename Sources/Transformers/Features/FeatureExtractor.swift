@@ -14,10 +14,10 @@ public final class FeatureExtractor: @unchecked Sendable {
     public let settings: PoolingSettings
 
     /// Loads model, tokenizer and pooling settings from `directory`; `settings` overrides the
-    /// directory's own.
-    public init(directory: String, settings: PoolingSettings? = nil) throws {
+    /// directory's own. The model's products run in `precision`.
+    public init(directory: String, settings: PoolingSettings? = nil, precision: Precision = .f32) throws {
         let family = try ModelFamily(directory: directory)
-        model = try family.load(directory)
+        model = try family.load(directory, precision: precision)
         tokenizer = try Tokenizer(directory: directory)
         self.settings = try settings ?? PoolingSettings(directory: directory, defaultMode: family.defaultPooling)
     }

@@ -1,3 +1,4 @@
+import Kernels
 import TensorFormats
 
 /// A model that turns a right-padded batch of token ids into one hidden state per token: what
@@ -9,6 +10,8 @@ public protocol TokenEncoder: AnyObject, Sendable {
     var maxPositions: Int { get }
     /// Checkpoint tensors the model did not use.
     var unusedTensors: [String] { get }
+    /// The precision of the products with weights.
+    var precision: Precision { get }
     /// Hidden states [B, T, C] of ids, type ids and mask, each [B, T]: the same bits for a sequence
     /// whatever batch it is in, at any thread count.
     func hiddenStates(ids: [Int32], typeIds: [Int32], mask: [Int32], batch B: Int, length T: Int, threads: Int) -> [Float]
@@ -72,11 +75,11 @@ public enum ModelFamily: String, Sendable {
     /// Pooling when the model directory names none: BERT's mean, GPT-2's last token.
     public var defaultPooling: PoolingMode { self == .gpt2 ? .last : .mean }
 
-    /// Loads the directory's model.
-    public func load(_ directory: String) throws -> any TokenEncoder {
+    /// Loads the directory's model, packed for products in `precision`.
+    public func load(_ directory: String, precision: Precision = .f32) throws -> any TokenEncoder {
         switch self {
-        case .bert: return try BERT(directory: directory)
-        case .gpt2: return try GPT2(directory: directory)
+        case .bert: return try BERT(directory: directory, precision: precision)
+        case .gpt2: return try GPT2(directory: directory, precision: precision)
         }
     }
 }

@@ -16,25 +16,33 @@ public final class GPT2: @unchecked Sendable {
     /// Query rows of a prompt whose causal attention runs as one pair of products.
     private static let queryBlock = 64
 
-    /// Loads `config.json` and the weights (any supported format) of a model directory.
-    public convenience init(directory: String) throws {
-        try self.init(config: GPT2Config(directory: directory), checkpoint: Checkpoint(path: directory))
+    /// The precision of the products with weights.
+    public let precision: Precision
+
+    /// Loads `config.json` and the weights (any supported format) of a model directory, packed for
+    /// products in `precision`.
+    public convenience init(directory: String, precision: Precision = .f32) throws {
+        try self.init(config: GPT2Config(directory: directory), checkpoint: Checkpoint(path: directory), precision: precision)
     }
 
-    public init(config: GPT2Config, checkpoint: Checkpoint) throws {
+    public init(config: GPT2Config, checkpoint: Checkpoint, precision: Precision = .f32) throws {
         self.config = config
-        weights = try GPT2Weights(checkpoint, config: config)
+        self.precision = precision
+        weights = try GPT2Weights(checkpoint, config: config, precision: precision)
     }
 
     /// Checkpoint tensors the model did not use (shown by `--verbose`); the causal-mask buffers are not listed.
     public var unusedTensors: [String] { weights.unused }
 
-    /// Bytes of f32 weights one decoding step reads: every matrix and vector once, the output
+    /// Bytes of weights one decoding step reads (the matrices as packed for the precision): every matrix and vector once, the output
     /// projection included (the tied `wte` counts once more as the output), one position row.
     public var weightBytesPerToken: Int {
         let c = config, C = c.hiddenSize, I = c.intermediateSize
-        let perLayer = 4 * C + 3 * C * C + 3 * C + C * C + C + 2 * C * I + I + C
-        return 4 * (c.layers * perLayer + 2 * C + c.vocabularySize * C + 2 * C)
+        let products = weights.layers.reduce(weights.output.bytes) {
+            $0 + $1.attention.bytes + $1.attentionOutput.bytes + $1.feedForward.bytes + $1.feedForwardOutput.bytes
+        }
+        // Per layer two norms and four biases; then the final norm, and a token's two embedding rows.
+        return products + 4 * (c.layers * (4 * C + 3 * C + C + I + C) + 2 * C + 2 * C)
     }
 
     /// Logits for `ids` ([T] new tokens of the cache's one sequence), continuing after the cached

@@ -38,13 +38,13 @@ struct GPT2Weights {
     static let transformerPrefix = ["", "transformer."]
     static let maskBuffers = [".attn.bias", ".attn.masked_bias"]
 
-    init(_ checkpoint: Checkpoint, config c: GPT2Config) throws {
-        let source = WeightSource(checkpoint: checkpoint, prefixes: Self.transformerPrefix, aliases: [])
+    init(_ checkpoint: Checkpoint, config c: GPT2Config, precision: Precision) throws {
+        let source = WeightSource(checkpoint: checkpoint, prefixes: Self.transformerPrefix, aliases: [], precision: precision)
         let C = c.hiddenSize, I = c.intermediateSize
         // conv1DTransposed
         func conv1D(_ name: String, inputs: Int, outputs: Int) throws -> LinearWeight {
-            LinearWeight(Parameter(transposing: try source.tensor(name, [inputs, outputs]), rows: inputs, columns: outputs), outputs: outputs,
-                         inputs: inputs)
+            try source.matrix(name, [inputs, outputs], outputAxis: 1).transposed(rows: inputs, columns: outputs)
+                .linear(outputs: outputs, inputs: inputs, precision: precision)
         }
         tokenEmbeddings = try source.tensor("wte.weight", [c.vocabularySize, C])
         positionEmbeddings = try source.tensor("wpe.weight", [c.maxPositions, C])
@@ -65,8 +65,9 @@ struct GPT2Weights {
         finalNormWeight = try source.tensor("ln_f.weight", [C])
         finalNormBias = try source.tensor("ln_f.bias", [C])
         // tiedOutput
-        output = LinearWeight(c.tiedEmbeddings ? tokenEmbeddings : try source.tensor("lm_head.weight", [c.vocabularySize, C]),
-                              outputs: c.vocabularySize, inputs: C)
+        output = c.tiedEmbeddings
+            ? LinearWeight(tokenEmbeddings, outputs: c.vocabularySize, inputs: C, precision: precision)
+            : try source.linear("lm_head.weight", outputs: c.vocabularySize, inputs: C)
         try source.finish()
         // maskBuffers, and tiedOutput's copy
         let skipped = Self.maskBuffers + (c.tiedEmbeddings ? ["lm_head.weight"] : [])

@@ -1,3 +1,4 @@
+import Kernels
 import Tokenizers
 
 /// Why generation stopped.
@@ -34,9 +35,9 @@ public final class TextGenerator: @unchecked Sendable {
         self.tokenizer = tokenizer
     }
 
-    /// Loads the model and tokenizer of a GPT-2 directory.
-    public convenience init(directory: String) throws {
-        try self.init(model: GPT2(directory: directory), tokenizer: Tokenizer(directory: directory))
+    /// Loads the model (its products in `precision`) and tokenizer of a GPT-2 directory.
+    public convenience init(directory: String, precision: Precision = .f32) throws {
+        try self.init(model: GPT2(directory: directory, precision: precision), tokenizer: Tokenizer(directory: directory))
     }
 
     /// The prompt's token ids: empty text starts from `<|endoftext|>`, as transformers' generate

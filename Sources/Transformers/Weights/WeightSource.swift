@@ -1,4 +1,5 @@
 import CkptSupport
+import Kernels
 import TensorFormats
 
 /// Problems mapping a checkpoint's tensors onto a model.
@@ -6,6 +7,8 @@ public enum WeightError: Error, CustomStringConvertible, Sendable {
     case missing([String])
     case shapeMismatch(name: String, expected: [Int], found: [Int])
     case notFloat(name: String, dtype: DType)
+    case missingScale(name: String, scale: String)
+    case misshapenScale(name: String, scale: String, expected: [Int], found: [Int], dtype: DType)
 
     public var description: String {
         switch self {
@@ -16,6 +19,10 @@ public enum WeightError: Error, CustomStringConvertible, Sendable {
             return "tensor '\(name)' has shape \(found), the config needs \(expected)"
         case .notFloat(let name, let dtype):
             return "tensor '\(name)' is \(dtype.rawValue), not a floating-point type"
+        case .missingScale(let name, let scale):
+            return "int8 tensor '\(name)' has no scales: '\(scale)' is missing (quantized checkpoints store them next to the weight)"
+        case .misshapenScale(let name, let scale, let expected, let found, let dtype):
+            return "int8 tensor '\(name)': its scales '\(scale)' are \(dtype.rawValue) \(found), need F32 \(expected) (one per output)"
         }
     }
 }
@@ -31,11 +38,14 @@ public final class WeightSource {
     private var missing: [String] = []
     /// Prefixes tried in order for every name (e.g. "" and "bert." for BERT checkpoints).
     let prefixes: [String]
+    /// The precision of the model's products with weights.
+    let precision: Precision
     /// Name rewrites tried when a name is not found, in order (old → new spellings).
     let aliases: [(String, String)]
 
-    init(checkpoint: Checkpoint, prefixes: [String], aliases: [(String, String)]) {
+    init(checkpoint: Checkpoint, prefixes: [String], aliases: [(String, String)], precision: Precision) {
         self.checkpoint = checkpoint
+        self.precision = precision
         self.names = Set(checkpoint.tensors.map(\.name))
         self.prefixes = prefixes
         self.aliases = aliases
@@ -68,6 +78,49 @@ public final class WeightSource {
             throw FormatError(file: checkpoint.path, WeightError.shapeMismatch(name: stored, expected: shape, found: view.shape))
         }
         return Parameter(view.floats())
+    }
+
+    /// The linear weight `name` of `shape` as stored, its outputs along `outputAxis`: f32, bf16
+    /// kept as bits when the model multiplies in bf16, or int8 with its scales (`name_scale`, F32,
+    /// one per output: `Int8Scheme`).
+    func matrix(_ name: String, _ shape: [Int], outputAxis: Int = 0) throws -> WeightMatrix {
+        guard let stored = resolve(name) else { return .f32(try tensor(name, shape).array) }
+        let view = try checkpoint.tensor(named: stored)
+        switch view.dtype {
+        case .I8:
+            guard view.shape == shape else {
+                throw FormatError(file: checkpoint.path, WeightError.shapeMismatch(name: stored, expected: shape, found: view.shape))
+            }
+            used.insert(stored)
+            let scaleName = stored + Int8Scheme.scaleSuffix
+            guard names.contains(scaleName) else { throw FormatError(file: checkpoint.path, WeightError.missingScale(name: stored, scale: scaleName)) }
+            used.insert(scaleName)
+            let scales = try checkpoint.tensor(named: scaleName)
+            guard scales.dtype == .F32, scales.shape == [shape[outputAxis]] else {
+                throw FormatError(file: checkpoint.path, WeightError.misshapenScale(name: stored, scale: scaleName, expected: [shape[outputAxis]],
+                                                                                    found: scales.shape, dtype: scales.dtype))
+            }
+            return .int8(Int8Weights(values: Self.copy(view, as: Int8.self), scales: scales.floats()))
+        case .BF16 where precision == .bf16 && view.shape == shape:
+            used.insert(stored)
+            return .bf16(Self.copy(view, as: UInt16.self))
+        default:
+            return .f32(try tensor(name, shape).array)
+        }
+    }
+
+    /// A tensor's little-endian elements (a mapped file's bytes need not be aligned for T).
+    private static func copy<T>(_ view: TensorView, as type: T.Type) -> [T] {
+        let count = view.bytes.count / MemoryLayout<T>.size
+        return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            UnsafeMutableRawBufferPointer(buffer).copyMemory(from: view.bytes)
+            initialized = count
+        }
+    }
+
+    /// The nn.Linear weight `name` [outputs, inputs], packed for the model's precision.
+    func linear(_ name: String, outputs: Int, inputs: Int) throws -> LinearWeight {
+        try matrix(name, [outputs, inputs]).linear(outputs: outputs, inputs: inputs, precision: precision)
     }
 
     /// Throws the list of missing tensors, if any.

@@ -1,0 +1,110 @@
+#include "ckernels.h"
+#include "lanes.h"
+#include <math.h>
+#include <string.h>
+
+// Round to nearest, ties to even, on the bits: bf16 is the top half of an f32. NaN stays a (quiet) NaN.
+static inline uint16_t bf16_bits(float value) {
+    uint32_t bits;
+    memcpy(&bits, &value, 4);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40);
+    return (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1)) >> 16);
+}
+
+MULTIVERSION
+void ckpt_to_bf16(const float *x, uint16_t *out, int64_t count) {
+    for (int64_t i = 0; i < count; i++) out[i] = bf16_bits(x[i]);
+}
+
+MULTIVERSION
+void ckpt_round_to_bf16(const float *x, float *out, int64_t count) {
+    for (int64_t i = 0; i < count; i++) {
+        uint32_t bits = (uint32_t)bf16_bits(x[i]) << 16;
+        memcpy(out + i, &bits, 4);
+    }
+}
+
+void ckpt_from_bf16(const uint16_t *x, float *out, int64_t count) {
+    for (int64_t i = 0; i < count; i++) {
+        uint32_t bits = (uint32_t)x[i] << 16;
+        memcpy(out + i, &bits, 4);
+    }
+}
+
+enum { LANES = 16 };
+
+#define TREE_MIN(a, b) ((b) < (a) ? (b) : (a))
+#define TREE_MAX(a, b) ((b) > (a) ? (b) : (a))
+
+// The lowest and highest value of a row, with 0 among them: sixteen running minima and maxima
+// (plain comparisons, which vectorise), then reduced pairwise.
+__attribute__((always_inline)) static inline void row_range(const float *restrict row, int64_t k, float *low, float *high) {
+    float lo[LANES] = {0}, hi[LANES] = {0};
+    int64_t i = 0;
+    for (; i + LANES <= k; i += LANES) {
+        for (int l = 0; l < LANES; l++) {
+            lo[l] = TREE_MIN(lo[l], row[i + l]);
+            hi[l] = TREE_MAX(hi[l], row[i + l]);
+        }
+    }
+    for (; i < k; i++) {
+        lo[0] = TREE_MIN(lo[0], row[i]);
+        hi[0] = TREE_MAX(hi[0], row[i]);
+    }
+    TREE_REDUCE(lo, LANES, TREE_MIN);
+    TREE_REDUCE(hi, LANES, TREE_MAX);
+    *low = lo[0];
+    *high = hi[0];
+}
+
+MULTIVERSION
+void ckpt_quantize_rows(const float *restrict x, int64_t rows, int64_t k, uint8_t *restrict q, float *restrict scales,
+                        int32_t *restrict zero_points) {
+    for (int64_t r = 0; r < rows; r++) {
+        const float *restrict row = x + r * k;
+        float low, high;
+        row_range(row, k, &low, &high);
+        float scale = (high - low) / 255.0f;
+        if (!(scale > 0) || !isfinite(scale)) scale = 1;
+        float zero = rintf(-low / scale);
+        zero = zero < 0 ? 0 : zero > 255 ? 255 : zero;
+        float inverse = 1.0f / scale;
+        uint8_t *restrict out = q + r * k;
+        // rintf rounds to nearest, ties to even (the default rounding mode), and vectorizes.
+        for (int64_t i = 0; i < k; i++) {
+            float value = rintf(row[i] * inverse) + zero;
+            value = value < 0 ? 0 : value > 255 ? 255 : value;
+            out[i] = (uint8_t)(int32_t)value;
+        }
+        scales[r] = scale;
+        zero_points[r] = (int32_t)zero;
+    }
+}
+
+// One row of dequantization; `with_bias` and `accumulate` are constants where it is inlined, so
+// each of the four loops is plain arithmetic.
+__attribute__((always_inline)) static inline void dequantize_row(const int32_t *restrict sum, int64_t n, float scale, int32_t zero,
+                                                                 const int32_t *restrict column_sums, const float *restrict column_scales,
+                                                                 const float *restrict bias, float *restrict out, int with_bias, int accumulate) {
+    for (int64_t j = 0; j < n; j++) {
+        float value = (float)(sum[j] - zero * column_sums[j]) * (scale * column_scales[j]);
+        if (with_bias) value += bias[j];
+        out[j] = accumulate ? out[j] + value : value;
+    }
+}
+
+MULTIVERSION
+void ckpt_dequantize_rows(const int32_t *restrict sums, int64_t rows, int64_t n, const float *restrict row_scales,
+                          const int32_t *restrict row_zero_points, const int32_t *restrict column_sums, const float *restrict column_scales,
+                          const float *restrict bias, float *restrict y, int64_t ldy, int accumulate) {
+    for (int64_t r = 0; r < rows; r++) {
+        const int32_t *restrict sum = sums + r * n;
+        float *restrict out = y + r * ldy;
+        float scale = row_scales[r];
+        int32_t zero = row_zero_points[r];
+        if (bias && accumulate) dequantize_row(sum, n, scale, zero, column_sums, column_scales, bias, out, 1, 1);
+        else if (bias) dequantize_row(sum, n, scale, zero, column_sums, column_scales, bias, out, 1, 0);
+        else if (accumulate) dequantize_row(sum, n, scale, zero, column_sums, column_scales, bias, out, 0, 1);
+        else dequantize_row(sum, n, scale, zero, column_sums, column_scales, bias, out, 0, 0);
+    }
+}

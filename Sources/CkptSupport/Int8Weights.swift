@@ -1,0 +1,45 @@
+/// A weight matrix quantized per output channel: w[j][i] ≈ values[j][i] · scales[j], values in
+/// −127…127. The one quantization ckpt makes, at load (Kernels) and in `ckpt convert --dtype int8`
+/// (TensorFormats), so that a quantized checkpoint gives exactly the features of quantizing at load.
+public struct Int8Weights: Sendable, Equatable {
+    /// [outputs, inputs], row-major.
+    public var values: [Int8]
+    /// [outputs].
+    public var scales: [Float]
+
+    public init(values: [Int8], scales: [Float]) {
+        self.values = values
+        self.scales = scales
+    }
+
+    /// Symmetric per-channel quantization of w [outputs, inputs]: scale = max|w_j| / 127 (1 for an
+    /// all-zero row), value = w / scale rounded to nearest, ties to even.
+    public init(quantizing w: UnsafePointer<Float>, outputs: Int, inputs: Int) {
+        var values = [Int8](repeating: 0, count: outputs * inputs), scales = [Float](repeating: 1, count: outputs)
+        for j in 0..<outputs {
+            let row = UnsafeBufferPointer(start: w + j * inputs, count: inputs)
+            let largest = row.reduce(Float(0)) { max($0, abs($1)) }
+            let scale = largest > 0 && largest.isFinite ? largest / 127 : 1
+            scales[j] = scale
+            for i in 0..<inputs { values[j * inputs + i] = Int8((row[i] / scale).rounded(.toNearestOrEven).clamped(-127, 127)) }
+        }
+        self.init(values: values, scales: scales)
+    }
+
+    /// Weights stored [inputs, outputs] with a scale per column (GPT-2's Conv1D) as [outputs, inputs].
+    public func transposed(inputs: Int) -> Int8Weights {
+        let outputs = scales.count
+        var values = [Int8](repeating: 0, count: self.values.count)
+        for i in 0..<inputs { for j in 0..<outputs { values[j * inputs + i] = self.values[i * outputs + j] } }
+        return Int8Weights(values: values, scales: scales)
+    }
+
+    /// values · scales, [outputs, inputs].
+    public func dequantized(inputs: Int) -> [Float] {
+        values.indices.map { Float(values[$0]) * scales[$0 / inputs] }
+    }
+}
+
+extension Float {
+    fileprivate func clamped(_ low: Float, _ high: Float) -> Float { isNaN ? 0 : Swift.min(Swift.max(self, low), high) }
+}

@@ -1,0 +1,62 @@
+import CkptSupport
+import Kernels
+
+/// A linear layer's weight [rows, columns] as the checkpoint stores it: f32 (wider or narrower
+/// floats widened), bf16 bits kept for bf16 products, or int8 values with a scale per output.
+enum WeightMatrix {
+    case f32([Float])
+    case bf16([UInt16])
+    case int8(Int8Weights)
+
+    /// The transpose of a [rows, columns] matrix whose outputs are its columns (GPT-2's Conv1D):
+    /// [columns, rows], outputs first.
+    func transposed(rows: Int, columns: Int) -> WeightMatrix {
+        func transpose<T>(_ values: [T]) -> [T] {
+            var result = values
+            // 32 × 32 tiles, so that reads and writes both stay within cache lines already loaded.
+            for r0 in stride(from: 0, to: rows, by: 32) {
+                for c0 in stride(from: 0, to: columns, by: 32) {
+                    for r in r0..<min(r0 + 32, rows) { for c in c0..<min(c0 + 32, columns) { result[c * rows + r] = values[r * columns + c] } }
+                }
+            }
+            return result
+        }
+        switch self {
+        case .f32(let values): return .f32(transpose(values))
+        case .bf16(let values): return .bf16(transpose(values))
+        case .int8(let weights): return .int8(Int8Weights(values: transpose(weights.values), scales: weights.scales))
+        }
+    }
+
+    /// Matrices stacked by rows (outputs); mixed forms are stacked as f32.
+    static func stacking(_ parts: [WeightMatrix]) -> WeightMatrix {
+        if case let all as [Int8Weights] = parts.map({ if case .int8(let w) = $0 { w } else { nil } }) as [Int8Weights?] {
+            return .int8(Int8Weights(values: all.flatMap(\.values), scales: all.flatMap(\.scales)))
+        }
+        if case let all as [[UInt16]] = parts.map({ if case .bf16(let w) = $0 { w } else { nil } }) as [[UInt16]?] {
+            return .bf16(all.flatMap { $0 })
+        }
+        return .f32(parts.flatMap(\.floats))
+    }
+
+    /// The values as f32 (int8 dequantized).
+    var floats: [Float] {
+        switch self {
+        case .f32(let values): return values
+        case .bf16(let values): return values.map { Float(bitPattern: UInt32($0) << 16) }
+        case .int8(let weights): return weights.dequantized(inputs: weights.values.count / max(1, weights.scales.count))
+        }
+    }
+
+    /// Packed for products in `precision`.
+    func linear(outputs: Int, inputs: Int, precision: Precision) -> LinearWeight {
+        switch self {
+        case .f32(let values):
+            return values.withUnsafeBufferPointer { LinearWeight(.f32($0.baseAddress!), outputs: outputs, inputs: inputs, precision: precision) }
+        case .bf16(let values):
+            return values.withUnsafeBufferPointer { LinearWeight(.bf16($0.baseAddress!), outputs: outputs, inputs: inputs, precision: precision) }
+        case .int8(let weights):
+            return LinearWeight(.int8(weights), outputs: outputs, inputs: inputs, precision: precision)
+        }
+    }
+}

@@ -1,0 +1,66 @@
+"""ONNX Runtime's int8 route for a BERT sentence encoder, as its users take it: the model exported
+to ONNX, `onnxruntime.quantization.quantize_dynamic` (int8 weights per channel, uint8 activations
+quantized per tensor at run time), run with `intra_op_num_threads`, then sentence-transformers'
+mean pooling and L2 normalisation in NumPy. Texts are sorted by length and padded per batch, as
+sentence-transformers does.
+"""
+from pathlib import Path
+
+import numpy as np
+
+
+def export_int8(model_dir, work):
+    """The quantized ONNX file for `model_dir`, made once under `work`."""
+    import torch
+    from transformers import AutoModel
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    work = Path(work)
+    work.mkdir(parents=True, exist_ok=True)
+    f32, int8 = work / "minilm-f32.onnx", work / "minilm-int8.onnx"
+    if not int8.exists():
+        model = AutoModel.from_pretrained(model_dir).eval()
+        ids = torch.ones(2, 16, dtype=torch.long)
+        batch, length = torch.export.Dim("batch"), torch.export.Dim("length", max=512)
+        torch.onnx.export(model, (ids, ids, torch.zeros_like(ids)), str(f32), input_names=["input_ids", "attention_mask", "token_type_ids"],
+                          output_names=["last_hidden_state"], dynamo=True, external_data=False,
+                          dynamic_shapes=({0: batch, 1: length}, {0: batch, 1: length}, {0: batch, 1: length}))
+        quantize_dynamic(str(f32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+    return int8
+
+
+class OrtEncoder:
+    def __init__(self, onnx_path, model_dir, threads, max_length=256):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length)
+        self.tokenizer.no_padding()  # the model's tokenizer.json pads to 128; batches are padded here
+        self.inputs = {i.name for i in self.session.get_inputs()}
+
+    def encode(self, texts, batch_size=32):
+        encodings = self.tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
+        out = np.zeros((len(texts), 0), dtype=np.float32)
+        rows = {}
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            length = max(len(encodings[i].ids) for i in batch)
+            ids = np.zeros((len(batch), length), dtype=np.int64)
+            mask = np.zeros_like(ids)
+            for r, i in enumerate(batch):
+                n = len(encodings[i].ids)
+                ids[r, :n] = encodings[i].ids
+                mask[r, :n] = 1
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
+            pooled = (hidden * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
+            pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            for r, i in enumerate(batch):
+                rows[i] = pooled[r]
+        return np.stack([rows[i] for i in range(len(texts))]) if texts else out
