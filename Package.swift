@@ -24,7 +24,7 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
 
         // The foundation: JSON, mapped files, file-system helpers, the file error and atomic output, text datasets.
-        .target(name: "CkptSupport"),
+        .target(name: "CkptSupport", dependencies: ["CKernels"]),
         .target(name: "TensorFormats", dependencies: ["CkptSupport", "CZlib"]),
         // Hot loops in C, compiled per instruction set (AVX-512, AVX2, baseline) and picked at run time.
         .target(name: "CKernels"),

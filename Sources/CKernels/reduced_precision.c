@@ -108,3 +108,25 @@ void ckpt_dequantize_rows(const int32_t *restrict sums, int64_t rows, int64_t n,
         else dequantize_row(sum, n, scale, zero, column_sums, column_scales, bias, out, 0, 0);
     }
 }
+
+MULTIVERSION
+void ckpt_quantize_channels(const float *restrict w, int64_t outputs, int64_t inputs, int8_t *restrict values, float *restrict scales) {
+    for (int64_t j = 0; j < outputs; j++) {
+        const float *restrict row = w + j * inputs;
+        float largest[LANES] = {0};
+        int64_t i = 0;
+        for (; i + LANES <= inputs; i += LANES) {
+            for (int l = 0; l < LANES; l++) largest[l] = TREE_MAX(largest[l], fabsf(row[i + l]));
+        }
+        for (; i < inputs; i++) largest[0] = TREE_MAX(largest[0], fabsf(row[i]));
+        TREE_REDUCE(largest, LANES, TREE_MAX);
+        float scale = largest[0] > 0 && isfinite(largest[0]) ? largest[0] / 127 : 1;
+        scales[j] = scale;
+        int8_t *restrict out = values + j * inputs;
+        for (i = 0; i < inputs; i++) {
+            float q = rintf(row[i] / scale);
+            q = q != q ? 0 : q < -127 ? -127 : q > 127 ? 127 : q;
+            out[i] = (int8_t)(int32_t)q;
+        }
+    }
+}

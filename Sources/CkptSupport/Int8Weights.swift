@@ -1,3 +1,5 @@
+import CKernels
+
 /// A weight matrix quantized per output channel: w[j][i] ≈ values[j][i] · scales[j], values in
 /// −127…127. The one quantization ckpt makes, at load (Kernels) and in `ckpt convert --dtype int8`
 /// (TensorFormats), so that a quantized checkpoint gives exactly the features of quantizing at load.
@@ -13,15 +15,12 @@ public struct Int8Weights: Sendable, Equatable {
     }
 
     /// Symmetric per-channel quantization of w [outputs, inputs]: scale = max|w_j| / 127 (1 for an
-    /// all-zero row), value = w / scale rounded to nearest, ties to even.
+    /// all-zero row), value = w / scale rounded to nearest, ties to even (`ckpt_quantize_channels`).
     public init(quantizing w: UnsafePointer<Float>, outputs: Int, inputs: Int) {
-        var values = [Int8](repeating: 0, count: outputs * inputs), scales = [Float](repeating: 1, count: outputs)
-        for j in 0..<outputs {
-            let row = UnsafeBufferPointer(start: w + j * inputs, count: inputs)
-            let largest = row.reduce(Float(0)) { max($0, abs($1)) }
-            let scale = largest > 0 && largest.isFinite ? largest / 127 : 1
-            scales[j] = scale
-            for i in 0..<inputs { values[j * inputs + i] = Int8((row[i] / scale).rounded(.toNearestOrEven).clamped(-127, 127)) }
+        var scales = [Float](repeating: 1, count: outputs)
+        let values = [Int8](unsafeUninitializedCapacity: outputs * inputs) { values, initialized in
+            scales.withUnsafeMutableBufferPointer { ckpt_quantize_channels(w, Int64(outputs), Int64(inputs), values.baseAddress!, $0.baseAddress!) }
+            initialized = outputs * inputs
         }
         self.init(values: values, scales: scales)
     }
@@ -38,8 +37,4 @@ public struct Int8Weights: Sendable, Equatable {
     public func dequantized(inputs: Int) -> [Float] {
         values.indices.map { Float(values[$0]) * scales[$0 / inputs] }
     }
-}
-
-extension Float {
-    fileprivate func clamped(_ low: Float, _ high: Float) -> Float { isNaN ? 0 : Swift.min(Swift.max(self, low), high) }
 }

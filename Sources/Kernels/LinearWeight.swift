@@ -205,6 +205,8 @@ public final class LinearWeight: @unchecked Sendable {
                 let products = FloatBuffer(rows.count * panel.width)
                 product(panel, values + start, rows: rows.count, productRows: o.count, bias: nil, products.p, ldy: panel.width, accumulate: false)
                 for i in 0..<rows.count * panel.width { sums[i] = Int32(products.p[i].rounded(.toNearestOrEven)) }
+            } else if o.count == 1, ckpt_dnnl_row_sums(panel.packed!, q + start, sums) == 0 {
+                // One row (a decoded token): a loop over the packed weights, as for f32.
             } else {
                 // Integer sums are exact, so a block of any row count gives each row the same result.
                 let product = OneDNNProducts.product(panel.packed!, rows: rows.count, width: panel.width, bias: false, accumulate: false)!
@@ -224,8 +226,7 @@ public final class LinearWeight: @unchecked Sendable {
     /// product of `productRows` rows in all.
     private func product<Element: Numeric>(_ panel: Panel, _ x: UnsafePointer<Element>, rows: Int, productRows: Int, bias: UnsafePointer<Float>?,
                                            _ y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
-        if let packed = panel.packed, productRows == 1, Element.self == Float.self,
-           ckpt_dnnl_row_product(packed, UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), bias, y, accumulate ? 1 : 0) == 0 {
+        if let packed = panel.packed, productRows == 1, ckpt_dnnl_row_product(packed, x, bias, y, accumulate ? 1 : 0) == 0 {
             // One row (a decoded token): a loop over the packed weights is memory-bound, with none
             // of a primitive's per-call set-up.
         } else if let packed = panel.packed {

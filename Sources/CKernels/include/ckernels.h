@@ -65,4 +65,8 @@ void ckpt_dequantize_rows(const int32_t *sums, int64_t rows, int64_t n, const fl
                           const int32_t *column_sums, const float *column_scales, const float *bias, float *y, int64_t ldy,
                           int accumulate);
 
+/// Symmetric per-channel quantization of w [outputs, inputs]: scale = max|w_j| / 127 (1 for a row
+/// of zeros or non-finite values), value = w / scale rounded to nearest (ties to even), clamped to ±127, NaN to 0.
+void ckpt_quantize_channels(const float *w, int64_t outputs, int64_t inputs, int8_t *values, float *scales);
+
 #endif

@@ -54,10 +54,16 @@ int ckpt_dnnl_gemm(int transpose_b, int64_t m, int64_t n, int64_t k, float alpha
                    int64_t ldb, float *c, int64_t ldc);
 
 /// The product of a single row, y[n] = x[k] · wᵀ (+ bias) (+ y), read straight from the packed
-/// weights: the shape of decoding one token, where the weights' bytes bound the time. Sums over k
-/// in order with one fused multiply-add per term, then adds the bias, then y: the order of oneDNN's
-/// batch-reduce kernels, whose row results it matches. Returns 0, or -1 when the weights are not
-/// in the 64-output blocked layout it reads (the caller then runs the primitive).
-int ckpt_dnnl_row_product(const ckpt_dnnl_weights *weights, const float *x, const float *bias, float *y, int accumulate);
+/// weights: the shape of decoding one token, where the weights' bytes bound the time. f32 weights
+/// (x f32) are summed over k in order with one fused multiply-add per term, bf16 ones (x bf16 bits)
+/// a pair of k at a time with VDPBF16PS, in runs of k whose sums are then added in order; then the
+/// bias, then y: the order of oneDNN's batch-reduce kernels, whose row results it matches (the runs
+/// are found per shape by a probe against the primitive). Returns 0, or -1 where it cannot match
+/// the primitive (another layout, no such instructions): the caller then runs the primitive.
+int ckpt_dnnl_row_product(const ckpt_dnnl_weights *weights, const void *x, const float *bias, float *y, int accumulate);
+
+/// The exact s32 sums of one u8 row x[k] with int8 weights (VNNI), as the int8 primitive computes
+/// them. Returns 0, or -1 where it cannot (weights not int8, another layout, no VNNI).
+int ckpt_dnnl_row_sums(const ckpt_dnnl_weights *weights, const uint8_t *x, int32_t *sums);
 
 #endif

@@ -77,6 +77,7 @@ public final class WeightSource {
         guard view.shape == shape else {
             throw FormatError(file: checkpoint.path, WeightError.shapeMismatch(name: stored, expected: shape, found: view.shape))
         }
+        defer { view.releasePages() }  // copied: the mapped pages need not stay resident
         return Parameter(view.floats())
     }
 
@@ -86,6 +87,7 @@ public final class WeightSource {
     func matrix(_ name: String, _ shape: [Int], outputAxis: Int = 0) throws -> WeightMatrix {
         guard let stored = resolve(name) else { return .f32(try tensor(name, shape).array) }
         let view = try checkpoint.tensor(named: stored)
+        defer { view.releasePages() }
         switch view.dtype {
         case .I8:
             guard view.shape == shape else {
@@ -96,6 +98,7 @@ public final class WeightSource {
             guard names.contains(scaleName) else { throw FormatError(file: checkpoint.path, WeightError.missingScale(name: stored, scale: scaleName)) }
             used.insert(scaleName)
             let scales = try checkpoint.tensor(named: scaleName)
+            defer { scales.releasePages() }
             guard scales.dtype == .F32, scales.shape == [shape[outputAxis]] else {
                 throw FormatError(file: checkpoint.path, WeightError.misshapenScale(name: stored, scale: scaleName, expected: [shape[outputAxis]],
                                                                                     found: scales.shape, dtype: scales.dtype))
