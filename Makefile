@@ -32,7 +32,7 @@ build: deps
 
 # Every test on the default engine, then the products, the models and the determinism checks again on
 # OpenBLAS and on oneDNN held to AVX2 (the route of CPUs without AVX-512).
-ENGINE_TESTS := KernelsTests|TransformersTests|DeterminismCommandTests
+ENGINE_TESTS := KernelsTests|TransformersTests|DeterminismCommandTests|PrecisionCommandTests
 
 test: deps $(MINILM)/model.safetensors
 	$(SWIFT) build --build-tests
@@ -77,6 +77,8 @@ bench: build $(MINILM)/model.safetensors
 	$(PYTHON) tools/bench/embed.py --ckpt $(CKPT) --model $(MINILM) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/heads.py --ckpt $(CKPT) --model $(MINILM) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/generate.py --ckpt $(CKPT) --model $(CACHE)/models/gpt2-124m
+	$(PYTHON) tools/bench/precision.py --ckpt $(CKPT) --minilm $(MINILM) --gpt2 $(CACHE)/models/gpt2-124m --work $(CACHE)/bench
+	$(PYTHON) tools/fidelity.py --ckpt $(CKPT) --minilm $(MINILM) --gpt2 $(CACHE)/models/gpt2-124m --work $(CACHE)/bench
 
 fuzz: deps
 	bash tools/fuzz/run.sh $(FUZZ_SECONDS)

@@ -19,12 +19,23 @@ def export_int8(model_dir, work):
     work.mkdir(parents=True, exist_ok=True)
     f32, int8 = work / "minilm-f32.onnx", work / "minilm-int8.onnx"
     if not int8.exists():
-        model = AutoModel.from_pretrained(model_dir).eval()
+        # Eager attention and the TorchScript exporter: the graph ONNX Runtime's BERT optimisations
+        # and quantizer know (the dynamo exporter's graph of SDPA gave wrong features after quantization).
+        model = AutoModel.from_pretrained(model_dir, attn_implementation="eager").eval()
+
+        class Hidden(torch.nn.Module):
+            def __init__(self, bert):
+                super().__init__()
+                self.bert = bert
+
+            def forward(self, input_ids, attention_mask, token_type_ids):
+                return self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+
         ids = torch.ones(2, 16, dtype=torch.long)
-        batch, length = torch.export.Dim("batch"), torch.export.Dim("length", max=512)
-        torch.onnx.export(model, (ids, ids, torch.zeros_like(ids)), str(f32), input_names=["input_ids", "attention_mask", "token_type_ids"],
-                          output_names=["last_hidden_state"], dynamo=True, external_data=False,
-                          dynamic_shapes=({0: batch, 1: length}, {0: batch, 1: length}, {0: batch, 1: length}))
+        axes = {0: "batch", 1: "length"}
+        torch.onnx.export(Hidden(model), (ids, ids, torch.zeros_like(ids)), str(f32), input_names=["input_ids", "attention_mask", "token_type_ids"],
+                          output_names=["last_hidden_state"], dynamo=False, opset_version=17,
+                          dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes})
         quantize_dynamic(str(f32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
     return int8
 

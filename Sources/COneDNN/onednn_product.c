@@ -45,6 +45,7 @@ struct ckpt_dnnl_product {
     dnnl_primitive_t primitive;
     dnnl_memory_desc_t x, y, bias, scratch;
     const char *implementation;
+    uint64_t id;  // unique for the process: the key of each thread's memory objects for it
 };
 
 static dnnl_engine_t shared_engine;
@@ -182,6 +183,8 @@ ckpt_dnnl_product *ckpt_dnnl_product_create(const ckpt_dnnl_weights *weights, in
     ckpt_dnnl_product *product = NULL;
     if (dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &weights->desc)) {
         product = calloc(1, sizeof *product);
+        static uint64_t next_id;
+        product->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
         product->x = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
         product->y = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
         product->scratch = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
@@ -401,31 +404,78 @@ static int64_t row_chunk(int64_t k, int64_t n, int64_t rows, int precision) {
     return found;
 }
 
+// The memory objects a thread runs one product with, made on its first run and then only pointed
+// at new data: making them anew for every piece cost as long as an int8 piece's product itself.
+typedef struct {
+    uint64_t id;
+    dnnl_memory_t x, y, bias, scratch;
+} run_memories;
+
+enum { CACHED_PRODUCTS = 64 };
+
+static void release(run_memories *m) {
+    if (m->x) dnnl_memory_destroy(m->x);
+    if (m->y) dnnl_memory_destroy(m->y);
+    if (m->bias) dnnl_memory_destroy(m->bias);
+    if (m->scratch) dnnl_memory_destroy(m->scratch);
+    *m = (run_memories){0};
+}
+
+// This thread's memory objects for `product` (direct-mapped by id; a collision remakes them), or
+// NULL when oneDNN cannot make them.
+static run_memories *memories(const ckpt_dnnl_product *product) {
+    static _Thread_local run_memories cache[CACHED_PRODUCTS];
+    run_memories *m = &cache[product->id % CACHED_PRODUCTS];
+    if (m->id == product->id) return m;
+    release(m);
+    int ok = dnnl_memory_create(&m->x, &product->x, engine(), DNNL_MEMORY_NONE) == dnnl_success
+        && dnnl_memory_create(&m->y, &product->y, engine(), DNNL_MEMORY_NONE) == dnnl_success
+        && (product->bias.ndims == 0 || dnnl_memory_create(&m->bias, &product->bias, engine(), DNNL_MEMORY_NONE) == dnnl_success)
+        && (dnnl_memory_desc_get_size(&product->scratch) == 0
+            || dnnl_memory_create(&m->scratch, &product->scratch, engine(), DNNL_MEMORY_NONE) == dnnl_success);
+    if (!ok) {
+        release(m);
+        return NULL;
+    }
+    m->id = product->id;
+    return m;
+}
+
+// This thread's scratch space, grown to the largest any product has asked for.
+static void *scratch_space(size_t bytes) {
+    static _Thread_local void *space;
+    static _Thread_local size_t capacity;
+    if (bytes > capacity) {
+        free(space);
+        capacity = (bytes + 4095) / 4096 * 4096;
+        space = aligned_alloc(64, capacity);
+        if (!space) capacity = 0;
+    }
+    return space;
+}
+
 int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const void *x, const float *bias, void *y) {
     dnnl_stream_t stream = thread_stream();
     if (!stream) return dnnl_runtime_error;
+    run_memories *m = memories(product);
     size_t scratch_bytes = dnnl_memory_desc_get_size(&product->scratch);
-    void *scratch = scratch_bytes ? aligned_alloc(64, (scratch_bytes + 63) / 64 * 64) : NULL;
-    dnnl_memory_t xm = NULL, ym = NULL, bm = NULL, sm = NULL;
+    void *scratch = scratch_bytes ? scratch_space(scratch_bytes) : NULL;
+    if (!m || (scratch_bytes && !scratch)) return dnnl_out_of_memory;
     dnnl_exec_arg_t args[5];
     int count = 0;
-    dnnl_status_t status = dnnl_memory_create(&xm, &product->x, engine(), (void *)x);
-    if (status == dnnl_success) status = dnnl_memory_create(&ym, &product->y, engine(), y);
-    if (status == dnnl_success && bias) status = dnnl_memory_create(&bm, &product->bias, engine(), (void *)bias);
-    if (status == dnnl_success && scratch) status = dnnl_memory_create(&sm, &product->scratch, engine(), scratch);
+    dnnl_status_t status = dnnl_memory_set_data_handle(m->x, (void *)x);
+    if (status == dnnl_success) status = dnnl_memory_set_data_handle(m->y, y);
+    if (bias && !m->bias) return dnnl_invalid_arguments;  // a product made without a bias
+    if (status == dnnl_success && bias) status = dnnl_memory_set_data_handle(m->bias, (void *)bias);
+    if (status == dnnl_success && scratch) status = dnnl_memory_set_data_handle(m->scratch, scratch);
     if (status == dnnl_success) {
-        args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, xm};
+        args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, m->x};
         args[count++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, weights->memory};
-        args[count++] = (dnnl_exec_arg_t){DNNL_ARG_DST, ym};
-        if (bm) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, bm};
-        if (sm) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, sm};
+        args[count++] = (dnnl_exec_arg_t){DNNL_ARG_DST, m->y};
+        if (bias) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, m->bias};
+        if (scratch) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, m->scratch};
         status = dnnl_primitive_execute(product->primitive, stream, count, args);
         if (status == dnnl_success) status = dnnl_stream_wait(stream);
     }
-    if (xm) dnnl_memory_destroy(xm);
-    if (ym) dnnl_memory_destroy(ym);
-    if (bm) dnnl_memory_destroy(bm);
-    if (sm) dnnl_memory_destroy(sm);
-    free(scratch);
     return (int)status;
 }

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""What bf16 and int8 gain, at 2 threads, against the peers' own reduced-precision routes, in one run.
+
+MiniLM features (the inputs of embed.py: 2,000 TREC sentence pairs of ~24 tokens, and 512 inputs of
+128 tokens): ckpt in f32, bf16 and int8 (`bench-embed --precision`), against sentence-transformers
+under PyTorch bf16 autocast and ONNX Runtime int8 (`quantize_dynamic`, per-channel s8 weights; see
+tools/onnx_minilm.py), batch size 32 on every side. ckpt's achieved rate is divided by its engine's
+measured peak for the same precision (`EngineRate`, as `ckpt system --measure` prints it).
+
+GPT-2 124M shape (random weights): decode (128 greedy tokens after 16) and prefill (512 tokens) in
+each precision (`bench-generate --precision`), against transformers' prefill under bf16 autocast.
+
+Peak RSS: `ckpt embed` of the short set and `ckpt generate` of 16 tokens, per precision.
+
+The machine drifts by ±25 % from minute to minute, so the sides alternate for `--rounds` rounds and
+each figure is its best round.
+
+    python tools/bench/precision.py --ckpt .build/release/ckpt --minilm .cache/models/all-MiniLM-L6-v2 \
+        --gpt2 .cache/models/gpt2-124m --work .cache/bench
+"""
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from embed import PEER as ST_PEER, inputs, timed
+from generate import PEER as HF_PEER
+from machine import describe
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+THREADS = 2
+
+ORT_PEER = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[5])
+import onnx_minilm
+model_dir, path, threads, max_length, tools = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+encoder = onnx_minilm.OrtEncoder(onnx_minilm.export_int8(model_dir, sys.argv[6]), model_dir, threads, max_length=max_length or 256)
+texts = open(path, encoding="utf-8").read().splitlines()
+best = float("inf")
+for _ in range(2):
+    t = time.perf_counter()
+    encoder.encode(texts, batch_size=32)
+    best = min(best, time.perf_counter() - t)
+print(json.dumps({"seconds": best, "texts": len(texts)}))
+"""
+
+
+def peak_rss(command):
+    out = subprocess.run(["/usr/bin/time", "-f", "maxrss_kb=%M", *command], check=True, capture_output=True, text=True)
+    return int(out.stderr.strip().splitlines()[-1].removeprefix("maxrss_kb=")) * 1024
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--minilm", required=True)
+    ap.add_argument("--gpt2", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args()
+    work = Path(args.work)
+    system, _ = describe(args.ckpt)
+    report = {"cpu": system["cpu"]["model"], "threads": THREADS, "features": [], "gpt2": {}, "rss_mb": {}}
+
+    print(f"{'workload':30} {'route':12} {'texts/s':>9} {'vs peer':>8} {'% of peak':>10}")
+    for label, path, max_length in inputs(work):
+        def ckpt(precision):
+            cmd = [args.ckpt, "bench-embed", "--model", args.minilm, "--threads", str(THREADS), "--precision", precision, str(path)]
+            return timed(cmd + (["--max-length", str(max_length)] if max_length else []))[0]
+
+        def st_bf16():
+            return timed([sys.executable, "-c", ST_PEER, args.minilm, str(path), str(THREADS), str(max_length), "bf16"])[0]
+
+        def ort_int8():
+            return timed([sys.executable, "-c", ORT_PEER, args.minilm, str(path), str(THREADS), str(max_length), str(ROOT / "tools"),
+                          str(work / "onnx")])[0]
+
+        rounds = [{"f32": ckpt("f32"), "bf16": ckpt("bf16"), "int8": ckpt("int8"), "st_bf16": st_bf16(), "ort_int8": ort_int8()}
+                  for _ in range(args.rounds)]
+        best = {k: min((r[k] for r in rounds), key=lambda x: x["seconds"]) for k in rounds[0]}
+        rate = {k: v["texts"] / v["seconds"] for k, v in best.items()}
+        peers = {"f32": None, "bf16": "st_bf16", "int8": "ort_int8"}
+        for precision in ("f32", "bf16", "int8"):
+            r = best[precision]
+            peer = peers[precision]
+            row = {"workload": label, "precision": precision, "texts_per_second": rate[precision],
+                   "peer": peer, "peer_texts_per_second": rate[peer] if peer else None,
+                   "peak_fraction": r["gflops"] / r["peak_gflops"], "peak_gflops": r["peak_gflops"]}
+            report["features"].append(row)
+            versus = f"{rate[precision] / rate[peer]:7.2f}x" if peer else " " * 8
+            print(f"{label:30} {'ckpt ' + precision:12} {rate[precision]:9.1f} {versus} {100 * row['peak_fraction']:9.0f}% "
+                  f"(of {r['peak_gflops']:.0f} GFLOP/s)")
+        print(f"{label:30} {'ST bf16':12} {rate['st_bf16']:9.1f}")
+        print(f"{label:30} {'ORT int8':12} {rate['ort_int8']:9.1f}")
+
+    text = ROOT / "fixtures" / "data" / "trec-test.tsv"
+    runs = []
+    for _ in range(args.rounds):
+        round_ = {p: json.loads(subprocess.run([args.ckpt, "bench-generate", "--model", args.gpt2, "--threads", str(THREADS), "--precision", p,
+                                                str(text)], check=True, capture_output=True, text=True).stdout) for p in ("f32", "bf16", "int8")}
+        round_["torch_bf16"] = json.loads(subprocess.run([sys.executable, "-c", HF_PEER, args.gpt2, str(text), str(THREADS), "bf16"],
+                                                         check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        runs.append(round_)
+    gpt2 = {k: {m: max(r[k][m] for r in runs) for m in ("decode_tokens_per_second", "prefill_tokens_per_second")} for k in runs[0]}
+    report["gpt2"] = gpt2
+    f32 = gpt2["f32"]
+    print(f"\n{'GPT-2 124M':12} {'decode tok/s':>12} {'vs f32':>7} {'prefill tok/s':>14} {'vs torch bf16':>14}")
+    for k, v in gpt2.items():
+        print(f"{k:12} {v['decode_tokens_per_second']:12.1f} {v['decode_tokens_per_second'] / f32['decode_tokens_per_second']:6.2f}x "
+              f"{v['prefill_tokens_per_second']:14.0f} {v['prefill_tokens_per_second'] / gpt2['torch_bf16']['prefill_tokens_per_second']:13.2f}x")
+
+    short = inputs(work)[0][1]
+    for precision in ("f32", "bf16", "int8"):
+        report["rss_mb"][precision] = {
+            "embed": peak_rss([args.ckpt, "embed", "--model", args.minilm, "--precision", precision, "--threads", str(THREADS),
+                               "--output", str(work / "rss.npy"), "--force", "--quiet", str(short)]) / 1e6,
+            "generate": peak_rss([args.ckpt, "generate", "--model", args.gpt2, "--precision", precision, "--threads", str(THREADS),
+                                  "--prompt", "The", "--max-new-tokens", "16", "--quiet"]) / 1e6}
+    print("\npeak RSS, MB: " + ", ".join(f"{p}: embed {r['embed']:.0f}, generate {r['generate']:.0f}" for p, r in report["rss_mb"].items()))
+    (work / "precision.json").write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
