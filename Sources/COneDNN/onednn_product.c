@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 // libgomp's, declared here because clang's include path has no omp.h. oneDNN (Debian's build uses
 // OpenMP) sizes each primitive's parallel region by this thread's OpenMP limit: set to 1 on every
@@ -21,6 +22,10 @@ struct ckpt_dnnl_weights {
     // elements between one block and the next; else 0.
     int64_t block_stride;
     int64_t k_padded;
+    // bf16 weights whose block products run widened to f32 (`bf16_widened`): the f32 layout they are
+    // widened into, piece by piece, for oneDNN's f32 kernel.
+    int widen;
+    dnnl_memory_desc_t wide_desc;
     // The run of k over which oneDNN's kernel sums before adding the partial sums in order
     // (0: the row product does not reproduce it).
     int64_t row_chunk;
@@ -108,6 +113,52 @@ static dnnl_primitive_desc_t describe(int64_t rows, int64_t k, int64_t n, int ha
 
 static int64_t row_chunk(int64_t k, int64_t n, int64_t rows, int precision);
 
+// VDPBF16PS (16 outputs × a pair of k) and VFMADD (16 × one k) each repeated on eight independent
+// sums: nanoseconds per multiply-add.
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) static double bf16_dot_cost(void) {
+    __m512 acc[8];
+    for (int c = 0; c < 8; c++) acc[c] = _mm512_setzero_ps();
+    __m512bh a = (__m512bh)_mm512_set1_epi32(0x3f803f80), b = (__m512bh)_mm512_set1_epi32(0x3c003c00);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < 200000; i++)
+        for (int c = 0; c < 8; c++) acc[c] = _mm512_dpbf16_ps(acc[c], a, b);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    volatile float sink = _mm512_reduce_add_ps(acc[0]);
+    (void)sink;
+    return ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / (200000.0 * 8 * 32);
+}
+
+__attribute__((target("avx512f"))) static double f32_fma_cost(void) {
+    __m512 acc[8];
+    for (int c = 0; c < 8; c++) acc[c] = _mm512_setzero_ps();
+    __m512 a = _mm512_set1_ps(1.0f), b = _mm512_set1_ps(1e-3f);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < 200000; i++)
+        for (int c = 0; c < 8; c++) acc[c] = _mm512_fmadd_ps(a, b, acc[c]);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    volatile float sink = _mm512_reduce_add_ps(acc[0]);
+    (void)sink;
+    return ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / (200000.0 * 8 * 16);
+}
+
+static int widened;
+static pthread_once_t widened_once = PTHREAD_ONCE_INIT;
+static void choose_widening(void) {
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw")) return;  // no kernels of ours
+    // Without VDPBF16PS oneDNN computes bf16 products in slow emulation; with it, the instruction
+    // may still multiply-add more slowly than f32 FMAs (half their rate on an Intel Xeon, family 6
+    // model 207, where AMX is not exposed): then f32 kernels over widened weights are faster. The
+    // two rates differ by twofold or more either way, so the choice does not flip between runs.
+    widened = !__builtin_cpu_supports("avx512bf16") || bf16_dot_cost() > f32_fma_cost();
+}
+
+int ckpt_dnnl_bf16_widened(void) {
+    pthread_once(&widened_once, choose_widening);
+    return widened;
+}
+
 static ckpt_dnnl_weights *pack(const void *w, int source_type, int64_t k, int64_t n, int64_t rows, int precision);
 
 ckpt_dnnl_weights *ckpt_dnnl_pack(const void *w, int source_type, int64_t k, int64_t n, int64_t rows, int precision) {
@@ -155,6 +206,15 @@ static ckpt_dnnl_weights *pack(const void *w, int source_type, int64_t k, int64_
         return NULL;
     }
     packed->data = data;
+    if (precision == CKPT_DNNL_BF16 && packed->block_stride && ckpt_dnnl_bf16_widened()) {
+        // The f32 kernel's layout for this shape: blocks of 64 outputs over at most the bf16 rows.
+        dnnl_primitive_desc_t wide = describe(rows, k, n, 1, 0, CKPT_DNNL_F32);
+        if (wide) {
+            packed->wide_desc = *dnnl_primitive_desc_query_md(wide, dnnl_query_weights_md, 0);
+            packed->widen = output_block_stride(&packed->wide_desc) != 0 && packed->wide_desc.padded_dims[0] <= packed->k_padded;
+            dnnl_primitive_desc_destroy(wide);
+        }
+    }
     return packed;
 }
 
@@ -168,6 +228,10 @@ int64_t ckpt_dnnl_weights_inputs(const ckpt_dnnl_weights *weights) { return weig
 
 int ckpt_dnnl_weights_precision(const ckpt_dnnl_weights *weights) { return weights->precision; }
 
+int ckpt_dnnl_weights_take_f32(const ckpt_dnnl_weights *weights) {
+    return weights->precision == CKPT_DNNL_F32 || (weights->precision == CKPT_DNNL_BF16 && weights->widen);
+}
+
 int ckpt_dnnl_int8_native(void) {
     // VNNI sums u8 · s8 pairs into s32 without the 16-bit saturation of the older instructions.
     return engine() && (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core_vnni) == dnnl_cpu_isa_avx512_core_vnni;
@@ -178,10 +242,10 @@ int64_t ckpt_dnnl_weights_bytes(const ckpt_dnnl_weights *weights) { return (int6
 ckpt_dnnl_product *ckpt_dnnl_product_create(const ckpt_dnnl_weights *weights, int64_t rows, int has_bias, int accumulate) {
     if (!thread_stream()) return NULL;
     if (weights->precision == CKPT_DNNL_INT8 && (has_bias || accumulate)) return NULL;
-    dnnl_primitive_desc_t pd = describe(rows, weights->k, weights->n, has_bias, accumulate, weights->precision);
+    dnnl_primitive_desc_t pd = describe(rows, weights->k, weights->n, has_bias, accumulate, weights->widen ? CKPT_DNNL_F32 : weights->precision);
     if (!pd) return NULL;
     ckpt_dnnl_product *product = NULL;
-    if (dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &weights->desc)) {
+    if (dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), weights->widen ? &weights->wide_desc : &weights->desc)) {
         product = calloc(1, sizeof *product);
         static uint64_t next_id;
         product->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
@@ -264,7 +328,7 @@ enum { PREFETCH_PAIRS = 32 };
 // eight independent sums hide the multiply-adds' latency; each output's order is unchanged.
 __attribute__((always_inline, target("avx512f,avx512bw")))
 static inline void bf16_blocks(const ckpt_dnnl_weights *weights, const uint16_t *x, int64_t first, int blocks, const float *bias, float *y,
-                               int accumulate) {
+                               int accumulate, int odd_first) {
     const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
     const uint16_t *w[2];
     for (int b = 0; b < blocks; b++) w[b] = (const uint16_t *)weights->data + (first / OUTPUT_BLOCK + b) * weights->block_stride;
@@ -280,8 +344,14 @@ static inline void bf16_blocks(const ckpt_dnnl_weights *weights, const uint16_t 
             for (int c = 0; c < 4 * blocks; c++) {
                 // 16 outputs' (even, odd) weight pairs: the odd one is each lane's high half.
                 __m512i pairs = _mm512_loadu_si512(w[c / 4] + p * 2 * OUTPUT_BLOCK + 32 * (c % 4));
-                acc[c] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(pairs, high)), odd_x, acc[c]);
-                acc[c] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16)), even_x, acc[c]);
+                __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(pairs, high)), even = _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16));
+                if (odd_first) {
+                    acc[c] = _mm512_fmadd_ps(odd, odd_x, acc[c]);
+                    acc[c] = _mm512_fmadd_ps(even, even_x, acc[c]);
+                } else {
+                    acc[c] = _mm512_fmadd_ps(even, even_x, acc[c]);
+                    acc[c] = _mm512_fmadd_ps(odd, odd_x, acc[c]);
+                }
             }
         }
         for (int c = 0; c < 4 * blocks; c++) total[c] = start == 0 ? acc[c] : _mm512_add_ps(total[c], acc[c]);
@@ -294,9 +364,11 @@ static inline void bf16_blocks(const ckpt_dnnl_weights *weights, const uint16_t 
 
 __attribute__((target("avx512f,avx512bw")))
 static void bf16_row_product(const ckpt_dnnl_weights *weights, const uint16_t *x, const float *bias, float *y, int accumulate) {
+    // Widened weights run through oneDNN's f32 kernel, which sums k in order.
+    int odd_first = !weights->widen;
     int64_t first = 0;
-    for (; first + OUTPUT_BLOCK < weights->n; first += 2 * OUTPUT_BLOCK) bf16_blocks(weights, x, first, 2, bias, y, accumulate);
-    if (first < weights->n) bf16_blocks(weights, x, first, 1, bias, y, accumulate);
+    for (; first + OUTPUT_BLOCK < weights->n; first += 2 * OUTPUT_BLOCK) bf16_blocks(weights, x, first, 2, bias, y, accumulate, odd_first);
+    if (first < weights->n) bf16_blocks(weights, x, first, 1, bias, y, accumulate, odd_first);
 }
 
 int ckpt_dnnl_row_product(const ckpt_dnnl_weights *weights, const void *x, const float *bias, float *y, int accumulate) {
@@ -308,7 +380,13 @@ int ckpt_dnnl_row_product(const ckpt_dnnl_weights *weights, const void *x, const
     if (weights->precision != CKPT_DNNL_BF16) return -1;
     uint16_t *padded = calloc((size_t)weights->k_padded, sizeof *padded);
     if (!padded) return -1;
-    memcpy(padded, x, sizeof *padded * (size_t)weights->k);
+    if (weights->widen) {
+        // x holds bf16 values as f32 (exactly): their top halves.
+        const uint32_t *wide = x;
+        for (int64_t i = 0; i < weights->k; i++) padded[i] = (uint16_t)(wide[i] >> 16);
+    } else {
+        memcpy(padded, x, sizeof *padded * (size_t)weights->k);
+    }
     bf16_row_product(weights, padded, bias, y, accumulate);
     free(padded);
     return 0;
@@ -378,7 +456,13 @@ static int64_t row_chunk(int64_t k, int64_t n, int64_t rows, int precision) {
         probe = pack(w, CKPT_DNNL_F32, k, n, rows, precision);
         product = probe ? ckpt_dnnl_product_create(probe, 1, 0, 0) : NULL;
     }
-    const void *row = precision == CKPT_DNNL_BF16 ? (const void *)x16 : (const void *)x;
+    if (probe && probe->widen) {
+        for (int64_t i = 0; i < k; i++) {
+            uint32_t bits = (uint32_t)x16[i] << 16;
+            memcpy(x + i, &bits, 4);
+        }
+    }
+    const void *row = precision == CKPT_DNNL_BF16 && !(probe && probe->widen) ? (const void *)x16 : (const void *)x;
     int bf16 = precision == CKPT_DNNL_BF16;
     if (product && (!bf16 || __builtin_cpu_supports("avx512bw")) && ckpt_dnnl_product_run(product, probe, row, NULL, expected) == 0) {
         int64_t limit = bf16 ? probe->k_padded : k;
@@ -408,7 +492,7 @@ static int64_t row_chunk(int64_t k, int64_t n, int64_t rows, int precision) {
 // at new data: making them anew for every piece cost as long as an int8 piece's product itself.
 typedef struct {
     uint64_t id;
-    dnnl_memory_t x, y, bias, scratch;
+    dnnl_memory_t x, y, bias, scratch, wide;
 } run_memories;
 
 enum { CACHED_PRODUCTS = 64 };
@@ -418,12 +502,13 @@ static void release(run_memories *m) {
     if (m->y) dnnl_memory_destroy(m->y);
     if (m->bias) dnnl_memory_destroy(m->bias);
     if (m->scratch) dnnl_memory_destroy(m->scratch);
+    if (m->wide) dnnl_memory_destroy(m->wide);
     *m = (run_memories){0};
 }
 
 // This thread's memory objects for `product` (direct-mapped by id; a collision remakes them), or
 // NULL when oneDNN cannot make them.
-static run_memories *memories(const ckpt_dnnl_product *product) {
+static run_memories *memories(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights) {
     static _Thread_local run_memories cache[CACHED_PRODUCTS];
     run_memories *m = &cache[product->id % CACHED_PRODUCTS];
     if (m->id == product->id) return m;
@@ -432,7 +517,8 @@ static run_memories *memories(const ckpt_dnnl_product *product) {
         && dnnl_memory_create(&m->y, &product->y, engine(), DNNL_MEMORY_NONE) == dnnl_success
         && (product->bias.ndims == 0 || dnnl_memory_create(&m->bias, &product->bias, engine(), DNNL_MEMORY_NONE) == dnnl_success)
         && (dnnl_memory_desc_get_size(&product->scratch) == 0
-            || dnnl_memory_create(&m->scratch, &product->scratch, engine(), DNNL_MEMORY_NONE) == dnnl_success);
+            || dnnl_memory_create(&m->scratch, &product->scratch, engine(), DNNL_MEMORY_NONE) == dnnl_success)
+        && (!weights->widen || dnnl_memory_create(&m->wide, &weights->wide_desc, engine(), DNNL_MEMORY_NONE) == dnnl_success);
     if (!ok) {
         release(m);
         return NULL;
@@ -441,26 +527,57 @@ static run_memories *memories(const ckpt_dnnl_product *product) {
     return m;
 }
 
-// This thread's scratch space, grown to the largest any product has asked for.
-static void *scratch_space(size_t bytes) {
-    static _Thread_local void *space;
-    static _Thread_local size_t capacity;
-    if (bytes > capacity) {
-        free(space);
-        capacity = (bytes + 4095) / 4096 * 4096;
-        space = aligned_alloc(64, capacity);
-        if (!space) capacity = 0;
+// A thread's buffer, grown to the largest size asked for.
+typedef struct {
+    void *data;
+    size_t capacity;
+} growing_buffer;
+
+static void *reserve(growing_buffer *buffer, size_t bytes) {
+    if (bytes > buffer->capacity) {
+        free(buffer->data);
+        buffer->capacity = (bytes + 4095) / 4096 * 4096;
+        buffer->data = aligned_alloc(64, buffer->capacity);
+        if (!buffer->data) buffer->capacity = 0;
     }
-    return space;
+    return buffer->data;
+}
+
+// bf16 weights [k_padded / 2][64][2] per block of 64 outputs written as the f32 kernel's
+// [k_wide][64]: each lane pair's low half is an even k, its high half the odd k after it.
+__attribute__((target("avx512f,avx512bw")))
+static void widen(const ckpt_dnnl_weights *weights, float *out) {
+    const uint16_t *data = (const uint16_t *)weights->data;
+    const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
+    int64_t rows = weights->wide_desc.padded_dims[0], blocks = weights->wide_desc.padded_dims[1] / OUTPUT_BLOCK;
+    for (int64_t b = 0; b < blocks; b++) {
+        const uint16_t *in = data + b * weights->block_stride;
+        float *o = out + b * rows * OUTPUT_BLOCK;
+        for (int64_t p = 0; p < rows / 2; p++) {
+            for (int c = 0; c < 4; c++) {
+                __m512i pairs = _mm512_loadu_si512(in + p * 2 * OUTPUT_BLOCK + 32 * c);
+                _mm512_storeu_si512(o + 2 * p * OUTPUT_BLOCK + 16 * c, _mm512_slli_epi32(pairs, 16));
+                _mm512_storeu_si512(o + (2 * p + 1) * OUTPUT_BLOCK + 16 * c, _mm512_and_si512(pairs, high));
+            }
+        }
+    }
 }
 
 int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const void *x, const float *bias, void *y) {
     dnnl_stream_t stream = thread_stream();
     if (!stream) return dnnl_runtime_error;
-    run_memories *m = memories(product);
+    static _Thread_local growing_buffer scratch_space, wide_space;
+    run_memories *m = memories(product, weights);
     size_t scratch_bytes = dnnl_memory_desc_get_size(&product->scratch);
-    void *scratch = scratch_bytes ? scratch_space(scratch_bytes) : NULL;
+    void *scratch = scratch_bytes ? reserve(&scratch_space, scratch_bytes) : NULL;
     if (!m || (scratch_bytes && !scratch)) return dnnl_out_of_memory;
+    dnnl_memory_t weights_memory = weights->memory;
+    if (weights->widen) {
+        float *wide = reserve(&wide_space, dnnl_memory_desc_get_size(&weights->wide_desc));
+        if (!wide || dnnl_memory_set_data_handle(m->wide, wide) != dnnl_success) return dnnl_out_of_memory;
+        widen(weights, wide);
+        weights_memory = m->wide;
+    }
     dnnl_exec_arg_t args[5];
     int count = 0;
     dnnl_status_t status = dnnl_memory_set_data_handle(m->x, (void *)x);
@@ -470,7 +587,7 @@ int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weig
     if (status == dnnl_success && scratch) status = dnnl_memory_set_data_handle(m->scratch, scratch);
     if (status == dnnl_success) {
         args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, m->x};
-        args[count++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, weights->memory};
+        args[count++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, weights_memory};
         args[count++] = (dnnl_exec_arg_t){DNNL_ARG_DST, m->y};
         if (bias) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, m->bias};
         if (scratch) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, m->scratch};

@@ -30,6 +30,11 @@ public final class LinearWeight: @unchecked Sendable {
     public static let panelWidth = 128
 
     private let panels: [Panel]
+    /// Whether products take x in the precision's own element type (bf16 bits, u8) rather than as
+    /// f32 values: oneDNN's bf16 and int8 kernels, but not bf16 weights multiplied widened to f32.
+    private var takesReducedInputs: Bool {
+        native && precision != .f32 && (precision == .int8 || ckpt_dnnl_weights_take_f32(panels[0].packed) == 0)
+    }
     /// int8: each output's weight scale, and the sum of its quantized weights (for the rows' zero points).
     private let columnScales: [Float], columnSums: [Int32]
 
@@ -180,7 +185,7 @@ public final class LinearWeight: @unchecked Sendable {
                       accumulate: Bool = false, threads: Int) {
         guard m > 0 else { return }
         let blocks = (m + Self.rowBlock - 1) / Self.rowBlock, pieces = blocks * panels.count
-        let rows = PreparedRows(x, rows: m, inputs: inputs, precision: precision, native: native, threads: threads)
+        let rows = PreparedRows(x, rows: m, inputs: inputs, precision: precision, bits: takesReducedInputs, threads: threads)
         // Each thread writes only its own pieces of y.
         let operands = UncheckedSendable(Operands(x: x, rows: rows, y: y, bias: bias, count: m))
         Parallel.forEachIndex(pieces, threads: threads) { piece in
@@ -307,7 +312,8 @@ private final class PreparedRows {
     private(set) var form: Form = .f32(nil)
     private var owned: [UnsafeMutableRawPointer] = []
 
-    init(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, precision: Precision, native: Bool, threads: Int) {
+    /// `bits`: the product takes bf16 bits or u8 values, else f32 values (rounded or quantized).
+    init(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, precision: Precision, bits: Bool, threads: Int) {
         let count = rows * inputs, blocks = (rows + LinearWeight.rowBlock - 1) / LinearWeight.rowBlock
         // Each block of rows is converted on its own (by rows, so the result does not depend on the split).
         func eachBlock(_ body: @escaping @Sendable (Range<Int>) -> Void) {
@@ -319,7 +325,7 @@ private final class PreparedRows {
         case .f32:
             break
         case .bf16:
-            let values = allocate(UInt16.self, count), rounded = native ? nil : allocate(Float.self, count)
+            let values = allocate(UInt16.self, count), rounded = bits ? nil : allocate(Float.self, count)
             let pointers = UncheckedSendable((x, values, rounded))
             eachBlock { r in
                 let (x, values, rounded) = pointers.value, range = Int64(r.lowerBound * inputs), n = Int64(r.count * inputs)
@@ -328,7 +334,7 @@ private final class PreparedRows {
             form = rounded.map { .f32(UnsafePointer($0)) } ?? .bf16(values)
         case .int8:
             let q = allocate(UInt8.self, count), scales = allocate(Float.self, rows), zeros = allocate(Int32.self, rows)
-            let values = native ? nil : allocate(Float.self, count)
+            let values = bits ? nil : allocate(Float.self, count)
             let pointers = UncheckedSendable((x, q, scales, zeros, values))
             eachBlock { r in
                 let (x, q, scales, zeros, values) = pointers.value, first = r.lowerBound * inputs

@@ -38,6 +38,7 @@ public enum MatmulEngine: String, Sendable, CaseIterable {
 
     /// The kernel of `precision`'s products. Where the engine has none (OpenBLAS's bf16 and int8,
     /// oneDNN's int8 without VNNI), "f32 (name)": the rounded or quantized values multiplied in f32.
+    /// bf16 weights that oneDNN multiplies widened to f32 (see `ckpt_dnnl_bf16_widened`) say so.
     public func kernel(_ precision: Precision) -> String {
         let f32: String
         switch self {
@@ -46,7 +47,7 @@ public enum MatmulEngine: String, Sendable, CaseIterable {
             let native = precision != .int8 || ckpt_dnnl_int8_native() != 0
             if precision != .f32, native,
                let kernel = OneDNNProducts.implementation(inputs: 384, width: LinearWeight.panelWidth, rows: LinearWeight.rowBlock, precision: precision) {
-                return kernel
+                return precision == .bf16 && ckpt_dnnl_bf16_widened() != 0 ? kernel + ", bf16 weights widened" : kernel
             }
         case .openblas:
             f32 = openblas_get_corename().map { String(cString: $0) } ?? "unknown"

@@ -27,6 +27,13 @@ void ckpt_dnnl_weights_free(ckpt_dnnl_weights *weights);
 int64_t ckpt_dnnl_weights_inputs(const ckpt_dnnl_weights *weights);
 /// The precision the weights were packed for.
 int ckpt_dnnl_weights_precision(const ckpt_dnnl_weights *weights);
+/// Whether products over these weights take x as f32: f32 weights, and bf16 ones whose block
+/// products run widened to f32 (x then holds bf16 values, rounded, as f32).
+int ckpt_dnnl_weights_take_f32(const ckpt_dnnl_weights *weights);
+/// Whether bf16 weights here are kept bf16 but multiplied widened to f32 by oneDNN's f32 kernel,
+/// a piece at a time: where VDPBF16PS is missing, or slower per multiply-add than f32 FMAs
+/// (measured once per process; the two differ by twofold or more on the CPUs measured).
+int ckpt_dnnl_bf16_widened(void);
 /// Whether oneDNN's int8 products run on VNNI instructions here (exact s32 sums; without them
 /// oneDNN's u8 · s8 kernels may saturate 16-bit pair sums).
 int ckpt_dnnl_int8_native(void);
