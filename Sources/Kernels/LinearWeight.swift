@@ -325,13 +325,21 @@ private final class PreparedRows {
         case .f32:
             break
         case .bf16:
-            let values = allocate(UInt16.self, count), rounded = bits ? nil : allocate(Float.self, count)
-            let pointers = UncheckedSendable((x, values, rounded))
-            eachBlock { r in
-                let (x, values, rounded) = pointers.value, range = Int64(r.lowerBound * inputs), n = Int64(r.count * inputs)
-                if let rounded { ckpt_round_to_bf16(x + Int(range), rounded + Int(range), n) } else { ckpt_to_bf16(x + Int(range), values + Int(range), n) }
+            if bits {
+                let pointers = UncheckedSendable((x, allocate(UInt16.self, count)))
+                eachBlock { r in
+                    let (x, values) = pointers.value, first = r.lowerBound * inputs
+                    ckpt_to_bf16(x + first, values + first, Int64(r.count * inputs))
+                }
+                form = .bf16(pointers.value.1)
+            } else {
+                let pointers = UncheckedSendable((x, allocate(Float.self, count)))
+                eachBlock { r in
+                    let (x, rounded) = pointers.value, first = r.lowerBound * inputs
+                    ckpt_round_to_bf16(x + first, rounded + first, Int64(r.count * inputs))
+                }
+                form = .f32(pointers.value.1)
             }
-            form = rounded.map { .f32(UnsafePointer($0)) } ?? .bf16(values)
         case .int8:
             let q = allocate(UInt8.self, count), scales = allocate(Float.self, rows), zeros = allocate(Int32.self, rows)
             let values = bits ? nil : allocate(Float.self, count)
