@@ -26,6 +26,7 @@ struct ckpt_dnnl_weights {
     // widened into, piece by piece, for oneDNN's f32 kernel.
     int widen;
     dnnl_memory_desc_t wide_desc;
+    uint64_t id;  // unique for the process: which weights a thread's widened copy holds
     // The run of k over which oneDNN's kernel sums before adding the partial sums in order
     // (0: the row product does not reproduce it).
     int64_t row_chunk;
@@ -113,6 +114,11 @@ static dnnl_primitive_desc_t describe(int64_t rows, int64_t k, int64_t n, int ha
 
 static int64_t row_chunk(int64_t k, int64_t n, int64_t rows, int precision);
 
+static uint64_t next_id(void) {
+    static uint64_t last;
+    return __atomic_add_fetch(&last, 1, __ATOMIC_RELAXED);
+}
+
 // VDPBF16PS (16 outputs × a pair of k) and VFMADD (16 × one k) each repeated on eight independent
 // sums: nanoseconds per multiply-add.
 __attribute__((target("avx512f,avx512bw,avx512bf16"))) static double bf16_dot_cost(void) {
@@ -175,6 +181,7 @@ static ckpt_dnnl_weights *pack(const void *w, int source_type, int64_t k, int64_
     if (!pd) return NULL;
     ckpt_dnnl_weights *packed = calloc(1, sizeof *packed);
     packed->precision = precision;
+    packed->id = next_id();
     packed->desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     packed->k = k;
     packed->n = n;
@@ -247,8 +254,7 @@ ckpt_dnnl_product *ckpt_dnnl_product_create(const ckpt_dnnl_weights *weights, in
     ckpt_dnnl_product *product = NULL;
     if (dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), weights->widen ? &weights->wide_desc : &weights->desc)) {
         product = calloc(1, sizeof *product);
-        static uint64_t next_id;
-        product->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
+        product->id = next_id();
         product->x = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
         product->y = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
         product->scratch = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
@@ -567,15 +573,21 @@ int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weig
     dnnl_stream_t stream = thread_stream();
     if (!stream) return dnnl_runtime_error;
     static _Thread_local growing_buffer scratch_space, wide_space;
+    static _Thread_local uint64_t widened_id;  // whose weights wide_space holds
     run_memories *m = memories(product, weights);
     size_t scratch_bytes = dnnl_memory_desc_get_size(&product->scratch);
     void *scratch = scratch_bytes ? reserve(&scratch_space, scratch_bytes) : NULL;
     if (!m || (scratch_bytes && !scratch)) return dnnl_out_of_memory;
     dnnl_memory_t weights_memory = weights->memory;
     if (weights->widen) {
+        void *before = wide_space.data;
         float *wide = reserve(&wide_space, dnnl_memory_desc_get_size(&weights->wide_desc));
         if (!wide || dnnl_memory_set_data_handle(m->wide, wide) != dnnl_success) return dnnl_out_of_memory;
-        widen(weights, wide);
+        // A thread running one panel's pieces one after another (see LinearWeight) widens it once.
+        if (weights->id != widened_id || wide != before) {
+            widen(weights, wide);
+            widened_id = weights->id;
+        }
         weights_memory = m->wide;
     }
     dnnl_exec_arg_t args[5];

@@ -188,9 +188,13 @@ public final class LinearWeight: @unchecked Sendable {
         let rows = PreparedRows(x, rows: m, inputs: inputs, precision: precision, bits: takesReducedInputs, threads: threads)
         // Each thread writes only its own pieces of y.
         let operands = UncheckedSendable(Operands(x: x, rows: rows, y: y, bias: bias, count: m))
+        // Pieces go row block by row block; widened bf16 panels go panel by panel instead, so that a
+        // thread widens a panel once for the blocks it takes in a row. Either order gives the same bits.
+        let panelMajor = precision == .bf16 && native && !takesReducedInputs
         Parallel.forEachIndex(pieces, threads: threads) { piece in
-            let first = piece / self.panels.count * Self.rowBlock, panel = self.panels[piece % self.panels.count]
-            self.run(panel, operands.value, rows: first..<min(m, first + Self.rowBlock), accumulate: accumulate)
+            let (block, panel) = panelMajor ? (piece % blocks, piece / blocks) : (piece / self.panels.count, piece % self.panels.count)
+            let first = block * Self.rowBlock
+            self.run(self.panels[panel], operands.value, rows: first..<min(m, first + Self.rowBlock), accumulate: accumulate)
         }
     }
 

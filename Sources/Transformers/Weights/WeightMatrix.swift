@@ -30,12 +30,10 @@ enum WeightMatrix {
 
     /// Matrices stacked by rows (outputs); mixed forms are stacked as f32.
     static func stacking(_ parts: [WeightMatrix]) -> WeightMatrix {
-        if case let all as [Int8Weights] = parts.map({ if case .int8(let w) = $0 { w } else { nil } }) as [Int8Weights?] {
-            return .int8(Int8Weights(values: all.flatMap(\.values), scales: all.flatMap(\.scales)))
-        }
-        if case let all as [[UInt16]] = parts.map({ if case .bf16(let w) = $0 { w } else { nil } }) as [[UInt16]?] {
-            return .bf16(all.flatMap { $0 })
-        }
+        let int8 = parts.compactMap { if case .int8(let w) = $0 { w } else { nil } }
+        if int8.count == parts.count { return .int8(Int8Weights(values: int8.flatMap(\.values), scales: int8.flatMap(\.scales))) }
+        let bf16 = parts.compactMap { if case .bf16(let w) = $0 { w } else { nil } }
+        if bf16.count == parts.count { return .bf16(bf16.flatMap { $0 }) }
         return .f32(parts.flatMap(\.floats))
     }
 
