@@ -78,7 +78,7 @@ public final class LinearWeight: @unchecked Sendable {
             }
         }
         columnScales = quantized?.scales ?? []
-        columnSums = quantized.map { q in (0..<outputs).map { j in (0..<inputs).reduce(Int32(0)) { $0 + Int32(q.values[j * inputs + $1]) } } } ?? []
+        columnSums = quantized.map { Self.rowSums($0.values, inputs: inputs) } ?? []
         let nativePanels = engine == .onednn ? Self.nativePanels(source, quantized, outputs: outputs, inputs: inputs, precision: precision) : nil
         native = precision == .f32 || nativePanels != nil
         panels = nativePanels ?? Self.f32Values(source, quantized, outputs: outputs, inputs: inputs, precision: precision) { w in
@@ -98,6 +98,17 @@ public final class LinearWeight: @unchecked Sendable {
     }
 
     private static func panelStarts(_ outputs: Int) -> StrideTo<Int> { stride(from: 0, to: outputs, by: panelWidth) }
+
+    /// The sum of each row of quantized weights [outputs, inputs] (each output's, for the zero points of x's rows).
+    private static func rowSums(_ values: [Int8], inputs: Int) -> [Int32] {
+        values.withUnsafeBufferPointer { v in
+            (0..<(v.count / inputs)).map { j in
+                var sum: Int32 = 0
+                for i in (j * inputs)..<((j + 1) * inputs) { sum += Int32(v[i]) }
+                return sum
+            }
+        }
+    }
 
     /// Panels packed by oneDNN for bf16 or int8 products, or nil where it has no such product here.
     private static func nativePanels(_ source: Source, _ quantized: Int8Weights?, outputs: Int, inputs: Int,
@@ -127,7 +138,7 @@ public final class LinearWeight: @unchecked Sendable {
         switch source {
         case .f32(let w): return pack(w, type: Int32(CKPT_DNNL_F32), elementSize: 4)
         case .bf16(let w): return pack(w, type: Int32(CKPT_DNNL_BF16), elementSize: 2)
-        case .int8(let q): return widenedArray(q.dequantized(inputs: inputs)) { pack($0, type: Int32(CKPT_DNNL_F32), elementSize: 4) }
+        case .int8(let q): return withValues(q.dequantized(inputs: inputs)) { pack($0, type: Int32(CKPT_DNNL_F32), elementSize: 4) }
         }
     }
 
@@ -136,7 +147,7 @@ public final class LinearWeight: @unchecked Sendable {
     private static func f32Values<T>(_ source: Source, _ quantized: Int8Weights?, outputs: Int, inputs: Int, precision: Precision,
                                      _ body: (UnsafePointer<Float>) -> T) -> T {
         let count = outputs * inputs
-        if let quantized { return widenedArray(quantized.values.map(Float.init), body) }
+        if let quantized { return withValues(quantized.values.map(Float.init), body) }
         switch source {
         case .f32(let w) where precision == .bf16:
             let rounded = FloatBuffer(count)
@@ -144,7 +155,7 @@ public final class LinearWeight: @unchecked Sendable {
             return body(rounded.p)
         case .f32(let w): return body(w)
         case .bf16(let w): return widened(w, count: count, body)
-        case .int8(let q): return widenedArray(q.dequantized(inputs: inputs), body)
+        case .int8(let q): return withValues(q.dequantized(inputs: inputs), body)
         }
     }
 
@@ -154,7 +165,7 @@ public final class LinearWeight: @unchecked Sendable {
         return body(wide.p)
     }
 
-    private static func widenedArray<T>(_ values: [Float], _ body: (UnsafePointer<Float>) -> T) -> T {
+    private static func withValues<T>(_ values: [Float], _ body: (UnsafePointer<Float>) -> T) -> T {
         values.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
