@@ -29,7 +29,7 @@ let package = Package(
         // Hot loops in C, compiled per instruction set (AVX-512, AVX2, baseline) and picked at run time.
         .target(name: "CKernels"),
         // oneDNN's matrix product behind a few C calls; linked with libgomp, whose thread limit it sets.
-        .target(name: "COneDNN", dependencies: ["CDNNL"], linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
+        .target(name: "COneDNN", dependencies: ["CDNNL", "CKernels"], linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
         // The compute layer: products with explicit thread counts on oneDNN or OpenBLAS, row kernels, buffers.
         .target(name: "Kernels", dependencies: ["CBLAS", "CKernels", "CkptSupport", "COneDNN"]),
         .target(name: "Tokenizers", dependencies: ["CkptSupport"]),

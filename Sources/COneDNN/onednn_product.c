@@ -1,4 +1,5 @@
 #include "ckpt_onednn.h"
+#include "ckernels.h"
 #include <oneapi/dnnl/dnnl.h>
 #include <immintrin.h>
 #include <pthread.h>
@@ -285,6 +286,31 @@ int ckpt_dnnl_gemm(int transpose_b, int64_t m, int64_t n, int64_t k, float alpha
     return (int)dnnl_sgemm('N', transpose_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, 0.0f, c, ldc);
 }
 
+// A thread's buffer, grown to the largest size asked for.
+typedef struct {
+    void *data;
+    size_t capacity;
+} growing_buffer;
+
+static void *reserve(growing_buffer *buffer, size_t bytes) {
+    if (bytes > buffer->capacity) {
+        free(buffer->data);
+        buffer->capacity = (bytes + 4095) / 4096 * 4096;
+        buffer->data = aligned_alloc(64, buffer->capacity);
+        if (!buffer->data) buffer->capacity = 0;
+    }
+    return buffer->data;
+}
+
+// The row a thread's one-row products read, `padded_bytes` long: zeros after its first `bytes`,
+// which the caller fills with x's k values.
+static void *padded_row(size_t bytes, size_t padded_bytes) {
+    static _Thread_local growing_buffer row;
+    char *data = reserve(&row, padded_bytes);
+    if (data) memset(data + bytes, 0, padded_bytes - bytes);
+    return data;
+}
+
 // The bias, then y, added to a block row's sums.
 __attribute__((always_inline)) static inline void finish_row(const float *total, int64_t width, const float *bias, float *restrict y,
                                                              int accumulate) {
@@ -320,20 +346,21 @@ static void f32_row_product(const ckpt_dnnl_weights *weights, const float *x, co
     }
 }
 
-// The bf16 row in the arithmetic of VDPBF16PS, the instruction oneDNN's kernel uses: for each pair
-// of k, the odd term's exact product is added, then the even one's, each sum rounded; in runs whose
-// sums are then added in order. Written with the weights widened to f32 and fused multiply-adds
-// (exact products, so the same roundings), which run at twice VDPBF16PS's rate on CPUs that have
-// it (measured on an Intel Xeon, family 6 model 207) and need only AVX-512F. (VDPBF16PS also
-// flushes subnormals to zero, which the probe cannot see; features never come near them.)
-// x is padded to k_padded (an even count) with zeros.
-// How far ahead the weights are prefetched, in steps of k (8 KB of a bf16 block, measured best of 8, 16 and 32).
+// How far ahead the weights are prefetched, in pairs of k (8 KB of a bf16 block, measured best of 8, 16 and 32).
 enum { PREFETCH_PAIRS = 32 };
 
-// `blocks` (1 or 2, a constant where inlined) consecutive blocks of 64 outputs at once, so that
-// eight independent sums hide the multiply-adds' latency; each output's order is unchanged.
+// A bf16 row in the order of the block products' kernel, in runs of k whose sums are then added in
+// order. oneDNN's bf16 kernel (VDPBF16PS) adds, for each pair of k, the odd term's exact product,
+// then the even one's, each sum rounded (`odd_first`); its f32 kernel over widened weights adds
+// them in k order. Both are written with the weights widened to f32 and fused multiply-adds (exact
+// products, so the same roundings), which run at twice VDPBF16PS's rate on CPUs that have it
+// (measured on an Intel Xeon, family 6 model 207) and need only AVX-512F. (VDPBF16PS also flushes
+// subnormals to zero, which the probe cannot see; features never come near them.) x holds the
+// row's bf16 values as f32, padded to k_padded (an even count) with zeros. `blocks` (1 or 2, a
+// constant where inlined) consecutive blocks of 64 outputs run at once, so that eight independent
+// sums hide the multiply-adds' latency; each output's order is unchanged.
 __attribute__((always_inline, target("avx512f,avx512bw")))
-static inline void bf16_blocks(const ckpt_dnnl_weights *weights, const uint16_t *x, int64_t first, int blocks, const float *bias, float *y,
+static inline void bf16_blocks(const ckpt_dnnl_weights *weights, const float *x, int64_t first, int blocks, const float *bias, float *y,
                                int accumulate, int odd_first) {
     const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
     const uint16_t *w[2];
@@ -344,8 +371,7 @@ static inline void bf16_blocks(const ckpt_dnnl_weights *weights, const uint16_t 
         for (int c = 0; c < 4 * blocks; c++) acc[c] = _mm512_setzero_ps();
         int64_t end = start + weights->row_chunk < weights->k_padded ? start + weights->row_chunk : weights->k_padded;
         for (int64_t p = start / 2; p < end / 2; p++) {
-            __m512 even_x = _mm512_castsi512_ps(_mm512_set1_epi32((int32_t)((uint32_t)x[2 * p] << 16)));
-            __m512 odd_x = _mm512_castsi512_ps(_mm512_set1_epi32((int32_t)((uint32_t)x[2 * p + 1] << 16)));
+            __m512 even_x = _mm512_set1_ps(x[2 * p]), odd_x = _mm512_set1_ps(x[2 * p + 1]);
             for (int c = 0; c < 4 * blocks; c++) _mm_prefetch((const char *)(w[c / 4] + (p + PREFETCH_PAIRS) * 2 * OUTPUT_BLOCK + 32 * (c % 4)), _MM_HINT_T0);
             for (int c = 0; c < 4 * blocks; c++) {
                 // 16 outputs' (even, odd) weight pairs: the odd one is each lane's high half.
@@ -369,7 +395,7 @@ static inline void bf16_blocks(const ckpt_dnnl_weights *weights, const uint16_t 
 }
 
 __attribute__((target("avx512f,avx512bw")))
-static void bf16_row_product(const ckpt_dnnl_weights *weights, const uint16_t *x, const float *bias, float *y, int accumulate) {
+static void bf16_row_product(const ckpt_dnnl_weights *weights, const float *x, const float *bias, float *y, int accumulate) {
     // Widened weights run through oneDNN's f32 kernel, which sums k in order.
     int odd_first = !weights->widen;
     int64_t first = 0;
@@ -384,17 +410,12 @@ int ckpt_dnnl_row_product(const ckpt_dnnl_weights *weights, const void *x, const
         return 0;
     }
     if (weights->precision != CKPT_DNNL_BF16) return -1;
-    uint16_t *padded = calloc((size_t)weights->k_padded, sizeof *padded);
+    // Widened weights take x as f32 (bf16 values); the bf16 kernel's take bf16 bits, widened here.
+    float *padded = padded_row(sizeof(float) * (size_t)weights->k, sizeof(float) * (size_t)weights->k_padded);
     if (!padded) return -1;
-    if (weights->widen) {
-        // x holds bf16 values as f32 (exactly): their top halves.
-        const uint32_t *wide = x;
-        for (int64_t i = 0; i < weights->k; i++) padded[i] = (uint16_t)(wide[i] >> 16);
-    } else {
-        memcpy(padded, x, sizeof *padded * (size_t)weights->k);
-    }
+    if (weights->widen) memcpy(padded, x, sizeof(float) * (size_t)weights->k);
+    else ckpt_from_bf16(x, padded, weights->k);
     bf16_row_product(weights, padded, bias, y, accumulate);
-    free(padded);
     return 0;
 }
 
@@ -418,11 +439,10 @@ static void int8_row_sums(const ckpt_dnnl_weights *weights, const uint8_t *x, in
 
 int ckpt_dnnl_row_sums(const ckpt_dnnl_weights *weights, const uint8_t *x, int32_t *sums) {
     if (weights->precision != CKPT_DNNL_INT8 || !weights->block_stride || !ckpt_dnnl_int8_native()) return -1;
-    uint8_t *padded = calloc((size_t)weights->k_padded, 1);
+    uint8_t *padded = padded_row((size_t)weights->k, (size_t)weights->k_padded);
     if (!padded) return -1;
     memcpy(padded, x, (size_t)weights->k);
     int8_row_sums(weights, padded, sums);
-    free(padded);
     return 0;
 }
 
@@ -454,20 +474,11 @@ static int64_t row_chunk(int64_t k, int64_t n, int64_t rows, int precision) {
     if (w && x && x16 && expected && y) {
         for (int64_t i = 0; i < k * n; i++) w[i] = (float)((i * 2654435761u) % 4099) / 2049.0f - 1.0f;
         for (int64_t i = 0; i < k; i++) x[i] = (float)((i * 7919) % 2003) / 1001.0f - 1.0f + (float)(i % 5) * 1e-3f;
-        for (int64_t i = 0; i < k; i++) {
-            uint32_t bits;
-            memcpy(&bits, x + i, 4);
-            x16[i] = (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1)) >> 16);
-        }
+        ckpt_to_bf16(x, x16, k);
         probe = pack(w, CKPT_DNNL_F32, k, n, rows, precision);
         product = probe ? ckpt_dnnl_product_create(probe, 1, 0, 0) : NULL;
     }
-    if (probe && probe->widen) {
-        for (int64_t i = 0; i < k; i++) {
-            uint32_t bits = (uint32_t)x16[i] << 16;
-            memcpy(x + i, &bits, 4);
-        }
-    }
+    if (probe && probe->widen) ckpt_from_bf16(x16, x, k);  // the widened products take bf16 values as f32
     const void *row = precision == CKPT_DNNL_BF16 && !(probe && probe->widen) ? (const void *)x16 : (const void *)x;
     int bf16 = precision == CKPT_DNNL_BF16;
     if (product && (!bf16 || __builtin_cpu_supports("avx512bw")) && ckpt_dnnl_product_run(product, probe, row, NULL, expected) == 0) {
@@ -531,22 +542,6 @@ static run_memories *memories(const ckpt_dnnl_product *product, const ckpt_dnnl_
     }
     m->id = product->id;
     return m;
-}
-
-// A thread's buffer, grown to the largest size asked for.
-typedef struct {
-    void *data;
-    size_t capacity;
-} growing_buffer;
-
-static void *reserve(growing_buffer *buffer, size_t bytes) {
-    if (bytes > buffer->capacity) {
-        free(buffer->data);
-        buffer->capacity = (bytes + 4095) / 4096 * 4096;
-        buffer->data = aligned_alloc(64, buffer->capacity);
-        if (!buffer->data) buffer->capacity = 0;
-    }
-    return buffer->data;
 }
 
 // bf16 weights [k_padded / 2][64][2] per block of 64 outputs written as the f32 kernel's

@@ -27,10 +27,7 @@ public struct Int8Weights: Sendable, Equatable {
 
     /// Weights stored [inputs, outputs] with a scale per column (GPT-2's Conv1D) as [outputs, inputs].
     public func transposed(inputs: Int) -> Int8Weights {
-        let outputs = scales.count
-        var values = [Int8](repeating: 0, count: self.values.count)
-        for i in 0..<inputs { for j in 0..<outputs { values[j * inputs + i] = self.values[i * outputs + j] } }
-        return Int8Weights(values: values, scales: scales)
+        Int8Weights(values: CkptSupport.transposed(values, rows: inputs, columns: scales.count), scales: scales)
     }
 
     /// values · scales, [outputs, inputs].

@@ -32,9 +32,7 @@ public final class LinearWeight: @unchecked Sendable {
     private let panels: [Panel]
     /// Whether products take x in the precision's own element type (bf16 bits, u8) rather than as
     /// f32 values: oneDNN's bf16 and int8 kernels, but not bf16 weights multiplied widened to f32.
-    private var takesReducedInputs: Bool {
-        native && precision != .f32 && (precision == .int8 || ckpt_dnnl_weights_take_f32(panels[0].packed) == 0)
-    }
+    private let takesReducedInputs: Bool
     /// int8: each output's weight scale, and the sum of its quantized weights (for the rows' zero points).
     private let columnScales: [Float], columnSums: [Int32]
 
@@ -81,6 +79,7 @@ public final class LinearWeight: @unchecked Sendable {
         columnSums = quantized.map { Self.rowSums($0.values, inputs: inputs) } ?? []
         let nativePanels = engine == .onednn ? Self.nativePanels(source, quantized, outputs: outputs, inputs: inputs, precision: precision) : nil
         native = precision == .f32 || nativePanels != nil
+        takesReducedInputs = precision != .f32 && nativePanels.map { precision == .int8 || ckpt_dnnl_weights_take_f32($0[0].packed) == 0 } ?? false
         panels = nativePanels ?? Self.f32Values(source, quantized, outputs: outputs, inputs: inputs, precision: precision) { w in
             Self.panelStarts(outputs).map { first in
                 let width = min(Self.panelWidth, outputs - first), rows = w + first * inputs

@@ -40,24 +40,26 @@ public enum MatmulEngine: String, Sendable, CaseIterable {
     /// oneDNN's int8 without VNNI), "f32 (name)": the rounded or quantized values multiplied in f32.
     /// bf16 weights that oneDNN multiplies widened to f32 (see `ckpt_dnnl_bf16_widened`) say so.
     public func kernel(_ precision: Precision) -> String {
-        let f32: String
-        switch self {
-        case .onednn:
-            f32 = OneDNNProducts.implementation(inputs: 384, width: LinearWeight.panelWidth, rows: LinearWeight.rowBlock) ?? "unavailable"
-            let native = precision != .int8 || ckpt_dnnl_int8_native() != 0
-            if precision != .f32, native,
-               let kernel = OneDNNProducts.implementation(inputs: 384, width: LinearWeight.panelWidth, rows: LinearWeight.rowBlock, precision: precision) {
-                return precision == .bf16 && ckpt_dnnl_bf16_widened() != 0 ? kernel + ", bf16 weights widened" : kernel
-            }
-        case .openblas:
-            f32 = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+        if precision != .f32, let kernel = reducedPrecisionKernel(precision) {
+            return precision == .bf16 && ckpt_dnnl_bf16_widened() != 0 ? kernel + ", bf16 weights widened" : kernel
+        }
+        let f32 = switch self {
+        case .onednn: OneDNNProducts.implementation(inputs: 384, width: LinearWeight.panelWidth, rows: LinearWeight.rowBlock) ?? "unavailable"
+        case .openblas: openblas_get_corename().map { String(cString: $0) } ?? "unknown"
         }
         return precision == .f32 ? f32 : "f32 (\(f32))"
     }
 
     /// Whether this engine multiplies in `precision` itself here (rather than in f32).
     public func runsNatively(_ precision: Precision) -> Bool {
-        precision == .f32 || (self == .onednn && !kernel(precision).hasPrefix("f32 ("))
+        precision == .f32 || reducedPrecisionKernel(precision) != nil
+    }
+
+    /// oneDNN's kernel for bf16 or int8 products of a MiniLM-shaped block, where it has one
+    /// (int8 only with VNNI); nil on OpenBLAS.
+    private func reducedPrecisionKernel(_ precision: Precision) -> String? {
+        guard self == .onednn, precision != .int8 || ckpt_dnnl_int8_native() != 0 else { return nil }
+        return OneDNNProducts.implementation(inputs: 384, width: LinearWeight.panelWidth, rows: LinearWeight.rowBlock, precision: precision)
     }
 }
 

@@ -17,11 +17,10 @@ best round (for ckpt, with that round's product rates), and peak RSS the largest
 """
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
-from machine import describe
+from machine import describe, run_with_peak_rss
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -54,9 +53,9 @@ def inputs(work):
 
 
 def timed(cmd):
-    out = subprocess.run(["/usr/bin/time", "-f", "maxrss_kb=%M", *cmd], check=True, capture_output=True, text=True)
-    rss = int(out.stderr.strip().splitlines()[-1].removeprefix("maxrss_kb=")) * 1024
-    return json.loads(out.stdout.strip().splitlines()[-1]), rss
+    """The JSON object `cmd` prints last, and its peak RSS."""
+    stdout, rss = run_with_peak_rss(cmd)
+    return json.loads(stdout.strip().splitlines()[-1]), rss
 
 
 def main():

@@ -1,4 +1,5 @@
-"""What a benchmark ran on, as `ckpt system --json` reports it: the CPU and ckpt's f32 engine."""
+"""What a benchmark ran on, as `ckpt system --json` reports it (the CPU and ckpt's f32 engine), and
+the peak memory of a process it ran."""
 import json
 import subprocess
 
@@ -9,3 +10,9 @@ def describe(ckpt):
     f32 = system["precisions"]["f32"]
     print(f"CPU: {system['cpu']['model']} ({system['cpu']['cores']} cores); ckpt engine: {f32['engine']} ({f32['kernel']})")
     return system, f32
+
+
+def run_with_peak_rss(cmd):
+    """Runs `cmd` under /usr/bin/time; returns (its stdout, its peak resident bytes)."""
+    out = subprocess.run(["/usr/bin/time", "-f", "maxrss_kb=%M", *cmd], check=True, capture_output=True, text=True)
+    return out.stdout, int(out.stderr.strip().splitlines()[-1].removeprefix("maxrss_kb=")) * 1024

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from embed import PEER as ST_PEER, inputs, timed
 from generate import PEER as HF_PEER
-from machine import describe
+from machine import describe, run_with_peak_rss
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 THREADS = 2
@@ -45,11 +45,6 @@ for _ in range(2):
     best = min(best, time.perf_counter() - t)
 print(json.dumps({"seconds": best, "texts": len(texts)}))
 """
-
-
-def peak_rss(command):
-    out = subprocess.run(["/usr/bin/time", "-f", "maxrss_kb=%M", *command], check=True, capture_output=True, text=True)
-    return int(out.stderr.strip().splitlines()[-1].removeprefix("maxrss_kb=")) * 1024
 
 
 def main():
@@ -114,10 +109,10 @@ def main():
     short = inputs(work)[0][1]
     for precision in ("f32", "bf16", "int8"):
         report["rss_mb"][precision] = {
-            "embed": peak_rss([args.ckpt, "embed", "--model", args.minilm, "--precision", precision, "--threads", str(THREADS),
-                               "--output", str(work / "rss.npy"), "--force", "--quiet", str(short)]) / 1e6,
-            "generate": peak_rss([args.ckpt, "generate", "--model", args.gpt2, "--precision", precision, "--threads", str(THREADS),
-                                  "--prompt", "The", "--max-new-tokens", "16", "--quiet"]) / 1e6}
+            "embed": run_with_peak_rss([args.ckpt, "embed", "--model", args.minilm, "--precision", precision, "--threads", str(THREADS),
+                               "--output", str(work / "rss.npy"), "--force", "--quiet", str(short)])[1] / 1e6,
+            "generate": run_with_peak_rss([args.ckpt, "generate", "--model", args.gpt2, "--precision", precision, "--threads", str(THREADS),
+                                  "--prompt", "The", "--max-new-tokens", "16", "--quiet"])[1] / 1e6}
     print("\npeak RSS, MB: " + ", ".join(f"{p}: embed {r['embed']:.0f}, generate {r['generate']:.0f}" for p, r in report["rss_mb"].items()))
     (work / "precision.json").write_text(json.dumps(report, indent=1))
 

@@ -31,11 +31,9 @@ public enum Int8Scheme {
     static func quantize(_ w: [Float], shape: [Int], outputAxis axis: Int) -> Int8Weights {
         let rows = shape[0], columns = shape[1]
         guard axis == 1 else { return w.withUnsafeBufferPointer { Int8Weights(quantizing: $0.baseAddress!, outputs: rows, inputs: columns) } }
-        var transposed = [Float](repeating: 0, count: w.count)
-        for r in 0..<rows { for c in 0..<columns { transposed[c * rows + r] = w[r * columns + c] } }
-        let q = transposed.withUnsafeBufferPointer { Int8Weights(quantizing: $0.baseAddress!, outputs: columns, inputs: rows) }
-        var values = [Int8](repeating: 0, count: w.count)
-        for c in 0..<columns { for r in 0..<rows { values[r * columns + c] = q.values[c * rows + r] } }
-        return Int8Weights(values: values, scales: q.scales)
+        let byOutput = transposed(w, rows: rows, columns: columns).withUnsafeBufferPointer {
+            Int8Weights(quantizing: $0.baseAddress!, outputs: columns, inputs: rows)
+        }
+        return Int8Weights(values: transposed(byOutput.values, rows: columns, columns: rows), scales: byOutput.scales)
     }
 }

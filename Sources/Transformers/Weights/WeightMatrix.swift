@@ -11,20 +11,10 @@ enum WeightMatrix {
     /// The transpose of a [rows, columns] matrix whose outputs are its columns (GPT-2's Conv1D):
     /// [columns, rows], outputs first.
     func transposed(rows: Int, columns: Int) -> WeightMatrix {
-        func transpose<T>(_ values: [T]) -> [T] {
-            var result = values
-            // 32 × 32 tiles, so that reads and writes both stay within cache lines already loaded.
-            for r0 in stride(from: 0, to: rows, by: 32) {
-                for c0 in stride(from: 0, to: columns, by: 32) {
-                    for r in r0..<min(r0 + 32, rows) { for c in c0..<min(c0 + 32, columns) { result[c * rows + r] = values[r * columns + c] } }
-                }
-            }
-            return result
-        }
         switch self {
-        case .f32(let values): return .f32(transpose(values))
-        case .bf16(let values): return .bf16(transpose(values))
-        case .int8(let weights): return .int8(Int8Weights(values: transpose(weights.values), scales: weights.scales))
+        case .f32(let values): return .f32(CkptSupport.transposed(values, rows: rows, columns: columns))
+        case .bf16(let values): return .bf16(CkptSupport.transposed(values, rows: rows, columns: columns))
+        case .int8(let weights): return .int8(weights.transposed(inputs: rows))
         }
     }
 
