@@ -21,7 +21,7 @@ $(MINILM)/model.safetensors:
 	bash tools/fetch_minilm.sh $(MINILM)
 
 
-DEBIAN_PACKAGES := libopenblas-dev libdnnl-dev zlib1g-dev
+DEBIAN_PACKAGES := libopenblas-dev libdnnl-dev zlib1g-dev libsqlite3-dev
 
 deps:
 	@dpkg -s $(DEBIAN_PACKAGES) >/dev/null 2>&1 || \

@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "Transformers", targets: ["Transformers"]),
         .library(name: "HeadTraining", targets: ["HeadTraining"]),
+        .library(name: "ExperimentLedger", targets: ["ExperimentLedger"]),
         .executable(name: "ckpt", targets: ["ckpt"]),
     ],
     dependencies: [
@@ -20,6 +21,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
@@ -34,6 +36,8 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CBLAS", "CKernels", "CkptSupport", "COneDNN"]),
         .target(name: "Tokenizers", dependencies: ["CkptSupport"]),
         .target(name: "Transformers", dependencies: ["CkptSupport", "Kernels", "TensorFormats", "Tokenizers"]),
+        // The experiment ledger: studies and trials in an SQLite file (libsqlite3-dev).
+        .target(name: "ExperimentLedger", dependencies: ["CkptSupport", "CSQLite"]),
         .target(name: "HeadTraining", dependencies: ["CKernels", "CkptSupport", "Kernels", "TensorFormats", "Transformers"]),
         .executableTarget(name: "ckpt", dependencies: [
             "CkptSupport",
@@ -42,6 +46,7 @@ let package = Package(
             "Tokenizers",
             "Transformers",
             "HeadTraining",
+            "ExperimentLedger",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -50,6 +55,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["CkptSupport", "Tokenizers", "TensorFormats"]),
         .testTarget(name: "TransformersTests", dependencies: ["CkptSupport", "Transformers", "Kernels", "TensorFormats"]),
         .testTarget(name: "HeadTrainingTests", dependencies: ["CkptSupport", "HeadTraining", "Kernels", "Transformers", "TensorFormats"]),
+        .testTarget(name: "ExperimentLedgerTests", dependencies: ["CkptSupport", "ExperimentLedger"]),
         .testTarget(name: "CLITests", dependencies: ["ckpt", "CkptSupport", "TensorFormats"]),
     ]
 )

@@ -4,7 +4,8 @@ import ArgumentParser
 struct Ckpt: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ckpt",
-        abstract: "Transformer checkpoints from the shell: system, inspect, convert, tokenize, embed, fill-mask, generate, perplexity, train-head, predict, evaluate.",
-        subcommands: [System.self, Inspect.self, Convert.self, Tokenize.self, Embed.self, FillMask.self, Generate.self, Perplexity.self, TrainHead.self, Predict.self, Evaluate.self, BenchTokenize.self, BenchEmbed.self, BenchGenerate.self]
+        abstract: "Transformer checkpoints from the shell: system, inspect, convert, tokenize, embed, fill-mask, generate, perplexity, train-head, tune-head, few-shot, runs, predict, evaluate.",
+        version: ckptVersion,
+        subcommands: [System.self, Inspect.self, Convert.self, Tokenize.self, Embed.self, FillMask.self, Generate.self, Perplexity.self, TrainHead.self, TuneHead.self, FewShot.self, Runs.self, Predict.self, Evaluate.self, BenchTokenize.self, BenchEmbed.self, BenchGenerate.self]
     )
 }

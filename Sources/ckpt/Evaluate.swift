@@ -46,7 +46,7 @@ struct Evaluate: ParsableCommand {
                 let (matrix, labels) = try inputs.precomputed()
                 (features, truth) = (matrix, labels!)
             }
-            let report = try attributing(to: inputs.features ?? head) { try saved.head.report(features, truth: truth) }
+            let report = try attributing(to: inputs.features ?? head) { try saved.head.report(features, truth: truth, threads: inputs.parallel.threads) }
             if !report.unseenLabels.isEmpty && !inputs.quiet {
                 printError("warning: \(report.unseenCount) example(s) have labels the head was not trained on (\(report.unseenLabels.joined(separator: ", "))); counted as wrong")
             }

@@ -8,6 +8,7 @@ import Transformers
 extension HeadKind: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 extension ClassWeighting: ExpressibleByArgument {}
+extension NeighbourVoting: ExpressibleByArgument {}
 
 /// Where the features of the head commands come from: texts encoded by a model (through the
 /// on-disk feature cache), or a precomputed matrix with its labels.

@@ -44,7 +44,7 @@ struct Predict: ParsableCommand {
         try reportingFailure {
             let saved = try SavedHead(directory: head)
             let features = try predictionFeatures(saved, head: head, model: model, inputs: inputs, source: input ?? "-")
-            let logits = try attributing(to: inputs.features ?? head) { try saved.head.logits(features) }
+            let logits = try attributing(to: inputs.features ?? head) { try saved.head.logits(features, threads: inputs.parallel.threads) }
             let probabilities = saved.head.probabilities(fromLogits: logits)
             let K = saved.head.labels.count
             var out = OutputBuffer()

@@ -1,5 +1,6 @@
 import CkptSupport
 import ArgumentParser
+import ExperimentLedger
 import Foundation
 import HeadTraining
 import Kernels
@@ -16,7 +17,10 @@ struct TrainHead: ParsableCommand {
             linear, fitted with L-BFGS to convergence as scikit-learn's LogisticRegression: --weight-decay is \
             λ in mean loss + λ/2·‖W‖², default 1/n (scikit-learn's C = 1; λ = 1/(C·n)). --optimizer adamw \
             trains on mini-batches (the only choice for --head mlp), with early stopping when a validation \
-            set is given. Writes head.safetensors and head.json into --output.
+            set is given. --head centroid keeps the mean of each class's L2-normalised features and predicts \
+            the class of highest cosine; --head knn keeps the normalised training features and lets the --k \
+            most similar vote (--voting uniform, or similarity: each vote worth its cosine; ties go to the \
+            larger summed similarity). Writes head.safetensors and head.json into --output.
             """
     )
 
@@ -34,8 +38,14 @@ struct TrainHead: ParsableCommand {
 
     @OptionGroup var inputs: FeatureOptions
 
-    @Option(help: "Head: linear or mlp (one hidden ReLU layer).")
+    @Option(help: "Head: linear, mlp (one hidden ReLU layer), centroid (nearest class mean) or knn.")
     var head: HeadKind = .linear
+
+    @Option(name: .customLong("k"), help: "kNN: neighbours that vote.")
+    var neighbours: Int = 10
+
+    @Option(help: "kNN votes: uniform or similarity.")
+    var voting: NeighbourVoting = .uniform
 
     @Option(help: "Optimizer: lbfgs (linear heads) or adamw (default: lbfgs for linear, adamw for mlp).")
     var optimizer: OptimizerKind?
@@ -70,6 +80,8 @@ struct TrainHead: ParsableCommand {
     @Flag(help: "Overwrite an existing head.")
     var force = false
 
+    @OptionGroup var ledgerOptions: LedgerOptions
+
     func validate() throws {
         if (model == nil) == (inputs.features == nil) { throw ValidationError("give either --model with --train, or --features with --labels") }
         if model != nil && train == nil { throw ValidationError("--model needs --train FILE") }
@@ -79,6 +91,8 @@ struct TrainHead: ParsableCommand {
         if valid != nil && validFraction != nil { throw ValidationError("give --valid or --valid-fraction, not both") }
         if let validFraction, !(validFraction > 0 && validFraction < 1) { throw ValidationError("--valid-fraction must be between 0 and 1") }
         if head == .mlp && optimizer == .lbfgs { throw ValidationError("an MLP head trains with --optimizer adamw") }
+        if (head == .centroid || head == .knn) && optimizer != nil { throw ValidationError("a \(head.rawValue) head has no optimizer") }
+        if neighbours < 1 { throw ValidationError("--k must be at least 1") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
         if !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
         if let weightDecay, !(weightDecay >= 0) { throw ValidationError("--weight-decay must be zero or positive") }
@@ -100,13 +114,17 @@ struct TrainHead: ParsableCommand {
         s.classWeight = classWeight
         s.patience = patience
         s.seed = seed
+        s.neighbours = neighbours
+        s.voting = voting
         return s
     }
 
     func run() throws {
         try reportingFailure {
             let settings = self.settings
-            var (features, labels, validation, extraction) = try trainingData()
+            let ledger = try ledgerOptions.open()
+            let (data, given) = try trainingData()
+            var (features, labels, validation) = (data.features, data.labels, given)
             if let validFraction {
                 let split = try ValidationSplit.split(features, labels: labels, fraction: validFraction, seed: seed)
                 ((features, labels), validation) = (split.train, split.valid)
@@ -115,23 +133,33 @@ struct TrainHead: ParsableCommand {
             if !inputs.quiet {
                 printError("\(labels.count) training examples, \(counts.count) classes: " + counts.map { "\($0.label) \($0.count)" }.joined(separator: ", "))
             }
-            let bar = ProgressBar(total: settings.resolvedEpochs, unit: .items(settings.optimizer == .lbfgs ? "iterations" : "epochs"), quiet: inputs.quiet)
+            let recorder = try StudyRecorder(ledger, StudyEntry(
+                kind: "train-head", ckptVersion: ckptVersion, model: model.map(absolutePath), modelHash: try modelHash(model),
+                dataset: data.summary, settings: settings.json(rows: labels.count), output: absolutePath(output)))
+            let iterative = head == .linear || head == .mlp
+            let bar = ProgressBar(total: iterative ? settings.resolvedEpochs : 0, unit: .items(settings.optimizer == .lbfgs ? "iterations" : "epochs"), quiet: inputs.quiet)
             let (fitSeconds, outcome) = try bestTime(repeats: 1) {
                 try HeadTrainer.train(features, labels: labels, validation: validation, settings: settings,
                                       threads: inputs.parallel.threads) { bar.update($0) }
             }
             bar.finish()
             var metrics: JSON?
+            var validationScores: [Double] = []
             if let (vf, vl) = validation {
-                let report = try outcome.head.report(vf, truth: vl)
+                let report = try outcome.head.report(vf, truth: vl, threads: inputs.parallel.threads)
                 metrics = report.validationRecord(rows: vl.count)
+                validationScores = [report.accuracy]
                 if !inputs.quiet { printError("validation: accuracy \(String(format: "%.4f", report.accuracy)), macro-F1 \(String(format: "%.4f", report.macroF1)) on \(vl.count) examples") }
             }
-            let saved = SavedHead(head: outcome.head, model: model.map(absolutePath), pooling: extraction?.pooling, precision: extraction?.precision,
-                                  training: outcome.record(settings: settings, rows: labels.count), validation: metrics)
+            let record = outcome.record(settings: settings, rows: labels.count)
+            let saved = SavedHead(head: outcome.head, model: model.map(absolutePath), pooling: data.extraction?.pooling, precision: data.extraction?.precision,
+                                  training: record, validation: metrics)
             try saved.save(to: output, overwrite: force)
+            try recorder.record(TrialEntry(number: 0, head: head.rawValue, parameters: record, foldScores: validationScores,
+                                           mean: validationScores.first, std: nil, state: "complete", seconds: fitSeconds, scores: metrics))
+            try recorder.finish(bestTrial: 0, test: nil, seconds: fitSeconds)
             if !inputs.quiet {
-                let how = settings.optimizer == .lbfgs
+                let how = !iterative ? "\(labels.count) training rows kept" : settings.optimizer == .lbfgs
                     ? "L-BFGS, \(outcome.iterations) iterations\(outcome.converged ? ", converged" : ", NOT converged (raise --epochs)")"
                     : "AdamW, \(outcome.iterations) epochs" + (outcome.bestEpoch.map { ", best validation loss at epoch \($0)" } ?? "")
                 printError("\(head.rawValue) head (\(how), fitted in \(String(format: "%.3f", fitSeconds)) s) written to \(output)")
@@ -139,22 +167,17 @@ struct TrainHead: ParsableCommand {
         }
     }
 
-    /// Training features and labels, validation rows from --valid, and the pooling and precision the features have.
-    private func trainingData() throws -> (FeatureMatrix, [String], (FeatureMatrix, [String])?, (pooling: PoolingSettings, precision: Precision)?) {
-        guard let model, let train else {
-            let (features, labels) = try inputs.precomputed()
-            return (features, labels!, nil, nil)
-        }
+    /// The labelled training data, and validation rows from --valid.
+    private func trainingData() throws -> (LabelledFeatures, (FeatureMatrix, [String])?) {
+        guard let model, let train else { return (try inputs.labelledPrecomputed(), nil) }
         let extractor = try FeatureExtractor(directory: model, precision: inputs.numeric.resolved(quiet: inputs.quiet))
         let cache = try inputs.cache(for: extractor, model: model)
-        let data = try inputs.dataset(train)
-        let features = try inputs.encode(data.texts, extractor: extractor, cache: cache, source: train)
-        var validation: (FeatureMatrix, [String])?
-        if let valid {
-            let rows = try inputs.dataset(valid)
-            validation = (try inputs.encode(rows.texts, extractor: extractor, cache: cache, source: valid), rows.labels)
+        let data = try inputs.labelled(train, extractor: extractor, cache: cache)
+        let validation = try valid.map { file -> (FeatureMatrix, [String]) in
+            let rows = try inputs.labelled(file, extractor: extractor, cache: cache)
+            return (rows.features, rows.labels)
         }
-        return (features, data.labels, validation, (extractor.settings, extractor.model.precision))
+        return (data, validation)
     }
 }
 

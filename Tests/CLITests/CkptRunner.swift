@@ -23,6 +23,10 @@ enum Ckpt {
         process.executableURL = shell ? URL(fileURLWithPath: "/bin/sh") : executable
         process.arguments = shell ? Array(arguments.dropFirst()) : arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        // Runs record in a ledger of the test run's own unless a test names one.
+        var environment = ProcessInfo.processInfo.environment
+        environment["CKPT_LEDGER"] = environment["CKPT_LEDGER"] ?? testLedger
+        process.environment = environment
         let out = Pipe(), err = Pipe(), stdin = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -36,6 +40,9 @@ enum Ckpt {
         return CkptResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                           stderr: String(decoding: stderr, as: UTF8.self))
     }
+
+    /// The ledger of this test process.
+    static let testLedger = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-cli-ledger-\(getpid()).sqlite").path
 
     static func temporaryDirectory(_ test: XCTestCase) throws -> String {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-cli-\(UUID().uuidString)")

@@ -23,3 +23,10 @@ enum TRECFixtures {
         try JSON.parse(String(contentsOfFile: directory + "reference.json", encoding: .utf8))
     }
 }
+
+extension TRECFixtures {
+    /// tools/make_workbench_fixtures.py's references: folds, grid search, centroid and kNN heads, few-shot.
+    static func workbench() throws -> JSON {
+        try JSON.parse(String(contentsOfFile: directory + "workbench.json", encoding: .utf8))
+    }
+}

@@ -128,6 +128,16 @@ public final class FeatureCache {
     /// What the features depend on: every tensor of the checkpoint (name, dtype, shape, bytes),
     /// `config.json`, pooling, normalisation, the length limit, the precision, and the engine with its kernel.
     static func key(modelDirectory: String, settings: PoolingSettings, maxLength: Int, precision: Precision) throws -> String {
+        let weights = try weightsFingerprint(modelDirectory: modelDirectory)
+        let modes = settings.modes.map(\.rawValue).joined(separator: "+")
+        let engine = MatmulEngine.current
+        return "weights=\(weights) pooling=\(modes) normalize=\(settings.normalize) max_length=\(maxLength)"
+            + " precision=\(precision.rawValue) engine=\(engine.rawValue)/\(engine.kernel(precision))"
+    }
+
+    /// A fingerprint of a model: the CRC-32 of every tensor of its checkpoint (name, dtype, shape,
+    /// bytes) and of `config.json`, with the byte count of the tensors, as `crc:bytes` in hex and decimal.
+    public static func weightsFingerprint(modelDirectory: String) throws -> String {
         let checkpoint = try Checkpoint(path: modelDirectory)
         var crc: UInt32 = 0
         var bytes = 0
@@ -141,9 +151,6 @@ public final class FeatureCache {
         if let config = try? MappedFile(path: FileSystem.directoryPrefix(modelDirectory) + "config.json") {
             crc = CRC32.update(crc, config.bytes)
         }
-        let modes = settings.modes.map(\.rawValue).joined(separator: "+")
-        let engine = MatmulEngine.current
-        return "weights=\(String(crc, radix: 16)):\(bytes) pooling=\(modes) normalize=\(settings.normalize) max_length=\(maxLength)"
-            + " precision=\(precision.rawValue) engine=\(engine.rawValue)/\(engine.kernel(precision))"
+        return "\(String(crc, radix: 16)):\(bytes)"
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import CkptSupport
 import Kernels
 import TensorFormats
@@ -22,6 +23,7 @@ extension TrainingOutcome {
     /// run went — iterations, final loss, convergence (L-BFGS), the epoch kept (early stopping).
     public func record(settings: TrainingSettings, rows: Int) -> JSON {
         var members = settings.members(rows: rows)
+        guard settings.head == .linear || settings.head == .mlp else { return .object(members) }
         members += [("iterations", .number("\(iterations)")), ("final_loss", .number("\(loss)"))]
         if settings.optimizer == .lbfgs { members.append(("converged", .bool(converged))) }
         if let bestEpoch { members.append(("best_epoch", .number("\(bestEpoch)"))) }
@@ -29,7 +31,7 @@ extension TrainingOutcome {
     }
 }
 
-/// Fits a classifier head on frozen features.
+/// Fits a classifier head on frozen features (centroid and kNN heads only store what they need).
 public enum HeadTrainer {
     /// Trains on `features` labelled `labels` (strings; classes in code-point order). `validation`
     /// drives early stopping for AdamW (rows with labels unseen in training are left out of it).
@@ -52,10 +54,16 @@ public enum HeadTrainer {
             let known = vl.indices.filter { index[vl[$0]] != nil }
             valid = (vf.subset(known), known.map { index[vl[$0]]! })
         }
-        switch settings.optimizer {
-        case .lbfgs:
+        switch (settings.head, settings.optimizer) {
+        case (.centroid, _):
+            let head = ClassifierHead(labels: classes, model: .centroid(NearestCentroid(features: features, labels: y, classes: classes.count)))
+            return TrainingOutcome(head: head, iterations: 0, loss: .nan, converged: true)
+        case (.knn, _):
+            let memory = NearestNeighbours(features: features, labels: y, classes: classes.count, k: settings.neighbours, voting: settings.voting)
+            return TrainingOutcome(head: ClassifierHead(labels: classes, model: .neighbours(memory)), iterations: 0, loss: .nan, converged: true)
+        case (_, .lbfgs):
             return fitLBFGS(features, y, classes: classes, weights: weights, settings: settings, threads: threads, progress: progress)
-        case .adamw:
+        case (_, .adamw):
             return MiniBatchTrainer(features: features, labels: y, classes: classes, sampleWeights: weights, settings: settings)
                 .fit(validation: valid, progress: progress)
         }
@@ -71,9 +79,18 @@ public enum HeadTrainer {
     private static func fitLBFGS(_ features: FeatureMatrix, _ y: [Int], classes: [String], weights: [Double],
                                  settings: TrainingSettings, threads: Int, progress: ((Int) -> Void)?) -> TrainingOutcome {
         precondition(settings.head == .linear, "L-BFGS fits linear heads only")
+        var theta: [Double] = []
+        return fitLBFGS(features, y, classes: classes, weights: weights, penalty: settings.resolvedWeightDecay(rows: features.rows),
+                        settings: settings, threads: threads, from: &theta, progress: progress)
+    }
+
+    /// L-BFGS from `theta` (zeros when empty), which is left at the minimum found.
+    private static func fitLBFGS(_ features: FeatureMatrix, _ y: [Int], classes: [String], weights: [Double], penalty: Double,
+                                 settings: TrainingSettings, threads: Int, from theta: inout [Double],
+                                 progress: ((Int) -> Void)?) -> TrainingOutcome {
         let objective = SoftmaxObjective(features: features, labels: y, classes: classes.count, sampleWeights: weights,
-                                         penalty: settings.resolvedWeightDecay(rows: features.rows), threads: threads)
-        var theta = [Double](repeating: 0, count: objective.parameterCount)
+                                         penalty: penalty, threads: threads)
+        if theta.isEmpty { theta = [Double](repeating: 0, count: objective.parameterCount) }
         let optimizer = LBFGS(maxIterations: settings.resolvedEpochs, gradientTolerance: settings.tolerance)
         BLAS.endIdleThreads()   // the fit runs no products, only its own kernels on its own threads
         let outcome = optimizer.minimize(&theta, { objective.evaluate($0, &$1, coarse: $2) }) { iteration, _ in progress?(iteration) }
@@ -81,5 +98,29 @@ public enum HeadTrainer {
         let layer = DenseLayer(inputs: D, outputs: K, weight: theta[0..<(K * D)].map(Float.init), bias: theta[(K * D)...].map(Float.init))
         return TrainingOutcome(head: ClassifierHead(labels: classes, layers: [layer]), iterations: outcome.iterations,
                                loss: outcome.value, converged: outcome.converged)
+    }
+
+    /// Linear heads for each L2 penalty of `penalties`, fitted in that order, each L-BFGS run
+    /// starting from the previous minimum (as scikit-learn's regularisation path does): from the
+    /// strongest penalty down, each start is close to the next minimum. Settings other than the
+    /// penalty as `train` takes them.
+    public static func linearPath(_ features: FeatureMatrix, labels: [String], penalties: [Double], settings: TrainingSettings,
+                                  threads: Int) throws -> [TrainingOutcome] {
+        guard features.rows == labels.count else { throw HeadTrainingError.countMismatch(features: features.rows, labels: labels.count) }
+        try features.checkFinite()
+        let classes = LabelledDataset.classes(of: labels)
+        guard classes.count >= 2 else { throw HeadTrainingError.singleClass(classes.first ?? "") }
+        let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
+        let y = labels.map { index[$0]! }
+        let weights = sampleWeights(y, classes: classes.count, weighting: settings.classWeight)
+        // The first fit starts from W = 0 with the bias at the log class shares — the minimum for
+        // W = 0, close to the minimum under a strong penalty.
+        let D = features.dimension, K = classes.count
+        var shares = [Double](repeating: 0, count: K)
+        for (row, c) in y.enumerated() { shares[c] += weights[row] }
+        var theta = [Double](repeating: 0, count: K * D) + shares.map { log($0 / shares.reduce(0, +)) }
+        return penalties.map {
+            fitLBFGS(features, y, classes: classes, weights: weights, penalty: $0, settings: settings, threads: threads, from: &theta, progress: nil)
+        }
     }
 }

@@ -9,7 +9,7 @@
 /// precisely from the first step below that, or the first coarse line search that fails or stalls,
 /// to the end — so the stopping tests always judge precise values.
 struct LBFGS {
-    var memory = 10
+    var memory = 20
     var maxIterations = 1000
     var gradientTolerance = 1e-7
     var functionTolerance = 1e-12

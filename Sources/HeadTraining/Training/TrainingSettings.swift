@@ -27,6 +27,9 @@ public struct TrainingSettings: Sendable, Equatable {
     public var hiddenSize = 256
     public var dropout: Float = 0.1
     public var classWeight: ClassWeighting = .none
+    /// kNN: neighbours consulted, and how they vote.
+    public var neighbours = 10
+    public var voting: NeighbourVoting = .uniform
     /// AdamW with a validation set: epochs without a better validation loss before stopping.
     public var patience = 5
     /// L-BFGS: stop when no gradient component exceeds this.
@@ -43,6 +46,13 @@ public struct TrainingSettings: Sendable, Equatable {
     public func json(rows: Int) -> JSON { .object(members(rows: rows)) }
 
     func members(rows: Int) -> [(String, JSON)] {
+        switch head {
+        case .centroid: return [("head", .string(head.rawValue)), ("train_rows", .number("\(rows)"))]
+        case .knn:
+            return [("head", .string(head.rawValue)), ("k", .number("\(neighbours)")), ("voting", .string(voting.rawValue)),
+                    ("train_rows", .number("\(rows)"))]
+        case .linear, .mlp: break
+        }
         var members: [(String, JSON)] = [
             ("head", .string(head.rawValue)), ("optimizer", .string(optimizer.rawValue)),
             ("epochs", .number("\(resolvedEpochs)")), ("weight_decay", .number("\(resolvedWeightDecay(rows: rows))")),

@@ -1,0 +1,57 @@
+import Kernels
+
+/// What a search maximises: accuracy or the macro-averaged F1, as fractions.
+public enum SearchMetric: String, Sendable, CaseIterable {
+    case accuracy
+    case macroF1 = "macro_f1"
+
+    func score(_ report: ClassificationReport) -> Double { self == .accuracy ? report.accuracy : report.macroF1 }
+}
+
+/// K-fold cross-validation of head settings on one feature matrix: the folds' training and test
+/// rows cut once; folds run side by side, one thread each, and the folds left over when they do not
+/// fill the threads share the threads among them. Every fit gives the same result at any thread
+/// count, so the scores do not depend on it.
+public struct CrossValidation: Sendable {
+    public let folds: StratifiedFolds
+    public let metric: SearchMetric
+    private let parts: [(train: FeatureMatrix, trainLabels: [String], test: FeatureMatrix, testLabels: [String])]
+
+    public init(features: FeatureMatrix, labels: [String], folds: StratifiedFolds, metric: SearchMetric) {
+        self.folds = folds
+        self.metric = metric
+        parts = (0..<folds.count).map { fold in
+            let (train, test) = folds.split(fold)
+            return (features.subset(train), train.map { labels[$0] }, features.subset(test), test.map { labels[$0] })
+        }
+    }
+
+    /// The metric on each fold in `which` (in that order) for a head trained with `settings`.
+    public func scores(_ settings: TrainingSettings, folds which: [Int], threads: Int) throws -> [Double] {
+        try mapFolds(which, threads: threads) { part, fitThreads in
+            let head = try HeadTrainer.train(part.train, labels: part.trainLabels, settings: settings, threads: fitThreads).head
+            return metric.score(try head.report(part.test, truth: part.testLabels, threads: fitThreads))
+        }
+    }
+
+    /// Scores of linear heads along `penalties` (see `HeadTrainer.linearPath`): [penalty][fold].
+    public func linearPathScores(_ penalties: [Double], settings: TrainingSettings, threads: Int) throws -> [[Double]] {
+        let byFold = try mapFolds(Array(0..<folds.count), threads: threads) { part, fitThreads in
+            try HeadTrainer.linearPath(part.train, labels: part.trainLabels, penalties: penalties, settings: settings, threads: fitThreads)
+                .map { metric.score(try $0.head.report(part.test, truth: part.testLabels, threads: fitThreads)) }
+        }
+        return penalties.indices.map { p in byFold.map { $0[p] } }
+    }
+
+    private typealias Part = (train: FeatureMatrix, trainLabels: [String], test: FeatureMatrix, testLabels: [String])
+
+    /// `body` on the folds `which` (with the threads each fit may use), results in that order.
+    private func mapFolds<T: Sendable>(_ which: [Int], threads: Int, _ body: @Sendable (Part, Int) throws -> T) throws -> [T] {
+        let results = ResultSlots<T>(count: which.count)
+        let parts = self.parts
+        let whole = which.count / threads * threads, rest = which.count - whole
+        Parallel.forEachIndex(whole, threads: threads) { i in results.set(i, Result { try body(parts[which[i]], 1) }) }
+        Parallel.forEachIndex(rest, threads: rest) { i in results.set(whole + i, Result { try body(parts[which[whole + i]], threads / rest) }) }
+        return try results.values.map { try $0!.get() }
+    }
+}

@@ -1,0 +1,174 @@
+import CkptSupport
+import Foundation
+
+/// How trials are chosen: every point of the grid, or the tree-structured Parzen estimator.
+public enum SearchStrategy: String, Sendable, CaseIterable {
+    case grid, tpe
+}
+
+/// A trial ran on every fold, or was stopped early because it could not beat the median.
+public enum TrialState: String, Sendable {
+    case complete, pruned
+}
+
+/// One evaluated setting.
+public struct TrialRecord: Sendable {
+    /// 0-based position in the study.
+    public var number: Int
+    public var parameters: TrialParameters
+    /// The metric on each fold evaluated, in fold order (fewer than the folds when pruned).
+    public var foldScores: [Double]
+    public var state: TrialState
+    public var seconds: Double
+    /// For a warm-started trial, where its parameters came from.
+    public var seededBy: String?
+
+    public var mean: Double { foldScores.reduce(0, +) / Double(max(foldScores.count, 1)) }
+    /// The population standard deviation of the fold scores (NumPy's `std`).
+    public var std: Double {
+        let m = mean
+        return (foldScores.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(max(foldScores.count, 1))).squareRoot()
+    }
+}
+
+/// What a search does besides the space: how many trials, which metric, seed, time limit, the
+/// fits' settings and the parameters to try first.
+public struct SearchSettings: Sendable {
+    public var strategy: SearchStrategy = .tpe
+    /// TPE trials (the grid has as many as it has points).
+    public var trials = 30
+    public var seed: UInt64 = 0
+    /// No trial starts after this many seconds.
+    public var timeout: Double?
+    /// Median pruning of TPE trials.
+    public var prune = true
+    /// Settings of every fit besides the searched parameters.
+    public var base = TrainingSettings()
+    /// Parameters evaluated before any other (warm start), with where each came from.
+    public var warmStart: [(parameters: TrialParameters, source: String)] = []
+
+    public init() {}
+}
+
+/// A hyper-parameter search by cross-validation. Fits of linear heads stop as scikit-learn's
+/// `LogisticRegression` does by default (gradient tolerance 1e-4, at most 100 iterations); refit
+/// the best setting on all the data with `trialSettings` too, as `LogisticRegressionCV` does.
+public struct HeadSearch: Sendable {
+    public let space: SearchSpace
+    public let validation: CrossValidation
+    public let settings: SearchSettings
+    public let threads: Int
+
+    public init(space: SearchSpace, validation: CrossValidation, settings: SearchSettings, threads: Int) {
+        self.space = space
+        self.validation = validation
+        self.settings = settings
+        self.threads = max(1, threads)
+    }
+
+    /// Median pruning starts after this many finished trials, and never before this many folds.
+    static let pruningStartupTrials = 5
+    static let pruningWarmupFolds = 2
+
+    /// The settings a trial is fitted with on each fold.
+    public func trialSettings(_ parameters: TrialParameters) -> TrainingSettings {
+        var s = space.settings(for: parameters, base: settings.base)
+        if s.optimizer == .lbfgs {
+            s.tolerance = 1e-4
+            s.epochs = 100
+        }
+        return s
+    }
+
+    /// Runs the study, calling `onTrial` with each trial as it finishes (in trial order).
+    public func run(onTrial: (TrialRecord) throws -> Void) throws -> [TrialRecord] {
+        let start = Date()
+        func timeLeft() -> Bool { settings.timeout.map { Date().timeIntervalSince(start) < $0 } ?? true }
+        var records: [TrialRecord] = []
+        func finish(_ record: TrialRecord) throws {
+            records.append(record)
+            try onTrial(record)
+        }
+        switch settings.strategy {
+        case .grid:
+            let grid = space.grid(base: settings.base)
+            let linear = grid.indices.filter { space.head(of: grid[$0]) == .linear }
+            var pathScores: [Int: [Double]] = [:], pathSeconds = 0.0
+            for (number, parameters) in grid.enumerated() {
+                guard timeLeft() else { break }
+                if let first = linear.first, number == first {
+                    // The linear points as one path per fold, strongest penalty first.
+                    let began = Date()
+                    let order = linear.sorted { grid[$0]["lambda"]!.number! > grid[$1]["lambda"]!.number! }
+                    let scores = try validation.linearPathScores(order.map { grid[$0]["lambda"]!.number! },
+                                                                 settings: trialSettings(parameters), threads: threads)
+                    for (i, trial) in order.enumerated() { pathScores[trial] = scores[i] }
+                    pathSeconds = Date().timeIntervalSince(began) / Double(linear.count)
+                }
+                if let scores = pathScores[number] {
+                    try finish(TrialRecord(number: number, parameters: parameters, foldScores: scores, state: .complete, seconds: pathSeconds))
+                } else {
+                    try finish(try evaluate(number, parameters, seededBy: nil, history: records))
+                }
+            }
+        case .tpe:
+            var sampler = TreeParzenEstimator(space: space, seed: settings.seed)
+            var seeds = settings.warmStart[...]
+            for number in 0..<settings.trials {
+                guard timeLeft() else { break }
+                if let seed = seeds.popFirst() {
+                    try finish(try evaluate(number, seed.parameters, seededBy: seed.source, history: records))
+                    continue
+                }
+                let parameters = sampler.suggest(after: records.map { .init(parameters: $0.parameters, score: $0.state == .complete ? $0.mean : nil) })
+                if let earlier = records.first(where: { $0.parameters == parameters && $0.state == .complete }) {
+                    // The same setting gives the same scores: reuse them rather than fit again.
+                    try finish(TrialRecord(number: number, parameters: parameters, foldScores: earlier.foldScores, state: .complete, seconds: 0))
+                } else {
+                    try finish(try evaluate(number, parameters, seededBy: nil, history: records))
+                }
+            }
+        }
+        return records
+    }
+
+    /// Cross-validates one trial, folds in groups of `threads`; with pruning on, after each fold
+    /// (from the second) the running mean is compared with the median of the finished trials'
+    /// running means at that fold, in fold order, so the outcome does not depend on the grouping.
+    private func evaluate(_ number: Int, _ parameters: TrialParameters, seededBy: String?, history: [TrialRecord]) throws -> TrialRecord {
+        let began = Date()
+        let fit = trialSettings(parameters)
+        let finished = history.filter { $0.state == .complete }
+        let pruning = settings.strategy == .tpe && settings.prune && finished.count >= HeadSearch.pruningStartupTrials
+        var scores: [Double] = []
+        var fold = 0
+        while fold < validation.folds.count {
+            let group = Array(fold..<min(validation.folds.count, fold + threads))
+            let groupScores = try validation.scores(fit, folds: group, threads: threads)
+            for score in groupScores {
+                scores.append(score)
+                if pruning && scores.count >= HeadSearch.pruningWarmupFolds && scores.count < validation.folds.count {
+                    let running = scores.reduce(0, +) / Double(scores.count)
+                    let others = finished.map { $0.foldScores.prefix(scores.count).reduce(0, +) / Double(scores.count) }
+                    if running < HeadSearch.median(others) {
+                        return TrialRecord(number: number, parameters: parameters, foldScores: scores, state: .pruned,
+                                           seconds: Date().timeIntervalSince(began), seededBy: seededBy)
+                    }
+                }
+            }
+            fold += group.count
+        }
+        return TrialRecord(number: number, parameters: parameters, foldScores: scores, state: .complete,
+                           seconds: Date().timeIntervalSince(began), seededBy: seededBy)
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let s = values.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    /// The best finished trial: the highest mean, the earlier on ties.
+    public static func best(_ records: [TrialRecord]) -> TrialRecord? {
+        records.filter { $0.state == .complete }.reduce(nil) { best, r in best.map { r.mean > $0.mean ? r : $0 } ?? r }
+    }
+}
