@@ -68,6 +68,7 @@ fixtures: $(MINILM)/model.safetensors
 	$(PYTHON) tools/make_pytorch_fixtures.py
 	$(PYTHON) tools/make_minilm_golden.py $(MINILM)
 	$(PYTHON) tools/make_head_fixtures.py $(MINILM)
+	$(PYTHON) tools/make_workbench_fixtures.py
 	$(PYTHON) tools/verify_head.py $(CKPT)
 
 bench: build $(MINILM)/model.safetensors

@@ -73,3 +73,11 @@ extension Ledger {
         return Array(found.sorted { $0.distance < $1.distance || ($0.distance == $1.distance && $0.study.id > $1.study.id) }.prefix(limit))
     }
 }
+
+extension Ledger {
+    /// What SQLite's `PRAGMA integrity_check` finds wrong with the file (empty when nothing).
+    public func integrityProblems() throws -> [String] {
+        let rows = try attributing(to: path) { try database.query("PRAGMA integrity_check") }.compactMap { $0.first?.string }
+        return rows == ["ok"] ? [] : rows
+    }
+}

@@ -5,8 +5,8 @@ import Foundation
 
 struct Runs: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The experiment ledger from the shell: list, show, best, compare, export.",
-        subcommands: [List.self, Show.self, Best.self, Compare.self, Export.self]
+        abstract: "The experiment ledger from the shell: list, show, best, compare, export, check.",
+        subcommands: [List.self, Show.self, Best.self, Compare.self, Export.self, Check.self]
     )
 
     struct List: ParsableCommand {
@@ -153,6 +153,25 @@ struct Runs: ParsableCommand {
                     }
                 }
                 out.flush()
+            }
+        }
+    }
+}
+
+extension Runs {
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "SQLite's integrity check of the ledger: prints ok, or each problem and exits 1.")
+        @OptionGroup var ledger: LedgerOptions
+
+        func run() throws {
+            try reportingFailure {
+                let ledger = try Ledger(path: ledger.path)
+                let problems = try ledger.integrityProblems()
+                guard problems.isEmpty else {
+                    problems.forEach { printError("\(ledger.path): \($0)") }
+                    throw ExitCode.failure
+                }
+                print("ok")
             }
         }
     }

@@ -150,12 +150,16 @@ struct TuneHead: ParsableCommand {
                                                                 output: absolutePath(output)))
             let runner = HeadSearch(space: space, validation: CrossValidation(features: data.features, labels: data.labels, folds: foldSplit, metric: metric),
                                     settings: search, threads: inputs.parallel.threads)
-            if !json { print(TrialTable.header(metric: metric)) }
+            var out = OutputBuffer()   // flushed after every trial row: the table streams through a pipe too
+            if !json { out.line(TrialTable.header(metric: metric)) }
             let records = try runner.run { record in
                 try recorder.record(TrialEntry(number: record.number, head: space.head(of: record.parameters).rawValue,
                                                parameters: space.json(record.parameters), foldScores: record.foldScores, mean: record.mean,
                                                std: record.std, state: record.state.rawValue, seconds: record.seconds, seededBy: record.seededBy))
-                if !json { print(TrialTable.row(record, space: space)) }
+                if !json {
+                    out.line(TrialTable.row(record, space: space))
+                    out.flush()
+                }
             }
             guard let best = HeadSearch.best(records) else { throw SearchError.nothingToSearch }
             let refit = runner.trialSettings(best.parameters)
@@ -178,14 +182,15 @@ struct TuneHead: ParsableCommand {
             let bestJSON = JSON.object([("trial", .number("\(best.number)")), ("params", space.json(best.parameters)),
                                         ("cv_mean", .number("\(best.mean)")), ("cv_std", .number("\(best.std)"))])
             if json {
-                print(JSON.object([("study", recorder.name.map { .string($0) } ?? .null), ("best", bestJSON),
+                out.line(JSON.object([("study", recorder.name.map { .string($0) } ?? .null), ("best", bestJSON),
                                    ("trials", .array(records.map { TrialTable.json($0, space: space) })), ("test", testScores ?? .null)]).compactText)
             } else {
-                print(String(format: "best: trial %d, %@ %.4f ± %.4f", best.number, metric.rawValue, best.mean, best.std) + " " + TrialTable.parameters(best.parameters, space: space))
+                out.line(String(format: "best: trial %d, %@ %.4f ± %.4f", best.number, metric.rawValue, best.mean, best.std) + " " + TrialTable.parameters(best.parameters, space: space))
                 if let testScores {
-                    print(String(format: "test: accuracy %.4f, macro-F1 %.4f", testScores["accuracy"]!.double!, testScores["macro_f1"]!.double!))
+                    out.line(String(format: "test: accuracy %.4f, macro-F1 %.4f", testScores["accuracy"]!.double!, testScores["macro_f1"]!.double!))
                 }
             }
+            out.flush()
             if !inputs.quiet {
                 printError("\(records.count) trials in \(String(format: "%.2f", Date().timeIntervalSince(began))) s; head written to \(output)"
                            + (recorder.id.map { "; study \($0) in \(ledgerOptions.path)" } ?? ""))
