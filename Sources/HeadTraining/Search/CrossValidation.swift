@@ -26,17 +26,19 @@ public struct CrossValidation: Sendable {
         }
     }
 
-    /// The metric on each fold in `which` (in that order) for a head trained with `settings`.
-    public func scores(_ settings: TrainingSettings, folds which: [Int], threads: Int) throws -> [Double] {
-        try mapFolds(which, threads: threads) { part, fitThreads in
-            let head = try HeadTrainer.train(part.train, labels: part.trainLabels, settings: settings, threads: fitThreads).head
-            return metric.score(try head.report(part.test, truth: part.testLabels, threads: fitThreads))
+    /// The metric on each fold in `which` (in that order) for a head trained with `settings`, and
+    /// the L-BFGS parameters it ended at; each fold's fit starts from `starts[fold]` when given.
+    public func scores(_ settings: TrainingSettings, folds which: [Int], starts: [Int: [Double]] = [:],
+                       threads: Int) throws -> [(score: Double, parameters: [Double]?)] {
+        try mapFolds(which, threads: threads) { fold, part, fitThreads in
+            let fit = try HeadTrainer.train(part.train, labels: part.trainLabels, settings: settings, threads: fitThreads, start: starts[fold])
+            return (metric.score(try fit.head.report(part.test, truth: part.testLabels, threads: fitThreads)), fit.parameters)
         }
     }
 
     /// Scores of linear heads along `penalties` (see `HeadTrainer.linearPath`): [penalty][fold].
     public func linearPathScores(_ penalties: [Double], settings: TrainingSettings, threads: Int) throws -> [[Double]] {
-        let byFold = try mapFolds(Array(0..<folds.count), threads: threads) { part, fitThreads in
+        let byFold = try mapFolds(Array(0..<folds.count), threads: threads) { _, part, fitThreads in
             try HeadTrainer.linearPath(part.train, labels: part.trainLabels, penalties: penalties, settings: settings, threads: fitThreads)
                 .map { metric.score(try $0.head.report(part.test, truth: part.testLabels, threads: fitThreads)) }
         }
@@ -45,13 +47,13 @@ public struct CrossValidation: Sendable {
 
     private typealias Part = (train: FeatureMatrix, trainLabels: [String], test: FeatureMatrix, testLabels: [String])
 
-    /// `body` on the folds `which` (with the threads each fit may use), results in that order.
-    private func mapFolds<T: Sendable>(_ which: [Int], threads: Int, _ body: @Sendable (Part, Int) throws -> T) throws -> [T] {
+    /// `body(fold, its rows, the threads its fit may use)` on the folds `which`, results in that order.
+    private func mapFolds<T: Sendable>(_ which: [Int], threads: Int, _ body: @Sendable (Int, Part, Int) throws -> T) throws -> [T] {
         let results = ResultSlots<T>(count: which.count)
         let parts = self.parts
         let whole = which.count / threads * threads, rest = which.count - whole
-        Parallel.forEachIndex(whole, threads: threads) { i in results.set(i, Result { try body(parts[which[i]], 1) }) }
-        Parallel.forEachIndex(rest, threads: rest) { i in results.set(whole + i, Result { try body(parts[which[whole + i]], threads / rest) }) }
+        Parallel.forEachIndex(whole, threads: threads) { i in results.set(i, Result { try body(which[i], parts[which[i]], 1) }) }
+        Parallel.forEachIndex(rest, threads: rest) { i in results.set(whole + i, Result { try body(which[whole + i], parts[which[whole + i]], threads / rest) }) }
         return try results.values.map { try $0!.get() }
     }
 }

@@ -85,6 +85,12 @@ public struct HeadSearch: Sendable {
         let start = Date()
         func timeLeft() -> Bool { settings.timeout.map { Date().timeIntervalSince(start) < $0 } ?? true }
         var records: [TrialRecord] = []
+        var solutions: [Int: [[Double]]] = [:]   // L-BFGS parameters per fold of finished linear trials
+        func evaluate(_ number: Int, _ parameters: TrialParameters, seededBy: String?) throws -> TrialRecord {
+            let (record, parameters) = try self.evaluate(number, parameters, seededBy: seededBy, history: records, solutions: solutions)
+            if let parameters { solutions[number] = parameters }
+            return record
+        }
         func finish(_ record: TrialRecord) throws {
             records.append(record)
             try onTrial(record)
@@ -108,7 +114,7 @@ public struct HeadSearch: Sendable {
                 if let scores = pathScores[number] {
                     try finish(TrialRecord(number: number, parameters: parameters, foldScores: scores, state: .complete, seconds: pathSeconds))
                 } else {
-                    try finish(try evaluate(number, parameters, seededBy: nil, history: records))
+                    try finish(try evaluate(number, parameters, seededBy: nil))
                 }
             }
         case .tpe:
@@ -117,7 +123,7 @@ public struct HeadSearch: Sendable {
             for number in 0..<settings.trials {
                 guard timeLeft() else { break }
                 if let seed = seeds.popFirst() {
-                    try finish(try evaluate(number, seed.parameters, seededBy: seed.source, history: records))
+                    try finish(try evaluate(number, seed.parameters, seededBy: seed.source))
                     continue
                 }
                 let parameters = sampler.suggest(after: records.map { .init(parameters: $0.parameters, score: $0.state == .complete ? $0.mean : nil) })
@@ -125,7 +131,7 @@ public struct HeadSearch: Sendable {
                     // The same setting gives the same scores: reuse them rather than fit again.
                     try finish(TrialRecord(number: number, parameters: parameters, foldScores: earlier.foldScores, state: .complete, seconds: 0))
                 } else {
-                    try finish(try evaluate(number, parameters, seededBy: nil, history: records))
+                    try finish(try evaluate(number, parameters, seededBy: nil))
                 }
             }
         }
@@ -135,31 +141,44 @@ public struct HeadSearch: Sendable {
     /// Cross-validates one trial, folds in groups of `threads`; with pruning on, after each fold
     /// (from the second) the running mean is compared with the median of the finished trials'
     /// running means at that fold, in fold order, so the outcome does not depend on the grouping.
-    private func evaluate(_ number: Int, _ parameters: TrialParameters, seededBy: String?, history: [TrialRecord]) throws -> TrialRecord {
+    /// A linear trial's fits start from the solutions of the finished linear trial nearest in log λ
+    /// with the same class weighting (each fold from its own), which its minimum is close to.
+    /// Returns the record and, for a finished linear trial, its solution on each fold.
+    private func evaluate(_ number: Int, _ parameters: TrialParameters, seededBy: String?, history: [TrialRecord],
+                          solutions: [Int: [[Double]]]) throws -> (TrialRecord, [[Double]]?) {
         let began = Date()
         let fit = trialSettings(parameters)
         let finished = history.filter { $0.state == .complete }
         let pruning = settings.strategy == .tpe && settings.prune && finished.count >= HeadSearch.pruningStartupTrials
-        var scores: [Double] = []
+        let starts = nearestSolution(to: parameters, among: finished, solutions: solutions)
+        var scores: [Double] = [], ends: [[Double]] = []
         var fold = 0
+        func record(_ state: TrialState) -> TrialRecord {
+            TrialRecord(number: number, parameters: parameters, foldScores: scores, state: state, seconds: Date().timeIntervalSince(began), seededBy: seededBy)
+        }
         while fold < validation.folds.count {
             let group = Array(fold..<min(validation.folds.count, fold + threads))
-            let groupScores = try validation.scores(fit, folds: group, threads: threads)
-            for score in groupScores {
-                scores.append(score)
+            let results = try validation.scores(fit, folds: group, starts: starts.map { s in Dictionary(uniqueKeysWithValues: group.map { ($0, s[$0]) }) } ?? [:],
+                                                threads: threads)
+            for result in results {
+                scores.append(result.score)
+                if let p = result.parameters { ends.append(p) }
                 if pruning && scores.count >= HeadSearch.pruningWarmupFolds && scores.count < validation.folds.count {
                     let running = scores.reduce(0, +) / Double(scores.count)
                     let others = finished.map { $0.foldScores.prefix(scores.count).reduce(0, +) / Double(scores.count) }
-                    if running < HeadSearch.median(others) {
-                        return TrialRecord(number: number, parameters: parameters, foldScores: scores, state: .pruned,
-                                           seconds: Date().timeIntervalSince(began), seededBy: seededBy)
-                    }
+                    if running < HeadSearch.median(others) { return (record(.pruned), nil) }
                 }
             }
             fold += group.count
         }
-        return TrialRecord(number: number, parameters: parameters, foldScores: scores, state: .complete,
-                           seconds: Date().timeIntervalSince(began), seededBy: seededBy)
+        return (record(.complete), ends.count == validation.folds.count ? ends : nil)
+    }
+
+    private func nearestSolution(to parameters: TrialParameters, among finished: [TrialRecord], solutions: [Int: [[Double]]]) -> [[Double]]? {
+        guard let lambda = parameters["lambda"]?.number else { return nil }
+        let donors = finished.filter { solutions[$0.number] != nil && $0.parameters["class_weight"] == parameters["class_weight"] }
+        let nearest = donors.min { abs(log($0.parameters["lambda"]!.number! / lambda)) < abs(log($1.parameters["lambda"]!.number! / lambda)) }
+        return nearest.flatMap { solutions[$0.number] }
     }
 
     static func median(_ values: [Double]) -> Double {

@@ -2,13 +2,15 @@ import Foundation
 import Kernels
 
 /// The tree-structured Parzen estimator (Bergstra et al. 2011) with Optuna's defaults: the first
-/// 10 trials drawn from the priors, then for each parameter on its own (univariate), the trials
-/// split into the best γ(n) = min(⌈0.1·n⌉, 25) and the rest, a Parzen estimator fitted to each
-/// (a truncated normal per observation plus the prior, bandwidths from the neighbouring
-/// observations clipped to [range / min(100, 1 + kernels), range], observation weights ramping
-/// up for the most recent 25 trials), 24 candidates drawn from the good one and the candidate
-/// with the largest log l(x) − log g(x) taken. Log domains are modelled on the logarithm, integer
-/// ones on [low − ½, high + ½] and rounded. Only `SeededRandom` draws, so a seed fixes every trial.
+/// 10 trials drawn from the priors; then the trials split into the best γ(n) = min(⌈0.1·n⌉, 25)
+/// and the rest, a Parzen estimator fitted to each — per observation a product of kernels over the
+/// parameters (truncated normals, bandwidths from the neighbouring observations; categorical
+/// kernels leaning to the observed choice), plus the prior, observation weights ramping down
+/// beyond 25 — 24 candidates drawn from the good one and the candidate with the largest
+/// log l(x) − log g(x) taken. As Optuna's default multivariate TPE, the parameters every trial has
+/// are drawn jointly and the rest one at a time. Log domains are modelled on the logarithm,
+/// integer ones on [low − ½, high + ½] and rounded. Only `SeededRandom` draws, so a seed fixes
+/// every trial.
 struct TreeParzenEstimator {
     let space: SearchSpace
     let startupTrials = 10
@@ -30,6 +32,7 @@ struct TreeParzenEstimator {
 
     /// The next trial's parameters given every trial so far, in trial order.
     mutating func suggest(after history: [Observation]) -> TrialParameters {
+        // Ranked best first, pruned trials last, ties in trial order (a stable sort, as Optuna's).
         let ranked = history.indices.sorted { a, b in
             switch (history[a].score, history[b].score) {
             case let (x?, y?): return x > y || (x == y && a < b)
@@ -39,16 +42,23 @@ struct TreeParzenEstimator {
             }
         }
         let belowCount = min((history.count + 9) / 10, 25)
-        let below = Set(ranked.prefix(belowCount))
-        let modelled = history.count >= startupTrials
         var trial: TrialParameters = [:]
-        var order = space.parameters.filter { $0.name == "head" }
-        if let head = order.first {
-            trial["head"] = modelled ? sample(head, history: history, below: below) : prior(head)
+        guard history.count >= startupTrials else {
+            if let head = space.parameters.first(where: { $0.name == "head" }) { trial["head"] = prior(head) }
+            for parameter in space.parameters(for: space.head(of: trial)) { trial[parameter.name] = prior(parameter) }
+            return trial
         }
-        order = space.parameters(for: space.head(of: trial))
-        for parameter in order {
-            trial[parameter.name] = modelled ? sample(parameter, history: history, below: below) : prior(parameter)
+        // The parameters every trial so far has are modelled jointly (Optuna's default multivariate
+        // TPE over the intersection of the trials' search spaces); the others one by one.
+        let shared = space.parameters.filter { p in history.allSatisfy { $0.parameters[p.name] != nil } }
+        if !shared.isEmpty {
+            trial.merge(sample(shared, history: history, ranked: ranked, belowCount: belowCount)) { a, _ in a }
+        }
+        if trial["head"] == nil, let head = space.parameters.first(where: { $0.name == "head" }) {
+            trial.merge(sample([head], history: history, ranked: ranked, belowCount: belowCount)) { a, _ in a }
+        }
+        for parameter in space.parameters(for: space.head(of: trial)) where trial[parameter.name] == nil {
+            trial.merge(sample([parameter], history: history, ranked: ranked, belowCount: belowCount)) { a, _ in a }
         }
         return trial
     }
@@ -62,36 +72,33 @@ struct TreeParzenEstimator {
         }
     }
 
-    private mutating func sample(_ parameter: SearchParameter, history: [Observation], below: Set<Int>) -> ParameterValue {
-        // Observations of this parameter, oldest first, with the group each belongs to.
-        let observed = history.indices.compactMap { i in history[i].parameters[parameter.name].map { (i, $0) } }
-        let good = observed.filter { below.contains($0.0) }.map(\.1), bad = observed.filter { !below.contains($0.0) }.map(\.1)
-        switch parameter.domain {
-        case .choice(let names):
-            let l = categorical(good.map { names.firstIndex(of: $0.choice!)! }, choices: names.count)
-            let g = categorical(bad.map { names.firstIndex(of: $0.choice!)! }, choices: names.count)
-            var best = 0, bestScore = -Double.infinity
-            for _ in 0..<candidates {
-                let c = draw(l)
-                let score = log(l[c]) - log(g[c])
-                if score > bestScore { (best, bestScore) = (c, score) }
-            }
-            return .choice(names[best])
-        case .real, .integer:
-            let l = parzen(good.map { transformed($0.number!, parameter.domain) }, parameter.domain)
-            let g = parzen(bad.map { transformed($0.number!, parameter.domain) }, parameter.domain)
-            var best = 0.0, bestScore = -Double.infinity
-            for _ in 0..<candidates {
-                let x = draw(l)
-                let score = l.logDensity(x) - g.logDensity(x)
-                if score > bestScore { (best, bestScore) = (x, score) }
-            }
-            return value(best, parameter.domain)
+    /// `parameters` drawn together: the good and bad trials (in ranked order) that have all of
+    /// them, a mixture of product kernels fitted to each, 24 candidates from the good mixture and
+    /// the one with the largest log l(x) − log g(x).
+    private mutating func sample(_ parameters: [SearchParameter], history: [Observation], ranked: [Int], belowCount: Int) -> TrialParameters {
+        let having = { (i: Int) in parameters.allSatisfy { history[i].parameters[$0.name] != nil } }
+        let good = ranked.prefix(belowCount).filter(having), bad = ranked.dropFirst(belowCount).filter(having)
+        let l = Mixture(parameters.map { kernels($0, values: good.map { history[$0].parameters }) }, weights: weights(good.count)),
+            g = Mixture(parameters.map { kernels($0, values: bad.map { history[$0].parameters }) }, weights: weights(bad.count))
+        var best: [Double] = [], bestScore = -Double.infinity
+        for _ in 0..<candidates {
+            let kernel = draw(l.weights)
+            let x = l.dimensions.map { draw(from: $0, kernel: kernel) }
+            let score = l.logDensity(x) - g.logDensity(x)
+            if score > bestScore { (best, bestScore) = (x, score) }
         }
+        var trial: TrialParameters = [:]
+        for (parameter, x) in zip(parameters, best) {
+            switch parameter.domain {
+            case .choice(let names): trial[parameter.name] = .choice(names[Int(x)])
+            case .real, .integer: trial[parameter.name] = value(x, parameter.domain)
+            }
+        }
+        return trial
     }
 
     /// Optuna's observation weights: equal below 25 observations; beyond, a ramp from 1/n to 1
-    /// over the older ones and 1 for the latest 25.
+    /// over the first n − 25 and 1 for the last 25.
     private func weights(_ n: Int) -> [Double] {
         guard n >= 25 else { return [Double](repeating: 1, count: n) }
         let ramp = n - 25
@@ -99,17 +106,77 @@ struct TreeParzenEstimator {
             + [Double](repeating: 1, count: 25)
     }
 
-    /// The mixture over choices: each observation's kernel puts most mass on its own choice, the
-    /// prior kernel spreads evenly.
-    private func categorical(_ observed: [Int], choices: Int) -> [Double] {
-        let w = weights(observed.count) + [priorWeight]
-        let total = w.reduce(0, +)
-        let spread = priorWeight / Double(observed.count + 1)
-        var p = [Double](repeating: w.last! / total / Double(choices), count: choices)
-        for (i, c) in observed.enumerated() {
-            for j in 0..<choices { p[j] += w[i] / total * ((j == c ? 1 : 0) + spread) / (1 + spread * Double(choices)) }
+    /// The kernels of one parameter: one per observation, then the prior's.
+    enum Kernels {
+        /// Truncated normals on [low, high] of the (transformed) domain.
+        case numeric(mus: [Double], sigmas: [Double], low: Double, high: Double)
+        /// Per kernel, the probability of each choice (by index).
+        case categorical([[Double]])
+
+        func logDensity(_ kernel: Int, _ x: Double) -> Double {
+            switch self {
+            case .numeric(let mus, let sigmas, let low, let high):
+                let (mu, sigma) = (mus[kernel], sigmas[kernel])
+                let z = (x - mu) / sigma
+                let mass: Double = Kernels.cdf((high - mu) / sigma) - Kernels.cdf((low - mu) / sigma)
+                let scale: Double = sigma * (2 * Double.pi).squareRoot() * max(mass, 1e-300)
+                return -0.5 * z * z - log(scale)
+            case .categorical(let rows): return log(max(rows[kernel][Int(x)], 1e-300))
+            }
         }
-        return p
+
+        static func cdf(_ z: Double) -> Double { 0.5 * erfc(-z / 2.0.squareRoot()) }
+    }
+
+    /// A mixture of product kernels: kernel i is the product over the parameters of their i-th kernels.
+    struct Mixture {
+        let dimensions: [Kernels]
+        let weights: [Double]
+
+        init(_ dimensions: [Kernels], weights observationWeights: [Double]) {
+            self.dimensions = dimensions
+            let w = observationWeights + [1.0]   // the prior's weight
+            let total = w.reduce(0, +)
+            weights = w.map { $0 / total }
+        }
+
+        func logDensity(_ x: [Double]) -> Double {
+            let terms = weights.indices.map { i in log(weights[i]) + zip(dimensions, x).map { $0.logDensity(i, $1) }.reduce(0, +) }
+            let peak = terms.max()!
+            return peak + log(terms.map { exp($0 - peak) }.reduce(0, +))
+        }
+    }
+
+    /// Kernels of `parameter` for the observed `values`, with Optuna's bandwidths: the larger gap to
+    /// the neighbouring observations (the domain's ends counting as neighbours, except for the
+    /// outermost observations' outer side), clipped to [range / min(100, 1 + kernels), range].
+    private func kernels(_ parameter: SearchParameter, values: [TrialParameters]) -> Kernels {
+        let n = values.count
+        if case .choice(let names) = parameter.domain {
+            let spread = priorWeight / Double(n + 1)
+            var rows = values.map { v -> [Double] in
+                let chosen = names.firstIndex(of: v[parameter.name]!.choice!)!
+                return names.indices.map { ((($0 == chosen) ? 1 : 0) + spread) / (1 + spread * Double(names.count)) }
+            }
+            rows.append([Double](repeating: 1 / Double(names.count), count: names.count))
+            return .categorical(rows)
+        }
+        let (low, high) = bounds(parameter.domain)
+        let observed = values.map { transformed($0[parameter.name]!.number!, parameter.domain) }
+        var sigmas = [Double](repeating: high - low, count: n)
+        if n > 0 {
+            let order = observed.indices.sorted { observed[$0] < observed[$1] }
+            let points: [Double] = [low] + order.map { observed[$0] } + [high]
+            var sorted: [Double] = (1...n).map { i -> Double in max(points[i] - points[i - 1], points[i + 1] - points[i]) }
+            if points.count >= 4 {
+                sorted[0] = points[2] - points[1]
+                sorted[n - 1] = points[n] - points[n - 1]
+            }
+            for (rank, i) in order.enumerated() { sigmas[i] = sorted[rank] }
+            let minimum = (high - low) / min(100, 1 + Double(n + 1))
+            sigmas = sigmas.map { min(max($0, minimum), high - low) }
+        }
+        return .numeric(mus: observed + [(low + high) / 2], sigmas: sigmas + [high - low], low: low, high: high)
     }
 
     private mutating func draw(_ p: [Double]) -> Int {
@@ -118,53 +185,17 @@ struct TreeParzenEstimator {
         return i
     }
 
-    /// Truncated normal kernels on the (transformed) domain.
-    struct Parzen {
-        var mus: [Double], sigmas: [Double], weights: [Double]
-        var low: Double, high: Double
-
-        func logDensity(_ x: Double) -> Double {
-            var total = 0.0
-            for i in mus.indices {
-                let z = (x - mus[i]) / sigmas[i]
-                let upper: Double = Parzen.cdf((high - mus[i]) / sigmas[i]), lower: Double = Parzen.cdf((low - mus[i]) / sigmas[i])
-                let scale: Double = sigmas[i] * (2 * Double.pi).squareRoot() * max(upper - lower, 1e-300)
-                total += weights[i] * exp(-0.5 * z * z) / scale
+    /// A draw from kernel `kernel` of one parameter (a choice's index, or a transformed number).
+    private mutating func draw(from kernels: Kernels, kernel: Int) -> Double {
+        switch kernels {
+        case .categorical(let rows): return Double(draw(rows[kernel]))
+        case .numeric(let mus, let sigmas, let low, let high):
+            for _ in 0..<100 {
+                let x = mus[kernel] + sigmas[kernel] * normal()
+                if x >= low && x <= high { return x }
             }
-            return log(max(total, 1e-300))
+            return low + (high - low) * uniform()
         }
-
-        static func cdf(_ z: Double) -> Double { 0.5 * erfc(-z / 2.0.squareRoot()) }
-    }
-
-    private func parzen(_ observed: [Double], _ domain: ParameterDomain) -> Parzen {
-        let (low, high) = bounds(domain)
-        let n = observed.count
-        var sigmas = [Double](repeating: high - low, count: n)
-        if n > 0 {
-            let order = observed.indices.sorted { observed[$0] < observed[$1] }
-            let points: [Double] = [low] + order.map { observed[$0] } + [high]
-            var sorted: [Double] = (1...n).map { i -> Double in max(points[i] - points[i - 1], points[i + 1] - points[i]) }
-            if points.count >= 4 {   // Optuna leaves the end points out of the outermost bandwidths
-                sorted[0] = points[2] - points[1]
-                sorted[n - 1] = points[n] - points[n - 1]
-            }
-            for (rank, i) in order.enumerated() { sigmas[i] = sorted[rank] }
-            let minimum = (high - low) / min(100, 1 + Double(n + 1))
-            sigmas = sigmas.map { min(max($0, minimum), high - low) }
-        }
-        let w = weights(n) + [priorWeight]
-        let total = w.reduce(0, +)
-        return Parzen(mus: observed + [(low + high) / 2], sigmas: sigmas + [high - low], weights: w.map { $0 / total }, low: low, high: high)
-    }
-
-    private mutating func draw(_ p: Parzen) -> Double {
-        let kernel = draw(p.weights)
-        for _ in 0..<100 {
-            let x = p.mus[kernel] + p.sigmas[kernel] * normal()
-            if x >= p.low && x <= p.high { return x }
-        }
-        return p.low + (p.high - p.low) * uniform()
     }
 
     private func bounds(_ domain: ParameterDomain) -> (Double, Double) {

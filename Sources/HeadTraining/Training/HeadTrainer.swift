@@ -16,6 +16,9 @@ public struct TrainingOutcome: Sendable {
     /// AdamW with validation: the epoch whose weights were kept, and its validation loss.
     public var bestEpoch: Int?
     public var validationLoss: Double?
+    /// L-BFGS: the minimiser's θ in double precision (W [K, D], then b [K]), from which a fit of a
+    /// nearby setting can start.
+    public var parameters: [Double]?
 }
 
 extension TrainingOutcome {
@@ -35,9 +38,10 @@ extension TrainingOutcome {
 public enum HeadTrainer {
     /// Trains on `features` labelled `labels` (strings; classes in code-point order). `validation`
     /// drives early stopping for AdamW (rows with labels unseen in training are left out of it).
-    /// `progress` is called after every iteration or epoch with its number.
+    /// `progress` is called after every iteration or epoch with its number. L-BFGS starts from
+    /// `start` (the `parameters` of an earlier fit with as many classes) when given, else from zero.
     public static func train(_ features: FeatureMatrix, labels: [String], validation: (FeatureMatrix, [String])? = nil,
-                             settings: TrainingSettings, threads: Int = 1,
+                             settings: TrainingSettings, threads: Int = 1, start: [Double]? = nil,
                              progress: ((Int) -> Void)? = nil) throws -> TrainingOutcome {
         guard features.rows == labels.count else { throw HeadTrainingError.countMismatch(features: features.rows, labels: labels.count) }
         guard features.rows > 0 else { throw HeadTrainingError.noExamples }
@@ -62,7 +66,10 @@ public enum HeadTrainer {
             let memory = NearestNeighbours(features: features, labels: y, classes: classes.count, k: settings.neighbours, voting: settings.voting)
             return TrainingOutcome(head: ClassifierHead(labels: classes, model: .neighbours(memory)), iterations: 0, loss: .nan, converged: true)
         case (_, .lbfgs):
-            return fitLBFGS(features, y, classes: classes, weights: weights, settings: settings, threads: threads, progress: progress)
+            precondition(settings.head == .linear, "L-BFGS fits linear heads only")
+            var theta = start.flatMap { $0.count == classes.count * (features.dimension + 1) ? $0 : nil } ?? []
+            return fitLBFGS(features, y, classes: classes, weights: weights, penalty: settings.resolvedWeightDecay(rows: features.rows),
+                            settings: settings, threads: threads, from: &theta, progress: progress)
         case (_, .adamw):
             return MiniBatchTrainer(features: features, labels: y, classes: classes, sampleWeights: weights, settings: settings)
                 .fit(validation: valid, progress: progress)
@@ -74,14 +81,6 @@ public enum HeadTrainer {
         var counts = [Int](repeating: 0, count: classes)
         for c in y { counts[c] += 1 }
         return y.map { Double(y.count) / Double(classes * counts[$0]) }
-    }
-
-    private static func fitLBFGS(_ features: FeatureMatrix, _ y: [Int], classes: [String], weights: [Double],
-                                 settings: TrainingSettings, threads: Int, progress: ((Int) -> Void)?) -> TrainingOutcome {
-        precondition(settings.head == .linear, "L-BFGS fits linear heads only")
-        var theta: [Double] = []
-        return fitLBFGS(features, y, classes: classes, weights: weights, penalty: settings.resolvedWeightDecay(rows: features.rows),
-                        settings: settings, threads: threads, from: &theta, progress: progress)
     }
 
     /// L-BFGS from `theta` (zeros when empty), which is left at the minimum found.
@@ -97,7 +96,7 @@ public enum HeadTrainer {
         let K = classes.count, D = features.dimension
         let layer = DenseLayer(inputs: D, outputs: K, weight: theta[0..<(K * D)].map(Float.init), bias: theta[(K * D)...].map(Float.init))
         return TrainingOutcome(head: ClassifierHead(labels: classes, layers: [layer]), iterations: outcome.iterations,
-                               loss: outcome.value, converged: outcome.converged)
+                               loss: outcome.value, converged: outcome.converged, parameters: theta)
     }
 
     /// Linear heads for each L2 penalty of `penalties`, fitted in that order, each L-BFGS run
