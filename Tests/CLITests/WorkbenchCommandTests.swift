@@ -156,6 +156,16 @@ final class WorkbenchCommandTests: XCTestCase {
         XCTAssertEqual(shown["trials"]!.array![0]["cv_mean"]!.double!, json["heads"]!["linear"]!["accuracy_mean"]!.double!, accuracy: 1e-12)
     }
 
+    func testTheTimeoutStopsTheSearchAfterTheTrialsItStarted() throws {
+        let directory = try Ckpt.temporaryDirectory(self)
+        let result = ok(try Ckpt.run(["tune-head"] + data + ["--trials", "100000", "--folds", "3", "--timeout", "0.5", "--output", directory + "/head",
+                                      "--json", "--quiet", "--no-ledger"]))
+        let trials = try JSON.parse(result.stdout)["trials"]!.array!.count
+        XCTAssertGreaterThanOrEqual(trials, 1)
+        XCTAssertLessThan(trials, 1000)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/head/head.safetensors"))
+    }
+
     func testBadSearchSettingsAreUsageErrors() throws {
         let directory = try Ckpt.temporaryDirectory(self)
         for (arguments, message) in [(["--heads", "linear,forest"], "unknown head 'forest'"), (["--folds", "1"], "--folds must be at least 2"),

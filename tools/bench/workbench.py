@@ -10,7 +10,7 @@ features (all-MiniLM-L6-v2, 5,452 × 384 train, 500 test):
 2. TPE, 30 trials, linear head (λ log-uniform 1e-6 … 1e2, class weighting none | balanced):
    `ckpt tune-head --search tpe` against Optuna's TPESampler (its defaults) driving scikit-learn's
    LogisticRegression over the same folds (cross_val_score, n_jobs 1 and 2); seed 0 at both thread
-   counts, then seeds 1-4 at each side's faster one (TPE is random: compare means over seeds).
+   counts, then seeds 1-9 at each side's faster one (TPE is random: compare means over seeds).
 3. Warm start: a study on the first half of the training rows, then a study on the second half,
    cold and with --warm-start: the first trial reaching the cold study's best within 0.5 points.
 4. Few-shot (8 shots, 10 repeats, seed 42): `ckpt few-shot` against the same protocol in
@@ -163,7 +163,7 @@ def main():
         tpe[f"optuna_sklearn_{jobs}_seed0"] = {"seconds": seconds, **json.loads(out)}
     ckpt_threads = min((1, 2), key=lambda t: tpe[f"ckpt_{t}_seed0"]["seconds"])
     peer_jobs = min((1, 2), key=lambda j: tpe[f"optuna_sklearn_{j}_seed0"]["seconds"])
-    for seed in (1, 2, 3, 4):
+    for seed in range(1, 10):
         seconds, study = tune(args.ckpt, data + ["--search", "tpe", "--trials", "30", "--seed", str(seed), "--output", str(work / "tpe-head"),
                                                  "--no-ledger"], ckpt_threads)
         tpe[f"ckpt_{ckpt_threads}_seed{seed}"] = {"seconds": seconds, "cv_best": study["best"]["cv_mean"], "best": study["best"]["params"]}
@@ -172,8 +172,8 @@ def main():
     print(f"\n{'TPE, 30 trials, linear head':34} {'seconds':>8} {'CV best':>8}  best")
     for k, r in tpe.items():
         print(f"{k:34} {r['seconds']:8.3f} {r['cv_best']:8.4f}  {r['best']}")
-    mine = [tpe[f"ckpt_{ckpt_threads}_seed{s}"] for s in range(5)]
-    theirs = [tpe[f"optuna_sklearn_{peer_jobs}_seed{s}"] for s in range(5)]
+    mine = [tpe[f"ckpt_{ckpt_threads}_seed{s}"] for s in range(10)]
+    theirs = [tpe[f"optuna_sklearn_{peer_jobs}_seed{s}"] for s in range(10)]
     mean = lambda rows, key: sum(r[key] for r in rows) / len(rows)
     # Each side's best setting scored the same way (scikit-learn's cross_val_score, cold fits).
     rescored = subprocess.run([sys.executable, "-c", RESCORE, str(TRAIN), str(TRAIN_LABELS)], check=True, capture_output=True, text=True,
@@ -183,7 +183,7 @@ def main():
     print("best settings re-scored by scikit-learn's cross_val_score: ckpt " + ", ".join(f"{r['sklearn_cv_of_best']:.4f}" for r in mine)
           + f" (mean {mean(mine, 'sklearn_cv_of_best'):.4f}); Optuna " + ", ".join(f"{r['sklearn_cv_of_best']:.4f}" for r in theirs)
           + f" (mean {mean(theirs, 'sklearn_cv_of_best'):.4f})")
-    print(f"each at its best (ckpt {ckpt_threads} threads, Optuna + scikit-learn n_jobs {peer_jobs}), seeds 0-4: "
+    print(f"each at its best (ckpt {ckpt_threads} threads, Optuna + scikit-learn n_jobs {peer_jobs}), seeds 0-9: "
           f"CV best {mean(mine, 'cv_best'):.4f} against {mean(theirs, 'cv_best'):.4f}, "
           f"{mean(mine, 'seconds'):.2f} s against {mean(theirs, 'seconds'):.2f} s: {mean(theirs, 'seconds') / mean(mine, 'seconds'):.1f}×")
     results["tpe"] = tpe

@@ -36,11 +36,12 @@ public struct CrossValidation: Sendable {
         }
     }
 
-    /// Scores of linear heads along `penalties` (see `HeadTrainer.linearPath`): [penalty][fold].
-    public func linearPathScores(_ penalties: [Double], settings: TrainingSettings, threads: Int) throws -> [[Double]] {
+    /// Scores of linear heads along `penalties` (see `HeadTrainer.linearPath`) and their solutions:
+    /// [penalty][fold].
+    public func linearPathScores(_ penalties: [Double], settings: TrainingSettings, threads: Int) throws -> [[(score: Double, parameters: [Double]?)]] {
         let byFold = try mapFolds(Array(0..<folds.count), threads: threads) { _, part, fitThreads in
             try HeadTrainer.linearPath(part.train, labels: part.trainLabels, penalties: penalties, settings: settings, threads: fitThreads)
-                .map { metric.score(try $0.head.report(part.test, truth: part.testLabels, threads: fitThreads)) }
+                .map { (metric.score(try $0.head.report(part.test, truth: part.testLabels, threads: fitThreads)), $0.parameters) }
         }
         return penalties.indices.map { p in byFold.map { $0[p] } }
     }

@@ -22,6 +22,8 @@ public struct TrialRecord: Sendable {
     public var seconds: Double
     /// For a warm-started trial, where its parameters came from.
     public var seededBy: String?
+    /// A finished linear trial's L-BFGS solution on each fold.
+    public var solutions: [[Double]]?
 
     public var mean: Double { foldScores.reduce(0, +) / Double(max(foldScores.count, 1)) }
     /// The population standard deviation of the fold scores (NumPy's `std`).
@@ -83,13 +85,11 @@ public struct HeadSearch: Sendable {
     /// Runs the study, calling `onTrial` with each trial as it finishes (in trial order).
     public func run(onTrial: (TrialRecord) throws -> Void) throws -> [TrialRecord] {
         let start = Date()
-        func timeLeft() -> Bool { settings.timeout.map { Date().timeIntervalSince(start) < $0 } ?? true }
         var records: [TrialRecord] = []
-        var solutions: [Int: [[Double]]] = [:]   // L-BFGS parameters per fold of finished linear trials
+        // The first trial always runs; no other starts after the timeout.
+        func timeLeft() -> Bool { records.isEmpty || settings.timeout.map { Date().timeIntervalSince(start) < $0 } ?? true }
         func evaluate(_ number: Int, _ parameters: TrialParameters, seededBy: String?) throws -> TrialRecord {
-            let (record, parameters) = try self.evaluate(number, parameters, seededBy: seededBy, history: records, solutions: solutions)
-            if let parameters { solutions[number] = parameters }
-            return record
+            try self.evaluate(number, parameters, seededBy: seededBy, history: records)
         }
         func finish(_ record: TrialRecord) throws {
             records.append(record)
@@ -99,7 +99,7 @@ public struct HeadSearch: Sendable {
         case .grid:
             let grid = space.grid(base: settings.base)
             let linear = grid.indices.filter { space.head(of: grid[$0]) == .linear }
-            var pathScores: [Int: [Double]] = [:], pathSeconds = 0.0
+            var path: [Int: [(score: Double, parameters: [Double]?)]] = [:], pathSeconds = 0.0
             for (number, parameters) in grid.enumerated() {
                 guard timeLeft() else { break }
                 if let first = linear.first, number == first {
@@ -108,11 +108,13 @@ public struct HeadSearch: Sendable {
                     let order = linear.sorted { grid[$0]["lambda"]!.number! > grid[$1]["lambda"]!.number! }
                     let scores = try validation.linearPathScores(order.map { grid[$0]["lambda"]!.number! },
                                                                  settings: trialSettings(parameters), threads: threads)
-                    for (i, trial) in order.enumerated() { pathScores[trial] = scores[i] }
+                    for (i, trial) in order.enumerated() { path[trial] = scores[i] }
                     pathSeconds = Date().timeIntervalSince(began) / Double(linear.count)
                 }
-                if let scores = pathScores[number] {
-                    try finish(TrialRecord(number: number, parameters: parameters, foldScores: scores, state: .complete, seconds: pathSeconds))
+                if let folds = path[number] {
+                    let solutions = folds.compactMap(\.parameters)
+                    try finish(TrialRecord(number: number, parameters: parameters, foldScores: folds.map(\.score), state: .complete, seconds: pathSeconds,
+                                           solutions: solutions.count == folds.count ? solutions : nil))
                 } else {
                     try finish(try evaluate(number, parameters, seededBy: nil))
                 }
@@ -141,16 +143,16 @@ public struct HeadSearch: Sendable {
     /// Cross-validates one trial, folds in groups of `threads`; with pruning on, after each fold
     /// (from the second) the running mean is compared with the median of the finished trials'
     /// running means at that fold, in fold order, so the outcome does not depend on the grouping.
-    /// A linear trial's fits start from the solutions of the finished linear trial nearest in log λ
-    /// with the same class weighting (each fold from its own), which its minimum is close to.
-    /// Returns the record and, for a finished linear trial, its solution on each fold.
-    private func evaluate(_ number: Int, _ parameters: TrialParameters, seededBy: String?, history: [TrialRecord],
-                          solutions: [Int: [[Double]]]) throws -> (TrialRecord, [[Double]]?) {
+    /// A linear trial's fits start from the solutions of the finished linear trial with the same
+    /// class weighting nearest in log λ among those with a penalty at least as strong (each fold from
+    /// its own) — the direction of a regularisation path, so that a fit stopped by the iteration
+    /// limit is no further along than a path would take it.
+    private func evaluate(_ number: Int, _ parameters: TrialParameters, seededBy: String?, history: [TrialRecord]) throws -> TrialRecord {
         let began = Date()
         let fit = trialSettings(parameters)
         let finished = history.filter { $0.state == .complete }
         let pruning = settings.strategy == .tpe && settings.prune && finished.count >= HeadSearch.pruningStartupTrials
-        let starts = nearestSolution(to: parameters, among: finished, solutions: solutions)
+        let starts = nearestSolution(to: parameters, among: finished)
         var scores: [Double] = [], ends: [[Double]] = []
         var fold = 0
         func record(_ state: TrialState) -> TrialRecord {
@@ -166,24 +168,35 @@ public struct HeadSearch: Sendable {
                 if pruning && scores.count >= HeadSearch.pruningWarmupFolds && scores.count < validation.folds.count {
                     let running = scores.reduce(0, +) / Double(scores.count)
                     let others = finished.map { $0.foldScores.prefix(scores.count).reduce(0, +) / Double(scores.count) }
-                    if running < HeadSearch.median(others) { return (record(.pruned), nil) }
+                    if running < HeadSearch.median(others) { return record(.pruned) }
                 }
             }
             fold += group.count
         }
-        return (record(.complete), ends.count == validation.folds.count ? ends : nil)
+        var finishedRecord = record(.complete)
+        finishedRecord.solutions = ends.count == validation.folds.count ? ends : nil
+        return finishedRecord
     }
 
-    private func nearestSolution(to parameters: TrialParameters, among finished: [TrialRecord], solutions: [Int: [[Double]]]) -> [[Double]]? {
+    private func nearestSolution(to parameters: TrialParameters, among finished: [TrialRecord]) -> [[Double]]? {
         guard let lambda = parameters["lambda"]?.number else { return nil }
-        let donors = finished.filter { solutions[$0.number] != nil && $0.parameters["class_weight"] == parameters["class_weight"] }
+        let donors = finished.filter {
+            $0.solutions != nil && $0.parameters["class_weight"] == parameters["class_weight"] && $0.parameters["lambda"]!.number! >= lambda
+        }
         let nearest = donors.min { abs(log($0.parameters["lambda"]!.number! / lambda)) < abs(log($1.parameters["lambda"]!.number! / lambda)) }
-        return nearest.flatMap { solutions[$0.number] }
+        return nearest?.solutions
     }
 
     static func median(_ values: [Double]) -> Double {
         let s = values.sorted()
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    /// Where a refit of `trial` on all the data may start: the mean of its fold solutions (as
+    /// `LogisticRegressionCV` starts its refit), nil for trials without them.
+    public static func refitStart(_ trial: TrialRecord) -> [Double]? {
+        guard let folds = trial.solutions, let first = folds.first else { return nil }
+        return first.indices.map { i in folds.reduce(0) { $0 + $1[i] } / Double(folds.count) }
     }
 
     /// The best finished trial: the highest mean, the earlier on ties.
