@@ -9,6 +9,8 @@ import Foundation
 public final class Ledger {
     /// The schema this build writes.
     public static let schemaVersion = 1
+    /// How long a run waits for another's write lock before giving up.
+    static let busyMilliseconds: Int32 = 60_000
     let database: SQLiteDatabase
     public var path: String { database.path }
 
@@ -27,28 +29,35 @@ public final class Ledger {
            let failure = FileSystem.makeDirectories(parent) {
             throw FormatError(file: parent, OutputError.cannotCreate(reason: failure))
         }
-        database = try attributing(to: path) { try SQLiteDatabase(path: path, busyMilliseconds: 60_000) }
+        database = try attributing(to: path) { try SQLiteDatabase(path: path, busyMilliseconds: Ledger.busyMilliseconds) }
         try attributing(to: path) { try migrate() }
     }
 
     private func migrate() throws {
         // Reading the version first fails on a file that is not a database, before anything is written.
-        let version = Int(try database.query("PRAGMA user_version")[0][0].int ?? 0)
+        let version = try schemaVersion()
         guard version <= Ledger.schemaVersion else { throw LedgerError.newerSchema(found: version, known: Ledger.schemaVersion) }
-        let tables = try database.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").compactMap { $0[0].string }
-        if version == 0 && !tables.isEmpty { throw LedgerError.foreignDatabase(tables) }
-        try database.query("PRAGMA journal_mode = WAL")
-        try database.query("PRAGMA foreign_keys = ON")
-        guard version < Ledger.schemaVersion else { return }
-        try database.transaction {
-            // Another process may have migrated while this one waited for the lock.
-            let current = Int(try database.query("PRAGMA user_version")[0][0].int ?? 0)
-            for step in current..<Ledger.schemaVersion {
-                for statement in Ledger.migrations[step] { try database.query(statement) }
+        if version < Ledger.schemaVersion {
+            // Under the write lock, so that of two processes creating one ledger, one migrates and
+            // the other then finds it current (never half made, never someone else's).
+            try database.transaction {
+                let current = try schemaVersion()
+                guard current <= Ledger.schemaVersion else { throw LedgerError.newerSchema(found: current, known: Ledger.schemaVersion) }
+                if current == 0 {
+                    let tables = try database.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").compactMap { $0[0].string }
+                    guard tables.isEmpty else { throw LedgerError.foreignDatabase(tables) }
+                }
+                for step in current..<Ledger.schemaVersion {
+                    for statement in Ledger.migrations[step] { try database.query(statement) }
+                }
+                try database.query("PRAGMA user_version = \(Ledger.schemaVersion)")
             }
-            try database.query("PRAGMA user_version = \(Ledger.schemaVersion)")
         }
+        try database.queryRetryingWhileBusy("PRAGMA journal_mode = WAL", milliseconds: Int(Ledger.busyMilliseconds))
+        try database.query("PRAGMA foreign_keys = ON")
     }
+
+    private func schemaVersion() throws -> Int { Int(try database.query("PRAGMA user_version")[0][0].int ?? 0) }
 
     /// migrations[v]: the statements that take schema version v to v + 1.
     static let migrations: [[String]] = [[

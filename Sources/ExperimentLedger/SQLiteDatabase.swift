@@ -1,4 +1,7 @@
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A connection to an SQLite file through the system's libsqlite3: statements with bound values,
 /// rows read as text, numbers or nulls. The only code that touches the C API.
@@ -89,6 +92,22 @@ final class SQLiteDatabase {
     }
 
     var lastInsertedRow: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// Runs `sql`, trying again every 10 ms for up to `milliseconds` while another connection holds
+    /// the lock it needs — for statements SQLite answers "busy" without waiting, such as a change of
+    /// journal mode while another connection is creating the same file.
+    func queryRetryingWhileBusy(_ sql: String, milliseconds: Int) throws {
+        var waited = 0
+        while true {
+            do {
+                try query(sql)
+                return
+            } catch LedgerError.sqlite(_) where sqlite3_errcode(handle) & 0xff == SQLITE_BUSY && waited < milliseconds {
+                usleep(10_000)
+                waited += 10
+            }
+        }
+    }
 
     private func failure() -> LedgerError {
         let code = sqlite3_errcode(handle) & 0xff

@@ -90,6 +90,10 @@ final class WorkbenchCommandTests: XCTestCase {
             XCTAssertNotNil(shown["finished"]!.string)
         }
         XCTAssertEqual(ok(try Ckpt.run(["runs", "check", "--ledger", ledger])).stdout, "ok\n")
+        let compared = ok(try Ckpt.run(["runs", "compare", "1", "2", "--ledger", ledger])).stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(compared.first, "run\t1\t2\t≠")
+        XCTAssertTrue(compared.contains("trials\t12\t12"), compared.joined(separator: "\n"))
+        XCTAssertTrue(compared.contains { $0.hasPrefix("settings\t") && $0.hasSuffix("≠") }, "the seeds differ")
     }
 
     func testASearchKilledMidwayLeavesASoundLedgerWithItsFinishedTrials() throws {

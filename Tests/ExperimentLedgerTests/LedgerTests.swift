@@ -125,6 +125,17 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), bytes)
     }
 
+    func testConnectionsCreatingOneLedgerAtOnceAllOpenIt() throws {
+        for round in 0..<20 {
+            let path = directory + "/fresh-\(round).sqlite"
+            let failures = LockedCount()
+            DispatchQueue.concurrentPerform(iterations: 6) { _ in
+                do { _ = try Ledger(path: path) } catch { failures.add() }
+            }
+            XCTAssertEqual(failures.value, 0, "round \(round)")
+        }
+    }
+
     func testConnectionsWritingAtOnceLoseNothing() throws {
         let path = directory + "/ledger.sqlite"
         _ = try Ledger(path: path)
@@ -144,4 +155,12 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(try ledger.database.query("PRAGMA integrity_check")[0][0].string, "ok")
         XCTAssertEqual(try ledger.database.query("PRAGMA journal_mode")[0][0].string, "wal")
     }
+}
+
+/// A counter threads may add to.
+private final class LockedCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add() { lock.lock(); count += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }
