@@ -32,7 +32,7 @@ build: deps
 
 # Every test on the default engine, then the products, the models and the determinism checks again on
 # OpenBLAS and on oneDNN held to AVX2 (the route of CPUs without AVX-512).
-ENGINE_TESTS := KernelsTests|TransformersTests|DeterminismCommandTests|PrecisionCommandTests
+ENGINE_TESTS := KernelsTests|TransformersTests|DeterminismCommandTests|PrecisionCommandTests|PrototypeHeadReferenceTests
 
 test: deps $(MINILM)/model.safetensors
 	$(SWIFT) build --build-tests

@@ -26,6 +26,11 @@ enum TRECFixtures {
 
 extension TRECFixtures {
     /// tools/make_workbench_fixtures.py's references: folds, grid search, centroid and kNN heads, few-shot.
+    /// Training features and labels, test features and labels.
+    static func all() throws -> (FeatureMatrix, [String], FeatureMatrix, [String]) {
+        (try features("trec-train"), try labels("trec-train"), try features("trec-test"), try labels("trec-test"))
+    }
+
     static func workbench() throws -> JSON {
         try JSON.parse(String(contentsOfFile: directory + "workbench.json", encoding: .utf8))
     }

@@ -38,13 +38,32 @@ public struct NearestNeighbours: Sendable, Equatable {
         let cosines = FeatureGeometry.similarities(FeatureGeometry.normalised(features), memory, threads: threads)
         var votes = [Float](repeating: 0, count: rows * K), sums = [Float](repeating: 0, count: rows * K)
         for row in 0..<rows {
-            for i in Ranking.top(take, of: cosines[(row * N)..<((row + 1) * N)]) {
-                let j = i - row * N, similarity = cosines[i]
+            for j in NearestNeighbours.nearest(take, of: cosines, row: row, count: N) {
+                let similarity = cosines[row * N + j]
                 votes[row * K + labels[j]] += voting == .uniform ? 1 : similarity
                 sums[row * K + labels[j]] += similarity
             }
         }
         return (votes, sums)
+    }
+
+    /// Positions of the `k` largest of `values[row·count ..< (row+1)·count]`, largest first, equal
+    /// values in position order (as a stable descending argsort).
+    static func nearest(_ k: Int, of values: [Float], row: Int, count: Int) -> [Int] {
+        var best = [Int](), scores = [Float]()
+        best.reserveCapacity(k + 1)
+        scores.reserveCapacity(k + 1)
+        values.withUnsafeBufferPointer { all in
+            let v = all.baseAddress! + row * count
+            for j in 0..<count where best.count < k || v[j] > scores[k - 1] {
+                var at = best.count
+                while at > 0 && scores[at - 1] < v[j] { at -= 1 }   // after every equal value: earlier rows first
+                best.insert(j, at: at)
+                scores.insert(v[j], at: at)
+                if best.count > k { best.removeLast(); scores.removeLast() }
+            }
+        }
+        return best
     }
 
     /// The winning class of each row.
