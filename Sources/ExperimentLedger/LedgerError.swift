@@ -6,6 +6,7 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable {
     case foreignDatabase([String])
     case sqlite(String)
     case noSuchStudy(Int64)
+    case missing
 
     public var description: String {
         switch self {
@@ -19,6 +20,7 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable {
             return "an SQLite database that is not a ckpt ledger (tables: \(tables.joined(separator: ", "))); ckpt leaves it untouched"
         case .sqlite(let message): return message
         case .noSuchStudy(let id): return "no run \(id) in the ledger (see ckpt runs list)"
+        case .missing: return "no ledger here yet; train-head, tune-head and few-shot record their runs in one (or name it with --ledger)"
         }
     }
 }

@@ -20,6 +20,14 @@ struct LedgerOptions: ParsableArguments {
 
     /// The ledger to record in, or nil with --no-ledger.
     func open() throws -> Ledger? { noLedger ? nil : try Ledger(path: path) }
+
+    /// The ledger to read: an error if there is none yet (nothing is created).
+    func openExisting() throws -> Ledger {
+        guard FileSystem.exists(path) else {
+            throw FormatError(file: path, LedgerError.missing)
+        }
+        return try Ledger(path: path)
+    }
 }
 
 /// A study being recorded: its id in the ledger (nil when nothing is recorded) and the ledger.

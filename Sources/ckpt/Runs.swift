@@ -15,7 +15,7 @@ struct Runs: ParsableCommand {
 
         func run() throws {
             try reportingFailure {
-                let ledger = try Ledger(path: ledger.path)
+                let ledger = try ledger.openExisting()
                 let trials = Dictionary(grouping: try ledger.trials(), by: \.study)
                 print("id\tkind\tstarted\tdataset\trows\tclasses\tmodel\tbest_head\tcv_mean\ttest_accuracy\ttrials\tseconds")
                 for s in try ledger.studies() {
@@ -37,7 +37,7 @@ struct Runs: ParsableCommand {
 
         func run() throws {
             try reportingFailure {
-                let ledger = try Ledger(path: ledger.path)
+                let ledger = try ledger.openExisting()
                 let study = try ledger.study(id)
                 let trials = try ledger.trials(study: id)
                 if json {
@@ -69,7 +69,7 @@ struct Runs: ParsableCommand {
 
         func run() throws {
             try reportingFailure {
-                let ledger = try Ledger(path: ledger.path)
+                let ledger = try ledger.openExisting()
                 let hash = dataset.hasPrefix("crc32:") ? dataset : try contentHash([dataset])
                 let studies = try ledger.studies(datasetHash: hash)
                 let candidates = try studies.flatMap { s in try ledger.trials(study: s.id).filter { $0.entry.state == "complete" && $0.entry.mean != nil }.map { (s, $0.entry) } }
@@ -95,7 +95,7 @@ struct Runs: ParsableCommand {
 
         func run() throws {
             try reportingFailure {
-                let ledger = try Ledger(path: ledger.path)
+                let ledger = try ledger.openExisting()
                 let runs = try [a, b].map { id -> (StoredStudy, TrialEntry?, Int) in
                     let s = try ledger.study(id)
                     let trials = try ledger.trials(study: id).map(\.entry)
@@ -130,7 +130,7 @@ struct Runs: ParsableCommand {
 
         func run() throws {
             try reportingFailure {
-                let ledger = try Ledger(path: ledger.path)
+                let ledger = try ledger.openExisting()
                 let studies = Dictionary(uniqueKeysWithValues: try ledger.studies().map { ($0.id, $0) })
                 let columns = ["study", "kind", "started", "dataset", "dataset_hash", "rows", "classes", "dimension", "model", "model_hash",
                                "trial", "head", "params", "cv_mean", "cv_std", "fold_scores", "state", "seconds", "seeded_by"]
@@ -165,7 +165,7 @@ extension Runs {
 
         func run() throws {
             try reportingFailure {
-                let ledger = try Ledger(path: ledger.path)
+                let ledger = try ledger.openExisting()
                 let problems = try ledger.integrityProblems()
                 guard problems.isEmpty else {
                     problems.forEach { printError("\(ledger.path): \($0)") }

@@ -53,6 +53,10 @@ final class WorkbenchCommandTests: XCTestCase {
         XCTAssertTrue(ok(try Ckpt.run(["runs", "list"] + ledger)).stdout.contains("\ttune-head\t"))
         XCTAssertEqual(ok(try Ckpt.run(["runs", "check"] + ledger)).stdout, "ok\n")
         XCTAssertEqual(try Ckpt.run(["runs", "show", "99"] + ledger).status, 1)
+        let missing = try Ckpt.run(["runs", "list", "--ledger", directory + "/nowhere/ledger.sqlite"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("no ledger here yet"), missing.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/nowhere"))
     }
 
     func testTheSameSeedGivesTheSameTrialsAndHeadBytesAtAnyThreadCount() throws {
