@@ -28,12 +28,21 @@ extension Ledger {
 
     /// The trials of study `id` (of every study when nil), in study and trial order.
     public func trials(study id: Int64? = nil) throws -> [StoredTrial] {
-        let filter = id == nil ? "" : " WHERE study_id = ?"
-        return try attributing(to: path) {
+        try trials(where: id == nil ? "" : "WHERE t.study_id = ?", id.map { [.integer($0)] } ?? [])
+    }
+
+    /// The best trial of each finished study of `kind`, by study id.
+    func bestTrials(kind: String) throws -> [Int64: TrialEntry] {
+        Dictionary(uniqueKeysWithValues: try trials(where: "JOIN studies s ON s.id = t.study_id AND s.best_trial = t.number WHERE s.kind = ?",
+                                                    [.text(kind)]).map { ($0.study, $0.entry) })
+    }
+
+    private func trials(where clause: String, _ values: [SQLiteDatabase.Value]) throws -> [StoredTrial] {
+        try attributing(to: path) {
             try database.query("""
-                SELECT study_id, number, head, params, fold_scores, cv_mean, cv_std, state, seconds, seeded_by, scores
-                FROM trials\(filter) ORDER BY study_id, number
-                """, id.map { [.integer($0)] } ?? []).map { r in
+                SELECT t.study_id, t.number, t.head, t.params, t.fold_scores, t.cv_mean, t.cv_std, t.state, t.seconds, t.seeded_by, t.scores
+                FROM trials t \(clause) ORDER BY t.study_id, t.number
+                """, values).map { r in
                 StoredTrial(study: r[0].int!, entry: TrialEntry(
                     number: Int(r[1].int!), head: r[2].string ?? "", parameters: Ledger.json(r[3]) ?? .object([]),
                     foldScores: Ledger.json(r[4])?.array?.compactMap(\.double) ?? [], mean: r[5].double, std: r[6].double,
@@ -63,12 +72,13 @@ extension Ledger {
         }
         let target = features(dataset)
         var found: [(study: StoredStudy, best: TrialEntry, distance: Double)] = []
-        for study in try studies() where study.kind == "tune-head" {
-            guard let best = study.bestTrial, let trial = try trials(study: study.id).first(where: { $0.entry.number == best }) else { continue }
+        let best = try bestTrials(kind: "tune-head")
+        for study in try studies() {
+            guard let trial = best[study.id] else { continue }
             let f = features(study.dataset)
             var distance = zip(f, target).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
             if study.modelHash != modelHash { distance += 1 }
-            found.append((study, trial.entry, distance))
+            found.append((study, trial, distance))
         }
         return Array(found.sorted { $0.distance < $1.distance || ($0.distance == $1.distance && $0.study.id > $1.study.id) }.prefix(limit))
     }

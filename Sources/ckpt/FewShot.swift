@@ -58,7 +58,7 @@ struct FewShot: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
-    var headKinds: [HeadKind] { heads.split(separator: ",").compactMap { HeadKind(rawValue: $0.trimmingCharacters(in: .whitespaces)) } }
+    var headKinds: [HeadKind] { (try? HeadList.parse(heads)) ?? [] }
 
     func validate() throws {
         if (model == nil) == (inputs.features == nil) { throw ValidationError("give either --model with --train and --test, or --features with --labels") }
@@ -66,11 +66,7 @@ struct FewShot: ParsableCommand {
         if inputs.features != nil && (inputs.labels == nil || testFeatures == nil || testLabels == nil || train != nil || test != nil) {
             throw ValidationError("--features needs --labels, --test-features and --test-labels")
         }
-        let names = heads.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        if let unknown = names.first(where: { HeadKind(rawValue: $0) == nil }) {
-            throw ValidationError("unknown head '\(unknown)' in --heads (known: \(HeadKind.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
-        if names.isEmpty || Set(names).count != names.count { throw ValidationError("--heads must name each head once") }
+        _ = try HeadList.parse(heads)
         if shots < 1 { throw ValidationError("--shots must be at least 1") }
         if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
         if neighbours < 1 { throw ValidationError("--k must be at least 1") }
@@ -80,7 +76,8 @@ struct FewShot: ParsableCommand {
         try reportingFailure {
             let began = Date()
             let ledger = try ledgerOptions.open()
-            let (trainData, testData) = try data()
+            let (trainData, given) = try inputs.labelledSets(model: model, train: train, other: test, otherFeatures: testFeatures, otherLabels: testLabels)
+            let testData = given!   // validate() requires a test set
             var settings = FewShotSettings()
             settings.shots = shots
             settings.repeats = repeats
@@ -89,10 +86,10 @@ struct FewShot: ParsableCommand {
             settings.base.neighbours = neighbours
             settings.base.seed = seed
             let recorder = try StudyRecorder(ledger, StudyEntry(
-                kind: "few-shot", ckptVersion: ckptVersion, model: model.map(absolutePath), modelHash: try modelHash(model), dataset: trainData.summary,
+                kind: "few-shot", ckptVersion: ckptVersion, model: model.map(absolutePath), modelHash: try modelHash(model), dataset: try trainData.summary(),
                 settings: .object([("shots", .number("\(shots)")), ("repeats", .number("\(repeats)")), ("seed", .number("\(seed)")),
                                    ("heads", .array(headKinds.map { .string($0.rawValue) })), ("k", .number("\(neighbours)")),
-                                   ("test", .string(testData.source)), ("test_hash", .string(testData.hash))]),
+                                   ("test", .string(testData.source)), ("test_hash", .string(try contentHash(testData.files)))]),
                 output: nil))
             let results = try FewShotEvaluation.run(train: trainData.features, labels: trainData.labels, test: testData.features,
                                                     testLabels: testData.labels, settings: settings, threads: inputs.parallel.threads)
@@ -126,14 +123,5 @@ struct FewShot: ParsableCommand {
                            + (recorder.id.map { "; run \($0) in \(ledgerOptions.path)" } ?? ""))
             }
         }
-    }
-
-    private func data() throws -> (LabelledFeatures, LabelledFeatures) {
-        guard let model, let train, let test else {
-            return (try inputs.labelledPrecomputed(), try inputs.labelledPrecomputed(features: testFeatures!, labels: testLabels!))
-        }
-        let extractor = try FeatureExtractor(directory: model, precision: inputs.numeric.resolved(quiet: inputs.quiet))
-        let cache = try inputs.cache(for: extractor, model: model)
-        return (try inputs.labelled(train, extractor: extractor, cache: cache), try inputs.labelled(test, extractor: extractor, cache: cache))
     }
 }

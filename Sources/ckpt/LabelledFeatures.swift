@@ -1,4 +1,6 @@
+import ArgumentParser
 import CkptSupport
+import Foundation
 import ExperimentLedger
 import HeadTraining
 import Kernels
@@ -11,12 +13,13 @@ struct LabelledFeatures {
     var labels: [String]
     /// Pooling and precision of features encoded here (nil for precomputed features).
     var extraction: (pooling: PoolingSettings, precision: Precision)?
-    /// The file(s) the data came from, and their content hash.
+    /// The file(s) the data came from: a name for people, and the files the content hash reads.
     var source: String
-    var hash: String
+    var files: [String]
 
-    var summary: DatasetSummary {
-        DatasetSummary(name: source, hash: hash, rows: labels.count, classBalance: LabelledDataset.classCounts(of: labels),
+    /// What the ledger records of the data; hashes the files (read again), so only for a ledger.
+    func summary() throws -> DatasetSummary {
+        DatasetSummary(name: source, hash: try contentHash(files), rows: labels.count, classBalance: LabelledDataset.classCounts(of: labels),
                        dimension: features.dimension)
     }
 }
@@ -40,21 +43,47 @@ extension FeatureOptions {
         let data = try dataset(file)
         let features = try encode(data.texts, extractor: extractor, cache: cache, source: file)
         return LabelledFeatures(features: features, labels: data.labels, extraction: (extractor.settings, extractor.model.precision),
-                                source: file, hash: try contentHash([file]))
+                                source: file, files: [file])
     }
 
     /// `--features` with `--labels`.
     func labelledPrecomputed() throws -> LabelledFeatures {
         let (features, labels) = try precomputed()
         return LabelledFeatures(features: features, labels: labels!, extraction: nil, source: self.features! + " + " + self.labels!,
-                                hash: try contentHash([self.features!, self.labels!]))
+                                files: [self.features!, self.labels!])
     }
 
-    /// Precomputed test features and labels (`--test-features`, `--test-labels`).
+    /// Precomputed features and labels other than `--features`/`--labels` (test sets).
     func labelledPrecomputed(features: String, labels: String) throws -> LabelledFeatures {
         var options = self
         options.features = features
         options.labels = labels
         return try options.labelledPrecomputed()
+    }
+
+    /// The training data and a second labelled set (test or validation): the texts of `train` and
+    /// `other` encoded by `model` (one extractor, one cache), or `--features`/`--labels` with
+    /// `otherFeatures`/`otherLabels`.
+    func labelledSets(model: String?, train: String?, other: String?, otherFeatures: String?, otherLabels: String?) throws
+        -> (LabelledFeatures, LabelledFeatures?) {
+        guard let model, let train else {
+            let data = try labelledPrecomputed()
+            return (data, try otherFeatures.map { try labelledPrecomputed(features: $0, labels: otherLabels!) })
+        }
+        let extractor = try FeatureExtractor(directory: model, precision: numeric.resolved(quiet: quiet))
+        let cache = try self.cache(for: extractor, model: model)
+        return (try labelled(train, extractor: extractor, cache: cache), try other.map { try labelled($0, extractor: extractor, cache: cache) })
+    }
+}
+
+/// `--heads linear,centroid,knn`: head names, each once.
+enum HeadList {
+    static func parse(_ text: String) throws -> [HeadKind] {
+        let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        if let unknown = names.first(where: { HeadKind(rawValue: $0) == nil }) {
+            throw ValidationError("unknown head '\(unknown)' in --heads (known: \(HeadKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        if names.isEmpty || Set(names).count != names.count { throw ValidationError("--heads must name each head once") }
+        return names.compactMap(HeadKind.init(rawValue:))
     }
 }

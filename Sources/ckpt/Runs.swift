@@ -21,8 +21,8 @@ struct Runs: ParsableCommand {
                 for s in try ledger.studies() {
                     let best = s.bestTrial.flatMap { b in trials[s.id]?.first { $0.entry.number == b }?.entry }
                     print([String(s.id), s.kind, s.started, s.dataset.name, String(s.dataset.rows), String(s.dataset.classBalance.count),
-                           s.model ?? "-", best?.head ?? "-", best?.mean.map { String(format: "%.4f", $0) } ?? "-",
-                           s.test?["accuracy"]?.double.map { String(format: "%.4f", $0) } ?? "-", String(trials[s.id]?.count ?? 0),
+                           s.model ?? "-", best?.head ?? "-", score(best?.mean),
+                           score(s.test?["accuracy"]?.double), String(trials[s.id]?.count ?? 0),
                            s.seconds.map { String(format: "%.2f", $0) } ?? "unfinished"].joined(separator: "\t"))
                 }
             }
@@ -53,8 +53,8 @@ struct Runs: ParsableCommand {
                 if let test = study.test { print("test \(test.compactText)") }
                 print("trial\thead\tcv_mean\tcv_std\tstate\tseconds\tparams\tfold_scores")
                 for t in trials.map(\.entry) {
-                    print([String(t.number) + (t.number == study.bestTrial ? "*" : ""), t.head, t.mean.map { String(format: "%.4f", $0) } ?? "-",
-                           t.std.map { String(format: "%.4f", $0) } ?? "-", t.state, String(format: "%.3f", t.seconds), t.parameters.compactText,
+                    print([String(t.number) + (t.number == study.bestTrial ? "*" : ""), t.head, score(t.mean),
+                           score(t.std), t.state, String(format: "%.3f", t.seconds), t.parameters.compactText,
                            t.foldScores.map { String(format: "%.4f", $0) }.joined(separator: ",")].joined(separator: "\t"))
                 }
             }
@@ -114,9 +114,9 @@ struct Runs: ParsableCommand {
                 line("trials") { _, _, n in String(n) }
                 line("best_head") { _, t, _ in t?.head ?? "-" }
                 line("best_params") { _, t, _ in t?.parameters.compactText ?? "-" }
-                line("cv_mean") { _, t, _ in t?.mean.map { String(format: "%.4f", $0) } ?? "-" }
-                line("test_accuracy") { s, _, _ in s.test?["accuracy"]?.double.map { String(format: "%.4f", $0) } ?? "-" }
-                line("test_macro_f1") { s, _, _ in s.test?["macro_f1"]?.double.map { String(format: "%.4f", $0) } ?? "-" }
+                line("cv_mean") { _, t, _ in score(t?.mean) }
+                line("test_accuracy") { s, _, _ in score(s.test?["accuracy"]?.double) }
+                line("test_macro_f1") { s, _, _ in score(s.test?["macro_f1"]?.double) }
                 line("seconds") { s, _, _ in s.seconds.map { String(format: "%.2f", $0) } ?? "unfinished" }
             }
         }
@@ -176,6 +176,9 @@ extension Runs {
         }
     }
 }
+
+/// A score for a table: four decimals, or "-" when there is none.
+private func score(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "-" }
 
 /// Ledger records as JSON and CSV fields.
 enum RunsJSON {

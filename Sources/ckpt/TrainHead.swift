@@ -123,8 +123,8 @@ struct TrainHead: ParsableCommand {
         try reportingFailure {
             let settings = self.settings
             let ledger = try ledgerOptions.open()
-            let (data, given) = try trainingData()
-            var (features, labels, validation) = (data.features, data.labels, given)
+            let (data, given) = try inputs.labelledSets(model: model, train: train, other: valid, otherFeatures: nil, otherLabels: nil)
+            var (features, labels, validation) = (data.features, data.labels, given.map { ($0.features, $0.labels) })
             if let validFraction {
                 let split = try ValidationSplit.split(features, labels: labels, fraction: validFraction, seed: seed)
                 ((features, labels), validation) = (split.train, split.valid)
@@ -135,7 +135,7 @@ struct TrainHead: ParsableCommand {
             }
             let recorder = try StudyRecorder(ledger, StudyEntry(
                 kind: "train-head", ckptVersion: ckptVersion, model: model.map(absolutePath), modelHash: try modelHash(model),
-                dataset: data.summary, settings: settings.json(rows: labels.count), output: absolutePath(output)))
+                dataset: try data.summary(), settings: settings.json(rows: labels.count), output: absolutePath(output)))
             let iterative = head == .linear || head == .mlp
             let bar = ProgressBar(total: iterative ? settings.resolvedEpochs : 0, unit: .items(settings.optimizer == .lbfgs ? "iterations" : "epochs"), quiet: inputs.quiet)
             let (fitSeconds, outcome) = try bestTime(repeats: 1) {
@@ -167,18 +167,6 @@ struct TrainHead: ParsableCommand {
         }
     }
 
-    /// The labelled training data, and validation rows from --valid.
-    private func trainingData() throws -> (LabelledFeatures, (FeatureMatrix, [String])?) {
-        guard let model, let train else { return (try inputs.labelledPrecomputed(), nil) }
-        let extractor = try FeatureExtractor(directory: model, precision: inputs.numeric.resolved(quiet: inputs.quiet))
-        let cache = try inputs.cache(for: extractor, model: model)
-        let data = try inputs.labelled(train, extractor: extractor, cache: cache)
-        let validation = try valid.map { file -> (FeatureMatrix, [String]) in
-            let rows = try inputs.labelled(file, extractor: extractor, cache: cache)
-            return (rows.features, rows.labels)
-        }
-        return (data, validation)
-    }
 }
 
 /// `path` made absolute against the working directory (head.json must find the model from anywhere).

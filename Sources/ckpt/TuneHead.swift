@@ -92,7 +92,7 @@ struct TuneHead: ParsableCommand {
     @Flag(help: "Print the study as JSON.")
     var json = false
 
-    var headKinds: [HeadKind] { heads.split(separator: ",").compactMap { HeadKind(rawValue: $0.trimmingCharacters(in: .whitespaces)) } }
+    var headKinds: [HeadKind] { (try? HeadList.parse(heads)) ?? [] }
 
     func validate() throws {
         if (model == nil) == (inputs.features == nil) { throw ValidationError("give either --model with --train, or --features with --labels") }
@@ -102,11 +102,7 @@ struct TuneHead: ParsableCommand {
         }
         if (testFeatures == nil) != (testLabels == nil) { throw ValidationError("--test-features and --test-labels go together") }
         if testFeatures != nil && inputs.features == nil { throw ValidationError("--test-features goes with --features; with --model use --test") }
-        let names = heads.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        if let unknown = names.first(where: { HeadKind(rawValue: $0) == nil }) {
-            throw ValidationError("unknown head '\(unknown)' in --heads (known: \(HeadKind.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
-        if names.isEmpty || Set(names).count != names.count { throw ValidationError("--heads must name each head once") }
+        _ = try HeadList.parse(heads)
         if trials < 1 { throw ValidationError("--trials must be at least 1") }
         if folds < 2 { throw ValidationError("--folds must be at least 2") }
         if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be positive") }
@@ -116,7 +112,7 @@ struct TuneHead: ParsableCommand {
         try reportingFailure {
             let began = Date()
             let ledger = try ledgerOptions.open()
-            let (data, testData) = try inputsData()
+            let (data, testData) = try inputs.labelledSets(model: model, train: train, other: test, otherFeatures: testFeatures, otherLabels: testLabels)
             let space = try SearchSpace(heads: headKinds)
             let foldSplit = try attributing(to: data.source) { try StratifiedFolds(labels: data.labels, folds: folds) }
             try data.features.checkFinite()
@@ -129,9 +125,10 @@ struct TuneHead: ParsableCommand {
             search.base.seed = seed
             search.base.classWeight = classWeight
             search.base.batchSize = inputs.batchSize
-            let modelFingerprint = try modelHash(model)
-            if warmStart, let ledger {
-                search.warmStart = try ledger.nearestStudies(to: data.summary, modelHash: modelFingerprint, limit: 3).compactMap { found in
+            // What the ledger keeps of the model and data: fingerprints read only for a ledger.
+            let fingerprints = try ledger.map { _ in (model: try modelHash(model), dataset: try data.summary()) }
+            if warmStart, let ledger, let fingerprints {
+                search.warmStart = try ledger.nearestStudies(to: fingerprints.dataset, modelHash: fingerprints.model, limit: 3).compactMap { found in
                     space.trial(from: found.best.parameters).map { ($0, "study \(found.study.id) trial \(found.best.number)") }
                 }
                 if !inputs.quiet {
@@ -146,7 +143,7 @@ struct TuneHead: ParsableCommand {
                 ("warm_start", .array(search.warmStart.map { .string($0.source) })),
             ])
             let recorder = try StudyRecorder(ledger, StudyEntry(kind: "tune-head", ckptVersion: ckptVersion, model: model.map(absolutePath),
-                                                                modelHash: modelFingerprint, dataset: data.summary, settings: settingsJSON,
+                                                                modelHash: fingerprints!.model, dataset: fingerprints!.dataset, settings: settingsJSON,
                                                                 output: absolutePath(output)))
             let runner = HeadSearch(space: space, validation: CrossValidation(features: data.features, labels: data.labels, folds: foldSplit, metric: metric),
                                     settings: search, threads: inputs.parallel.threads)
@@ -197,17 +194,6 @@ struct TuneHead: ParsableCommand {
                            + (recorder.id.map { "; study \($0) in \(ledgerOptions.path)" } ?? ""))
             }
         }
-    }
-
-    /// Training data and (optionally) test data.
-    private func inputsData() throws -> (LabelledFeatures, LabelledFeatures?) {
-        guard let model, let train else {
-            let data = try inputs.labelledPrecomputed()
-            return (data, try testFeatures.map { try inputs.labelledPrecomputed(features: $0, labels: testLabels!) })
-        }
-        let extractor = try FeatureExtractor(directory: model, precision: inputs.numeric.resolved(quiet: inputs.quiet))
-        let cache = try inputs.cache(for: extractor, model: model)
-        return (try inputs.labelled(train, extractor: extractor, cache: cache), try test.map { try inputs.labelled($0, extractor: extractor, cache: cache) })
     }
 }
 

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
 import CkptSupport
+#if canImport(Glibc)
 import Glibc
 #endif
 import Kernels
+import Synchronization
 import TensorFormats
 import Transformers
 
@@ -136,8 +137,10 @@ public final class FeatureCache {
     }
 
     /// A fingerprint of a model: the CRC-32 of every tensor of its checkpoint (name, dtype, shape,
-    /// bytes) and of `config.json`, with the byte count of the tensors, as `crc:bytes` in hex and decimal.
+    /// bytes) and of `config.json`, with the byte count of the tensors, as `crc:bytes` in hex and
+    /// decimal. Read once per directory and process (the cache key and the ledger both ask).
     public static func weightsFingerprint(modelDirectory: String) throws -> String {
+        if let known = fingerprints.withLock({ $0[modelDirectory] }) { return known }
         let checkpoint = try Checkpoint(path: modelDirectory)
         var crc: UInt32 = 0
         var bytes = 0
@@ -151,6 +154,10 @@ public final class FeatureCache {
         if let config = try? MappedFile(path: FileSystem.directoryPrefix(modelDirectory) + "config.json") {
             crc = CRC32.update(crc, config.bytes)
         }
-        return "\(String(crc, radix: 16)):\(bytes)"
+        let fingerprint = "\(String(crc, radix: 16)):\(bytes)"
+        fingerprints.withLock { $0[modelDirectory] = fingerprint }
+        return fingerprint
     }
+
+    private static let fingerprints = Mutex<[String: String]>([:])
 }

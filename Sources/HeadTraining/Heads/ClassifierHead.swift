@@ -55,7 +55,7 @@ public struct ClassifierHead: Sendable, Equatable {
     /// Scores [rows, classes]: logits (network heads), cosines to the class means (centroid), or
     /// votes (kNN).
     public func logits(_ features: FeatureMatrix, threads: Int = 1) throws -> [Float] {
-        guard features.dimension == dimension else { throw HeadTrainingError.dimensionMismatch(expected: dimension, found: features.dimension) }
+        try checkDimension(features)
         switch model {
         case .network(let layers):
             var x = features.values
@@ -96,7 +96,7 @@ public struct ClassifierHead: Sendable, Equatable {
     /// kNN, ties in votes go to the larger summed similarity.
     public func predictions(_ features: FeatureMatrix, threads: Int = 1) throws -> [Int] {
         if case .neighbours(let neighbours) = model {
-            guard features.dimension == dimension else { throw HeadTrainingError.dimensionMismatch(expected: dimension, found: features.dimension) }
+            try checkDimension(features)
             return neighbours.predictions(features, threads: threads)
         }
         let logits = try logits(features, threads: threads)
@@ -106,5 +106,9 @@ public struct ClassifierHead: Sendable, Equatable {
             for k in 1..<K where logits[row * K + k] > logits[row * K + best] { best = k }
             return best
         }
+    }
+
+    private func checkDimension(_ features: FeatureMatrix) throws {
+        guard features.dimension == dimension else { throw HeadTrainingError.dimensionMismatch(expected: dimension, found: features.dimension) }
     }
 }

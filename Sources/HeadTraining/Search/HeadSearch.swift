@@ -131,7 +131,8 @@ public struct HeadSearch: Sendable {
                 let parameters = sampler.suggest(after: records.map { .init(parameters: $0.parameters, score: $0.state == .complete ? $0.mean : nil) })
                 if let earlier = records.first(where: { $0.parameters == parameters && $0.state == .complete }) {
                     // The same setting gives the same scores: reuse them rather than fit again.
-                    try finish(TrialRecord(number: number, parameters: parameters, foldScores: earlier.foldScores, state: .complete, seconds: 0))
+                    try finish(TrialRecord(number: number, parameters: parameters, foldScores: earlier.foldScores, state: .complete, seconds: 0,
+                                           solutions: earlier.solutions))
                 } else {
                     try finish(try evaluate(number, parameters, seededBy: nil))
                 }
