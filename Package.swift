@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Transformers", targets: ["Transformers"]),
         .library(name: "HeadTraining", targets: ["HeadTraining"]),
         .library(name: "ExperimentLedger", targets: ["ExperimentLedger"]),
+        .library(name: "Analysis", targets: ["Analysis"]),
         .executable(name: "ckpt", targets: ["ckpt"]),
     ],
     dependencies: [
@@ -39,7 +40,10 @@ let package = Package(
         // The experiment ledger: studies and trials in an SQLite file (libsqlite3-dev).
         .target(name: "ExperimentLedger", dependencies: ["CkptSupport", "CSQLite"]),
         .target(name: "HeadTraining", dependencies: ["CKernels", "CkptSupport", "Kernels", "TensorFormats", "Transformers"]),
+        // Seeing inside: attention views, projections (PCA, t-SNE), similarity and search, plots (SVG, PNG, HTML).
+        .target(name: "Analysis", dependencies: ["CkptSupport", "CZlib", "HeadTraining", "Kernels", "Transformers"]),
         .executableTarget(name: "ckpt", dependencies: [
+            "Analysis",
             "CkptSupport",
             "Kernels",
             "TensorFormats",
@@ -56,6 +60,7 @@ let package = Package(
         .testTarget(name: "TransformersTests", dependencies: ["CkptSupport", "Transformers", "Kernels", "TensorFormats"]),
         .testTarget(name: "HeadTrainingTests", dependencies: ["CkptSupport", "HeadTraining", "Kernels", "Transformers", "TensorFormats"]),
         .testTarget(name: "ExperimentLedgerTests", dependencies: ["CkptSupport", "ExperimentLedger"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "CkptSupport", "CZlib", "HeadTraining", "Kernels", "TensorFormats", "Transformers"]),
         .testTarget(name: "CLITests", dependencies: ["ckpt", "CkptSupport", "TensorFormats"]),
     ]
 )

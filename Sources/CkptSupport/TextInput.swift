@@ -34,6 +34,10 @@ public enum TextInput {
         return .lines
     }
 
+    /// `text` made safe for one cell of a TSV file: tabs and line breaks, which would split the
+    /// cell or its row, become spaces.
+    public static func tsvCell(_ text: String) -> String { String(text.map { $0 == "\t" || $0.isNewline ? " " : $0 }) }
+
     /// The `column` field of every row (every line, for plain text).
     public static func texts(_ lines: [String], format: Format, column: String) throws -> [String] {
         try table(lines, format: format, columns: [column]).map { $0[0] }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// SplitMix64: a small, fast generator whose whole state is the seed, so a seed gives the same
 /// initialisation, shuffles and dropout masks on every run and platform.
 public struct SeededRandom: RandomNumberGenerator, Sendable {
@@ -15,6 +17,12 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
 
     /// Uniform in [0, 1) with 24 random bits.
     public mutating func nextFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
+
+    /// Standard normal, by the Box–Muller transform of two 53-bit uniforms.
+    public mutating func nextGaussian() -> Double {
+        let u = (Double(next() >> 11) + 1) * 0x1p-53, v = Double(next() >> 11) * 0x1p-53
+        return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
+    }
 
     /// A Fisher–Yates shuffle of `0..<count` driven by this generator alone.
     public mutating func permutation(_ count: Int) -> [Int] {

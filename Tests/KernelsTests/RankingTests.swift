@@ -11,6 +11,7 @@ final class RankingTests: XCTestCase {
             let expected = values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
             for k in [1, 3, 50, count] where k <= max(count, 1) {
                 XCTAssertEqual(Ranking.top(k, of: values), Array(expected.prefix(k)), "\(count) values, k = \(k)")
+                XCTAssertEqual(values.withUnsafeBufferPointer { Ranking.top(k, of: $0) }, Array(expected.prefix(k)), "heap, \(count) values, k = \(k)")
             }
             XCTAssertEqual(Ranking.top(of: values), expected)
         }
@@ -20,5 +21,6 @@ final class RankingTests: XCTestCase {
         let values: [Float] = [1, .nan, 3, 3, .nan, 2]
         XCTAssertEqual(Ranking.top(of: values), [2, 3, 5, 0, 1, 4])
         XCTAssertEqual(Ranking.top(2, of: values[3...]), [3, 5])
+        XCTAssertEqual(values.withUnsafeBufferPointer { Ranking.top(6, of: $0) }, [2, 3, 5, 0, 1, 4])
     }
 }

@@ -38,6 +38,19 @@ public final class BERT: @unchecked Sendable {
     /// `threads` threads; a sequence's hidden states are the same bits at any thread count and
     /// whatever batch it is in (products are row-invariant, see `LinearWeight`).
     public func hiddenStates(ids: [Int32], typeIds: [Int32], mask: [Int32], batch B: Int, length T: Int, threads: Int = 1) -> [Float] {
+        forward(ids: ids, typeIds: typeIds, mask: mask, batch: B, length: T, threads: threads, recorder: nil)
+    }
+
+    /// The attention probabilities of every layer and head for the batch of `hiddenStates`: padding
+    /// queries attend over the real keys as in transformers; padding keys have weight 0.
+    public func attention(ids: [Int32], typeIds: [Int32], mask: [Int32], batch B: Int, length T: Int, threads: Int = 1) -> AttentionMaps {
+        let recorder = AttentionRecorder(layers: config.layers, batch: B, heads: config.heads, length: T)
+        _ = forward(ids: ids, typeIds: typeIds, mask: mask, batch: B, length: T, threads: threads, recorder: recorder)
+        return recorder.maps
+    }
+
+    private func forward(ids: [Int32], typeIds: [Int32], mask: [Int32], batch B: Int, length T: Int, threads: Int,
+                         recorder: AttentionRecorder?) -> [Float] {
         precondition(ids.count == B * T && typeIds.count == B * T && mask.count == B * T, "hiddenStates: inputs must be [B, T]")
         precondition(T <= config.maxPositions, "hiddenStates: \(T) tokens exceed the \(config.maxPositions) positions")
         let lengths = sequenceLengths(mask: mask, batch: B, length: T)
@@ -46,8 +59,9 @@ public final class BERT: @unchecked Sendable {
         return workspaces.withBuffers([N * C, N * C, N * 3 * C, N * C, N * I]) { buffers in
             let (x, attended, qkv, context, inner) = (buffers[0], buffers[1], buffers[2], buffers[3], buffers[4])
             embed(ids, typeIds, B: B, T: T, into: x)
-            for layer in weights.layers {
-                selfAttention(layer, x, lengths: lengths, B: B, T: T, threads: threads, qkv: qkv, context: context, into: attended)
+            for (index, layer) in weights.layers.enumerated() {
+                selfAttention(layer, x, lengths: lengths, B: B, T: T, threads: threads, qkv: qkv, context: context, into: attended,
+                              recording: recorder.map { ($0, index) })
                 feedForward(layer, attended, N: N, threads: threads, inner: inner, into: x)
             }
             return Array(UnsafeBufferPointer(start: x.p, count: N * C))
@@ -75,7 +89,8 @@ public final class BERT: @unchecked Sendable {
     /// scores per (b, h): [T, L] over the sequence's L real keys; context: [B, T, C]. x is
     /// overwritten (see `projectAddNorm`).
     private func selfAttention(_ l: BERTWeights.Layer, _ x: FloatBuffer, lengths: [Int], B: Int, T: Int, threads: Int,
-                               qkv: FloatBuffer, context: FloatBuffer, into out: FloatBuffer) {
+                               qkv: FloatBuffer, context: FloatBuffer, into out: FloatBuffer,
+                               recording: (recorder: AttentionRecorder, layer: Int)? = nil) {
         let C = config.hiddenSize, H = config.heads, D = config.headSize, N = B * T
         l.queryKeyValue.apply(x.p, rows: N, bias: l.queryKeyValueBias.p, into: qkv.p, threads: threads)
         let scale = 1 / Float(D).squareRoot()
@@ -97,6 +112,10 @@ public final class BERT: @unchecked Sendable {
                         // scores = q·kᵀ / √D over the L real keys: [rows, D]·[L, D]ᵀ
                         MatmulEngine.current.gemm(q, lda: 3 * C, k, ldb: 3 * C, transposeB: true, into: scores, ldc: stride, m: rows, n: L, k: D, alpha: scale)
                         RowKernels.softmaxRows(scores, rows: rows, n: L, stride: stride)
+                        if let recording {
+                            recording.recorder.record(layer: recording.layer, sequence: b, head: h, firstQuery: queries.lowerBound, rows: rows,
+                                                      keys: L, scores: scores, stride: stride)
+                        }
                         // context = softmax · v: [rows, L]·[L, D]
                         MatmulEngine.current.gemm(scores, lda: stride, k + C, ldb: 3 * C, transposeB: false,
                                   into: context.p + (b * T + queries.lowerBound) * C + h * D, ldc: C, m: rows, n: D, k: L)

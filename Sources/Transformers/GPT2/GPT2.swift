@@ -69,9 +69,20 @@ public final class GPT2: @unchecked Sendable {
         return forward(ids, sequences: B, lengths: lengths, cache: cache, threads: threads).array
     }
 
+    /// The attention probabilities of every layer and head for the batch of `hiddenStates`, causal:
+    /// query q weighs keys 0 ... q; a sequence's padding queries are not run and hold zeros.
+    public func attention(ids: [Int32], batch B: Int, length T: Int, lengths: [Int]? = nil, threads: Int = 1) -> AttentionMaps {
+        precondition(ids.count == B * T, "attention: ids must be [B, T]")
+        let recorder = AttentionRecorder(layers: config.layers, batch: B, heads: config.heads, length: T)
+        _ = forward(ids, sequences: B, lengths: lengths, cache: KVCache(for: config, sequences: B, capacity: T), threads: threads, recorder: recorder)
+        return recorder.maps
+    }
+
     /// Runs ids [S, T] at positions P ..< P + T (P = cache.count), returning x: [S, T, C] after `ln_f`.
     /// `lengths`: the real tokens of each sequence (right padding; all T when nil).
-    func forward(_ ids: [Int32], sequences S: Int, lengths: [Int]? = nil, cache: KVCache, threads: Int) -> FloatBuffer {
+    /// `recorder` (a fresh cache only) receives the attention probabilities.
+    func forward(_ ids: [Int32], sequences S: Int, lengths: [Int]? = nil, cache: KVCache, threads: Int,
+                 recorder: AttentionRecorder? = nil) -> FloatBuffer {
         let T = ids.count / S, P = cache.count
         precondition(T >= 1 && ids.count == S * T, "GPT2.forward: ids must be [S, T] with T ≥ 1")
         precondition(P + T <= cache.capacity, "GPT2.forward: \(P + T) tokens exceed the cache's \(cache.capacity)")
@@ -88,7 +99,7 @@ public final class GPT2: @unchecked Sendable {
                 // Attention block: x += Attention(LN₁(x))
                 layerNorm(x, into: h, rows: N, layer.norm1Weight, layer.norm1Bias, threads: threads)
                 layer.attention.apply(h.p, rows: N, bias: layer.attentionBias.p, into: qkv.p, threads: threads)
-                attention(qkv, layer: l, S: S, T: T, lengths: lengths, cache: cache, threads: threads, into: context)
+                attention(qkv, layer: l, S: S, T: T, lengths: lengths, cache: cache, threads: threads, into: context, recorder: recorder)
                 layer.attentionOutput.apply(context.p, rows: N, bias: layer.attentionOutputBias.p, into: x.p, accumulate: true, threads: threads)
                 // Feed-forward block: x += W₂ · act(W₁ · LN₂(x))
                 layerNorm(x, into: h, rows: N, layer.norm2Weight, layer.norm2Bias, threads: threads)
@@ -130,8 +141,9 @@ public final class GPT2: @unchecked Sendable {
     /// keys 0 ... P + i; context: [S, T, C]. Only each sequence's first `lengths[s]` queries run,
     /// in products of its own shape; the context of its padding rows is zero.
     private func attention(_ qkv: FloatBuffer, layer l: Int, S: Int, T: Int, lengths: [Int], cache: KVCache, threads: Int,
-                           into context: FloatBuffer) {
+                           into context: FloatBuffer, recorder: AttentionRecorder?) {
         let C = config.hiddenSize, H = config.heads, D = config.headSize, P = cache.count, L = P + T
+        precondition(recorder == nil || P == 0, "GPT2.attention: attention is recorded from an empty cache only")
         for s in 0..<S {
             for t in 0..<T {
                 let row = qkv.p + (s * T + t) * 3 * C
@@ -159,6 +171,7 @@ public final class GPT2: @unchecked Sendable {
                     MatmulEngine.current.gemm(q, lda: 3 * C, keys, ldb: C, transposeB: true, into: scores, ldc: seen, m: rows, n: seen, k: D, alpha: scale)
                     // The causal mask: row i keeps its first P + i + 1 keys; later ones get weight 0.
                     for i in 0..<rows { RowKernels.softmaxRows(scores + i * seen, rows: 1, n: P + first + i + 1, stride: seen) }
+                    recorder?.record(layer: l, sequence: s, head: h, firstQuery: first, rows: rows, keys: seen, scores: scores, stride: seen)
                     // context = softmax · v: [rows, seen]·[seen, D]
                     MatmulEngine.current.gemm(scores, lda: seen, values, ldb: C, transposeB: false, into: context.p + (s * T + first) * C + h * D, ldc: C,
                               m: rows, n: D, k: seen)

@@ -1,9 +1,9 @@
 /// Results of work shared among threads, each written into its own slot of a fixed buffer (no
 /// array is resized or copied while threads write).
-final class ResultSlots<T: Sendable>: @unchecked Sendable {
+package final class ResultSlots<T: Sendable>: @unchecked Sendable {
     private let slots: UnsafeMutableBufferPointer<Result<T, Error>?>
 
-    init(count: Int) {
+    package init(count: Int) {
         slots = .allocate(capacity: count)
         slots.initialize(repeating: nil)
     }
@@ -13,7 +13,7 @@ final class ResultSlots<T: Sendable>: @unchecked Sendable {
         slots.deallocate()
     }
 
-    func set(_ i: Int, _ value: Result<T, Error>) { slots[i] = value }
+    package func set(_ i: Int, _ value: Result<T, Error>) { slots[i] = value }
 
-    var values: [Result<T, Error>?] { Array(slots) }
+    package var values: [Result<T, Error>?] { Array(slots) }
 }
