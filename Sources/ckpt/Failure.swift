@@ -1,3 +1,4 @@
+import Analysis
 import ArgumentParser
 import CkptSupport
 import HeadTraining
@@ -32,6 +33,7 @@ func optionHint(for error: Error) -> String {
     case GenerationError.promptTooLong: " (--truncate-left)"
     case HeadTrainingError.validationTooSmall: " (--valid-fraction)"
     case HeadTrainingError.cacheUnwritable: "; choose another place with --cache-dir or pass --no-cache"
+    case AnalysisError.tooFewPoints: " (--perplexity, or --method pca)"
     default: ""
     }
 }
