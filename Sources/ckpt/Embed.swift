@@ -13,7 +13,9 @@ struct Embed: ParsableCommand {
             INPUT: .txt (a text per line), .tsv/.csv with a header (column --text-column), .jsonl (field \
             --text-column); absent or "-": lines from stdin. OUTPUT by extension: .npy (float32 [N, D], input \
             order), .safetensors (tensor "features"), .jsonl; default JSONL on stdout. Pooling, normalisation \
-            and the length limit come from the model's sentence-transformers files unless given.
+            and the length limit come from the model's sentence-transformers files unless given. With --shard K/N \
+            and --output PART, PART.manifest.json records the input's checksum, the slice, the model and settings \
+            and the part's checksum, which `ckpt merge` checks.
             """
     )
 
@@ -66,11 +68,18 @@ struct Embed: ParsableCommand {
         if shard != nil && shardRange(count: 0) == nil { throw ValidationError("--shard takes K/N with 0 ≤ K < N, e.g. 0/4") }
     }
 
-    /// The slice of `count` texts this shard covers.
-    private func shardRange(count: Int) -> Range<Int>? {
-        guard let shard else { return 0..<count }
+    /// K and N of `--shard K/N`.
+    private var shardIndices: (k: Int, n: Int)? {
+        guard let shard else { return nil }
         let parts = shard.split(separator: "/")
         guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n > 0, (0..<n).contains(k) else { return nil }
+        return (k, n)
+    }
+
+    /// The slice of `count` texts this shard covers.
+    private func shardRange(count: Int) -> Range<Int>? {
+        guard shard != nil else { return 0..<count }
+        guard let (k, n) = shardIndices else { return nil }
         return (count * k / n)..<(count * (k + 1) / n)
     }
 
@@ -96,6 +105,15 @@ struct Embed: ParsableCommand {
                 printError("note: \(truncated) text(s) longer than \(extractor.maxLength) tokens were truncated")
             }
             try write(features, rows: range.count, dimension: extractor.dimension, firstIndex: range.lowerBound)
+            if let shard = shardIndices, let output {
+                try ShardManifest(inputChecksum: ShardManifest.checksum(texts: texts), inputRows: texts.count, shard: shard.k, shards: shard.n,
+                                  firstRow: range.lowerBound, rows: range.count, modelWeights: ModelFingerprint.weights(modelDirectory: model),
+                                  pooling: extractor.settings.modes.map(\.rawValue).joined(separator: "+"), normalize: extractor.settings.normalize,
+                                  maxLength: extractor.maxLength, precision: extractor.model.precision.rawValue,
+                                  format: String(output.split(separator: ".").last!), dimension: extractor.dimension,
+                                  outputChecksum: ShardManifest.checksum(file: output))
+                    .write(forPart: output, overwrite: force)
+            }
         }
     }
 

@@ -3,6 +3,7 @@ import CkptSupport
 import ExperimentLedger
 import Foundation
 import HeadTraining
+import Transformers
 
 /// `--ledger FILE` / `--no-ledger`: where the commands that fit heads record their runs.
 struct LedgerOptions: ParsableArguments {
@@ -57,5 +58,5 @@ let ckptVersion = "0.1.0"
 
 /// The model fingerprint the ledger records, or nil for precomputed features.
 func modelHash(_ model: String?) throws -> String? {
-    try model.map { try FeatureCache.weightsFingerprint(modelDirectory: $0) }
+    try model.map { try ModelFingerprint.weights(modelDirectory: $0) }
 }

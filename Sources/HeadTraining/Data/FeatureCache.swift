@@ -3,7 +3,6 @@ import CkptSupport
 import Glibc
 #endif
 import Kernels
-import Synchronization
 import TensorFormats
 import Transformers
 
@@ -129,35 +128,10 @@ public final class FeatureCache {
     /// What the features depend on: every tensor of the checkpoint (name, dtype, shape, bytes),
     /// `config.json`, pooling, normalisation, the length limit, the precision, and the engine with its kernel.
     static func key(modelDirectory: String, settings: PoolingSettings, maxLength: Int, precision: Precision) throws -> String {
-        let weights = try weightsFingerprint(modelDirectory: modelDirectory)
+        let weights = try ModelFingerprint.weights(modelDirectory: modelDirectory)
         let modes = settings.modes.map(\.rawValue).joined(separator: "+")
         let engine = MatmulEngine.current
         return "weights=\(weights) pooling=\(modes) normalize=\(settings.normalize) max_length=\(maxLength)"
             + " precision=\(precision.rawValue) engine=\(engine.rawValue)/\(engine.kernel(precision))"
     }
-
-    /// A fingerprint of a model: the CRC-32 of every tensor of its checkpoint (name, dtype, shape,
-    /// bytes) and of `config.json`, with the byte count of the tensors, as `crc:bytes` in hex and
-    /// decimal. Read once per directory and process (the cache key and the ledger both ask).
-    public static func weightsFingerprint(modelDirectory: String) throws -> String {
-        if let known = fingerprints.withLock({ $0[modelDirectory] }) { return known }
-        let checkpoint = try Checkpoint(path: modelDirectory)
-        var crc: UInt32 = 0
-        var bytes = 0
-        for info in checkpoint.tensors {
-            let view = try checkpoint.tensor(named: info.name)
-            crc = Array("\(info.name) \(info.dtype) \(info.shape)".utf8).withUnsafeBytes { CRC32.update(crc, $0) }
-            crc = CRC32.update(crc, view.bytes)
-            view.releasePages()
-            bytes += view.bytes.count
-        }
-        if let config = try? MappedFile(path: FileSystem.directoryPrefix(modelDirectory) + "config.json") {
-            crc = CRC32.update(crc, config.bytes)
-        }
-        let fingerprint = "\(String(crc, radix: 16)):\(bytes)"
-        fingerprints.withLock { $0[modelDirectory] = fingerprint }
-        return fingerprint
-    }
-
-    private static let fingerprints = Mutex<[String: String]>([:])
 }
