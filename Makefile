@@ -64,9 +64,13 @@ demo: build $(MINILM)/model.safetensors
 	$(CKPT) search --model $(MINILM) --corpus fixtures/data/trec-train.tsv --top-k 3 "Who invented the telephone ?"
 	@echo "pictures: $(CACHE)/demo/attention.svg, attention.html, trec-tsne.svg; Embedding Projector files: $(CACHE)/demo/projector/"
 
+# Infinity (the serving peer) pins older numpy and transformers: it gets a virtualenv of its own.
+INFINITY_VENV ?= $(HOME)/.cache/ckpt-infinity-venv
+
 venv:
 	[ -x $(PYTHON) ] || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q -r tools/requirements.txt
+	[ -x $(INFINITY_VENV)/bin/infinity_emb ] || { python3 -m venv $(INFINITY_VENV) && $(INFINITY_VENV)/bin/pip install -q -r tools/requirements-infinity.txt; }
 
 # Regenerates every golden file from the reference libraries (needs the venv, the MiniLM model and
 # openai-whisper's gpt2.tiktoken: see tools/fetch_gpt2_ranks.sh).
@@ -94,6 +98,7 @@ bench: build $(MINILM)/model.safetensors
 	$(PYTHON) tools/bench/heads.py --ckpt $(CKPT) --model $(MINILM) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/workbench.py --ckpt $(CKPT) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/analysis.py --ckpt $(CKPT) --work $(CACHE)/bench
+	$(PYTHON) tools/bench/serve.py --ckpt $(CKPT) --model $(MINILM) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/generate.py --ckpt $(CKPT) --model $(CACHE)/models/gpt2-124m
 	$(PYTHON) tools/bench/precision.py --ckpt $(CKPT) --minilm $(MINILM) --gpt2 $(CACHE)/models/gpt2-124m --work $(CACHE)/bench
 	$(PYTHON) tools/fidelity.py --ckpt $(CKPT) --minilm $(MINILM) --gpt2 $(CACHE)/models/gpt2-124m --work $(CACHE)/bench

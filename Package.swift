@@ -12,10 +12,12 @@ let package = Package(
         .library(name: "HeadTraining", targets: ["HeadTraining"]),
         .library(name: "ExperimentLedger", targets: ["ExperimentLedger"]),
         .library(name: "Analysis", targets: ["Analysis"]),
+        .library(name: "Serving", targets: ["Serving"]),
         .executable(name: "ckpt", targets: ["ckpt"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // System libraries from Debian: libopenblas-dev (cblas.h), libdnnl-dev (oneDNN's dnnl.h) and zlib1g-dev (zlib.h).
@@ -42,8 +44,14 @@ let package = Package(
         .target(name: "HeadTraining", dependencies: ["CKernels", "CkptSupport", "Kernels", "TensorFormats", "Transformers"]),
         // Seeing inside: attention views, projections (PCA, t-SNE), similarity and search, plots (SVG, PNG, HTML).
         .target(name: "Analysis", dependencies: ["CkptSupport", "CZlib", "HeadTraining", "Kernels", "Transformers"]),
+        // The HTTP server: OpenAI and TEI embedding routes, head predictions, dynamic batching, limits, metrics.
+        .target(name: "Serving", dependencies: [
+            "CkptSupport", "HeadTraining", "Kernels", "Tokenizers", "Transformers",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
         .executableTarget(name: "ckpt", dependencies: [
             "Analysis",
+            "Serving",
             "CkptSupport",
             "Kernels",
             "TensorFormats",

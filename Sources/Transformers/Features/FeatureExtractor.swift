@@ -38,11 +38,32 @@ public final class FeatureExtractor: @unchecked Sendable {
     /// `features`, also counting the matrix-product FLOPs of the padded batches (for the bench commands).
     package func run(_ texts: [String], batchSize: Int, threads: Int,
                      progress: (@Sendable (Int) -> Void)? = nil) -> (values: [Float], truncated: Int, flops: Double) {
+        let (inputs, truncated) = encodings(texts, threads: threads)
+        let (values, flops) = run(encoded: inputs, batchSize: batchSize, threads: threads, normalize: nil, progress: progress)
+        return (values, truncated, flops)
+    }
+
+    /// The model's inputs for `texts`: tokenized, and cut to `maxLength` as the model's tokenizer
+    /// truncates; with how many texts were cut.
+    public func encodings(_ texts: [String], threads: Int) -> (encodings: [Encoding], truncated: Int) {
         let limit = maxLength
         var inputs = tokenizer.encodeBatch(texts, threads: threads)
         let truncated = inputs.filter { $0.count > limit }.count
         // Re-encode only the over-long texts, truncated as the model's tokenizer truncates them.
         for i in inputs.indices where inputs[i].count > limit { inputs[i] = tokenizer.encode(texts[i], maxLength: limit) }
+        return (inputs, truncated)
+    }
+
+    /// Features of tokenized inputs (each at most `maxLength` tokens), [inputs.count × dimension]
+    /// row-major: the same bits as `features` of their texts. `normalize` overrides the settings' L2
+    /// normalisation.
+    public func features(encoded inputs: [Encoding], batchSize: Int = 32, threads: Int = 1, normalize: Bool? = nil) -> [Float] {
+        precondition(inputs.allSatisfy { $0.count <= maxLength }, "FeatureExtractor: an input longer than maxLength")
+        return run(encoded: inputs, batchSize: batchSize, threads: threads, normalize: normalize, progress: nil).values
+    }
+
+    private func run(encoded inputs: [Encoding], batchSize: Int, threads: Int, normalize: Bool?,
+                     progress: (@Sendable (Int) -> Void)?) -> (values: [Float], flops: Double) {
         // Longest batches first, so that the last ones a thread picks up are the quickest.
         let order = inputs.indices.sorted { inputs[$0].count > inputs[$1].count }
         let size = max(1, batchSize)
@@ -51,14 +72,14 @@ public final class FeatureExtractor: @unchecked Sendable {
         // threads makes them wait for each other at every product of every layer. Either way a
         // text's features are the same bits (see `LinearWeight`).
         let workers = max(1, min(threads, batches.count))
-        let encodings = inputs
+        let normalize = normalize ?? settings.normalize
         let tally = Mutex((done: 0, flops: 0.0))
-        var out = [Float](repeating: 0, count: texts.count * dimension)
+        var out = [Float](repeating: 0, count: inputs.count * dimension)
         out.withUnsafeMutableBufferPointer { buffer in
             // Each text's row is written by the one thread that encodes its batch.
             let rows = UncheckedSendable(buffer.baseAddress!)
             Parallel.forEachIndex(batches.count, threads: workers) { b in
-                let flops = self.encode(batches[b].map { encodings[$0] }, threads: workers == 1 ? threads : 1) { position, row in
+                let flops = self.encode(batches[b].map { inputs[$0] }, threads: workers == 1 ? threads : 1, normalize: normalize) { position, row in
                     (rows.value + batches[b][position] * row.count).update(from: row.baseAddress!, count: row.count)
                 }
                 tally.withLock {
@@ -68,12 +89,12 @@ public final class FeatureExtractor: @unchecked Sendable {
                 }
             }
         }
-        return (out, truncated, tally.withLock { $0.flops })
+        return (out, tally.withLock { $0.flops })
     }
 
     /// Encodes one batch, padded to its longest, and hands each text's pooled (and normalised)
     /// features to `write` with its position in the batch; returns the batch's matrix-product FLOPs.
-    private func encode(_ batch: [Encoding], threads: Int, write: (Int, UnsafeBufferPointer<Float>) -> Void) -> Double {
+    private func encode(_ batch: [Encoding], threads: Int, normalize: Bool, write: (Int, UnsafeBufferPointer<Float>) -> Void) -> Double {
         var padded = batch
         Padding(length: .longest, padID: 0).apply(&padded)
         let T = padded.first?.count ?? 0, B = padded.count, C = model.hiddenSize
@@ -86,7 +107,7 @@ public final class FeatureExtractor: @unchecked Sendable {
             for (m, features) in pooled.enumerated() {
                 for c in 0..<C { row[m * C + c] = features[b * C + c] }
             }
-            if settings.normalize {
+            if normalize {
                 // x / max(‖x‖₂, 1e-12), as torch.nn.functional.normalize.
                 let norm = max(row.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
                 for i in row.indices { row[i] /= norm }

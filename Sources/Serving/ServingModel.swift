@@ -1,0 +1,79 @@
+import CkptSupport
+import Foundation
+import HeadTraining
+import Kernels
+import Tokenizers
+import Transformers
+
+/// What the server runs once loaded: the feature extractor behind its batcher, and the heads.
+final class ServingModel: Sendable {
+    let extractor: FeatureExtractor
+    let heads: [String: SavedHead]
+    let batcher: DynamicBatcher
+    let settings: ServerSettings
+    let metrics: ServerMetrics
+
+    /// Loads the model and the heads; a head trained on other features (pooling, normalisation,
+    /// length limit, precision) than the server makes is an error naming it.
+    init(settings: ServerSettings, metrics: ServerMetrics) throws {
+        extractor = try FeatureExtractor(directory: settings.model, precision: settings.precision)
+        var heads: [String: SavedHead] = [:]
+        for (name, directory) in settings.heads {
+            let saved = try SavedHead(directory: directory)
+            if let pooling = saved.pooling, pooling.modes != extractor.settings.modes || pooling.normalize != extractor.settings.normalize {
+                throw FormatError(file: directory, ServingError.headMismatch(name: name, head: "\(pooling)", server: "\(extractor.settings)"))
+            }
+            guard saved.head.dimension == extractor.dimension else {
+                throw FormatError(file: directory, ServingError.headMismatch(name: name, head: "dimension \(saved.head.dimension)",
+                                                                            server: "dimension \(extractor.dimension)"))
+            }
+            heads[name] = saved
+        }
+        self.heads = heads
+        self.settings = settings
+        self.metrics = metrics
+        batcher = DynamicBatcher(extractor: extractor, threads: settings.threads, maxBatchTokens: settings.maxBatchTokens,
+                                 capacity: settings.maxConcurrentRequests, metrics: metrics)
+    }
+
+    /// The model's inputs for a request's texts: at most `maxClientBatchSize` texts (413), none empty
+    /// (400), each within the model's limit (422) unless `truncate`, when it is cut as `ckpt embed` cuts it.
+    func encodings(_ texts: [String], truncate: Bool) throws -> [Encoding] {
+        guard !texts.isEmpty else { throw APIError.badRequest("the input is empty; send a text or a list of texts") }
+        guard texts.count <= settings.maxClientBatchSize else {
+            throw APIError.tooLarge("\(texts.count) texts in one request; the server takes at most \(settings.maxClientBatchSize)")
+        }
+        if let empty = texts.firstIndex(where: \.isEmpty) { throw APIError.badRequest("input \(empty) is an empty string") }
+        let started = Date()
+        defer { metrics.observe(.tokenization, Date().timeIntervalSince(started)) }
+        let limit = extractor.maxLength
+        return try texts.enumerated().map { index, text in
+            let full = extractor.tokenizer.encode(text)
+            guard full.count > limit else { return full }
+            guard truncate else {
+                throw APIError.tooLong("input \(index) has \(full.count) tokens; the model takes at most \(limit) (ask to truncate it)")
+            }
+            return extractor.tokenizer.encode(text, maxLength: limit)
+        }
+    }
+
+    /// Features of the inputs through the batcher, [inputs.count × dimension].
+    func features(_ inputs: [Encoding], normalize: Bool? = nil) async throws -> [Float] {
+        metrics.countTokens(inputs.reduce(0) { $0 + $1.count })
+        return try await batcher.features(inputs, normalize: normalize ?? extractor.settings.normalize)
+    }
+}
+
+/// Why a server cannot start.
+public enum ServingError: Error, CustomStringConvertible, Equatable {
+    case headMismatch(name: String, head: String, server: String)
+    case badHeadArgument(String)
+
+    public var description: String {
+        switch self {
+        case .headMismatch(let name, let head, let server):
+            "head '\(name)' was trained on other features (\(head)) than the server makes (\(server))"
+        case .badHeadArgument(let argument): "'\(argument)' is not NAME=HEAD_DIR"
+        }
+    }
+}
