@@ -88,6 +88,8 @@ fixtures: $(MINILM)/model.safetensors
 	$(PYTHON) tools/make_head_fixtures.py $(MINILM)
 	$(PYTHON) tools/make_workbench_fixtures.py
 	$(PYTHON) tools/make_analysis_fixtures.py $(MINILM)
+	$(PYTHON) tools/make_gguf_fixtures.py
+	$(PYTHON) tools/verify_gguf.py $(CKPT)
 	$(PYTHON) tools/verify_head.py $(CKPT)
 
 bench: build $(MINILM)/model.safetensors
@@ -99,6 +101,7 @@ bench: build $(MINILM)/model.safetensors
 	$(PYTHON) tools/bench/workbench.py --ckpt $(CKPT) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/analysis.py --ckpt $(CKPT) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/serve.py --ckpt $(CKPT) --model $(MINILM) --work $(CACHE)/bench
+	$(PYTHON) tools/bench/gguf.py --ckpt $(CKPT) --model $(CACHE)/models/gpt2-124m --work $(CACHE)/bench
 	$(PYTHON) tools/bench/generate.py --ckpt $(CKPT) --model $(CACHE)/models/gpt2-124m
 	$(PYTHON) tools/bench/precision.py --ckpt $(CKPT) --minilm $(MINILM) --gpt2 $(CACHE)/models/gpt2-124m --work $(CACHE)/bench
 	$(PYTHON) tools/fidelity.py --ckpt $(CKPT) --minilm $(MINILM) --gpt2 $(CACHE)/models/gpt2-124m --work $(CACHE)/bench

@@ -1,5 +1,6 @@
 /// The transpose of `values` viewed as [rows, columns]: [columns, rows]. Copied in 32 × 32 tiles,
 /// so that reads and writes both stay within cache lines already loaded.
+@inlinable
 public func transposed<T>(_ values: [T], rows: Int, columns: Int) -> [T] {
     precondition(values.count == rows * columns, "transposed: \(values.count) values are not [\(rows), \(columns)]")
     var result = values

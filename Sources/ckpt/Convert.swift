@@ -1,5 +1,7 @@
 import ArgumentParser
+import CkptSupport
 import TensorFormats
+import Transformers
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -7,19 +9,22 @@ struct Convert: ParsableCommand {
         discussion: """
             The output format comes from OUTPUT: a .safetensors file, an .npz file, or a directory \
             (existing, or written with a trailing '/'), which receives model.safetensors or, past \
-            --max-shard-size, shards and model.safetensors.index.json. The output is written under a \
-            temporary name and renamed into place, so a failure leaves nothing behind.
+            --max-shard-size, shards and model.safetensors.index.json; or, from a BERT or GPT-2 model \
+            directory, a .gguf file with llama.cpp's names and metadata (--dtype keep, f32, f16, bf16 or q8_0). \
+            The output is written under a temporary name and renamed into place, so a failure leaves nothing behind.
             """
     )
 
     enum TargetType: String, ExpressibleByArgument, CaseIterable {
-        case keep, f32, f16, bf16, int8
+        case keep, f32, f16, bf16, int8, q8_0
     }
+
+    private var writesGGUF: Bool { output.hasSuffix(".gguf") }
 
     @Argument(help: "A .safetensors, .npz, PyTorch .bin/.pt/.pth or shard index (*.index.json) file, or a model directory.")
     var input: String
 
-    @Argument(help: "A .safetensors or .npz file, or a directory.")
+    @Argument(help: "A .safetensors, .npz or .gguf file, or a directory.")
     var output: String
 
     @Option(help: ArgumentHelp("""
@@ -50,6 +55,14 @@ struct Convert: ParsableCommand {
         if let maxShardSize, ByteSize.parse(maxShardSize) == nil {
             throw ValidationError("--max-shard-size '\(maxShardSize)' is not a size such as 500MB, 2GB or 1GiB")
         }
+        if writesGGUF {
+            if dtype == .int8 { throw ValidationError("--dtype int8 writes safetensors; GGUF's 8-bit type is q8_0") }
+            if !include.isEmpty || !exclude.isEmpty || compress || maxShardSize != nil {
+                throw ValidationError("a .gguf OUTPUT takes the whole model: --include, --exclude, --compress and --max-shard-size do not apply")
+            }
+            return
+        }
+        if dtype == .q8_0 { throw ValidationError("--dtype q8_0 writes GGUF: use a .gguf OUTPUT") }
         switch target {
         case nil:
             throw ValidationError("cannot tell the output format of '\(output)': use .safetensors, .npz or a directory ending in '/'")
@@ -71,7 +84,7 @@ struct Convert: ParsableCommand {
 
     private var outputType: DType? {
         switch dtype {
-        case .keep, .int8: return nil
+        case .keep, .int8, .q8_0: return nil
         case .f32: return .F32
         case .f16: return .F16
         case .bf16: return .BF16
@@ -80,6 +93,11 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         try reportingFailure {
+            if writesGGUF {
+                try GGUFExport.write(modelDirectory: input, to: output, target: GGUFExport.Target(rawValue: dtype.rawValue)!, overwrite: force)
+                if !quiet { printError("wrote \(output) (GGUF, \(dtype.rawValue))") }
+                return
+            }
             let checkpoint = try Checkpoint(path: input)
             let selection = try TensorSelection(include: include, exclude: exclude)
             let bar = ProgressBar(total: checkpoint.tensors.filter { selection.contains($0.name) }.reduce(0) { $0 + $1.byteCount },

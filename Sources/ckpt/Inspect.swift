@@ -41,6 +41,10 @@ struct Inspect: ParsableCommand {
         lines.append("format: \(checkpoint.formatName)")
         lines.append("total: \(checkpoint.tensors.count) tensors, \(parameters) parameters, \(bytes) bytes (\(humanBytes(bytes)))")
         for (key, value) in checkpoint.metadata { lines.append("metadata: \(key) = \(value)") }
+        if path.hasSuffix(".gguf"), let gguf = try? GGUFFile(path: path) {
+            let counts = Dictionary(grouping: gguf.storedTypes.values, by: \.name).map { "\($0.key) × \($0.value.count)" }.sorted()
+            lines.append("gguf: version \(gguf.version), alignment \(gguf.alignment); stored types: \(counts.joined(separator: ", ")) (Q8_0 listed as its dequantized F32)")
+        }
         let quantized = Int8Scheme.quantizedCount(checkpoint.tensors)
         if quantized > 0 { lines.append("quantization: int8, \(quantized) weights with per-output-channel scales (run with --precision int8)") }
         return lines.joined(separator: "\n")

@@ -165,6 +165,16 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertEqual(server.stop(SIGINT), 0)
     }
 
+    func testAutoTruncateCutsLongTextsAsEmbedDoes() throws {
+        let server = try ServerProcess(["--model", model, "--auto-truncate"])
+        let long = String(repeating: "again ", count: 400)
+        let reply = try JSON.parse(try XCTUnwrap(HTTPClient.post(server.port, "/v1/embeddings", json: #"{"input": "\#(long)"}"#)).text)
+        XCTAssertEqual(reply["data"]?.array?.map { floats($0["embedding"]) }, try embedded([long]))
+        XCTAssertEqual(reply["usage"]?["prompt_tokens"]?.int, 256)
+        // TEI's own "truncate": false still refuses it.
+        XCTAssertEqual(HTTPClient.post(server.port, "/embed", json: #"{"inputs": "\#(long)", "truncate": false}"#)?.status, 422)
+    }
+
     /// Many requests at once against a queue of 2: some answered 429, the rest correct, and the server healthy after.
     func testAFloodGets429AndTheServerStaysHealthy() throws {
         let server = try ServerProcess(["--model", model, "--max-concurrent-requests", "2", "--threads", "1"])

@@ -5,15 +5,23 @@ import XCTest
 /// Every malformed fixture is refused with the expected message naming the file, and never crashes.
 final class MalformedFixtureTests: XCTestCase {
     func testEveryMalformedFileGivesItsExpectedError() throws {
-        guard let cases = try Fixtures.json("formats/malformed/expected.json").object else { return XCTFail("expected.json") }
-        XCTAssertGreaterThanOrEqual(cases.count, 25)
+        try checkMalformed(in: "formats/malformed", atLeast: 25)
+    }
+
+    func testEveryMalformedGGUFFileGivesItsExpectedError() throws {
+        try checkMalformed(in: "gguf/malformed", atLeast: 15)
+    }
+
+    private func checkMalformed(in folder: String, atLeast minimum: Int) throws {
+        guard let cases = try Fixtures.json(folder + "/expected.json").object else { return XCTFail("expected.json") }
+        XCTAssertGreaterThanOrEqual(cases.count, minimum)
         for (file, expectation) in cases {
-            let path = Fixtures.path("formats/malformed/" + file)
+            let path = Fixtures.path(folder + "/" + file)
             let expected: String
             if let message = expectation.string {
                 expected = "\(path): \(message)"
             } else {
-                expected = Fixtures.path("formats/malformed/" + expectation["file"]!.string!) + ": " + expectation["message"]!.string!
+                expected = Fixtures.path(folder + "/" + expectation["file"]!.string!) + ": " + expectation["message"]!.string!
             }
             do {
                 let checkpoint = try Checkpoint(path: path)
@@ -28,7 +36,7 @@ final class MalformedFixtureTests: XCTestCase {
     func testRandomCorruptionOfValidFilesNeverCrashes() throws {
         // Flip bytes and cut files at many places; every outcome must be a value or a FormatError.
         for file in ["valid/mixed.safetensors", "valid/arrays.npz", "valid/arrays_compressed.npz", "valid/versions.npz",
-                     "../pytorch/formats/views.bin", "../pytorch/formats/deflated.bin"] {
+                     "../pytorch/formats/views.bin", "../pytorch/formats/deflated.bin", "../gguf/valid/types.gguf"] {
             let original = try Array(Data(contentsOf: URL(fileURLWithPath: Fixtures.path("formats/" + file))))
             let directory = try Fixtures.temporaryDirectory(self)
             var generator = SplitMix(seed: 42)

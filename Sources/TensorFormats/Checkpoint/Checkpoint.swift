@@ -39,6 +39,7 @@ public final class Checkpoint {
         if path.hasSuffix(".safetensors") { return try SafeTensorsFile(path: path) }
         if path.hasSuffix(".npz") { return try NPZFile(path: path) }
         if path.hasSuffix(".npy") { return try NPYFile(path: path) }
+        if path.hasSuffix(".gguf") { return try GGUFFile(path: path) }
         if pytorchExtensions.contains(where: path.hasSuffix) { return try PyTorchFile(path: path) }
         throw FormatError(file: path, CheckpointError.unknownFormat)
     }

@@ -40,6 +40,12 @@ struct MergeTable: Sendable {
         }
     }
 
+    /// Every rule as (left, right), in rank order (the order of the merges file).
+    var pairsInRankOrder: [(left: Int32, right: Int32)] {
+        keys.indices.filter { keys[$0] != Self.empty }.sorted { ranks[$0] < ranks[$1] }
+            .map { (Int32(bitPattern: UInt32(keys[$0] >> 32)), Int32(bitPattern: UInt32(truncatingIfNeeded: keys[$0]))) }
+    }
+
     /// Adds a merge; the first rule for a pair wins (later duplicates are ignored, as the reference does).
     mutating func insert(_ left: Int32, _ right: Int32, rank: UInt32, id: Int32) {
         if (count + 1) * 2 > keys.count { grow() }

@@ -1,0 +1,204 @@
+import CkptSupport
+import TensorFormats
+import Tokenizers
+
+/// Writes a BERT or GPT-2 model directory as one GGUF file laid out as llama.cpp's
+/// `convert_hf_to_gguf.py` lays it out: its tensor names, its architecture keys, its tokenizer keys.
+/// Norms, biases and token-type embeddings stay F32; other matrices take the chosen type (Q8_0 where
+/// their rows hold whole 32-value blocks, else F16, as llama.cpp falls back).
+public enum GGUFExport {
+    /// The type of the matrices in the file.
+    public enum Target: String, Sendable, CaseIterable {
+        case keep, f32, f16, bf16, q8_0
+    }
+
+    /// Writes `directory`'s model to `output`.
+    public static func write(modelDirectory directory: String, to output: String, target: Target, overwrite: Bool) throws {
+        guard FileSystem.isDirectory(directory) else { throw FormatError(file: directory, GGUFExportError.notAModelDirectory) }
+        let family = try ModelFamily(directory: directory)
+        let checkpoint = try Checkpoint(path: directory)
+        let tokenizer = try Tokenizer(directory: directory)
+        var metadata: [(String, GGUFValue)] = []
+        let mapped: [(gguf: String, source: String, transpose: Bool)]
+        switch family {
+        case .bert:
+            let c = try BERTConfig(directory: directory)
+            let settings = try PoolingSettings(directory: directory, defaultMode: family.defaultPooling)
+            metadata = [("general.architecture", .string("bert")), ("general.name", .string(modelName(directory)))]
+            metadata += [("bert.context_length", .uint32(UInt32(c.maxPositions))), ("bert.embedding_length", .uint32(UInt32(c.hiddenSize))),
+                         ("bert.feed_forward_length", .uint32(UInt32(c.intermediateSize))), ("bert.block_count", .uint32(UInt32(c.layers))),
+                         ("bert.attention.head_count", .uint32(UInt32(c.heads))),
+                         ("bert.attention.layer_norm_epsilon", .float32(c.layerNormEpsilon)), ("bert.attention.causal", .bool(false)),
+                         ("bert.pooling_type", .uint32(poolingType(settings.modes)))]
+            mapped = try bertNames(checkpoint, layers: c.layers)
+            metadata.append(("general.file_type", .uint32(fileType(target, checkpoint))))
+            metadata += tokenizerKeys(tokenizer.listing, typeCount: c.typeVocabularySize)
+            metadata += [("ckpt.pooling", .string(settings.modes.map(\.rawValue).joined(separator: "+"))), ("ckpt.normalize", .bool(settings.normalize))]
+            if let maxLength = settings.maxLength { metadata.append(("ckpt.max_seq_length", .uint32(UInt32(maxLength)))) }
+        case .gpt2:
+            let c = try GPT2Config(directory: directory)
+            metadata = [("general.architecture", .string("gpt2")), ("general.name", .string(modelName(directory)))]
+            metadata += [("gpt2.context_length", .uint32(UInt32(c.maxPositions))), ("gpt2.embedding_length", .uint32(UInt32(c.hiddenSize))),
+                         ("gpt2.feed_forward_length", .uint32(UInt32(c.intermediateSize))), ("gpt2.block_count", .uint32(UInt32(c.layers))),
+                         ("gpt2.attention.head_count", .uint32(UInt32(c.heads))), ("gpt2.attention.layer_norm_epsilon", .float32(c.layerNormEpsilon))]
+            mapped = try gpt2Names(checkpoint, layers: c.layers)
+            metadata.append(("general.file_type", .uint32(fileType(target, checkpoint))))
+            metadata += tokenizerKeys(tokenizer.listing, typeCount: nil)
+            metadata.append(("tokenizer.ggml.bos_token_id", .uint32(UInt32(c.endOfText))))
+            metadata.append(("tokenizer.ggml.eos_token_id", .uint32(UInt32(c.endOfText))))
+        }
+        let tensors = try mapped.map { entry -> GGUFOutgoingTensor in
+            let info = checkpoint.tensors.first { $0.name == entry.source }!
+            let shape = entry.transpose ? Array(info.shape.reversed()) : info.shape
+            let type = tensorType(entry.gguf, shape: shape, stored: info.dtype, target: target)
+            return GGUFOutgoingTensor(name: entry.gguf, type: type, shape: shape) { emit in
+                let view = try checkpoint.tensor(named: entry.source)
+                var values = try view.floats()
+                view.releasePages()
+                if entry.transpose { values = transposed(values, rows: info.shape[0], columns: info.shape[1]) }
+                try emit(values)
+            }
+        }
+        try GGUFWriter.write(metadata: metadata, tensors: tensors, to: output, overwrite: overwrite)
+    }
+
+    private static func modelName(_ directory: String) -> String {
+        directory.split(separator: "/").last.map(String.init) ?? directory
+    }
+
+    /// llama.cpp's pooling types: mean 1, cls 2, last 3; anything else none (0, with `ckpt.pooling` telling).
+    private static func poolingType(_ modes: [PoolingMode]) -> UInt32 {
+        switch modes {
+        case [.mean]: 1
+        case [.cls]: 2
+        case [.last]: 3
+        default: 0
+        }
+    }
+
+    /// llama.cpp's `general.file_type`: all F32 0, mostly F16 1, mostly Q8_0 7, mostly BF16 32.
+    private static func fileType(_ target: Target, _ checkpoint: Checkpoint) -> UInt32 {
+        switch resolved(target, stored: checkpoint.tensors.first { $0.shape.count == 2 }?.dtype ?? .F32) {
+        case .f16: 1
+        case .q8_0: 7
+        case .bf16: 32
+        default: 0
+        }
+    }
+
+    private static func resolved(_ target: Target, stored: DType) -> Target {
+        guard target == .keep else { return target }
+        switch stored {
+        case .F16: return .f16
+        case .BF16: return .bf16
+        default: return .f32
+        }
+    }
+
+    private static func tensorType(_ name: String, shape: [Int], stored: DType, target: Target) -> GGUFTensorType {
+        if shape.count < 2 || name == "token_types.weight" { return .f32 }
+        switch resolved(target, stored: stored) {
+        case .f16: return .f16
+        case .bf16: return .bf16
+        case .q8_0: return shape.last! % 32 == 0 ? .q8_0 : .f16
+        default: return .f32
+        }
+    }
+
+    /// The checkpoint name of each GGUF tensor: BERT encoders under "bert." or not, LayerNorm
+    /// parameters as weight/bias or gamma/beta; the pooler and masked-LM head are not written (as llama.cpp).
+    private static func bertNames(_ checkpoint: Checkpoint, layers: Int) throws -> [(gguf: String, source: String, transpose: Bool)] {
+        var pairs: [(String, String)] = [
+            ("token_embd.weight", "embeddings.word_embeddings.weight"), ("position_embd.weight", "embeddings.position_embeddings.weight"),
+            ("token_types.weight", "embeddings.token_type_embeddings.weight"),
+            ("token_embd_norm.weight", "embeddings.LayerNorm.weight"), ("token_embd_norm.bias", "embeddings.LayerNorm.bias"),
+        ]
+        for n in 0..<layers {
+            let hf = "encoder.layer.\(n).", blk = "blk.\(n)."
+            for (gguf, source) in [("attn_q", "attention.self.query"), ("attn_k", "attention.self.key"), ("attn_v", "attention.self.value"),
+                                   ("attn_output", "attention.output.dense"), ("attn_output_norm", "attention.output.LayerNorm"),
+                                   ("ffn_up", "intermediate.dense"), ("ffn_down", "output.dense"), ("layer_output_norm", "output.LayerNorm")] {
+                pairs.append((blk + gguf + ".weight", hf + source + ".weight"))
+                pairs.append((blk + gguf + ".bias", hf + source + ".bias"))
+            }
+        }
+        let names = Set(checkpoint.tensors.map(\.name))
+        return try pairs.map { gguf, source in
+            let spellings = [source, source.replacingSuffix(".LayerNorm.weight", ".LayerNorm.gamma"), source.replacingSuffix(".LayerNorm.bias", ".LayerNorm.beta")]
+            for prefix in BERTWeights.bertPrefix {
+                for spelling in spellings where names.contains(prefix + spelling) { return (gguf, prefix + spelling, false) }
+            }
+            throw FormatError(file: checkpoint.path, CheckpointError.noSuchTensor(source))
+        }
+    }
+
+    /// GPT-2's: Conv1D weights ([in, out]) transposed to [out, in]; the output matrix is the tied
+    /// token embedding unless the checkpoint has its own `lm_head`.
+    private static func gpt2Names(_ checkpoint: Checkpoint, layers: Int) throws -> [(gguf: String, source: String, transpose: Bool)] {
+        var entries: [(String, String, Bool)] = [("token_embd.weight", "wte.weight", false), ("position_embd.weight", "wpe.weight", false),
+                                                 ("output_norm.weight", "ln_f.weight", false), ("output_norm.bias", "ln_f.bias", false)]
+        for n in 0..<layers {
+            let hf = "h.\(n).", blk = "blk.\(n)."
+            for (gguf, source, conv) in [("attn_norm", "ln_1", false), ("attn_qkv", "attn.c_attn", true), ("attn_output", "attn.c_proj", true),
+                                         ("ffn_norm", "ln_2", false), ("ffn_up", "mlp.c_fc", true), ("ffn_down", "mlp.c_proj", true)] {
+                entries.append((blk + gguf + ".weight", hf + source + ".weight", conv))
+                entries.append((blk + gguf + ".bias", hf + source + ".bias", false))
+            }
+        }
+        let names = Set(checkpoint.tensors.map(\.name))
+        func located(_ source: String) throws -> String {
+            for prefix in GPT2Weights.transformerPrefix where names.contains(prefix + source) { return prefix + source }
+            throw FormatError(file: checkpoint.path, CheckpointError.noSuchTensor(source))
+        }
+        var mapped = try entries.map { ($0.0, try located($0.1), $0.2) }
+        mapped.append(("output.weight", names.contains("lm_head.weight") ? "lm_head.weight" : try located("wte.weight"), false))
+        return mapped
+    }
+
+    /// llama.cpp's tokenizer keys: `bert` (WordPiece in phantom-space form: "##x" → "x", other
+    /// non-control tokens "▁" + token) or `gpt2` (byte-level tokens and merges); token types normal 1,
+    /// control 3 (special added tokens), user-defined 4 (other added tokens).
+    private static func tokenizerKeys(_ listing: TokenizerListing, typeCount: Int?) -> [(String, GGUFValue)] {
+        let types = listing.tokens.indices.map { i -> Int32 in listing.special[i] ? 3 : listing.added[i] ? 4 : 1 }
+        var keys: [(String, GGUFValue)] = []
+        switch listing.model {
+        case .wordPiece:
+            let prefix = listing.subwordPrefix ?? "##"
+            let tokens = listing.tokens.indices.map { i -> String in
+                let token = listing.tokens[i]
+                if types[i] == 3 { return token }
+                return token.hasPrefix(prefix) ? String(token.dropFirst(prefix.count)) : "\u{2581}" + token
+            }
+            keys = [("tokenizer.ggml.model", .string("bert")), ("tokenizer.ggml.pre", .string("default")),
+                    ("tokenizer.ggml.tokens", .array(.string, tokens.map { .string($0) })),
+                    ("tokenizer.ggml.token_type", .array(.int32, types.map { .int32($0) }))]
+            if let typeCount { keys.append(("tokenizer.ggml.token_type_count", .uint32(UInt32(typeCount)))) }
+            for (key, token) in [("unknown", "[UNK]"), ("seperator", "[SEP]"), ("padding", "[PAD]"), ("cls", "[CLS]"), ("mask", "[MASK]")] {
+                if let id = listing.tokens.firstIndex(of: token) { keys.append(("tokenizer.ggml.\(key)_token_id", .uint32(UInt32(id)))) }
+            }
+        case .bytePair:
+            keys = [("tokenizer.ggml.model", .string("gpt2")), ("tokenizer.ggml.pre", .string("gpt-2")),
+                    ("tokenizer.ggml.tokens", .array(.string, listing.tokens.map { .string($0) })),
+                    ("tokenizer.ggml.token_type", .array(.int32, types.map { .int32($0) })),
+                    ("tokenizer.ggml.merges", .array(.string, listing.merges.map { .string($0) }))]
+        }
+        return keys
+    }
+}
+
+private extension String {
+    func replacingSuffix(_ suffix: String, _ replacement: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) + replacement : self
+    }
+}
+
+/// Why a model cannot be written as GGUF.
+public enum GGUFExportError: Error, CustomStringConvertible, Sendable {
+    case notAModelDirectory
+
+    public var description: String {
+        switch self {
+        case .notAModelDirectory: "a GGUF file is written from a model directory (config.json, weights and tokenizer files)"
+        }
+    }
+}
