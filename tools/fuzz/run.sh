@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds a libFuzzer binary per reader (safetensors, zip/npz, npy, PyTorch's zip, and the pickle
+# Builds a libFuzzer binary per reader (safetensors, zip/npz, npy, PyTorch's zip, GGUF, and the pickle
 # machine on raw data.pkl bytes) with AddressSanitizer and runs
 # each for $1 seconds (default 600), seeded with the fixtures. Crashes land in .cache/fuzz/artifacts/;
 # each one found must be fixed and added to fixtures/formats/malformed/ (a pickle to
@@ -10,12 +10,21 @@ cd "$(dirname "$0")/../.."
 out=.build/fuzz
 work=.cache/fuzz
 mkdir -p "$out" "$work/artifacts"
-sources=$(find Sources/TensorFormats -name '*.swift' | sort)
-targets=${FUZZ_TARGETS:-"SafeTensors Zip NPY Pickle PyTorch"}
+# The readers and the foundation they stand on (CkptSupport, and the C kernels it calls) build as one
+# module: their sources are copied without `import CkptSupport`, and names qualified by that module are
+# qualified by this one.
+rm -rf "$out/src" && mkdir -p "$out/src" "$out/ckernels" "$out/objects"
+for f in $(find Sources/CkptSupport Sources/TensorFormats -name '*.swift'); do
+  sed -e '/^import CkptSupport$/d' -e 's/CkptSupport\./TensorFormats./g' "$f" > "$out/src/$(echo "$f" | tr / _)"
+done
+printf 'module CKernels {\n  header "%s/Sources/CKernels/include/ckernels.h"\n  export *\n}\n' "$PWD" > "$out/ckernels/module.modulemap"
+for f in Sources/CKernels/*.c; do clang -O2 -c "$f" -I Sources/CKernels/include -o "$out/objects/$(basename "$f" .c).o"; done
+sources=$(find "$out/src" -name '*.swift' | sort)
+targets=${FUZZ_TARGETS:-"SafeTensors Zip NPY Pickle PyTorch GGUF"}
 for target in $targets; do
-  swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name TensorFormats \
-    -I Sources/CZlib $sources tools/fuzz/FuzzSupport.swift "tools/fuzz/${target}Fuzz.swift" -lz \
-    -o "$out/fuzz-$target" 2> "$out/build-$target.log" || { cat "$out/build-$target.log"; exit 1; }
+  swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name TensorFormats -package-name ckpt \
+    -I Sources/CZlib -I "$out/ckernels" $sources tools/fuzz/FuzzSupport.swift "tools/fuzz/${target}Fuzz.swift" \
+    "$out"/objects/*.o -lz -o "$out/fuzz-$target" 2> "$out/build-$target.log" || { cat "$out/build-$target.log"; exit 1; }
 done
 seed() {  # corpus dir, file patterns...
   local dir=$1; shift
@@ -24,6 +33,7 @@ seed() {  # corpus dir, file patterns...
 }
 seed "$work/SafeTensors" fixtures/formats/valid/*.safetensors fixtures/formats/valid/sharded/*.safetensors fixtures/formats/malformed/*.safetensors
 seed "$work/Zip" fixtures/formats/valid/*.npz fixtures/formats/malformed/*.npz
+seed "$work/GGUF" fixtures/gguf/valid/*.gguf fixtures/gguf/malformed/*.gguf
 mkdir -p "$work/NPY"
 python3 - "$work/NPY" fixtures/formats/valid/*.npz <<'PY'
 import sys, zipfile, pathlib
@@ -43,7 +53,11 @@ for path in sys.argv[2:]:
         with zipfile.ZipFile(path) as z:
             for name in z.namelist():
                 if name.endswith("/data.pkl") and z.getinfo(name).file_size < 65536:
-                    (out / f"{pathlib.Path(path).parent.name}-{pathlib.Path(path).stem}.pkl").write_bytes(z.read(name))
+                    try:  # the malformed fixtures include archives whose members do not read back
+                        data = z.read(name)
+                    except (zipfile.BadZipFile, OSError):
+                        continue
+                    (out / f"{pathlib.Path(path).parent.name}-{pathlib.Path(path).stem}.pkl").write_bytes(data)
 PY
 seed "$work/Pickle" fixtures/pytorch/fuzz-found/*.pkl
 status=0
