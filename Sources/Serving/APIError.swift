@@ -13,7 +13,6 @@ public struct APIError: Error, Sendable, Equatable {
     static func tooLong(_ message: String) -> APIError { APIError(status: .unprocessableContent, type: "validation", message: message) }
     static let overloaded = APIError(status: .tooManyRequests, type: "overloaded", message: "the server's queue is full; retry later")
     static let loading = APIError(status: .serviceUnavailable, type: "unhealthy", message: "the model is still loading")
-    static let stopping = APIError(status: .serviceUnavailable, type: "unhealthy", message: "the server is shutting down")
 
     /// The JSON response.
     func response(extraHeaders: HTTPFields = [:]) -> Response {

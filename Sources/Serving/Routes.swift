@@ -27,7 +27,6 @@ struct Routes: Sendable {
             switch slot.state {
             case .ready: return Self.json(#"{"status":"ok"}"#)
             case .loading: throw APIError.loading
-            case .stopping: throw APIError.stopping
             }
         }
         router.get("/info") { _, _ in Self.json(try info(try slot.model())) }
@@ -175,20 +174,17 @@ struct Routes: Sendable {
     }
 }
 
-/// The model once loaded, and whether the server is still loading or already stopping.
+/// The model once loaded.
 final class ModelSlot: Sendable {
-    enum State: Sendable { case loading, ready(ServingModel), stopping }
+    enum State: Sendable { case loading, ready(ServingModel) }
     private let current = Mutex(State.loading)
 
     var state: State { current.withLock { $0 } }
     func set(_ state: State) { current.withLock { $0 = state } }
 
-    /// The model, or `APIError.loading` / `.stopping`.
+    /// The model, or `APIError.loading`.
     func model() throws -> ServingModel {
-        switch state {
-        case .ready(let model): return model
-        case .loading: throw APIError.loading
-        case .stopping: throw APIError.stopping
-        }
+        guard case .ready(let model) = state else { throw APIError.loading }
+        return model
     }
 }

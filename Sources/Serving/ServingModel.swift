@@ -67,13 +67,11 @@ final class ServingModel: Sendable {
 /// Why a server cannot start.
 public enum ServingError: Error, CustomStringConvertible, Equatable {
     case headMismatch(name: String, head: String, server: String)
-    case badHeadArgument(String)
 
     public var description: String {
         switch self {
         case .headMismatch(let name, let head, let server):
             "head '\(name)' was trained on other features (\(head)) than the server makes (\(server))"
-        case .badHeadArgument(let argument): "'\(argument)' is not NAME=HEAD_DIR"
         }
     }
 }

@@ -64,9 +64,9 @@ public struct AttentionView: Sendable {
         }
     }
 
-    /// The selected maps as nested arrays: [layer][head][query][key], without the layer level when
-    /// one layer is picked and without the head level when one head is picked or heads are reduced
-    /// (mean, max). Elements are `[Float]` rows at the innermost level.
+    /// The selected maps, whose nested form is [layer][head][query][key] without the layer level
+    /// when one layer is picked and without the head level when one head is picked or the heads are
+    /// reduced (mean, max): see `Selection.shape`.
     public func selection(_ layers: Layers, _ heads: Heads) -> Selection {
         let layerIndices: [Int] = if case .one(let l) = layers { [l] } else { Array(0..<self.layers) }
         let maps = layerIndices.map { l in headMaps(layer: l, heads) }
