@@ -10,6 +10,7 @@ maintained with llama.cpp) and malformed ones, with what a reader must report.
   valid/v2.gguf         the same tensors in a version-2 file with general.alignment 64
   malformed/*.gguf      byte-level damage to valid/types.gguf, one rule each
   malformed/expected.json  file → the message ckpt must give (after "error: <file>: ")
+  fuzz-found/           kept by hand: inputs `make fuzz` found, with their expected.json (not rewritten here)
 
     python tools/make_gguf_fixtures.py
 """
@@ -153,8 +154,9 @@ def malformed(valid):
 
 
 def main():
-    if ROOT.exists():
-        shutil.rmtree(ROOT)
+    for folder in ("valid", "malformed"):  # fuzz-found/ is kept by hand
+        if (ROOT / folder).exists():
+            shutil.rmtree(ROOT / folder)
     (ROOT / "valid").mkdir(parents=True)
     (ROOT / "malformed").mkdir()
     write(ROOT / "valid" / "types.gguf")

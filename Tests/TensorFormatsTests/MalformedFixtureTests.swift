@@ -10,6 +10,7 @@ final class MalformedFixtureTests: XCTestCase {
 
     func testEveryMalformedGGUFFileGivesItsExpectedError() throws {
         try checkMalformed(in: "gguf/malformed", atLeast: 15)
+        try checkMalformed(in: "gguf/fuzz-found", atLeast: 1)
     }
 
     private func checkMalformed(in folder: String, atLeast minimum: Int) throws {

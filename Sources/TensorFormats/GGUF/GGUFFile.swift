@@ -124,7 +124,10 @@ struct GGUFLayout {
                 throw GGUFError.unknownTensorType(tensor: name, type: code)
             }
             let offset = try cursor.u64("data offset of '\(name)'")
-            guard let count = Shape.elementCount(ne) else { throw GGUFError.shapeOverflow(tensor: name) }
+            // Every product of the dimensions, in any order and as f32 bytes, must fit: a zero
+            // dimension must not hide an overflow of the others (the view multiplies in its own order).
+            let nonzero = ne.filter { $0 != 0 } + [4]
+            guard Shape.elementCount(nonzero) != nil, let count = Shape.elementCount(ne) else { throw GGUFError.shapeOverflow(tensor: name) }
             if type == .q8_0 && (ne.first ?? 1) % type.block.values != 0 { throw GGUFError.blockMisfit(tensor: name, rowLength: ne.first ?? 1) }
             let (size, overflow) = (count / type.block.values).multipliedReportingOverflow(by: type.block.bytes)
             guard !overflow else { throw GGUFError.shapeOverflow(tensor: name) }
