@@ -117,9 +117,7 @@ struct Routes: Sendable {
     /// `POST /tokenize`: per text, its tokens with ids, whether special, and UTF-8 byte offsets.
     private func tokenize(_ json: JSON, _ model: ServingModel) async throws -> String {
         let texts = try texts(json, "inputs")
-        guard texts.count <= model.settings.maxClientBatchSize else {
-            throw APIError.tooLarge("\(texts.count) texts in one request; the server takes at most \(model.settings.maxClientBatchSize)")
-        }
+        try model.checkBatchSize(texts.count)
         let add = try flag(json, "add_special_tokens") ?? true
         let tokenizer = model.extractor.tokenizer
         return "[" + texts.map { text in

@@ -40,9 +40,7 @@ final class ServingModel: Sendable {
     /// (400), each within the model's limit (422) unless `truncate`, when it is cut as `ckpt embed` cuts it.
     func encodings(_ texts: [String], truncate: Bool) throws -> [Encoding] {
         guard !texts.isEmpty else { throw APIError.badRequest("the input is empty; send a text or a list of texts") }
-        guard texts.count <= settings.maxClientBatchSize else {
-            throw APIError.tooLarge("\(texts.count) texts in one request; the server takes at most \(settings.maxClientBatchSize)")
-        }
+        try checkBatchSize(texts.count)
         if let empty = texts.firstIndex(where: \.isEmpty) { throw APIError.badRequest("input \(empty) is an empty string") }
         let started = Date()
         defer { metrics.observe(.tokenization, Date().timeIntervalSince(started)) }
@@ -54,6 +52,13 @@ final class ServingModel: Sendable {
                 throw APIError.tooLong("input \(index) has \(full.count) tokens; the model takes at most \(limit) (ask to truncate it)")
             }
             return extractor.tokenizer.encode(text, maxLength: limit)
+        }
+    }
+
+    /// Refuses more texts in one request than `maxClientBatchSize` (413).
+    func checkBatchSize(_ count: Int) throws {
+        guard count <= settings.maxClientBatchSize else {
+            throw APIError.tooLarge("\(count) texts in one request; the server takes at most \(settings.maxClientBatchSize)")
         }
     }
 

@@ -110,7 +110,7 @@ struct Embed: ParsableCommand {
                                   firstRow: range.lowerBound, rows: range.count, modelWeights: ModelFingerprint.weights(modelDirectory: model),
                                   pooling: extractor.settings.modes.map(\.rawValue).joined(separator: "+"), normalize: extractor.settings.normalize,
                                   maxLength: extractor.maxLength, precision: extractor.model.precision.rawValue,
-                                  format: String(output.split(separator: ".").last!), dimension: extractor.dimension,
+                                  format: fileExtension(output), dimension: extractor.dimension,
                                   outputChecksum: ShardManifest.checksum(file: output))
                     .write(forPart: output, overwrite: force)
             }
@@ -132,13 +132,7 @@ struct Embed: ParsableCommand {
                 text += Array(features[(row * dimension)..<((row + 1) * dimension)].map { "\($0)" }.joined(separator: ",").utf8)
                 text += Array("]}\n".utf8)
             }
-            if let path = output {
-                let file = try AtomicOutputFile(path: path, overwrite: force)
-                try file.write(text)
-                try file.commit()
-            } else {
-                FileHandle.standardOutput.write(Data(text))
-            }
+            try writeOutput(text, to: output, overwrite: force)
         }
     }
 }

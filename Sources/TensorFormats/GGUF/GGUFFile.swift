@@ -15,10 +15,11 @@ public final class GGUFFile: TensorReader {
     public let keyValues: [(key: String, value: GGUFValue)]
     public let alignment: Int
     public let tensors: [TensorInfo]
-    /// Each tensor's type as stored.
-    public let storedTypes: [String: GGUFTensorType]
     private let storage: FileBytes
-    private let ranges: [String: Range<Int>]
+    private let entries: [String: (info: TensorInfo, type: GGUFTensorType, range: Range<Int>)]
+
+    /// Each tensor's type as stored.
+    public var storedTypes: [String: GGUFTensorType] { entries.mapValues(\.type) }
 
     public var metadata: [(String, String)] { keyValues.map { ($0.key, $0.value.summary) } }
 
@@ -34,15 +35,13 @@ public final class GGUFFile: TensorReader {
         version = parsed.version
         keyValues = parsed.keyValues
         alignment = parsed.alignment
-        tensors = parsed.tensors.map { TensorInfo(name: $0.name, dtype: $0.type == .q8_0 ? .F32 : $0.type.dtype, shape: $0.shape) }
-        storedTypes = Dictionary(uniqueKeysWithValues: parsed.tensors.map { ($0.name, $0.type) })
-        ranges = Dictionary(uniqueKeysWithValues: parsed.tensors.map { ($0.name, $0.range) })
+        let infos = parsed.tensors.map { TensorInfo(name: $0.name, dtype: $0.type.dtype, shape: $0.shape) }
+        tensors = infos
+        entries = Dictionary(uniqueKeysWithValues: zip(infos, parsed.tensors).map { ($0.name, ($0, $1.type, $1.range)) })
     }
 
     public func tensor(named name: String) throws -> TensorView {
-        guard let range = ranges[name], let type = storedTypes[name], let info = tensors.first(where: { $0.name == name }) else {
-            throw FormatError(file: path, CheckpointError.noSuchTensor(name))
-        }
+        guard let (info, type, range) = entries[name] else { throw FormatError(file: path, CheckpointError.noSuchTensor(name)) }
         let bytes = storage[range]
         guard type == .q8_0 else { return TensorView(info: info, bytes: bytes, owner: storage.owner) }
         let owned = OwnedBytes(count: info.elementCount * 4)
@@ -52,7 +51,7 @@ public final class GGUFFile: TensorReader {
 }
 
 extension GGUFTensorType {
-    /// The element type of F32/F16/BF16 data (Q8_0 has none: it is dequantized).
+    /// The element type a reader sees: F32/F16/BF16 as stored, Q8_0 as its dequantized F32.
     var dtype: DType {
         switch self {
         case .f32, .q8_0: .F32

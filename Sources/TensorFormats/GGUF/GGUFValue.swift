@@ -89,7 +89,7 @@ public enum GGUFTensorType: UInt32, Sendable {
         switch self {
         case .f32: (1, 4)
         case .f16, .bf16: (1, 2)
-        case .q8_0: (32, 34)
+        case .q8_0: (Q8_0.blockValues, Q8_0.blockBytes)
         }
     }
 

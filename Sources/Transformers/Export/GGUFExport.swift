@@ -47,13 +47,14 @@ public enum GGUFExport {
             metadata.append(("tokenizer.ggml.bos_token_id", .uint32(UInt32(c.endOfText))))
             metadata.append(("tokenizer.ggml.eos_token_id", .uint32(UInt32(c.endOfText))))
         }
-        let tensors = try mapped.map { entry -> GGUFOutgoingTensor in
-            let info = checkpoint.tensors.first { $0.name == entry.source }!
+        let infos = Dictionary(checkpoint.tensors.map { ($0.name, $0) }) { first, _ in first }
+        let tensors = mapped.map { entry -> GGUFOutgoingTensor in
+            let info = infos[entry.source]!
             let shape = entry.transpose ? Array(info.shape.reversed()) : info.shape
             let type = tensorType(entry.gguf, shape: shape, stored: info.dtype, target: target)
             return GGUFOutgoingTensor(name: entry.gguf, type: type, shape: shape) { emit in
                 let view = try checkpoint.tensor(named: entry.source)
-                var values = try view.floats()
+                var values = view.floats()
                 view.releasePages()
                 if entry.transpose { values = transposed(values, rows: info.shape[0], columns: info.shape[1]) }
                 try emit(values)

@@ -17,8 +17,6 @@ public protocol TokenEncoder: AnyObject, Sendable {
     func hiddenStates(ids: [Int32], typeIds: [Int32], mask: [Int32], batch B: Int, length T: Int, threads: Int) -> [Float]
     /// The attention probabilities of every layer and head for the same inputs (see `AttentionMaps`).
     func attention(ids: [Int32], typeIds: [Int32], mask: [Int32], batch B: Int, length T: Int, threads: Int) -> AttentionMaps
-    /// Whether a query sees only the keys up to its own position (GPT-2) or all of them (BERT).
-    var isCausal: Bool { get }
 }
 
 /// The real tokens of each sequence of a right-padded batch, from its mask [B, T] (each row ones,
@@ -44,13 +42,11 @@ extension TokenEncoder {
 extension BERT: TokenEncoder {
     public var hiddenSize: Int { config.hiddenSize }
     public var maxPositions: Int { config.maxPositions }
-    public var isCausal: Bool { false }
 }
 
 extension GPT2: TokenEncoder {
     public var hiddenSize: Int { config.hiddenSize }
     public var maxPositions: Int { config.maxPositions }
-    public var isCausal: Bool { true }
 
     /// GPT-2 has no token types; the mask gives each sequence's length (right padding).
     public func hiddenStates(ids: [Int32], typeIds: [Int32], mask: [Int32], batch B: Int, length T: Int, threads: Int) -> [Float] {
