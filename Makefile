@@ -89,6 +89,7 @@ fixtures: $(MINILM)/model.safetensors
 	$(PYTHON) tools/make_workbench_fixtures.py
 	$(PYTHON) tools/make_analysis_fixtures.py $(MINILM)
 	$(PYTHON) tools/make_gguf_fixtures.py
+	$(PYTHON) tools/make_gguf_model_fixtures.py
 	$(PYTHON) tools/verify_gguf.py $(CKPT)
 	$(PYTHON) tools/verify_head.py $(CKPT)
 

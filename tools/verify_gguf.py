@@ -124,6 +124,9 @@ def check(ckpt, kind, dtype, work):
         for token, got, t in zip(vocab, tokens, types):
             want = token if t == 3 else token[2:] if token.startswith("##") else "\u2581" + token
             assert got == want, (token, got)
+        specials = {"bos": "[CLS]", "eos": "[SEP]", "unknown": "[UNK]", "seperator": "[SEP]", "padding": "[PAD]", "mask": "[MASK]"}
+        for key, token in specials.items():  # as gguf.SpecialVocab writes them
+            assert field(reader, f"tokenizer.ggml.{key}_token_id") == vocab.index(token), key
     else:
         assert field(reader, "gpt2.block_count") == config["n_layer"]
         assert field(reader, "gpt2.context_length") == config["n_positions"]
@@ -133,7 +136,32 @@ def check(ckpt, kind, dtype, work):
         assert all(tokens[i] == t for t, i in vocab.items())
         merges = [l for l in (model / "merges.txt").read_text(encoding="utf-8").splitlines() if l and not l.startswith("#version")]
         assert field(reader, "tokenizer.ggml.merges") == merges
+    if dtype == "f32":
+        check_rebuilt_directory(ckpt, kind, out, work)
     return zlib.crc32(out.read_bytes())
+
+
+TEXTS = ["the quick brown fox", "Hello, world! unaffable", "a b c d e f"]
+
+
+def check_rebuilt_directory(ckpt, kind, gguf_file, work):
+    """`ckpt convert x.gguf DIR/` gives a directory transformers loads as it loads the original:
+    the same token ids from its tokenizer files, the same outputs from its config and weights."""
+    from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
+    import torch
+    rebuilt = work / f"{kind}-rebuilt"
+    subprocess.run([ckpt, "convert", str(gguf_file), str(rebuilt) + "/", "--force", "--quiet"], check=True)
+    load = AutoModel if kind == "bert" else AutoModelForCausalLM
+    original_tok, rebuilt_tok = AutoTokenizer.from_pretrained(MODELS[kind]), AutoTokenizer.from_pretrained(rebuilt)
+    original, again = load.from_pretrained(MODELS[kind]).float().eval(), load.from_pretrained(rebuilt).float().eval()
+    for text in TEXTS:
+        ids = original_tok(text, return_tensors="pt")
+        assert ids["input_ids"].tolist() == rebuilt_tok(text, return_tensors="pt")["input_ids"].tolist(), text
+        with torch.no_grad():
+            a = original(**ids)[0]
+            b = again(**ids)[0]
+        assert torch.equal(a, b), f"{kind}: the rebuilt directory's outputs differ by {(a - b).abs().max()}"
+    print(f"{kind}: the directory rebuilt from the f32 file loads in transformers with the original's ids and outputs")
 
 
 def main():

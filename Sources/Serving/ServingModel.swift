@@ -16,7 +16,7 @@ final class ServingModel: Sendable {
     /// Loads the model and the heads; a head trained on other features (pooling, normalisation,
     /// length limit, precision) than the server makes is an error naming it.
     init(settings: ServerSettings, metrics: ServerMetrics) throws {
-        extractor = try FeatureExtractor(directory: settings.model, precision: settings.precision)
+        extractor = try FeatureExtractor(path: settings.model, precision: settings.precision)
         var heads: [String: SavedHead] = [:]
         for (name, directory) in settings.heads {
             let saved = try SavedHead(directory: directory)

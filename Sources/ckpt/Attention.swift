@@ -21,7 +21,7 @@ struct Attention: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case json, npy, svg, png, html }
 
-    @Option(help: "A model directory (config.json, weights, tokenizer files).")
+    @Option(help: "A model directory (config.json, weights, tokenizer files) or a .gguf file.")
     var model: String
 
     @Option(help: ArgumentHelp("A layer (0-based) or all.", valueName: "L|all"))
@@ -83,9 +83,10 @@ struct Attention: ParsableCommand {
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw AnalysisError.badInput("the text is empty; give a text to look at")
             }
-            let family = try ModelFamily(directory: model)
-            let encoder = try family.load(model, precision: numeric.resolved(quiet: quiet))
-            let tokenizer = try Tokenizer(directory: model)
+            let modelSource = try ModelSource(path: model)
+            let family = modelSource.family
+            let encoder = try modelSource.load(precision: numeric.resolved(quiet: quiet))
+            let tokenizer = try modelSource.tokenizer()
             if family == .gpt2 && textB != nil { throw ValidationError("GPT-2 takes one text (a second one is for BERT pairs)") }
             let full = tokenizer.encode(text, pair: textB)
             let encoding = full.count > encoder.maxPositions ? tokenizer.encode(text, pair: textB, maxLength: encoder.maxPositions) : full

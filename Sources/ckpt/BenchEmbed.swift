@@ -20,9 +20,10 @@ struct BenchEmbed: ParsableCommand {
 
     func run() throws {
         try reportingFailure {
-            var settings = try PoolingSettings(modelDirectory: model)
+            let modelSource = try ModelSource(path: model)
+            var settings = try modelSource.poolingSettings()
             if let maxLength { settings.maxLength = maxLength }
-            let extractor = try FeatureExtractor(directory: model, settings: settings, precision: precision)
+            let extractor = try FeatureExtractor(source: modelSource, settings: settings, precision: precision)
             let texts = InputLines(try InputLines.read(file)).lines
             // This machine's speed drifts by ±15 % from one second to the next (a shared host): the
             // peak is the median of products run before and after the workload, an average moment

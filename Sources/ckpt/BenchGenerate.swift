@@ -21,7 +21,7 @@ struct BenchGenerate: ParsableCommand {
 
     func run() throws {
         try reportingFailure {
-            let generator = try TextGenerator(directory: model, precision: precision)
+            let generator = try TextGenerator(path: model, precision: precision)
             let text = InputLines(try InputLines.read(file)).lines.joined(separator: "\n")
             let ids = generator.tokenizer.encodeIDs(text, addSpecialTokens: false)
             guard ids.count >= max(promptTokens, prefillTokens) else {

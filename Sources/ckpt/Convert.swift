@@ -5,12 +5,14 @@ import Transformers
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Convert a checkpoint between safetensors, sharded safetensors and npz (and from PyTorch .bin, without running its pickle).",
+        abstract: "Convert a checkpoint between safetensors, sharded safetensors, npz and GGUF (and from PyTorch .bin, without running its pickle).",
         discussion: """
             The output format comes from OUTPUT: a .safetensors file, an .npz file, or a directory \
             (existing, or written with a trailing '/'), which receives model.safetensors or, past \
             --max-shard-size, shards and model.safetensors.index.json; or, from a BERT or GPT-2 model \
             directory, a .gguf file with llama.cpp's names and metadata (--dtype keep, f32, f16, bf16 or q8_0). \
+            A BERT or GPT-2 .gguf INPUT is written back under Hugging Face names; into a directory, with \
+            config.json, the tokenizer files and sentence-transformers' pooling files rebuilt from its metadata. \
             The output is written under a temporary name and renamed into place, so a failure leaves nothing behind.
             """
     )
@@ -20,8 +22,9 @@ struct Convert: ParsableCommand {
     }
 
     private var writesGGUF: Bool { output.hasSuffix(".gguf") }
+    private var readsGGUFModel: Bool { input.hasSuffix(".gguf") && !FileSystem.isDirectory(input) }
 
-    @Argument(help: "A .safetensors, .npz, PyTorch .bin/.pt/.pth or shard index (*.index.json) file, or a model directory.")
+    @Argument(help: "A .safetensors, .npz, .gguf, PyTorch .bin/.pt/.pth or shard index (*.index.json) file, or a model directory.")
     var input: String
 
     @Argument(help: "A .safetensors, .npz or .gguf file, or a directory.")
@@ -98,13 +101,19 @@ struct Convert: ParsableCommand {
                 if !quiet { printError("wrote \(output) (GGUF, \(dtype.rawValue))") }
                 return
             }
-            let checkpoint = try Checkpoint(path: input)
+            // A GGUF model reads back under Hugging Face names; a directory receives its config and tokenizer too.
+            let gguf = readsGGUFModel ? try GGUFModel(path: input) : nil
+            let checkpoint = try gguf?.checkpoint ?? Checkpoint(path: input)
             let selection = try TensorSelection(include: include, exclude: exclude)
             let bar = ProgressBar(total: checkpoint.tensors.filter { selection.contains($0.name) }.reduce(0) { $0 + $1.byteCount },
                                   unit: .bytes, quiet: quiet)
-            let summary = try Converter.convert(checkpoint, to: target!, dtype: outputType, quantize: dtype == .int8, selection: selection,
+            var summary = try Converter.convert(checkpoint, to: target!, dtype: outputType, quantize: dtype == .int8, selection: selection,
                                                 overwrite: force) { done, _ in bar.update(done) }
             bar.finish()
+            if let gguf, case .directory(let directory, _)? = target {
+                try gguf.writeDirectoryFiles(into: directory, overwrite: force)
+                summary.files += gguf.directoryFiles.files.map { FileSystem.directoryPrefix(directory) + $0.path }
+            }
             if !quiet {
                 let cast = summary.castCount > 0 ? ", \(summary.castCount) \(dtype == .int8 ? "quantized" : "cast") to \(dtype.rawValue)" : ""
                 printError("wrote \(summary.tensorCount) tensors (\(humanBytes(summary.dataBytes))\(cast)) to \(summary.files.joined(separator: ", "))")

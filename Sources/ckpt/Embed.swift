@@ -19,7 +19,7 @@ struct Embed: ParsableCommand {
             """
     )
 
-    @Option(help: "A model directory (config.json, weights, tokenizer files).")
+    @Option(help: "A model directory (config.json, weights, tokenizer files) or a .gguf file.")
     var model: String
 
     @Option(help: "Pooling: mean, cls, max or last (default: the model's 1_Pooling config, else mean).")
@@ -85,11 +85,12 @@ struct Embed: ParsableCommand {
 
     func run() throws {
         try reportingFailure {
-            var settings = try PoolingSettings(modelDirectory: model)
+            let modelSource = try ModelSource(path: model)
+            var settings = try modelSource.poolingSettings()
             if let pooling { settings.modes = [pooling] }
             if let normalize { settings.normalize = normalize }
             if let maxLength { settings.maxLength = maxLength }
-            let extractor = try FeatureExtractor(directory: model, settings: settings, precision: numeric.resolved(quiet: quiet))
+            let extractor = try FeatureExtractor(source: modelSource, settings: settings, precision: numeric.resolved(quiet: quiet))
             if verbose { for name in extractor.model.unusedTensors { printError("unused: \(name)") } }
 
             let source = input ?? "-"

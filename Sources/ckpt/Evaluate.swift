@@ -17,7 +17,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "A head directory written by train-head.")
     var head: String
 
-    @Option(help: "Model directory (default: the one in head.json).")
+    @Option(help: "Model directory or .gguf file (default: the one in head.json).")
     var model: String?
 
     @Option(help: "Labelled test data: .tsv/.csv with a header, or .jsonl.")

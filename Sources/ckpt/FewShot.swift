@@ -21,7 +21,7 @@ struct FewShot: ParsableCommand {
             """
     )
 
-    @Option(help: "A model directory to encode the texts with.")
+    @Option(help: "A model directory or .gguf file to encode the texts with.")
     var model: String?
 
     @Option(help: "Labelled training data to sample from: .tsv/.csv with a header, or .jsonl.")

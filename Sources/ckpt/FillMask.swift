@@ -32,8 +32,9 @@ struct FillMask: ParsableCommand {
 
     func run() throws {
         try reportingFailure {
-            let bert = try BERT(directory: model, precision: numeric.resolved())
-            let tokenizer = try Tokenizer(directory: model)
+            let modelSource = try ModelSource(path: model)
+            let bert = try BERT(source: modelSource, precision: numeric.resolved())
+            let tokenizer = try modelSource.tokenizer()
             let predictions = try attributing(to: model) { try bert.fillMask(text, tokenizer: tokenizer, topK: topK, threads: parallel.threads) }
             var out = OutputBuffer()
             for prediction in predictions {

@@ -19,7 +19,7 @@ struct Generate: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument { case text, json }
 
-    @Option(help: "A GPT-2 model directory (config.json, weights, tokenizer files).")
+    @Option(help: "A GPT-2 model directory (config.json, weights, tokenizer files) or .gguf file.")
     var model: String
 
     @Option(help: "The text to continue.")
@@ -69,7 +69,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         try reportingFailure {
-            let generator = try TextGenerator(directory: model, precision: numeric.resolved(quiet: quiet))
+            let generator = try TextGenerator(path: model, precision: numeric.resolved(quiet: quiet))
             let (ids, dropped) = try attributing(to: model) { try generator.promptIds(prompt, truncateLeft: truncateLeft) }
             if dropped > 0 && !quiet {
                 printError("note: the prompt was cut to its last \(ids.count) tokens to fit the context")

@@ -8,7 +8,7 @@ struct Inspect: ParsableCommand {
         discussion: "Reads only headers: inspecting a large file takes milliseconds."
     )
 
-    @Argument(help: "A .safetensors, .npz, PyTorch .bin/.pt/.pth or shard index (*.index.json) file, or a model directory.")
+    @Argument(help: "A .safetensors, .npz, .gguf, PyTorch .bin/.pt/.pth or shard index (*.index.json) file, or a model directory.")
     var path: String
 
     @Flag(help: "Print one JSON object instead of a table.")

@@ -70,7 +70,7 @@ extension FeatureOptions {
             let data = try labelledPrecomputed()
             return (data, try otherFeatures.map { try labelledPrecomputed(features: $0, labels: otherLabels!) })
         }
-        let extractor = try FeatureExtractor(directory: model, precision: numeric.resolved(quiet: quiet))
+        let extractor = try FeatureExtractor(path: model, precision: numeric.resolved(quiet: quiet))
         let cache = try self.cache(for: extractor, model: model)
         return (try labelled(train, extractor: extractor, cache: cache), try other.map { try labelled($0, extractor: extractor, cache: cache) })
     }

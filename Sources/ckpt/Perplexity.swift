@@ -20,7 +20,7 @@ struct Perplexity: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument { case tsv, jsonl }
 
-    @Option(help: "A GPT-2 model directory.")
+    @Option(help: "A GPT-2 model directory or .gguf file.")
     var model: String
 
     @Option(help: "Output: tsv or jsonl.")
@@ -48,8 +48,9 @@ struct Perplexity: ParsableCommand {
 
     func run() throws {
         try reportingFailure {
-            let gpt2 = try GPT2(directory: model, precision: numeric.resolved(quiet: quiet))
-            let tokenizer = try Tokenizer(directory: model)
+            let modelSource = try ModelSource(path: model)
+            let gpt2 = try GPT2(source: modelSource, precision: numeric.resolved(quiet: quiet))
+            let tokenizer = try modelSource.tokenizer()
             let context = gpt2.config.maxPositions
             let step = stride ?? max(1, context / 2)
             guard step <= context else { throw ValidationError("--stride must be at most the context, \(context)") }

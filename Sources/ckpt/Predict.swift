@@ -21,7 +21,7 @@ struct Predict: ParsableCommand {
     @Option(help: "A head directory written by train-head.")
     var head: String
 
-    @Option(help: "Model directory (default: the one in head.json).")
+    @Option(help: "Model directory or .gguf file (default: the one in head.json).")
     var model: String?
 
     @OptionGroup var inputs: FeatureOptions
@@ -76,7 +76,7 @@ func predictionFeatures(_ saved: SavedHead, head: String, model: String?, inputs
                         texts given: [String]? = nil) throws -> FeatureMatrix {
     if inputs.features != nil { return try inputs.precomputed().0 }
     let directory = try modelDirectory(for: saved, override: model, head: head)
-    let extractor = try FeatureExtractor(directory: directory, settings: saved.pooling,
+    let extractor = try FeatureExtractor(path: directory, settings: saved.pooling,
                                          precision: inputs.numeric.resolved(default: saved.precision ?? .f32, quiet: inputs.quiet))
     let texts = try given ?? inputs.texts(source)
     return try inputs.encode(texts, extractor: extractor, cache: inputs.cache(for: extractor, model: directory), source: source)

@@ -21,7 +21,7 @@ struct Project: ParsableCommand {
 
     enum Method: String, ExpressibleByArgument, CaseIterable { case pca, tsne }
 
-    @Option(help: "A model directory, to encode INPUT.")
+    @Option(help: "A model directory or .gguf file, to encode INPUT.")
     var model: String?
 
     @OptionGroup var source: FeatureOptions
@@ -98,7 +98,7 @@ struct Project: ParsableCommand {
         let path = input!
         let dataset: LabelledDataset? = TextInput.format(of: path) == .lines ? nil : try labelled(path)
         let texts = try dataset?.texts ?? source.texts(path)
-        let extractor = try FeatureExtractor(directory: model!, precision: source.numeric.resolved(quiet: source.quiet))
+        let extractor = try FeatureExtractor(path: model!, precision: source.numeric.resolved(quiet: source.quiet))
         let features = try source.encode(texts, extractor: extractor, cache: source.cache(for: extractor, model: model!), source: path)
         return (features, dataset?.labels, texts, path)
     }

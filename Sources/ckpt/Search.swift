@@ -18,7 +18,7 @@ struct Search: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case tsv, jsonl }
 
-    @Option(help: "A model directory (config.json, weights, tokenizer files).")
+    @Option(help: "A model directory (config.json, weights, tokenizer files) or a .gguf file.")
     var model: String
 
     @Option(help: "The texts to search.")
@@ -44,7 +44,7 @@ struct Search: ParsableCommand {
         try reportingFailure {
             let texts = try source.texts(corpus)
             let queryTexts = queries.isEmpty ? try InputLines.lines(of: "-", quiet: source.quiet).filter { !$0.isEmpty } : queries
-            let extractor = try FeatureExtractor(directory: model, precision: source.numeric.resolved(quiet: source.quiet))
+            let extractor = try FeatureExtractor(path: model, precision: source.numeric.resolved(quiet: source.quiet))
             let cache = try source.cache(for: extractor, model: model)
             let index = SemanticSearch(corpus: try source.encode(texts, extractor: extractor, cache: cache, source: corpus))
             let queryFeatures = try source.encode(queryTexts, extractor: extractor, cache: nil, source: "queries")

@@ -16,7 +16,7 @@ struct Serve: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "A model directory (config.json, weights, tokenizer files).")
+    @Option(help: "A model directory (config.json, weights, tokenizer files) or a .gguf file.")
     var model: String
 
     @Option(name: .customLong("head"), help: ArgumentHelp("A head for /predict, as NAME=HEAD_DIR (repeatable).", valueName: "NAME=HEAD_DIR"))

@@ -15,7 +15,7 @@ struct Similarity: ParsableCommand {
             """
     )
 
-    @Option(help: "A model directory (config.json, weights, tokenizer files).")
+    @Option(help: "A model directory (config.json, weights, tokenizer files) or a .gguf file.")
     var model: String
 
     @OptionGroup var source: FeatureOptions
@@ -31,7 +31,7 @@ struct Similarity: ParsableCommand {
         try reportingFailure {
             let path = input ?? "-"
             let pairs = try attributing(to: InputLines.displayName(path)) { try Self.pairs(InputLines.lines(of: path, quiet: source.quiet)) }
-            let extractor = try FeatureExtractor(directory: model, precision: source.numeric.resolved(quiet: source.quiet))
+            let extractor = try FeatureExtractor(path: model, precision: source.numeric.resolved(quiet: source.quiet))
             // Each distinct text is encoded once.
             var unique: [String] = [], position: [String: Int] = [:]
             for text in pairs.first + pairs.second where position[text] == nil {

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import TensorFormats
 import Tokenizers
+import Transformers
 
 struct Tokenize: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,7 +18,7 @@ struct Tokenize: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case ids, tokens, json }
 
-    @Option(help: "A model directory (tokenizer.json, vocab.txt, vocab.json + merges.txt or *.tiktoken).")
+    @Option(help: "A model directory (tokenizer.json, vocab.txt, vocab.json + merges.txt or *.tiktoken) or a .gguf file.")
     var model: String?
 
     @Option(help: "A tokenizer file: tokenizer.json, vocab.txt, vocab.json (merges.txt beside it) or *.tiktoken.")
@@ -54,7 +55,7 @@ struct Tokenize: ParsableCommand {
 
     func run() throws {
         try reportingFailure {
-            let loaded = try model.map { try Tokenizer(directory: $0) } ?? Tokenizer(file: tokenizer!)
+            let loaded = try model.map { try ModelSource.tokenizer(path: $0) } ?? Tokenizer(file: tokenizer!)
             let input = texts.isEmpty ? InputLines.standardInput() : InputLines(lines: texts)
             if !input.invalidLines.isEmpty {
                 if strict { throw FormatError(file: "<stdin>", TokenizerError.invalidUTF8(line: input.invalidLines[0])) }

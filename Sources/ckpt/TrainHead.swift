@@ -24,7 +24,7 @@ struct TrainHead: ParsableCommand {
             """
     )
 
-    @Option(help: "A model directory to encode the texts with.")
+    @Option(help: "A model directory or .gguf file to encode the texts with.")
     var model: String?
 
     @Option(help: "Labelled training data: .tsv/.csv with a header, or .jsonl.")

@@ -9,7 +9,7 @@ final class AttentionReferenceTests: XCTestCase {
     func testBERTAttentionOfAPaddedBatchMatchesTransformers() throws {
         let g = try AnalysisFixtures.arrays("attention_bert.npz")
         let shape = g.shape("input_ids"), B = shape[0], T = shape[1]
-        let model = try BERT(directory: AnalysisFixtures.repository + "/fixtures/bert/bertmodel")
+        let model = try BERT(path: AnalysisFixtures.repository + "/fixtures/bert/bertmodel")
         let maps = model.attention(ids: try g.values("input_ids").map { Int32($0) }, typeIds: try g.values("token_type_ids").map { Int32($0) },
                                    mask: try g.values("attention_mask").map { Int32($0) }, batch: B, length: T, threads: 2)
         XCTAssertEqual([maps.layers, maps.batch, maps.heads, maps.length, maps.length], g.shape("attentions"))
@@ -20,7 +20,7 @@ final class AttentionReferenceTests: XCTestCase {
     func testGPT2CausalAttentionMatchesTransformers() throws {
         let g = try AnalysisFixtures.arrays("attention_gpt2.npz")
         let T = g.shape("input_ids")[1]
-        let model = try GPT2(directory: AnalysisFixtures.repository + "/fixtures/gpt2/bare")
+        let model = try GPT2(path: AnalysisFixtures.repository + "/fixtures/gpt2/bare")
         let maps = model.attention(ids: try g.values("input_ids").map { Int32($0) }, batch: 1, length: T, threads: 2)
         let difference = AnalysisFixtures.maxDifference(maps.values, try g.values("attentions"))
         XCTAssertLessThan(difference, 1e-5, "attention differs by up to \(difference)")
@@ -30,7 +30,7 @@ final class AttentionReferenceTests: XCTestCase {
     }
 
     func testMiniLMAttentionOfATextAndAPairMatchesTransformers() throws {
-        let model = try BERT(directory: try AnalysisFixtures.requireMiniLM())
+        let model = try BERT(path: try AnalysisFixtures.requireMiniLM())
         let g = try AnalysisFixtures.arrays("attention_minilm.npz")
         for name in ["text", "pair"] {
             let ids = try g.values("ids_\(name)").map { Int32($0) }, T = ids.count

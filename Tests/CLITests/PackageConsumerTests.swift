@@ -35,7 +35,7 @@ final class PackageConsumerTests: XCTestCase {
             let model = CommandLine.arguments[1]
             let checkpoint = try Checkpoint(path: model)
             let tokenizer = try Tokenizer(directory: model)
-            let extractor = try FeatureExtractor(directory: model)
+            let extractor = try FeatureExtractor(path: model)
             let features = extractor.features(["A sentence to embed."], threads: 2).values
             print(checkpoint.tensors.count, tokenizer.encode("hello world").ids.count, features.count)
             """)

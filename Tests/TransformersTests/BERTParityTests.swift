@@ -33,7 +33,7 @@ final class BERTParityTests: XCTestCase {
     func testHiddenStatesAndPoolerMatchTransformersInEveryLayout() throws {
         let g = try Self.golden()
         for layout in ["bertmodel", "bertmodel-npz", "legacy", "../pytorch/bert", "../pytorch/bert-sharded"] {
-            let model = try BERT(directory: Self.root + "/" + layout)
+            let model = try BERT(path: Self.root + "/" + layout)
             let hidden = model.hiddenStates(ids: g.ids, typeIds: g.typeIds, mask: g.mask, batch: g.B, length: g.T)
             let difference = maxDifference(hidden, g.hidden)
             XCTAssertLessThan(difference, 1e-4, "\(layout): hidden states differ by up to \(difference)")
@@ -44,10 +44,10 @@ final class BERTParityTests: XCTestCase {
 
     func testPyTorchCheckpointsGiveExactlyTheSafetensorsOutputs() throws {
         let g = try Self.golden()
-        let reference = try BERT(directory: Self.root + "/bertmodel")
+        let reference = try BERT(path: Self.root + "/bertmodel")
             .hiddenStates(ids: g.ids, typeIds: g.typeIds, mask: g.mask, batch: g.B, length: g.T)
         for layout in ["../pytorch/bert", "../pytorch/bert-sharded"] {
-            let hidden = try BERT(directory: Self.root + "/" + layout)
+            let hidden = try BERT(path: Self.root + "/" + layout)
                 .hiddenStates(ids: g.ids, typeIds: g.typeIds, mask: g.mask, batch: g.B, length: g.T)
             XCTAssertEqual(hidden, reference, layout)
         }
@@ -55,7 +55,7 @@ final class BERTParityTests: XCTestCase {
 
     func testHalfPrecisionWeightsAreWidened() throws {
         let g = try Self.golden()
-        let model = try BERT(directory: Self.root + "/bertmodel-f16")
+        let model = try BERT(path: Self.root + "/bertmodel-f16")
         let hidden = model.hiddenStates(ids: g.ids, typeIds: g.typeIds, mask: g.mask, batch: g.B, length: g.T)
         // f16 weights are the f32 weights rounded: outputs stay close, not identical.
         XCTAssertLessThan(maxDifference(hidden, g.hidden), 2e-2)
@@ -63,7 +63,7 @@ final class BERTParityTests: XCTestCase {
 
     func testMaskedLMLogitsMatchTransformers() throws {
         let g = try Self.golden()
-        let model = try BERT(directory: Self.root + "/maskedlm")
+        let model = try BERT(path: Self.root + "/maskedlm")
         XCTAssertFalse(model.hasPooler)
         let hidden = model.hiddenStates(ids: g.ids, typeIds: g.typeIds, mask: g.mask, batch: g.B, length: g.T)
         let logits = try XCTUnwrap(model.maskedLMLogits(hidden, rows: g.B * g.T))
@@ -74,7 +74,7 @@ final class BERTParityTests: XCTestCase {
     func testPaddingDoesNotChangeRealTokens() throws {
         // The same sequence alone and padded inside a batch gives the same hidden states.
         let g = try Self.golden()
-        let model = try BERT(directory: Self.root + "/bertmodel")
+        let model = try BERT(path: Self.root + "/bertmodel")
         let length = Int(g.mask[0..<g.T].reduce(0, +))
         let alone = model.hiddenStates(ids: Array(g.ids[0..<length]), typeIds: Array(g.typeIds[0..<length]),
                                        mask: [Int32](repeating: 1, count: length), batch: 1, length: length)
@@ -90,7 +90,7 @@ final class BERTParityTests: XCTestCase {
         let source = try Checkpoint(path: Self.root + "/bertmodel")
         _ = try Converter.convert(source, to: .safetensors(path: directory + "/model.safetensors"), dtype: nil,
                                   selection: TensorSelection(exclude: ["layer\\.1\\.attention\\.self", "pooler"]), overwrite: false)
-        XCTAssertThrowsError(try BERT(directory: directory)) { error in
+        XCTAssertThrowsError(try BERT(path: directory)) { error in
             XCTAssertEqual("\(error)", "\(directory)/model.safetensors: missing tensors: encoder.layer.1.attention.self.query.weight, encoder.layer.1.attention.self.key.weight, encoder.layer.1.attention.self.value.weight, encoder.layer.1.attention.self.query.bias, encoder.layer.1.attention.self.key.bias, … (6 in all) (is this checkpoint the model its config.json names?)")
         }
     }

@@ -11,7 +11,7 @@ final class FillMaskTests: XCTestCase {
 
     func testTopFiveIdsAndProbabilitiesMatchTransformers() throws {
         let golden = try JSON.parse(String(contentsOfFile: directory + "/fill_mask.json", encoding: .utf8)).array!
-        let bert = try BERT(directory: directory)
+        let bert = try BERT(path: directory)
         let tokenizer = try Tokenizer(directory: directory)
         var checked = 0
         for text in Set(golden.map { $0["text"]!.string! }) {
@@ -31,10 +31,10 @@ final class FillMaskTests: XCTestCase {
 
     func testModelWithoutHeadOrTextWithoutMaskIsRefused() throws {
         let tokenizer = try Tokenizer(directory: directory)
-        XCTAssertThrowsError(try BERT(directory: BERTParityTests.root + "/bertmodel").fillMask("a [MASK]", tokenizer: tokenizer, topK: 1)) {
+        XCTAssertThrowsError(try BERT(path: BERTParityTests.root + "/bertmodel").fillMask("a [MASK]", tokenizer: tokenizer, topK: 1)) {
             XCTAssertEqual("\($0)", "the checkpoint has no masked-LM head (cls.predictions.*): fill-mask needs a BertForMaskedLM checkpoint")
         }
-        XCTAssertThrowsError(try BERT(directory: directory).fillMask("no mask here", tokenizer: tokenizer, topK: 1)) {
+        XCTAssertThrowsError(try BERT(path: directory).fillMask("no mask here", tokenizer: tokenizer, topK: 1)) {
             XCTAssertEqual("\($0)", "the text holds no [MASK] to fill")
         }
     }

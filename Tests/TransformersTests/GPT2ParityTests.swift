@@ -49,7 +49,7 @@ final class GPT2ParityTests: XCTestCase {
 
     /// Prefills of every length 1 … n_positions: the last position's logits against transformers'.
     func assertEveryPromptLengthMatches(_ directory: String, golden: GoldenLogits, file: StaticString = #filePath, line: UInt = #line) throws {
-        let model = try GPT2(directory: Self.root + "/" + directory)
+        let model = try GPT2(path: Self.root + "/" + directory)
         let V = model.config.vocabularySize
         var worst: Float = 0
         for length in 1...model.config.maxPositions {
@@ -66,7 +66,7 @@ final class GPT2ParityTests: XCTestCase {
     }
 
     func testUntiedShardedModelWithErfGELUMatchesTransformers() throws {
-        let model = try GPT2(directory: Self.root + "/untied")
+        let model = try GPT2(path: Self.root + "/untied")
         XCTAssertFalse(model.config.tiedEmbeddings)
         XCTAssertEqual(model.config.activation, .gelu)
         try assertEveryPromptLengthMatches("untied", golden: try GoldenLogits("untied_"))
@@ -76,7 +76,7 @@ final class GPT2ParityTests: XCTestCase {
         // Prefill 5 tokens, then feed the rest one at a time (two threads): every step's logits
         // against transformers' full-sequence logits, and all positions of one prefill too.
         let golden = try GoldenLogits("tied_")
-        let model = try GPT2(directory: Self.root + "/lmhead")
+        let model = try GPT2(path: Self.root + "/lmhead")
         let V = model.config.vocabularySize, n = golden.ids.count
         let cache = KVCache(for: model.config)
         var worst = golden.difference(model.logits(Array(golden.ids[0..<5]), cache: cache, threads: 2)[0..<V], position: 4)
@@ -96,7 +96,7 @@ final class GPT2ParityTests: XCTestCase {
     }
 
     func testGreedyGenerationIsTransformersTokenForToken() throws {
-        let generator = try TextGenerator(directory: Self.root + "/bare")
+        let generator = try TextGenerator(path: Self.root + "/bare")
         let greedy = try SamplingSettings()
         for case let case_ as [String: Any] in try Self.golden()["generations"] as! [Any] {
             let prompt = case_["prompt"] as! String
@@ -109,7 +109,7 @@ final class GPT2ParityTests: XCTestCase {
             XCTAssertEqual(stop, .maxNewTokens)
             XCTAssertEqual(generator.tokenizer.decode(new), case_["text"] as! String)
         }
-        let untied = try GPT2(directory: Self.root + "/untied")
+        let untied = try GPT2(path: Self.root + "/untied")
         let reference = try Self.golden()["untied_generation"] as! [String: [Int]]
         let tokenizer = generator.tokenizer  // untied has no tokenizer of its own: ids only
         let (new, _) = TextGenerator(model: untied, tokenizer: tokenizer)
@@ -118,7 +118,7 @@ final class GPT2ParityTests: XCTestCase {
     }
 
     func testPerplexityMatchesTheSlidingWindowRecipe() throws {
-        let model = try GPT2(directory: Self.root + "/lmhead")
+        let model = try GPT2(path: Self.root + "/lmhead")
         let tokenizer = try Tokenizer(directory: Self.root + "/lmhead")
         for case let case_ as [String: Any] in try Self.golden()["perplexity"] as! [Any] {
             let text = case_["text"] as! String, stride = case_["stride"] as! Int
@@ -139,7 +139,7 @@ final class GPT2ParityTests: XCTestCase {
         let texts = try Self.golden()["embed_texts"] as! [String]
         let golden = try Checkpoint(path: Self.root + "/golden.npz")
         for (mode, name) in [(PoolingMode.last, "embed_last"), (.mean, "embed_mean")] {
-            let extractor = try FeatureExtractor(directory: Self.root + "/lmhead",
+            let extractor = try FeatureExtractor(path: Self.root + "/lmhead",
                                                  settings: PoolingSettings(modes: [mode], normalize: false, maxLength: nil))
             let (features, truncated) = extractor.features(texts, batchSize: 2, threads: 2)
             XCTAssertEqual(truncated, 1)
@@ -148,11 +148,11 @@ final class GPT2ParityTests: XCTestCase {
             XCTAssertEqual(features.count, expected.count)
             XCTAssertLessThan(difference, 1e-4, "\(mode) pooling differs by up to \(difference)")
         }
-        XCTAssertEqual(try FeatureExtractor(directory: Self.root + "/bare").settings.modes, [.last], "GPT-2's default pooling")
+        XCTAssertEqual(try FeatureExtractor(path: Self.root + "/bare").settings.modes, [.last], "GPT-2's default pooling")
     }
 
     func testSameSeedSamplesTheSameTokensAndAnotherSeedDiffers() throws {
-        let generator = try TextGenerator(directory: Self.root + "/lmhead")
+        let generator = try TextGenerator(path: Self.root + "/lmhead")
         let prompt = try generator.promptIds("Once upon a time").ids
         func sample(_ seed: UInt64) throws -> [Int32] {
             generator.generate(prompt, maxNewTokens: 8, sampling: try SamplingSettings(temperature: 1.5, topK: 50, topP: 0.9, seed: seed)).ids
@@ -162,7 +162,7 @@ final class GPT2ParityTests: XCTestCase {
     }
 
     func testGenerationStopsAtTheContext() throws {
-        let generator = try TextGenerator(directory: Self.root + "/npz")
+        let generator = try TextGenerator(path: Self.root + "/npz")
         let prompt = [Int32](repeating: 464, count: 120)
         let (new, stop) = generator.generate(prompt, maxNewTokens: 64, sampling: try SamplingSettings())
         XCTAssertEqual(stop, .context)
@@ -187,7 +187,7 @@ final class GPT2ParityTests: XCTestCase {
         try config.write(toFile: directory + "/config.json", atomically: true, encoding: .utf8)
         _ = try Converter.convert(try Checkpoint(path: Self.root + "/untied"), to: .safetensors(path: directory + "/model.safetensors"),
                                   dtype: nil, selection: TensorSelection(exclude: ["h\\.1\\.mlp", "lm_head"]), overwrite: false)
-        XCTAssertThrowsError(try GPT2(directory: directory)) { error in
+        XCTAssertThrowsError(try GPT2(path: directory)) { error in
             let message = "\(error)"
             for name in ["h.1.mlp.c_fc.weight", "h.1.mlp.c_proj.bias", "lm_head.weight"] {
                 XCTAssertTrue(message.contains(name), "\(message) should name \(name)")
@@ -214,23 +214,23 @@ final class GPT2ParityTests: XCTestCase {
         try config.replacingOccurrences(of: "\"n_positions\"", with: "\"n_ctx\": 128,\n  \"n_positions\"")
             .write(toFile: directory + "/config.json", atomically: true, encoding: .utf8)
         let golden = try GoldenLogits("tied_")
-        let model = try GPT2(directory: directory)
+        let model = try GPT2(path: directory)
         let logits = model.logits(Array(golden.ids[0..<10]), cache: KVCache(for: model.config))
         XCTAssertLessThan(golden.difference(logits[0..<logits.count], position: 9), 1e-4)
     }
 
     func testPyTorchCheckpointGivesExactlyTheSafetensorsLogits() throws {
         let ids = Array(try GoldenLogits("tied_").ids[0..<32])
-        let reference = try GPT2(directory: Self.root + "/lmhead")
-        let fromBin = try GPT2(directory: Self.root + "/../pytorch/gpt2")
+        let reference = try GPT2(path: Self.root + "/lmhead")
+        let fromBin = try GPT2(path: Self.root + "/../pytorch/gpt2")
         XCTAssertEqual(fromBin.logits(ids, cache: KVCache(for: fromBin.config), allPositions: true),
                        reference.logits(ids, cache: KVCache(for: reference.config), allPositions: true))
     }
 
     func testBareLayoutSkipsTheMaskBuffers() throws {
-        let model = try GPT2(directory: Self.root + "/bare")
+        let model = try GPT2(path: Self.root + "/bare")
         XCTAssertEqual(model.unusedTensors, [])
-        XCTAssertEqual(try GPT2(directory: Self.root + "/lmhead").unusedTensors, [])
+        XCTAssertEqual(try GPT2(path: Self.root + "/lmhead").unusedTensors, [])
     }
 
     func testUTF8StreamHoldsBackUnfinishedCharacters() {

@@ -18,7 +18,7 @@ final class MiniLMReferenceTests: XCTestCase {
             XCTFail("the real MiniLM is not at \(Self.model): run `make test`, which fetches it")
             throw CocoaError(.fileNoSuchFile)
         }
-        return try FeatureExtractor(directory: Self.model, precision: precision)
+        return try FeatureExtractor(path: Self.model, precision: precision)
     }
 
     func testSettingsComeFromTheSentenceTransformersFiles() throws {
@@ -74,5 +74,32 @@ final class MiniLMReferenceTests: XCTestCase {
         XCTAssertEqual(counts, counts.sorted(), "progress counts only go up")
         XCTAssertEqual(counts.count, 8)
         XCTAssertEqual(counts.last, texts.count)
+    }
+
+    /// The model written as GGUF and read back as a model: F32 gives the directory's very features,
+    /// F16 a cosine of at least 0.9999 to them (the bar), over the golden sentences.
+    func testGGUFFilesOfTheModelEmbedAsTheDirectory() throws {
+        let reference = try extractor()
+        let lines = try String(contentsOfFile: Self.repository + "/fixtures/minilm/sentences.jsonl", encoding: .utf8)
+            .split(separator: "\n").prefix(60).map { try JSON.parse(String($0)).string! }
+        let expected = reference.features(lines, batchSize: 16, threads: 2).values
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-minilm-gguf-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for (target, lowest) in [(GGUFExport.Target.f32, Float(1)), (.f16, 0.9999)] {
+            let path = directory + "/minilm-\(target).gguf"
+            try GGUFExport.write(modelDirectory: Self.model, to: path, target: target, overwrite: true)
+            let extractor = try FeatureExtractor(path: path)
+            XCTAssertEqual(extractor.settings, reference.settings, "pooling, normalisation and max_seq_length travel in ckpt.* keys")
+            XCTAssertEqual(extractor.tokenizer.encodeBatch(lines, threads: 2).map(\.ids), reference.tokenizer.encodeBatch(lines, threads: 2).map(\.ids))
+            let features = extractor.features(lines, batchSize: 16, threads: 2).values
+            if target == .f32 { XCTAssertEqual(features, expected, "F32 GGUF holds the very weights") }
+            let D = extractor.dimension
+            let worst = (0..<lines.count).map { i in
+                zip(features[(i * D)..<((i + 1) * D)], expected[(i * D)..<((i + 1) * D)]).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+            }.min()!
+            print("MiniLM GGUF \(target): lowest cosine to the directory's features \(worst)")
+            XCTAssertGreaterThanOrEqual(worst, lowest - 1e-6, "\(target)")
+        }
     }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds a libFuzzer binary per reader (safetensors, zip/npz, npy, PyTorch's zip, GGUF, and the pickle
 # machine on raw data.pkl bytes) with AddressSanitizer and runs
-# each for $1 seconds (default 600), seeded with the fixtures. Crashes land in .cache/fuzz/artifacts/;
+# each for $1 seconds (default 600; FUZZ_RUNS=N runs N inputs instead), seeded with the fixtures. Crashes land in .cache/fuzz/artifacts/;
 # each one found must be fixed and added to fixtures/formats/malformed/ (a pickle to
 # fixtures/pytorch/fuzz-found/). FUZZ_TARGETS picks a subset.
 set -euo pipefail
@@ -60,10 +60,11 @@ for path in sys.argv[2:]:
                     (out / f"{pathlib.Path(path).parent.name}-{pathlib.Path(path).stem}.pkl").write_bytes(data)
 PY
 seed "$work/Pickle" fixtures/pytorch/fuzz-found/*.pkl
+if [ -n "${FUZZ_RUNS:-}" ]; then limit="-runs=$FUZZ_RUNS" span="$FUZZ_RUNS runs"; else limit="-max_total_time=$seconds" span="${seconds}s"; fi
 status=0
 for target in $targets; do
-  echo "== fuzzing $target for ${seconds}s"
-  "$out/fuzz-$target" "$work/$target" -max_total_time="$seconds" -rss_limit_mb=4096 -max_len=65536 \
+  echo "== fuzzing $target for $span"
+  "$out/fuzz-$target" "$work/$target" "$limit" -rss_limit_mb=4096 -max_len=65536 \
     -artifact_prefix="$work/artifacts/$target-" -print_final_stats=1 2>&1 | grep -E "^#[0-9]+.*DONE|stat::number_of_executed_units|ERROR|SUMMARY|Done" || status=1
 done
 exit $status

@@ -12,6 +12,11 @@ public final class Checkpoint {
         reader = try Self.openReader(path)
     }
 
+    /// The tensors `reader` presents (e.g. a `RenamedReader`).
+    public init(reader: any TensorReader) {
+        self.reader = reader
+    }
+
     public var path: String { reader.path }
     public var formatName: String { reader.formatName }
     public var tensors: [TensorInfo] { reader.tensors }

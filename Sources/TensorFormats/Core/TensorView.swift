@@ -25,7 +25,7 @@ public struct TensorView: @unchecked Sendable {
     public let info: TensorInfo
     /// Exactly `info.byteCount` bytes.
     public let bytes: UnsafeRawBufferPointer
-    private let owner: AnyObject
+    let owner: AnyObject
 
     init(info: TensorInfo, bytes: UnsafeRawBufferPointer, owner: AnyObject) {
         precondition(bytes.count == info.byteCount, "TensorView: byte count does not match the shape")

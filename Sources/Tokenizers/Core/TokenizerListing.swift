@@ -12,6 +12,8 @@ public struct TokenizerListing: Sendable {
     public let merges: [String]
     /// WordPiece's continuing-subword prefix ("##").
     public let subwordPrefix: String?
+    /// Whether the text is lower-cased first (nil: no normalizer).
+    public let lowercase: Bool?
 }
 
 extension Tokenizer {
@@ -27,10 +29,11 @@ extension Tokenizer {
         }
         switch model {
         case .wordPiece(let wordPiece):
-            return TokenizerListing(model: .wordPiece, tokens: tokens, added: added, special: special, merges: [], subwordPrefix: wordPiece.continuingSubwordPrefix)
+            return TokenizerListing(model: .wordPiece, tokens: tokens, added: added, special: special, merges: [], subwordPrefix: wordPiece.continuingSubwordPrefix,
+                                    lowercase: normalizer?.lowercase)
         case .bytePair(let bpe, _):
             let merges = bpe.merges.pairsInRankOrder.map { "\(tokens[Int($0.left)]) \(tokens[Int($0.right)])" }
-            return TokenizerListing(model: .bytePair, tokens: tokens, added: added, special: special, merges: merges, subwordPrefix: nil)
+            return TokenizerListing(model: .bytePair, tokens: tokens, added: added, special: special, merges: merges, subwordPrefix: nil, lowercase: normalizer?.lowercase)
         }
     }
 }

@@ -44,6 +44,24 @@ extension Tokenizer {
 
     static let endOfText = "<|endoftext|>"
 
+    /// BERT's WordPiece tokenizer over `tokens` (id = position, continuations spelled "##…"), as
+    /// a `vocab.txt` of those lines gives it. `source` names where the tokens come from, for errors.
+    public static func wordPiece(tokens: [String], lowercase: Bool, source: String) throws -> Tokenizer {
+        let vocabulary = try attributing(to: source) { try Vocabulary(tokens.enumerated().map { ($1, Int32($0)) }) }
+        return try bert(vocabulary: vocabulary, lowercase: lowercase, path: source)
+    }
+
+    /// GPT-2's byte-level BPE tokenizer over `tokens` (id = position, in byte-level spelling) and
+    /// `merges` ("left right", by rank), as `vocab.json` + `merges.txt` give it; `<|endoftext|>` is
+    /// `endOfText` when given.
+    public static func bytePair(tokens: [String], merges: [String], endOfText: Int32?, source: String) throws -> Tokenizer {
+        try attributing(to: source) {
+            let vocabulary = try Vocabulary(tokens.enumerated().map { ($1, Int32($0)) })
+            let pairs = try merges.enumerated().map { try VocabularyFiles.mergePair($1, number: $0 + 1) }
+            return try gpt2(vocabulary: vocabulary, merges: BytePairEncoding.mergeTable(pairs, vocabulary: vocabulary), endOfText: endOfText, path: source)
+        }
+    }
+
     /// BERT's tokenizer around a WordPiece vocabulary, as transformers' BertTokenizerFast builds it.
     private static func bert(vocabulary: Vocabulary, lowercase: Bool, path: String) throws -> Tokenizer {
         try attributing(to: path) {

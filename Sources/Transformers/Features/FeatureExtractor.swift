@@ -13,13 +13,16 @@ public final class FeatureExtractor: @unchecked Sendable {
     public let tokenizer: Tokenizer
     public let settings: PoolingSettings
 
-    /// Loads model, tokenizer and pooling settings from `directory`; `settings` overrides the
-    /// directory's own. The model's products run in `precision`.
-    public init(directory: String, settings: PoolingSettings? = nil, precision: Precision = .f32) throws {
-        let family = try ModelFamily(directory: directory)
-        model = try family.load(directory, precision: precision)
-        tokenizer = try Tokenizer(directory: directory)
-        self.settings = try settings ?? PoolingSettings(directory: directory, defaultMode: family.defaultPooling)
+    /// Loads model, tokenizer and pooling settings from a model directory or GGUF file; `settings`
+    /// overrides the model's own. The model's products run in `precision`.
+    public convenience init(path: String, settings: PoolingSettings? = nil, precision: Precision = .f32) throws {
+        try self.init(source: ModelSource(path: path), settings: settings, precision: precision)
+    }
+
+    public init(source: ModelSource, settings: PoolingSettings? = nil, precision: Precision = .f32) throws {
+        model = try source.load(precision: precision)
+        tokenizer = try source.tokenizer()
+        self.settings = try settings ?? source.poolingSettings()
     }
 
     /// Length of one feature vector.

@@ -56,12 +56,6 @@ public struct PoolingSettings: Sendable, Equatable {
         self.maxLength = maxLength
     }
 
-    /// Reads the settings of a model directory, with its family's default pooling (BERT mean,
-    /// GPT-2 last token) where it names none.
-    public init(modelDirectory directory: String) throws {
-        try self.init(directory: directory, defaultMode: ModelFamily(directory: directory).defaultPooling)
-    }
-
     /// Reads the settings of `directory`; without sentence-transformers files: `defaultMode`,
     /// no normalisation, no length limit beyond the model's.
     public init(directory: String, defaultMode: PoolingMode) throws {

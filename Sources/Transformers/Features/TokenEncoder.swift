@@ -72,7 +72,10 @@ public enum ModelFamily: String, Sendable {
     /// Reads `model_type` from the directory's config.json (configs without one: GPT-2 if it has
     /// `n_embd`, else BERT).
     public init(directory: String) throws {
-        let config = try ConfigFile.read(directory)
+        try self.init(ConfigFile.read(directory))
+    }
+
+    init(_ config: ConfigFile) throws {
         let type = config.json["model_type"]?.string ?? (config.json["n_embd"] != nil ? "gpt2" : "bert")
         guard let family = ModelFamily(rawValue: type) else { throw config.unsupported("model_type \"\(type)\" (ckpt runs bert and gpt2)") }
         self = family
@@ -80,12 +83,4 @@ public enum ModelFamily: String, Sendable {
 
     /// Pooling when the model directory names none: BERT's mean, GPT-2's last token.
     public var defaultPooling: PoolingMode { self == .gpt2 ? .last : .mean }
-
-    /// Loads the directory's model, packed for products in `precision`.
-    public func load(_ directory: String, precision: Precision = .f32) throws -> any TokenEncoder {
-        switch self {
-        case .bert: return try BERT(directory: directory, precision: precision)
-        case .gpt2: return try GPT2(directory: directory, precision: precision)
-        }
-    }
 }

@@ -19,10 +19,15 @@ public final class GPT2: @unchecked Sendable {
     /// The precision of the products with weights.
     public let precision: Precision
 
-    /// Loads `config.json` and the weights (any supported format) of a model directory, packed for
-    /// products in `precision`.
-    public convenience init(directory: String, precision: Precision = .f32) throws {
-        try self.init(config: GPT2Config(directory: directory), checkpoint: Checkpoint(path: directory), precision: precision)
+    /// Loads the configuration and weights of a model directory (weights in any supported format)
+    /// or a GGUF file, packed for products in `precision`.
+    public convenience init(path: String, precision: Precision = .f32) throws {
+        try self.init(source: ModelSource(path: path), precision: precision)
+    }
+
+    /// Loads `source`'s model, packed for products in `precision`.
+    public convenience init(source: ModelSource, precision: Precision = .f32) throws {
+        try self.init(config: GPT2Config(json: source.config.json, path: source.config.path), checkpoint: source.checkpoint(), precision: precision)
     }
 
     public init(config: GPT2Config, checkpoint: Checkpoint, precision: Precision = .f32) throws {

@@ -35,9 +35,10 @@ public final class TextGenerator: @unchecked Sendable {
         self.tokenizer = tokenizer
     }
 
-    /// Loads the model (its products in `precision`) and tokenizer of a GPT-2 directory.
-    public convenience init(directory: String, precision: Precision = .f32) throws {
-        try self.init(model: GPT2(directory: directory, precision: precision), tokenizer: Tokenizer(directory: directory))
+    /// Loads the model (its products in `precision`) and tokenizer of a GPT-2 directory or GGUF file.
+    public convenience init(path: String, precision: Precision = .f32) throws {
+        let source = try ModelSource(path: path)
+        try self.init(model: GPT2(source: source, precision: precision), tokenizer: source.tokenizer())
     }
 
     /// The prompt's token ids: empty text starts from `<|endoftext|>`, as transformers' generate

@@ -33,8 +33,10 @@ public enum GGUFExport {
             mapped = try bertNames(checkpoint, layers: c.layers)
             metadata.append(("general.file_type", .uint32(fileType(target, checkpoint))))
             metadata += tokenizerKeys(tokenizer.listing, typeCount: c.typeVocabularySize)
-            metadata += [("ckpt.pooling", .string(settings.modes.map(\.rawValue).joined(separator: "+"))), ("ckpt.normalize", .bool(settings.normalize))]
-            if let maxLength = settings.maxLength { metadata.append(("ckpt.max_seq_length", .uint32(UInt32(maxLength)))) }
+            metadata += [(GGUFKeys.pooling, .string(settings.modes.map(\.rawValue).joined(separator: "+"))), (GGUFKeys.normalize, .bool(settings.normalize))]
+            if let maxLength = settings.maxLength { metadata.append((GGUFKeys.maxSeqLength, .uint32(UInt32(maxLength)))) }
+            if let lowercase = tokenizer.listing.lowercase { metadata.append((GGUFKeys.lowercase, .bool(lowercase))) }
+            metadata += [(GGUFKeys.activation, .string(c.activation.rawValue)), (GGUFKeys.tensorPrefix, .string(prefix(of: mapped, BERTWeights.bertPrefix)))]
         case .gpt2:
             let c = try GPT2Config(directory: directory)
             metadata = [("general.architecture", .string("gpt2")), ("general.name", .string(modelName(directory)))]
@@ -46,6 +48,7 @@ public enum GGUFExport {
             metadata += tokenizerKeys(tokenizer.listing, typeCount: nil)
             metadata.append(("tokenizer.ggml.bos_token_id", .uint32(UInt32(c.endOfText))))
             metadata.append(("tokenizer.ggml.eos_token_id", .uint32(UInt32(c.endOfText))))
+            metadata += [(GGUFKeys.activation, .string(c.activation.rawValue)), (GGUFKeys.tensorPrefix, .string(prefix(of: mapped, GPT2Weights.transformerPrefix)))]
         }
         let infos = Dictionary(checkpoint.tensors.map { ($0.name, $0) }) { first, _ in first }
         let tensors = mapped.map { entry -> GGUFOutgoingTensor in
@@ -61,6 +64,11 @@ public enum GGUFExport {
             }
         }
         try GGUFWriter.write(metadata: metadata, tensors: tensors, to: output, overwrite: overwrite)
+    }
+
+    /// The prefix the checkpoint keeps its encoder or decoder under ("" or "bert." / "transformer.").
+    private static func prefix(of mapped: [(gguf: String, source: String, transpose: Bool)], _ prefixes: [String]) -> String {
+        prefixes.last { !$0.isEmpty && mapped[0].source.hasPrefix($0) } ?? ""
     }
 
     private static func modelName(_ directory: String) -> String {
@@ -109,25 +117,12 @@ public enum GGUFExport {
     /// The checkpoint name of each GGUF tensor: BERT encoders under "bert." or not, LayerNorm
     /// parameters as weight/bias or gamma/beta; the pooler and masked-LM head are not written (as llama.cpp).
     private static func bertNames(_ checkpoint: Checkpoint, layers: Int) throws -> [(gguf: String, source: String, transpose: Bool)] {
-        var pairs: [(String, String)] = [
-            ("token_embd.weight", "embeddings.word_embeddings.weight"), ("position_embd.weight", "embeddings.position_embeddings.weight"),
-            ("token_types.weight", "embeddings.token_type_embeddings.weight"),
-            ("token_embd_norm.weight", "embeddings.LayerNorm.weight"), ("token_embd_norm.bias", "embeddings.LayerNorm.bias"),
-        ]
-        for n in 0..<layers {
-            let hf = "encoder.layer.\(n).", blk = "blk.\(n)."
-            for (gguf, source) in [("attn_q", "attention.self.query"), ("attn_k", "attention.self.key"), ("attn_v", "attention.self.value"),
-                                   ("attn_output", "attention.output.dense"), ("attn_output_norm", "attention.output.LayerNorm"),
-                                   ("ffn_up", "intermediate.dense"), ("ffn_down", "output.dense"), ("layer_output_norm", "output.LayerNorm")] {
-                pairs.append((blk + gguf + ".weight", hf + source + ".weight"))
-                pairs.append((blk + gguf + ".bias", hf + source + ".bias"))
-            }
-        }
         let names = Set(checkpoint.tensors.map(\.name))
-        return try pairs.map { gguf, source in
+        return try GGUFNames.bert(layers: layers).map { pair in
+            let source = pair.hf
             let spellings = [source, source.replacingSuffix(".LayerNorm.weight", ".LayerNorm.gamma"), source.replacingSuffix(".LayerNorm.bias", ".LayerNorm.beta")]
             for prefix in BERTWeights.bertPrefix {
-                for spelling in spellings where names.contains(prefix + spelling) { return (gguf, prefix + spelling, false) }
+                for spelling in spellings where names.contains(prefix + spelling) { return (pair.gguf, prefix + spelling, false) }
             }
             throw FormatError(file: checkpoint.path, CheckpointError.noSuchTensor(source))
         }
@@ -136,23 +131,13 @@ public enum GGUFExport {
     /// GPT-2's: Conv1D weights ([in, out]) transposed to [out, in]; the output matrix is the tied
     /// token embedding unless the checkpoint has its own `lm_head`.
     private static func gpt2Names(_ checkpoint: Checkpoint, layers: Int) throws -> [(gguf: String, source: String, transpose: Bool)] {
-        var entries: [(String, String, Bool)] = [("token_embd.weight", "wte.weight", false), ("position_embd.weight", "wpe.weight", false),
-                                                 ("output_norm.weight", "ln_f.weight", false), ("output_norm.bias", "ln_f.bias", false)]
-        for n in 0..<layers {
-            let hf = "h.\(n).", blk = "blk.\(n)."
-            for (gguf, source, conv) in [("attn_norm", "ln_1", false), ("attn_qkv", "attn.c_attn", true), ("attn_output", "attn.c_proj", true),
-                                         ("ffn_norm", "ln_2", false), ("ffn_up", "mlp.c_fc", true), ("ffn_down", "mlp.c_proj", true)] {
-                entries.append((blk + gguf + ".weight", hf + source + ".weight", conv))
-                entries.append((blk + gguf + ".bias", hf + source + ".bias", false))
-            }
-        }
         let names = Set(checkpoint.tensors.map(\.name))
         func located(_ source: String) throws -> String {
             for prefix in GPT2Weights.transformerPrefix where names.contains(prefix + source) { return prefix + source }
             throw FormatError(file: checkpoint.path, CheckpointError.noSuchTensor(source))
         }
-        var mapped = try entries.map { ($0.0, try located($0.1), $0.2) }
-        mapped.append(("output.weight", names.contains("lm_head.weight") ? "lm_head.weight" : try located("wte.weight"), false))
+        var mapped = try GGUFNames.gpt2(layers: layers).map { ($0.gguf, try located($0.hf), $0.transpose) }
+        mapped.append((GGUFNames.output, names.contains(GGUFNames.lmHead) ? GGUFNames.lmHead : try located("wte.weight"), false))
         return mapped
     }
 
@@ -174,7 +159,8 @@ public enum GGUFExport {
                     ("tokenizer.ggml.tokens", .array(.string, tokens.map { .string($0) })),
                     ("tokenizer.ggml.token_type", .array(.int32, types.map { .int32($0) }))]
             if let typeCount { keys.append(("tokenizer.ggml.token_type_count", .uint32(UInt32(typeCount)))) }
-            for (key, token) in [("unknown", "[UNK]"), ("seperator", "[SEP]"), ("padding", "[PAD]"), ("cls", "[CLS]"), ("mask", "[MASK]")] {
+            // As gguf's SpecialVocab: [CLS] and [SEP] also stand as BOS and EOS (the file has no CLS key).
+            for (key, token) in [("bos", "[CLS]"), ("eos", "[SEP]"), ("unknown", "[UNK]"), ("seperator", "[SEP]"), ("padding", "[PAD]"), ("mask", "[MASK]")] {
                 if let id = listing.tokens.firstIndex(of: token) { keys.append(("tokenizer.ggml.\(key)_token_id", .uint32(UInt32(id)))) }
             }
         case .bytePair:
