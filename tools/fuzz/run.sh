@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds a libFuzzer binary per reader (safetensors, zip/npz, npy, PyTorch's zip, GGUF, and the pickle
-# machine on raw data.pkl bytes) with AddressSanitizer and runs
+# Builds a libFuzzer binary per reader (safetensors, zip/npz, npy, PyTorch's zip, GGUF, the pickle
+# machine on raw data.pkl bytes, and the tokenizer file loaders) with AddressSanitizer and runs
 # each for $1 seconds (default 600; FUZZ_RUNS=N runs N inputs instead), seeded with the fixtures. Crashes land in .cache/fuzz/artifacts/;
 # each one found must be fixed and added to fixtures/formats/malformed/ (a pickle to
 # fixtures/pytorch/fuzz-found/). FUZZ_TARGETS picks a subset.
@@ -19,11 +19,21 @@ for f in $(find Sources/CkptSupport Sources/TensorFormats -name '*.swift'); do
 done
 printf 'module CKernels {\n  header "%s/Sources/CKernels/include/ckernels.h"\n  export *\n}\n' "$PWD" > "$out/ckernels/module.modulemap"
 for f in Sources/CKernels/*.c; do clang -O2 -c "$f" -I Sources/CKernels/include -o "$out/objects/$(basename "$f" .c).o"; done
+# The tokenizer loaders build the same way, as one module with the foundation.
+rm -rf "$out/tokenizer-src" && mkdir -p "$out/tokenizer-src"
+for f in $(find Sources/CkptSupport Sources/Tokenizers -name '*.swift'); do
+  sed -e '/^import CkptSupport$/d' -e 's/CkptSupport\./Tokenizers./g' "$f" > "$out/tokenizer-src/$(echo "$f" | tr / _)"
+done
 sources=$(find "$out/src" -name '*.swift' | sort)
-targets=${FUZZ_TARGETS:-"SafeTensors Zip NPY Pickle PyTorch GGUF"}
+targets=${FUZZ_TARGETS:-"SafeTensors Zip NPY Pickle PyTorch GGUF TokenizerFiles"}
 for target in $targets; do
-  swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name TensorFormats -package-name ckpt \
-    -I Sources/CZlib -I "$out/ckernels" $sources tools/fuzz/FuzzSupport.swift "tools/fuzz/${target}Fuzz.swift" \
+  if [ "$target" = TokenizerFiles ]; then
+    module=Tokenizers files="$(find "$out/tokenizer-src" -name '*.swift' | sort)"
+  else
+    module=TensorFormats files="$sources tools/fuzz/FuzzSupport.swift"
+  fi
+  swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name $module -package-name ckpt \
+    -I Sources/CZlib -I "$out/ckernels" $files "tools/fuzz/${target}Fuzz.swift" \
     "$out"/objects/*.o -lz -o "$out/fuzz-$target" 2> "$out/build-$target.log" || { cat "$out/build-$target.log"; exit 1; }
 done
 seed() {  # corpus dir, file patterns...
@@ -60,6 +70,38 @@ for path in sys.argv[2:]:
                     (out / f"{pathlib.Path(path).parent.name}-{pathlib.Path(path).stem}.pkl").write_bytes(data)
 PY
 seed "$work/Pickle" fixtures/pytorch/fuzz-found/*.pkl
+# Tokenizer files cut to a couple of hundred tokens (small inputs keep the runs fast), each behind
+# the byte that picks its loader.
+mkdir -p "$work/TokenizerFiles"
+python3 - "$work/TokenizerFiles" fixtures/tokenizers <<'PY'
+import json, sys, pathlib
+out, root = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+minilm, gpt2 = root / "minilm", root / "gpt2"
+# WordPiece: the special tokens, some characters, some words and continuations, renumbered densely.
+lines = (minilm / "vocab.txt").read_text(encoding="utf-8").split("\n")
+wordpiece = [lines[i] for i in [0, 100, 101, 102, 103] + list(range(1000, 1060)) + list(range(1996, 2040)) + list(range(2200, 2210))]
+wordpiece += [t for t in lines if t.startswith("##")][:40]
+doc = json.loads((minilm / "tokenizer.json").read_text(encoding="utf-8"))
+doc["model"]["vocab"] = {t: i for i, t in enumerate(wordpiece)}
+doc["added_tokens"] = [dict(t, id=wordpiece.index(t["content"])) for t in doc["added_tokens"] if t["content"] in wordpiece]
+for special in doc["post_processor"]["special_tokens"].values():
+    special["ids"] = [wordpiece.index(t) for t in special["tokens"]]
+(out / "wordpiece.json").write_bytes(b"\x00" + json.dumps(doc).encode())
+(out / "vocab.txt").write_bytes(b"\x01" + "\n".join(wordpiece).encode())
+(out / "vocab-lower.txt").write_bytes(b"\x05" + "\n".join(wordpiece).encode())
+# Byte-level BPE: the 256 byte tokens and the merges among the first 300 ids.
+doc = json.loads((gpt2 / "tokenizer.json").read_text(encoding="utf-8"))
+vocab = {t: i for t, i in doc["model"]["vocab"].items() if i < 300}
+pairs = [m if isinstance(m, str) else " ".join(m) for m in doc["model"]["merges"]]
+doc["model"]["vocab"] = vocab
+doc["model"]["merges"] = [m for m in pairs if all(p in vocab for p in m.split(" ")) and m.replace(" ", "") in vocab]
+doc["added_tokens"] = []
+(out / "bpe.json").write_bytes(b"\x00" + json.dumps(doc).encode())
+merges = "\n".join(["#version: 0.2"] + doc["model"]["merges"])
+(out / "vocab-merges").write_bytes(b"\x02" + json.dumps(vocab).encode() + b"\x00" + merges.encode())
+ranks = (gpt2 / "gpt2.tiktoken").read_bytes().split(b"\n")[:300]
+(out / "ranks.tiktoken").write_bytes(b"\x03" + b"\n".join(ranks))
+PY
 if [ -n "${FUZZ_RUNS:-}" ]; then limit="-runs=$FUZZ_RUNS" span="$FUZZ_RUNS runs"; else limit="-max_total_time=$seconds" span="${seconds}s"; fi
 status=0
 for target in $targets; do

@@ -125,8 +125,9 @@ final class BytePairEncoding: Sendable {
 /// cleared when full (pieces repeat heavily in real text, so the hit rate stays high).
 struct PieceCache {
     static let maxKeyLength = 64
+    /// Most pieces kept; the table starts small and grows, so a single short encode stays cheap.
     static let capacity = 1 << 15
-    private var table = ByteKeyedTable(capacity: PieceCache.capacity)
+    private var table = ByteKeyedTable()
     /// Per entry: where its tokens start in `tokens`, and how many there are.
     private var spans: [(start: Int32, count: Int32)] = []
     private var tokens: [(id: Int32, length: Int32)] = []
@@ -143,7 +144,7 @@ struct PieceCache {
 
     mutating func store(_ key: UnsafeRawBufferPointer, _ result: ArraySlice<(id: Int32, length: Int32)>) {
         if spans.count >= Self.capacity {
-            table = ByteKeyedTable(capacity: Self.capacity)
+            table = ByteKeyedTable()
             spans.removeAll(keepingCapacity: true)
             tokens.removeAll(keepingCapacity: true)
         }

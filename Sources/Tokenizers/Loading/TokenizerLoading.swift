@@ -21,19 +21,20 @@ extension Tokenizer {
     /// gpt2 encoding does).
     public convenience init(file path: String) throws {
         let directory = path.lastIndex(of: "/").map { String(path[...$0]) } ?? ""
+        func mapped<T>(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
+            let file = try MappedFile(path: path)
+            return try withExtendedLifetime(file) { try attributing(to: path) { try body(file.bytes) } }
+        }
         let tokenizer: Tokenizer
         if path.hasSuffix(".json") && !path.hasSuffix("vocab.json") {
-            tokenizer = try attributing(to: path) { try TokenizerJSON.load(JSON.read(file: path)) }
+            tokenizer = try mapped(path, TokenizerFileContents.tokenizerJSON)
         } else if path.hasSuffix(".txt") {
-            let vocabulary = try VocabularyFiles.wordPieceVocabulary(path)
-            tokenizer = try Self.bert(vocabulary: vocabulary, lowercase: TokenizerFiles.doLowerCase(directory), path: path)
+            tokenizer = try mapped(path) { try TokenizerFileContents.wordPieceVocabulary($0, lowercase: TokenizerFiles.doLowerCase(directory), source: path) }
         } else if path.hasSuffix(".json") {
-            let (vocabulary, pairs) = try VocabularyFiles.bytePairFiles(vocab: path, merges: directory + "merges.txt")
-            let merges = try attributing(to: path) { try BytePairEncoding.mergeTable(pairs, vocabulary: vocabulary) }
-            tokenizer = try Self.gpt2(vocabulary: vocabulary, merges: merges, endOfText: vocabulary.id(Self.endOfText), path: path)
+            let vocabulary = try mapped(path) { try VocabularyFiles.vocabularyFromJSON(JSON.parse($0)) }
+            tokenizer = try mapped(directory + "merges.txt") { try TokenizerFileContents.bytePair(vocabulary: vocabulary, merges: $0, source: path) }
         } else if path.hasSuffix(".tiktoken") {
-            let (vocabulary, merges) = try VocabularyFiles.tiktoken(path)
-            tokenizer = try Self.gpt2(vocabulary: vocabulary, merges: merges, endOfText: Int32(vocabulary.tokens.count), path: path)
+            tokenizer = try mapped(path) { try TokenizerFileContents.tiktoken($0, source: path) }
         } else {
             throw FormatError(file: path, TokenizerError.noTokenizerFiles(lookedFor: "tokenizer.json, vocab.txt, vocab.json, *.tiktoken"))
         }
@@ -63,7 +64,7 @@ extension Tokenizer {
     }
 
     /// BERT's tokenizer around a WordPiece vocabulary, as transformers' BertTokenizerFast builds it.
-    private static func bert(vocabulary: Vocabulary, lowercase: Bool, path: String) throws -> Tokenizer {
+    static func bert(vocabulary: Vocabulary, lowercase: Bool, path: String) throws -> Tokenizer {
         try attributing(to: path) {
             let specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"].compactMap { name in
                 vocabulary.id(name).map { AddedToken(content: name, id: $0, special: true) }
@@ -77,7 +78,7 @@ extension Tokenizer {
     }
 
     /// GPT-2's tokenizer: byte-level BPE, no special tokens added, `<|endoftext|>` recognised in text.
-    private static func gpt2(vocabulary: Vocabulary, merges: MergeTable, endOfText: Int32?, path: String) throws -> Tokenizer {
+    static func gpt2(vocabulary: Vocabulary, merges: MergeTable, endOfText: Int32?, path: String) throws -> Tokenizer {
         try attributing(to: path) {
             let bpe = try BytePairEncoding(vocabulary: vocabulary, merges: merges, unknownToken: nil, ignoreMerges: false)
             return Tokenizer(model: .bytePair(bpe, ByteLevelOptions()), normalizer: nil,
@@ -95,5 +96,31 @@ enum TokenizerFiles {
     static func doLowerCase(_ directory: String) -> Bool {
         guard let file = try? MappedFile(path: directory + "tokenizer_config.json") else { return true }
         return withExtendedLifetime(file) { (try? JSON.parse(file.bytes))?["do_lower_case"]?.bool ?? true }
+    }
+}
+
+/// Tokenizers from the bytes of each kind of tokenizer file (what `Tokenizer(file:)` maps, and what
+/// the fuzzer feeds). Errors are thrown as they are; `source` names the file in the ones that name it.
+enum TokenizerFileContents {
+    static func tokenizerJSON(_ bytes: UnsafeRawBufferPointer) throws -> Tokenizer { try TokenizerJSON.load(JSON.parse(bytes)) }
+
+    /// `vocab.txt`: one token per line, the id is the line number (from 0).
+    static func wordPieceVocabulary(_ bytes: UnsafeRawBufferPointer, lowercase: Bool, source: String) throws -> Tokenizer {
+        try Tokenizer.wordPiece(tokens: VocabularyFiles.lines(in: bytes).map(String.init), lowercase: lowercase, source: source)
+    }
+
+    /// A `vocab.json`'s vocabulary and `merges.txt` ("left right" per line after a `#version` line).
+    static func bytePair(vocabulary: Vocabulary, merges: UnsafeRawBufferPointer, source: String) throws -> Tokenizer {
+        let pairs = try VocabularyFiles.lines(in: merges).filter { !$0.hasPrefix("#version") && !$0.isEmpty }.enumerated().map { number, line in
+            try VocabularyFiles.mergePair(String(line), number: number + 1)
+        }
+        return try Tokenizer.gpt2(vocabulary: vocabulary, merges: BytePairEncoding.mergeTable(pairs, vocabulary: vocabulary),
+                                  endOfText: vocabulary.id(Tokenizer.endOfText), path: source)
+    }
+
+    /// A `.tiktoken` file; `<|endoftext|>` follows the ranks.
+    static func tiktoken(_ bytes: UnsafeRawBufferPointer, source: String) throws -> Tokenizer {
+        let (vocabulary, merges) = try VocabularyFiles.tiktoken(lines: VocabularyFiles.lines(in: bytes))
+        return try Tokenizer.gpt2(vocabulary: vocabulary, merges: merges, endOfText: Int32(vocabulary.tokens.count), path: source)
     }
 }

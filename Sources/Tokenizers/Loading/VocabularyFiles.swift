@@ -3,43 +3,20 @@ import CkptSupport
 /// Reading the plain vocabulary formats: `vocab.txt` (WordPiece), `vocab.json` + `merges.txt`
 /// (GPT-2 BPE) and tiktoken's `.tiktoken` rank files.
 enum VocabularyFiles {
-    /// Lines of a text file, without their line ends (`\n` or `\r\n`).
+    /// The lines of a text file's bytes, without their line ends (`\n` or `\r\n`).
     /// Split on bytes: Swift's `Character` treats "\r\n" as one character.
-    static func lines(_ path: String) throws -> [Substring] {
-        let file = try MappedFile(path: path)
-        return withExtendedLifetime(file) {
-            var lines: [Substring] = []
-            var start = 0
-            let bytes = file.bytes
-            for i in 0..<bytes.count where bytes[i] == 0x0A {
-                let end = i > start && bytes[i - 1] == 0x0D ? i - 1 : i
-                lines.append(Substring(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)))
-                start = i + 1
-            }
-            if start < bytes.count {
-                lines.append(Substring(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start...]), as: UTF8.self)))
-            }
-            return lines
+    static func lines(in bytes: UnsafeRawBufferPointer) -> [Substring] {
+        var lines: [Substring] = []
+        var start = 0
+        for i in 0..<bytes.count where bytes[i] == 0x0A {
+            let end = i > start && bytes[i - 1] == 0x0D ? i - 1 : i
+            lines.append(Substring(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)))
+            start = i + 1
         }
-    }
-
-    /// `vocab.txt`: one token per line, the id is the line number (from 0).
-    static func wordPieceVocabulary(_ path: String) throws -> Vocabulary {
-        try attributing(to: path) { try Vocabulary(lines(path).enumerated().map { (String($1), Int32($0)) }) }
-    }
-
-    /// `vocab.json` ({token: id}) and `merges.txt` ("left right" per line after a `#version` line).
-    static func bytePairFiles(vocab: String, merges: String) throws -> (Vocabulary, [(String, String)]) {
-        let vocabulary = try attributing(to: vocab) {
-            let file = try MappedFile(path: vocab)
-            return try withExtendedLifetime(file) { try vocabularyFromJSON(JSON.parse(file.bytes)) }
+        if start < bytes.count {
+            lines.append(Substring(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start...]), as: UTF8.self)))
         }
-        let pairs = try attributing(to: merges) {
-            try lines(merges).filter { !$0.hasPrefix("#version") && !$0.isEmpty }.enumerated().map { number, line in
-                try mergePair(String(line), number: number + 1)
-            }
-        }
-        return (vocabulary, pairs)
+        return lines
     }
 
     static func vocabularyFromJSON(_ json: JSON) throws -> Vocabulary {
@@ -55,34 +32,32 @@ enum VocabularyFiles {
         return (String(line[..<space]), String(line[line.index(after: space)...]))
     }
 
-    /// A `.tiktoken` file: "base64(token bytes) rank" per line. Returns the vocabulary (tokens in
-    /// GPT-2's byte-level form, ids = ranks) and merge rules derived from the ranks: each token of
-    /// two or more bytes is what BPE with the lower-ranked rules makes of its bytes, in two parts —
-    /// those two parts are its merge.
-    static func tiktoken(_ path: String) throws -> (Vocabulary, MergeTable) {
-        try attributing(to: path) {
-            var ranked: [(bytes: [UInt8], rank: Int32)] = []
-            for (number, line) in try lines(path).enumerated() where !line.isEmpty {
-                let parts = line.split(separator: " ")
-                guard parts.count == 2, let bytes = Base64.decode(parts[0]), let rank = Int32(parts[1]) else {
-                    throw TokenizerError.invalidVocabulary("line \(number + 1) is not 'base64 rank'")
-                }
-                ranked.append((bytes, rank))
+    /// The lines of a `.tiktoken` file: "base64(token bytes) rank" each. Returns the vocabulary
+    /// (tokens in GPT-2's byte-level form, ids = ranks) and merge rules derived from the ranks: each
+    /// token of two or more bytes is what BPE with the lower-ranked rules makes of its bytes, in two
+    /// parts — those two parts are its merge.
+    static func tiktoken(lines: [Substring]) throws -> (Vocabulary, MergeTable) {
+        var ranked: [(bytes: [UInt8], rank: Int32)] = []
+        for (number, line) in lines.enumerated() where !line.isEmpty {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, let bytes = Base64.decode(parts[0]), let rank = Int32(parts[1]) else {
+                throw TokenizerError.invalidVocabulary("line \(number + 1) is not 'base64 rank'")
             }
-            let vocabulary = try Vocabulary(ranked.map { (ByteLevel.string($0.bytes), $0.rank) })
-            let byteIDs = (0..<256).map { vocabulary.id(ByteLevel.string([UInt8($0)])) ?? -1 }
-            var merges = MergeTable(capacity: ranked.count)
-            var workspace = BytePairEncoding.Workspace()
-            var parts: [(id: Int32, length: Int32)] = []
-            for (bytes, rank) in ranked.sorted(by: { $0.rank < $1.rank }) where bytes.count > 1 {
-                parts.removeAll(keepingCapacity: true)
-                bytes.withUnsafeBytes { BytePairEncoding.merge($0, merges: merges, byteIDs: byteIDs, &workspace, into: &parts) }
-                if parts.count == 2, parts[0].id >= 0, parts[1].id >= 0 {
-                    merges.insert(parts[0].id, parts[1].id, rank: UInt32(rank), id: rank)
-                }
-            }
-            return (vocabulary, merges)
+            ranked.append((bytes, rank))
         }
+        let vocabulary = try Vocabulary(ranked.map { (ByteLevel.string($0.bytes), $0.rank) })
+        let byteIDs = (0..<256).map { vocabulary.id(ByteLevel.string([UInt8($0)])) ?? -1 }
+        var merges = MergeTable(capacity: ranked.count)
+        var workspace = BytePairEncoding.Workspace()
+        var parts: [(id: Int32, length: Int32)] = []
+        for (bytes, rank) in ranked.sorted(by: { $0.rank < $1.rank }) where bytes.count > 1 {
+            parts.removeAll(keepingCapacity: true)
+            bytes.withUnsafeBytes { BytePairEncoding.merge($0, merges: merges, byteIDs: byteIDs, &workspace, into: &parts) }
+            if parts.count == 2, parts[0].id >= 0, parts[1].id >= 0 {
+                merges.insert(parts[0].id, parts[1].id, rank: UInt32(rank), id: rank)
+            }
+        }
+        return (vocabulary, merges)
     }
 }
 
