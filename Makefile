@@ -4,7 +4,7 @@
 #                classifier head on the bundled TREC questions, tunes heads, runs few-shot, lists the ledger,
 #                draws attention and a t-SNE map, searches the questions
 #   make bench   runs ckpt against the Python peers (needs the tools venv: make venv)
-#   make fuzz    fuzzes the file readers and the pickle machine with libFuzzer (FUZZ_SECONDS per target)
+#   make fuzz    fuzzes the file readers, the pickle machine and the tokenizer loaders with libFuzzer (FUZZ_SECONDS or FUZZ_RUNS per target)
 
 SWIFT        ?= swift
 VENV         ?= $(HOME)/.cache/ckpt-venv

@@ -30,7 +30,7 @@ let package = Package(
 
         // The foundation: JSON, mapped files, file-system helpers, the file error and atomic output, text datasets.
         .target(name: "CkptSupport", dependencies: ["CKernels"]),
-        .target(name: "TensorFormats", dependencies: ["CkptSupport", "CZlib"]),
+        .target(name: "TensorFormats", dependencies: ["CKernels", "CkptSupport", "CZlib"]),
         // Hot loops in C, compiled per instruction set (AVX-512, AVX2, baseline) and picked at run time.
         .target(name: "CKernels"),
         // oneDNN's matrix product behind a few C calls; linked with libgomp, whose thread limit it sets.

@@ -20,6 +20,7 @@
     } while (0)
 
 #define TREE_ADD(a, b) ((a) + (b))
+#define TREE_MAX(a, b) ((b) > (a) ? (b) : (a))
 
 __attribute__((always_inline)) static inline float tree_sum_f(float *v, int width) {
     TREE_REDUCE(v, width, TREE_ADD);

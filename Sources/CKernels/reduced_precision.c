@@ -3,12 +3,62 @@
 #include <math.h>
 #include <string.h>
 
-// Round to nearest, ties to even, on the bits: bf16 is the top half of an f32. NaN stays a (quiet) NaN.
+// Round to nearest, ties to even, on the bits: bf16 is the top half of an f32. NaN becomes the
+// canonical quiet NaN 0x7FC0, as PyTorch's scalar cast gives it (and FloatBits.bfloat16).
 static inline uint16_t bf16_bits(float value) {
     uint32_t bits;
     memcpy(&bits, &value, 4);
-    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40);
-    return (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1)) >> 16);
+    uint16_t rounded = (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1)) >> 16);
+    return (bits & 0x7fffffffu) > 0x7f800000u ? 0x7fc0 : rounded;
+}
+
+// f32 → f16 bits, round to nearest even, as FloatBits.half (NumPy's rule): overflow to infinity,
+// subnormals rounded on the shifted significand, NaN keeping its top ten payload bits. Written with
+// selects rather than branches so that the loops over it vectorise.
+static inline uint16_t f16_bits(float value) {
+    uint32_t bits;
+    memcpy(&bits, &value, 4);
+    uint32_t sign = (bits >> 16) & 0x8000u, m = bits & 0x7fffffffu;
+    uint32_t normal = (m + 0xfffu + ((m >> 13) & 1u) - 0x38000000u) >> 13;
+    // Below 2^-14: the significand × 2^(e−150) in units of 2^-24, rounded (shift 14 … 24 there;
+    // clamped elsewhere, where the result is not used, to keep the shifts defined).
+    int32_t shift = 126 - (int32_t)(m >> 23);
+    shift = shift < 1 ? 1 : shift > 31 ? 31 : shift;
+    uint32_t significand = (m & 0x7fffffu) | 0x800000u;
+    uint32_t kept = significand >> shift, remainder = significand & ((1u << shift) - 1u), halfway = 1u << (shift - 1);
+    uint32_t subnormal = kept + ((remainder > halfway) | ((remainder == halfway) & kept & 1u));
+    uint32_t payload = (m & 0x7fffffu) >> 13;
+    uint32_t nan = 0x7c00u | (payload ? payload : 1u);
+    uint32_t result = m > 0x7f800000u ? nan : m >= 0x47800000u ? 0x7c00u : m < 0x33000000u ? 0u : m < 0x38800000u ? subnormal : normal;
+    return (uint16_t)(sign | result);
+}
+
+MULTIVERSION
+void ckpt_to_f16(const float *x, uint16_t *out, int64_t count) {
+    for (int64_t i = 0; i < count; i++) out[i] = f16_bits(x[i]);
+}
+
+MULTIVERSION
+void ckpt_quantize_q8_0(const float *x, uint8_t *out, int64_t blocks) {
+    for (int64_t b = 0; b < blocks; b++) {
+        const float *block = x + b * 32;
+        float largest[32];
+        for (int i = 0; i < 32; i++) largest[i] = fabsf(block[i]);
+        TREE_REDUCE(largest, 32, TREE_MAX);
+        float d = largest[0] / 127.0f;
+        float inverse = d != 0.0f ? 1.0f / d : 0.0f;
+        uint16_t scale = f16_bits(d);
+        uint8_t *o = out + b * 34;
+        o[0] = (uint8_t)(scale & 0xff);
+        o[1] = (uint8_t)(scale >> 8);
+        int8_t q[32];
+        for (int i = 0; i < 32; i++) {
+            // roundf (halves away from zero), exactly: v − trunc(v) is exact.
+            float v = block[i] * inverse, t = truncf(v);
+            q[i] = (int8_t)(int32_t)(t + (fabsf(v - t) >= 0.5f ? copysignf(1.0f, v) : 0.0f));
+        }
+        memcpy(o + 2, q, 32);
+    }
 }
 
 MULTIVERSION
@@ -34,7 +84,6 @@ void ckpt_from_bf16(const uint16_t *x, float *out, int64_t count) {
 enum { LANES = 16 };
 
 #define TREE_MIN(a, b) ((b) < (a) ? (b) : (a))
-#define TREE_MAX(a, b) ((b) > (a) ? (b) : (a))
 
 // The lowest and highest value of a row, with 0 among them: sixteen running minima and maxima
 // (plain comparisons, which vectorise), then reduced pairwise.

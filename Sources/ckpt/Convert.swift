@@ -54,6 +54,8 @@ struct Convert: ParsableCommand {
     @Flag(help: "Print nothing on success, and no progress bar.")
     var quiet = false
 
+    @OptionGroup var parallel: ThreadOptions
+
     func validate() throws {
         if let maxShardSize, ByteSize.parse(maxShardSize) == nil {
             throw ValidationError("--max-shard-size '\(maxShardSize)' is not a size such as 500MB, 2GB or 1GiB")
@@ -97,7 +99,8 @@ struct Convert: ParsableCommand {
     func run() throws {
         try reportingFailure {
             if writesGGUF {
-                try GGUFExport.write(modelDirectory: input, to: output, target: GGUFExport.Target(rawValue: dtype.rawValue)!, overwrite: force)
+                try GGUFExport.write(modelDirectory: input, to: output, target: GGUFExport.Target(rawValue: dtype.rawValue)!, overwrite: force,
+                                     threads: parallel.threads)
                 if !quiet { printError("wrote \(output) (GGUF, \(dtype.rawValue))") }
                 return
             }

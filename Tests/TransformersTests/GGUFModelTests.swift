@@ -75,7 +75,7 @@ final class GGUFModelTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let llama = directory + "/llama.gguf"
-        try GGUFWriter.write(metadata: [("general.architecture", .string("llama"))], tensors: [], to: llama, overwrite: true)
+        try GGUFWriter.write(metadata: [("general.architecture", .string("llama"))], tensors: [], to: llama, overwrite: true, threads: 1)
         XCTAssertThrowsError(try FeatureExtractor(path: llama)) { error in
             XCTAssertEqual("\(error)", "\(llama): general.architecture is 'llama'; ckpt runs GGUF files of bert and gpt2 models")
         }

@@ -88,7 +88,7 @@ final class MiniLMReferenceTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         for (target, lowest) in [(GGUFExport.Target.f32, Float(1)), (.f16, 0.9999)] {
             let path = directory + "/minilm-\(target).gguf"
-            try GGUFExport.write(modelDirectory: Self.model, to: path, target: target, overwrite: true)
+            try GGUFExport.write(modelDirectory: Self.model, to: path, target: target, overwrite: true, threads: 2)
             let extractor = try FeatureExtractor(path: path)
             XCTAssertEqual(extractor.settings, reference.settings, "pooling, normalisation and max_seq_length travel in ckpt.* keys")
             XCTAssertEqual(extractor.tokenizer.encodeBatch(lines, threads: 2).map(\.ids), reference.tokenizer.encodeBatch(lines, threads: 2).map(\.ids))

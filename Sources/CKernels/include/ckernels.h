@@ -54,6 +54,11 @@ static inline int64_t ckpt_claim_next(int64_t *counter) { return __atomic_fetch_
 void ckpt_to_bf16(const float *x, uint16_t *out, int64_t count);
 /// Each value rounded to the nearest bf16, kept as f32 (the bf16 route of engines without bf16 products).
 void ckpt_round_to_bf16(const float *x, float *out, int64_t count);
+/// f32 → f16 bits, rounding to nearest (ties to even), as NumPy's astype(float16).
+void ckpt_to_f16(const float *x, uint16_t *out, int64_t count);
+/// ggml's Q8_0 (`quantize_row_q8_0_ref`) of blocks × 32 floats into blocks × 34 bytes: per block
+/// d = max|x| / 127 stored as f16, then 32 int8 round-half-away(x / d).
+void ckpt_quantize_q8_0(const float *x, uint8_t *out, int64_t blocks);
 /// bf16 bits → f32 (exact).
 void ckpt_from_bf16(const uint16_t *x, float *out, int64_t count);
 /// Dynamic quantization of each row of x [rows, k] to u8, asymmetric, the range widened to hold 0:

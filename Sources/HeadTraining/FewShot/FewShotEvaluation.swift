@@ -1,3 +1,4 @@
+import CkptSupport
 import Kernels
 
 /// How a few-shot evaluation runs: `shots` examples per label, `repeats` experiments, the heads

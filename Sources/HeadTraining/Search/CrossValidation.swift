@@ -1,3 +1,4 @@
+import CkptSupport
 import Kernels
 
 /// What a search maximises: accuracy or the macro-averaged F1, as fractions.

@@ -1,3 +1,4 @@
+import CkptSupport
 import Kernels
 import TensorFormats
 

@@ -12,8 +12,8 @@ public enum GGUFExport {
         case keep, f32, f16, bf16, q8_0
     }
 
-    /// Writes `directory`'s model to `output`.
-    public static func write(modelDirectory directory: String, to output: String, target: Target, overwrite: Bool) throws {
+    /// Writes `directory`'s model to `output`, converting on `threads` threads.
+    public static func write(modelDirectory directory: String, to output: String, target: Target, overwrite: Bool, threads: Int) throws {
         guard FileSystem.isDirectory(directory) else { throw FormatError(file: directory, GGUFExportError.notAModelDirectory) }
         let family = try ModelFamily(directory: directory)
         let checkpoint = try Checkpoint(path: directory)
@@ -55,15 +55,11 @@ public enum GGUFExport {
             let info = infos[entry.source]!
             let shape = entry.transpose ? Array(info.shape.reversed()) : info.shape
             let type = tensorType(entry.gguf, shape: shape, stored: info.dtype, target: target)
-            return GGUFOutgoingTensor(name: entry.gguf, type: type, shape: shape) { emit in
-                let view = try checkpoint.tensor(named: entry.source)
-                var values = view.floats()
-                view.releasePages()
-                if entry.transpose { values = transposed(values, rows: info.shape[0], columns: info.shape[1]) }
-                try emit(values)
+            return GGUFOutgoingTensor(name: entry.gguf, type: type, sourceShape: info.shape, transpose: entry.transpose) {
+                try checkpoint.tensor(named: entry.source)
             }
         }
-        try GGUFWriter.write(metadata: metadata, tensors: tensors, to: output, overwrite: overwrite)
+        try GGUFWriter.write(metadata: metadata, tensors: tensors, to: output, overwrite: overwrite, threads: threads)
     }
 
     /// The prefix the checkpoint keeps its encoder or decoder under ("" or "bert." / "transformer.").

@@ -1,5 +1,4 @@
 import CKernels
-import CkptSupport
 import Dispatch
 
 /// Splits independent work over threads.
