@@ -1,5 +1,6 @@
 import ArgumentParser
 import CkptSupport
+import Kernels
 import TensorFormats
 import Transformers
 
@@ -97,6 +98,8 @@ struct Convert: ParsableCommand {
     }
 
     func run() throws {
+        // Conversion runs no matrix products: OpenBLAS's start-up threads would spin on a core it needs.
+        BLAS.endIdleThreads()
         try reportingFailure {
             if writesGGUF {
                 try GGUFExport.write(modelDirectory: input, to: output, target: GGUFExport.Target(rawValue: dtype.rawValue)!, overwrite: force,
@@ -111,7 +114,7 @@ struct Convert: ParsableCommand {
             let bar = ProgressBar(total: checkpoint.tensors.filter { selection.contains($0.name) }.reduce(0) { $0 + $1.byteCount },
                                   unit: .bytes, quiet: quiet)
             var summary = try Converter.convert(checkpoint, to: target!, dtype: outputType, quantize: dtype == .int8, selection: selection,
-                                                overwrite: force) { done, _ in bar.update(done) }
+                                                overwrite: force, threads: parallel.threads) { done, _ in bar.update(done) }
             bar.finish()
             if let gguf, case .directory(let directory, _)? = target {
                 try gguf.writeDirectoryFiles(into: directory, overwrite: force)

@@ -19,7 +19,7 @@ final class ConversionTests: XCTestCase {
             let selection = try TensorSelection(include: record["include"]?.array?.map { $0.string! } ?? [],
                                                 exclude: record["exclude"]?.array?.map { $0.string! } ?? [])
             _ = try Converter.convert(Checkpoint(path: Fixtures.path("formats/" + record["input"]!.string!)), to: target,
-                                      dtype: dtype, selection: selection, overwrite: false)
+                                      dtype: dtype, selection: selection, overwrite: false, threads: 2)
             let expected = Dictionary(uniqueKeysWithValues: record["pins"]!.object!.map { ($0.0, UInt32($0.1.int!)) })
             XCTAssertEqual(try pins(of: output), expected, outputName)
         }
@@ -54,9 +54,9 @@ final class ConversionTests: XCTestCase {
                 let npz = directory + "/\(dtype)-\(compress).npz"
                 let back = directory + "/\(dtype)-\(compress).safetensors"
                 _ = try Converter.convert(Checkpoint(path: source), to: .npz(path: npz, compress: compress), dtype: nil,
-                                          selection: TensorSelection(), overwrite: false)
+                                          selection: TensorSelection(), overwrite: false, threads: 2)
                 _ = try Converter.convert(Checkpoint(path: npz), to: .safetensors(path: back), dtype: nil,
-                                          selection: TensorSelection(), overwrite: false)
+                                          selection: TensorSelection(), overwrite: false, threads: 2)
                 XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: back)), try Data(contentsOf: URL(fileURLWithPath: source)),
                                "\(dtype) compress=\(compress)")
             }
@@ -68,7 +68,7 @@ final class ConversionTests: XCTestCase {
         let output = directory + "/f8.npz"
         XCTAssertThrowsError(try Converter.convert(Checkpoint(path: Fixtures.path("formats/valid/dtype_F8_E4M3.safetensors")),
                                                    to: .npz(path: output, compress: false), dtype: nil,
-                                                   selection: TensorSelection(), overwrite: false)) { error in
+                                                   selection: TensorSelection(), overwrite: false, threads: 2)) { error in
             XCTAssertEqual("\(error)", "\(output): tensor 't': NumPy has no F8_E4M3 type; convert it to f32, f16 or bf16")
         }
         XCTAssertFalse(FileSystem.exists(output), "a failed conversion must leave no file")
@@ -81,11 +81,11 @@ final class ConversionTests: XCTestCase {
         try Data("keep me".utf8).write(to: URL(fileURLWithPath: output))
         let source = try Checkpoint(path: Fixtures.path("formats/valid/dtype_F32.safetensors"))
         XCTAssertThrowsError(try Converter.convert(source, to: .safetensors(path: output), dtype: nil,
-                                                   selection: TensorSelection(), overwrite: false)) { error in
+                                                   selection: TensorSelection(), overwrite: false, threads: 2)) { error in
             XCTAssertEqual("\(error)", "\(output): already exists")
         }
         XCTAssertEqual(try String(contentsOfFile: output, encoding: .utf8), "keep me")
-        _ = try Converter.convert(source, to: .safetensors(path: output), dtype: nil, selection: TensorSelection(), overwrite: true)
+        _ = try Converter.convert(source, to: .safetensors(path: output), dtype: nil, selection: TensorSelection(), overwrite: true, threads: 2)
         XCTAssertEqual(try Checkpoint(path: output).tensors.map(\.name), ["t"])
     }
 
@@ -94,7 +94,7 @@ final class ConversionTests: XCTestCase {
         let source = Fixtures.path("formats/valid/mixed.safetensors")
         XCTAssertThrowsError(try Converter.convert(Checkpoint(path: source), to: .safetensors(path: directory + "/x.safetensors"),
                                                    dtype: nil, selection: TensorSelection(include: ["^nothing$"]),
-                                                   overwrite: false)) { error in
+                                                   overwrite: false, threads: 2)) { error in
             XCTAssertEqual("\(error)", "\(source): no tensor matches the include and exclude patterns; nothing to write")
         }
     }

@@ -31,11 +31,21 @@ final class FloatConversionTests: XCTestCase {
         let sweep = Self.sweep32()
         XCTAssertEqual(sweep.count, pins["sweep32_count"]!.int!)
         XCTAssertEqual(crc32(sweep.map { FloatBits.half(from: Float(bitPattern: $0)) }), pin("f32_to_f16_numpy"))
+        XCTAssertEqual(crc32(Self.cast(sweep.map { Float(bitPattern: $0) }, to: .F16)), pin("f32_to_f16_numpy"), "the vectorised cast")
+    }
+
+    /// `ElementConversion.cast` of f32 values (the C kernels, on two threads) as 16-bit patterns.
+    static func cast(_ values: [Float], to dtype: DType) -> [UInt16] {
+        var out: [UInt8] = []
+        values.withUnsafeBytes { raw in ElementConversion.cast(raw, from: .F32, to: dtype, count: values.count, threads: 2) { out += $0 } }
+        return out.withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)) }
     }
 
     func testF32ToBF16MatchesPyTorchBitForBit() {
         let values = Self.sweep32().map { Float(bitPattern: $0) }.filter { !$0.isNaN }
         XCTAssertEqual(crc32(values.map { FloatBits.bfloat16(from: $0) }), pin("f32_to_bf16_torch_non_nan"))
+        XCTAssertEqual(crc32(Self.cast(values, to: .BF16)), pin("f32_to_bf16_torch_non_nan"), "the vectorised cast")
+        XCTAssertEqual(Self.cast([.nan, -.nan], to: .BF16), [FloatBits.bfloat16(from: .nan), FloatBits.bfloat16(from: .nan)])
         XCTAssertTrue(FloatBits.float(fromBFloat16: FloatBits.bfloat16(from: .nan)).isNaN)
     }
 
@@ -55,7 +65,7 @@ final class FloatConversionTests: XCTestCase {
         func cast(_ values: [Double], to dtype: DType) -> [UInt8] {
             var out: [UInt8] = []
             values.withUnsafeBytes { raw in
-                ElementConversion.cast(raw, from: .F64, to: dtype, count: values.count) { out += $0 }
+                ElementConversion.cast(raw, from: .F64, to: dtype, count: values.count, threads: 2) { out += $0 }
             }
             return out
         }

@@ -15,7 +15,7 @@ final class PyTorchFileTests: XCTestCase {
         for name in Self.formatFiles {
             let output = directory + "/\(name).safetensors"
             _ = try Converter.convert(Checkpoint(path: Fixtures.path("pytorch/formats/\(name).bin")), to: .safetensors(path: output),
-                                      dtype: nil, selection: TensorSelection(), overwrite: false)
+                                      dtype: nil, selection: TensorSelection(), overwrite: false, threads: 2)
             let expected = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("pytorch/formats/\(name).reference.safetensors")))
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: output)), expected, name)
         }

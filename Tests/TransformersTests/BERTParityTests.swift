@@ -89,7 +89,7 @@ final class BERTParityTests: XCTestCase {
         try FileManager.default.copyItem(atPath: Self.root + "/bertmodel/config.json", toPath: directory + "/config.json")
         let source = try Checkpoint(path: Self.root + "/bertmodel")
         _ = try Converter.convert(source, to: .safetensors(path: directory + "/model.safetensors"), dtype: nil,
-                                  selection: TensorSelection(exclude: ["layer\\.1\\.attention\\.self", "pooler"]), overwrite: false)
+                                  selection: TensorSelection(exclude: ["layer\\.1\\.attention\\.self", "pooler"]), overwrite: false, threads: 2)
         XCTAssertThrowsError(try BERT(path: directory)) { error in
             XCTAssertEqual("\(error)", "\(directory)/model.safetensors: missing tensors: encoder.layer.1.attention.self.query.weight, encoder.layer.1.attention.self.key.weight, encoder.layer.1.attention.self.value.weight, encoder.layer.1.attention.self.query.bias, encoder.layer.1.attention.self.key.bias, … (6 in all) (is this checkpoint the model its config.json names?)")
         }

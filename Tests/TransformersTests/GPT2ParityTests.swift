@@ -186,7 +186,7 @@ final class GPT2ParityTests: XCTestCase {
         let config = try String(contentsOfFile: Self.root + "/untied/config.json", encoding: .utf8)
         try config.write(toFile: directory + "/config.json", atomically: true, encoding: .utf8)
         _ = try Converter.convert(try Checkpoint(path: Self.root + "/untied"), to: .safetensors(path: directory + "/model.safetensors"),
-                                  dtype: nil, selection: TensorSelection(exclude: ["h\\.1\\.mlp", "lm_head"]), overwrite: false)
+                                  dtype: nil, selection: TensorSelection(exclude: ["h\\.1\\.mlp", "lm_head"]), overwrite: false, threads: 2)
         XCTAssertThrowsError(try GPT2(path: directory)) { error in
             let message = "\(error)"
             for name in ["h.1.mlp.c_fc.weight", "h.1.mlp.c_proj.bias", "lm_head.weight"] {

@@ -54,6 +54,11 @@ static inline int64_t ckpt_claim_next(int64_t *counter) { return __atomic_fetch_
 void ckpt_to_bf16(const float *x, uint16_t *out, int64_t count);
 /// Each value rounded to the nearest bf16, kept as f32 (the bf16 route of engines without bf16 products).
 void ckpt_round_to_bf16(const float *x, float *out, int64_t count);
+/// Whether this CPU has the instructions `ckpt_crc32_fold` needs (PCLMULQDQ, SSE4.1).
+int ckpt_crc32_fold_available(void);
+/// zlib's CRC-32 of `length` bytes (at least 64, a multiple of 16) continuing `crc`, by carry-less
+/// multiplication. Only where `ckpt_crc32_fold_available()`.
+uint32_t ckpt_crc32_fold(uint32_t crc, const uint8_t *data, int64_t length);
 /// f32 → f16 bits, rounding to nearest (ties to even), as NumPy's astype(float16).
 void ckpt_to_f16(const float *x, uint16_t *out, int64_t count);
 /// ggml's Q8_0 (`quantize_row_q8_0_ref`) of blocks × 32 floats into blocks × 34 bytes: per block

@@ -74,10 +74,10 @@ public enum Converter {
     /// Writes the selected tensors of `checkpoint` to `target`, casting floating-point tensors to
     /// `dtype` when given (integer and boolean tensors keep their type, as `model.half()` does).
     /// With `quantize`, linear layers' weights are written in ckpt's int8 scheme (`Int8Scheme`)
-    /// instead, other tensors as `dtype` says. `progress`, when given, is called after each chunk
-    /// with the source bytes done and in all.
+    /// instead, other tensors as `dtype` says. Casts run on `threads` threads. `progress`, when
+    /// given, is called after each chunk with the source bytes done and in all.
     public static func convert(_ checkpoint: Checkpoint, to target: ConversionTarget, dtype: DType?, quantize: Bool = false,
-                               selection: TensorSelection, overwrite: Bool,
+                               selection: TensorSelection, overwrite: Bool, threads: Int,
                                progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> ConversionSummary {
         let selected = checkpoint.tensors.filter { selection.contains($0.name) }
         guard !selected.isEmpty else { throw FormatError(file: checkpoint.path, ConversionError.nothingSelected) }
@@ -98,7 +98,7 @@ public enum Converter {
             var outputInfo = info
             outputInfo.dtype = outputType
             return [OutgoingTensor(info: outputInfo) { emit in
-                try stream(checkpoint.tensor(named: info.name), as: outputType, emit: emit, progress: report)
+                try stream(checkpoint.tensor(named: info.name), as: outputType, threads: threads, emit: emit, progress: report)
             }]
         }
         var metadata = checkpoint.metadata
@@ -149,7 +149,7 @@ public enum Converter {
     }
 
     /// Emits `view`'s data as `outputType`, a chunk at a time, releasing each source chunk's pages.
-    private static func stream(_ view: TensorView, as outputType: DType,
+    private static func stream(_ view: TensorView, as outputType: DType, threads: Int,
                                emit: (UnsafeRawBufferPointer) throws -> Void, progress: (Int) -> Void) throws {
         let elementSize = view.dtype.size
         let elementsPerChunk = max(1, chunkSize / elementSize)
@@ -162,7 +162,7 @@ public enum Converter {
             if outputType == view.dtype {
                 try emit(chunk)
             } else {
-                try ElementConversion.cast(chunk, from: view.dtype, to: outputType, count: n, emit: emit)
+                try ElementConversion.cast(chunk, from: view.dtype, to: outputType, count: n, threads: threads, emit: emit)
             }
             view.releasePages(range)
             progress(range.count)
