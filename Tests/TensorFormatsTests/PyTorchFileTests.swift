@@ -21,6 +21,31 @@ final class PyTorchFileTests: XCTestCase {
         }
     }
 
+    /// Conversion checks each stored member's CRC-32 in the same pass that copies it: a byte
+    /// flipped inside a tensor (npz and PyTorch archives alike) fails the conversion with the
+    /// reader's CRC message, and no output file is left.
+    func testACorruptedTensorFailsTheStreamingCheckAndLeavesNothing() throws {
+        let directory = try Fixtures.temporaryDirectory(self)
+        for (name, fileExtension) in [("pytorch/formats/bert-f16", "bin"), ("formats/valid/arrays", "npz")] {
+            let source = Fixtures.path("\(name).\(fileExtension)")
+            let checkpoint = try Checkpoint(path: source)
+            let largest = try XCTUnwrap(checkpoint.tensors.max { $0.byteCount < $1.byteCount })
+            let bytes = Data(try checkpoint.tensor(named: largest.name).bytes)
+            var data = try Data(contentsOf: URL(fileURLWithPath: source))
+            let at = try XCTUnwrap(data.range(of: bytes)).lowerBound + bytes.count / 2
+            data[at] ^= 0xFF
+            let corrupted = directory + "/corrupted.\(fileExtension)", output = directory + "/out.safetensors"
+            try data.write(to: URL(fileURLWithPath: corrupted))
+            XCTAssertThrowsError(try Converter.convert(Checkpoint(path: corrupted), to: .safetensors(path: output), dtype: .F32,
+                                                       selection: TensorSelection(), overwrite: true, threads: 2)) { error in
+                XCTAssertTrue("\(error)".hasPrefix("\(corrupted): member '"), "\(error)")
+                XCTAssertTrue("\(error)".contains("(corrupted data)"), "\(error)")
+            }
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["corrupted.\(fileExtension)"], name)
+            try FileManager.default.removeItem(atPath: corrupted)
+        }
+    }
+
     func testViewsAreReadAsTorchSeesThem() throws {
         let file = try PyTorchFile(path: Fixtures.path("pytorch/formats/views.bin"))
         let base = try file.tensor(named: "base").floats()  // [6, 5]

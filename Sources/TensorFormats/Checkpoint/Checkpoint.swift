@@ -25,6 +25,11 @@ public final class Checkpoint {
     /// The data of one tensor.
     public func tensor(named name: String) throws -> TensorView { try reader.tensor(named: name) }
 
+    /// The tensor for reading once, its checksum (if any) checked during that pass (see `TensorReader.tensorForStreaming`).
+    public func tensorForStreaming(named name: String) throws -> (view: TensorView, check: DeferredChecksum?) {
+        try reader.tensorForStreaming(named: name)
+    }
+
     /// Weight files looked for in a model directory, in order of preference (safetensors before
     /// PyTorch's pickles, as transformers prefers them).
     static let directoryCandidates = [ShardedSafeTensorsWriter.indexName, ShardedSafeTensorsWriter.singleName, "model.npz",

@@ -98,7 +98,8 @@ public enum Converter {
             var outputInfo = info
             outputInfo.dtype = outputType
             return [OutgoingTensor(info: outputInfo) { emit in
-                try stream(checkpoint.tensor(named: info.name), as: outputType, threads: threads, emit: emit, progress: report)
+                let (view, check) = try checkpoint.tensorForStreaming(named: info.name)
+                try stream(view, as: outputType, check: check, threads: threads, emit: emit, progress: report)
             }]
         }
         var metadata = checkpoint.metadata
@@ -148,9 +149,12 @@ public enum Converter {
         return [values, scales]
     }
 
-    /// Emits `view`'s data as `outputType`, a chunk at a time, releasing each source chunk's pages.
-    private static func stream(_ view: TensorView, as outputType: DType, threads: Int,
+    /// Emits `view`'s data as `outputType`, a chunk at a time, releasing each source chunk's pages;
+    /// runs `check` over the chunks as they pass and throws at the end if it fails (the output is
+    /// then a temporary file that is never renamed into place).
+    private static func stream(_ view: TensorView, as outputType: DType, check: DeferredChecksum?, threads: Int,
                                emit: (UnsafeRawBufferPointer) throws -> Void, progress: (Int) -> Void) throws {
+        var check = check
         let elementSize = view.dtype.size
         let elementsPerChunk = max(1, chunkSize / elementSize)
         var start = 0
@@ -159,6 +163,7 @@ public enum Converter {
             let n = min(elementsPerChunk, count - start)
             let range = (start * elementSize)..<((start + n) * elementSize)
             let chunk = UnsafeRawBufferPointer(rebasing: view.bytes[range])
+            check?.update(chunk)
             if outputType == view.dtype {
                 try emit(chunk)
             } else {
@@ -168,6 +173,7 @@ public enum Converter {
             progress(range.count)
             start += n
         }
+        try check?.finish()
     }
 }
 

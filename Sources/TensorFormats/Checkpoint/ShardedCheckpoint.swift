@@ -80,5 +80,10 @@ public final class ShardedCheckpoint: TensorReader {
         guard let shard = shardOfTensor[name] else { throw FormatError(file: path, CheckpointError.noSuchTensor(name)) }
         return try shards[shard].tensor(named: name)
     }
+
+    public func tensorForStreaming(named name: String) throws -> (view: TensorView, check: DeferredChecksum?) {
+        guard let shard = shardOfTensor[name] else { throw FormatError(file: path, CheckpointError.noSuchTensor(name)) }
+        return try shards[shard].tensorForStreaming(named: name)
+    }
 }
 

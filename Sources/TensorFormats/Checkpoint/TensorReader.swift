@@ -12,3 +12,39 @@ public protocol TensorReader: AnyObject {
     /// The data of one tensor. Throws `FormatError` if it cannot be read (bad CRC, bad stream).
     func tensor(named name: String) throws -> TensorView
 }
+
+/// A zip member's CRC-32 check left for the one pass a streaming reader makes over a tensor's
+/// bytes: the member's bytes before and after the tensor are summed here, the tensor's bytes by
+/// `update` as they are read, and `finish` throws if the sum is not the declared one.
+public struct DeferredChecksum {
+    let before: UnsafeRawBufferPointer
+    let after: UnsafeRawBufferPointer
+    let expected: UInt32
+    let member: String
+    let file: String
+    private var crc: UInt32
+
+    init(before: UnsafeRawBufferPointer, after: UnsafeRawBufferPointer, expected: UInt32, member: String, file: String) {
+        (self.before, self.after, self.expected, self.member, self.file) = (before, after, expected, member, file)
+        crc = CRC32.of(before)
+    }
+
+    /// Adds the next bytes of the tensor, in order.
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) { crc = CRC32.update(crc, bytes) }
+
+    /// Throws the reader's CRC error if the member's bytes do not sum to the declared CRC-32.
+    public func finish() throws {
+        let actual = CRC32.update(crc, after)
+        guard actual == expected else { throw FormatError(file: file, ZipError.crcMismatch(member: member, declared: expected, actual: actual)) }
+    }
+}
+
+extension TensorReader {
+    /// The tensor for reading once, front to back: readers whose members carry a CRC-32 may hand the
+    /// bytes over unchecked with the check to run during that pass (`DeferredChecksum`), so the data
+    /// is read once rather than twice. Whoever reads this way must finish the check before trusting
+    /// what it wrote (a converter writes to a temporary file and renames it only afterwards).
+    public func tensorForStreaming(named name: String) throws -> (view: TensorView, check: DeferredChecksum?) {
+        (try tensor(named: name), nil)
+    }
+}

@@ -3,8 +3,8 @@
 enum NPYData {
     static func view(name: String, header: NPYHeader, data: UnsafeRawBufferPointer, owner: AnyObject) -> TensorView {
         let info = TensorInfo(name: name, dtype: header.dtype, shape: header.shape)
+        if isInPlace(header) { return TensorView(info: info, bytes: data, owner: owner) }
         let reorder = header.fortranOrder && header.shape.count > 1 && info.elementCount > 0
-        if !header.bigEndian && !reorder { return TensorView(info: info, bytes: data, owner: owner) }
         let copy = OwnedBytes(count: data.count)
         if reorder {
             copyFortranToC(data, into: copy.buffer, shape: header.shape, elementSize: header.dtype.size)
@@ -13,6 +13,11 @@ enum NPYData {
         }
         if header.bigEndian { ByteOrder.swapElements(copy.buffer, elementSize: header.dtype.size) }
         return TensorView(info: info, bytes: UnsafeRawBufferPointer(copy.buffer), owner: copy)
+    }
+
+    /// Whether the array's bytes are already little-endian C order (viewed in place, not copied).
+    static func isInPlace(_ header: NPYHeader) -> Bool {
+        !header.bigEndian && !(header.fortranOrder && header.shape.count > 1 && header.shape.reduce(1, *) > 0)
     }
 
     /// Fortran order is a strided view: the first axis steps by one element.

@@ -64,6 +64,16 @@ public final class NPZFile: TensorReader {
         return try attributing(to: path) { try load(name: name, member: member, header: header) }
     }
 
+    /// A C-order, little-endian stored member is handed over in place with its CRC check deferred.
+    public func tensorForStreaming(named name: String) throws -> (view: TensorView, check: DeferredChecksum?) {
+        guard let (member, header) = members[name] else { throw FormatError(file: path, CheckpointError.noSuchTensor(name)) }
+        let dataRange = header.headerSize..<Int(member.uncompressedSize)
+        guard NPYData.isInPlace(header), let (bytes, check) = storage.uncheckedContents(of: member, covering: dataRange, file: path) else {
+            return (try tensor(named: name), nil)
+        }
+        return (NPYData.view(name: name, header: header, data: UnsafeRawBufferPointer(rebasing: bytes[dataRange]), owner: storage.owner), check)
+    }
+
     private func load(name: String, member: ZipMember, header: NPYHeader) throws -> TensorView {
         let (data, owner) = try storage.contents(of: member)
         return NPYData.view(name: name, header: header, data: UnsafeRawBufferPointer(rebasing: data[header.headerSize...]), owner: owner)

@@ -79,6 +79,20 @@ public final class PyTorchFile: TensorReader {
         return bytes.count >= 262 && bytes[257..<262].elementsEqual("ustar".utf8)
     }
 
+    /// A contiguous little-endian tensor is handed over in place with its storage's CRC check deferred.
+    public func tensorForStreaming(named name: String) throws -> (view: TensorView, check: DeferredChecksum?) {
+        guard let tensor = tensorsByName[name], let record = records[tensor.storage.key] else {
+            throw FormatError(file: path, CheckpointError.noSuchTensor(name))
+        }
+        let info = TensorInfo(name: name, dtype: tensor.storage.dtype, shape: tensor.shape)
+        let range = (tensor.offset * info.dtype.size)..<(tensor.offset * info.dtype.size + info.byteCount)
+        guard tensor.isContiguous && !bigEndian,
+              let (bytes, check) = storage.uncheckedContents(of: record, covering: range, zeroCRCMeansUnset: true, file: path) else {
+            return (try self.tensor(named: name), nil)
+        }
+        return (TensorView(info: info, bytes: UnsafeRawBufferPointer(rebasing: bytes[range]), owner: storage.owner), check)
+    }
+
     public func tensor(named name: String) throws -> TensorView {
         guard let tensor = tensorsByName[name], let record = records[tensor.storage.key] else {
             throw FormatError(file: path, CheckpointError.noSuchTensor(name))

@@ -28,6 +28,19 @@ extension FileBytes {
         return (UnsafeRawBufferPointer(data.buffer), data)
     }
 
+    /// The bytes of a stored member whose CRC is to be checked, unchecked, with the check for the
+    /// caller to run around `range` of them (see `DeferredChecksum`); nil for a deflated member or
+    /// one whose CRC is not checked (`contents(of:)` applies).
+    func uncheckedContents(of member: ZipMember, covering range: Range<Int>, zeroCRCMeansUnset: Bool = false, file: String)
+        -> (bytes: UnsafeRawBufferPointer, check: DeferredChecksum)? {
+        guard member.method == ZipMember.stored, !(zeroCRCMeansUnset && member.crc == 0) else { return nil }
+        let stored = self[member.dataOffset..<(member.dataOffset + Int(member.compressedSize))]
+        let check = DeferredChecksum(before: UnsafeRawBufferPointer(rebasing: stored[..<range.lowerBound]),
+                                     after: UnsafeRawBufferPointer(rebasing: stored[range.upperBound...]),
+                                     expected: member.crc, member: member.name, file: file)
+        return (stored, check)
+    }
+
     /// CRC-32 of stored data (at `offset` in the file), a chunk at a time; pages of a mapped file
     /// are released as the check passes over them, so verifying a large member does not hold it
     /// all in memory.
