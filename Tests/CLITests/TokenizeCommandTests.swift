@@ -1,3 +1,4 @@
+import CkptSupport
 import Foundation
 import XCTest
 
@@ -57,6 +58,18 @@ final class TokenizeCommandTests: XCTestCase {
         let result = try Ckpt.run(["tokenize", "--model", directory, "x"])
         XCTAssertEqual(result.status, 1)
         XCTAssertEqual(result.stderr, "error: \(directory): no tokenizer files (looked for tokenizer.json, vocab.txt, vocab.json + merges.txt, *.tiktoken)\n")
+    }
+
+    /// Inputs the fuzzer found (`make fuzz`): each refused with its one-line message.
+    func testFuzzFoundTokenizerFilesAreRefused() throws {
+        let root = Ckpt.fixtures + "/tokenizers/fuzz-found/"
+        let expected = try XCTUnwrap(JSON.read(file: root + "expected.json").object)
+        XCTAssertFalse(expected.isEmpty)
+        for (file, message) in expected {
+            let result = try Ckpt.run(["tokenize", "--tokenizer", root + file, "hello"])
+            XCTAssertEqual(result.status, 1, file)
+            XCTAssertEqual(result.stderr, "error: \(root + file): \(message.string!)\n")
+        }
     }
 
     func testModelOrTokenizerIsRequired() throws {

@@ -101,6 +101,10 @@ merges = "\n".join(["#version: 0.2"] + doc["model"]["merges"])
 (out / "vocab-merges").write_bytes(b"\x02" + json.dumps(vocab).encode() + b"\x00" + merges.encode())
 ranks = (gpt2 / "gpt2.tiktoken").read_bytes().split(b"\n")[:300]
 (out / "ranks.tiktoken").write_bytes(b"\x03" + b"\n".join(ranks))
+modes = {".json": b"\x00", ".txt": b"\x01", ".tiktoken": b"\x03"}  # inputs the fuzzer found
+for found in (root / "fuzz-found").glob("*"):
+    if found.suffix in modes:
+        (out / ("found-" + found.name)).write_bytes(modes[found.suffix] + found.read_bytes())
 PY
 if [ -n "${FUZZ_RUNS:-}" ]; then limit="-runs=$FUZZ_RUNS" span="$FUZZ_RUNS runs"; else limit="-max_total_time=$seconds" span="${seconds}s"; fi
 status=0

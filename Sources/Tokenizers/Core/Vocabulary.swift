@@ -4,9 +4,14 @@ final class Vocabulary: Sendable {
     let tokens: [String]
     let table: ByteKeyedTable
 
-    /// Builds from (token, id) pairs; throws if a token or an id appears twice.
+    /// Builds from (token, id) pairs; throws if a token or an id appears twice, or if the ids run far
+    /// past the number of tokens (ids index a table: a file must not make it absurdly large).
     init(_ entries: [(String, Int32)]) throws {
         let size = Int(entries.map(\.1).max().map { $0 + 1 } ?? 0)
+        let limit = max(4 * entries.count, entries.count + 65_536)
+        guard size <= limit else {
+            throw TokenizerError.invalidVocabulary("ids run to \(size - 1) for \(entries.count) tokens (at most \(limit - 1) is accepted: ids number the tokens from 0)")
+        }
         var tokens = [String](repeating: "", count: size)
         var seen = [Bool](repeating: false, count: size)
         var table = ByteKeyedTable(capacity: entries.count)
