@@ -6,9 +6,10 @@ run. Prints wall time, peak RSS and the ratios.
     python tools/bench/formats.py --ckpt .build/release/ckpt --work .cache/bench
 
 Each command runs as its own process (best of --repeat runs, page cache warm); peak RSS is that
-process's maximum resident set (GNU time). The Python peers' time is shown whole (interpreter and
-imports included) and as the conversion alone (timed inside the script, after the imports); the
-ratio uses the latter.
+process's maximum resident set (GNU time). ckpt's and Python's runs alternate, so that both see the
+same moments of this machine's drifting write speed. The Python peers' time is shown whole
+(interpreter and imports included) and as the conversion alone (timed inside the script, after the
+imports; the best of the runs); the ratio uses the latter.
 """
 import argparse
 import json
@@ -21,6 +22,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import describe  # noqa: E402
 
 GPT2_SHAPES = [("wte.weight", (50257, 768)), ("wpe.weight", (1024, 768))]
 for i in range(12):
@@ -102,12 +106,14 @@ def run(cmd):
     return wall, rss, "\n".join(lines[:-1])
 
 
-def best(cmd, repeat, cleanup):
-    results = []
+def best_alternating(ours, theirs, repeat, cleanup):
+    """Runs the two commands in turn `repeat` times; each one's fastest run."""
+    runs = ([], [])
     for _ in range(repeat):
-        cleanup()
-        results.append(run(cmd))
-    return min(results, key=lambda r: r[0])
+        for cmd, results in zip((ours, theirs), runs):
+            cleanup()
+            results.append(run(cmd))
+    return [min(results, key=lambda r: r[0]) for results in runs] + [runs[1]]
 
 
 def main():
@@ -144,6 +150,7 @@ def main():
         ("pytorch_model.bin → safetensors", "bin_to_st", pt, "x.safetensors", []),
         ("inspect (header only)", "inspect", st, None, []),
     ]
+    describe(args.ckpt)
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores; input {size / 1e6:.0f} MB f32, "
           f"{len(GPT2_SHAPES)} tensors; best of {args.repeat}")
     header = f"{'task':32} {'ckpt s':>8} {'ckpt RSS':>9} {'python s':>9} {'(work)':>8} {'py RSS':>8} {'speed-up':>9} {'RSS ratio':>9}"
@@ -154,12 +161,11 @@ def main():
             ckpt_cmd = [args.ckpt, "convert", str(src), str(out / dst), "--quiet"] + flags
         else:
             ckpt_cmd = [args.ckpt, "inspect", str(src)]
-        c_wall, c_rss, _ = best(ckpt_cmd, args.repeat, cleanup)
         imports, body = PEERS[peer]
         script = PEER_WRAPPER.format(imports=imports, body=body)
         p_cmd = [sys.executable, "-c", script, str(src), str(out / (dst or "unused"))]
-        p_wall, p_rss, p_err = best(p_cmd, args.repeat, cleanup)
-        p_work = json.loads(p_err.strip().splitlines()[-1])["work"]
+        (c_wall, c_rss, _), (p_wall, p_rss, _), peer_runs = best_alternating(ckpt_cmd, p_cmd, args.repeat, cleanup)
+        p_work = min(json.loads(err.strip().splitlines()[-1])["work"] for _, _, err in peer_runs)
         speedup = p_work / c_wall
         row = dict(task=label, ckpt_s=c_wall, ckpt_rss_mb=c_rss / 1e6, python_s=p_wall, python_work_s=p_work,
                    python_rss_mb=p_rss / 1e6, speedup=speedup, input_mb=size / 1e6)

@@ -1,4 +1,5 @@
 import CkptSupport
+import Dispatch
 /// Where a conversion writes, decided from the output path.
 public enum ConversionTarget: Equatable, Sendable {
     case safetensors(path: String)
@@ -150,11 +151,12 @@ public enum Converter {
     }
 
     /// Emits `view`'s data as `outputType`, a chunk at a time, releasing each source chunk's pages;
-    /// runs `check` over the chunks as they pass and throws at the end if it fails (the output is
-    /// then a temporary file that is never renamed into place).
+    /// runs `check` over the chunks as they pass (with two threads or more, on another thread while
+    /// the chunk is written) and throws at the end if it fails (the output is then a temporary file
+    /// that is never renamed into place).
     private static func stream(_ view: TensorView, as outputType: DType, check: DeferredChecksum?, threads: Int,
                                emit: (UnsafeRawBufferPointer) throws -> Void, progress: (Int) -> Void) throws {
-        var check = check
+        let check = check.map(UncheckedSendable.init)
         let elementSize = view.dtype.size
         let elementsPerChunk = max(1, chunkSize / elementSize)
         var start = 0
@@ -163,17 +165,27 @@ public enum Converter {
             let n = min(elementsPerChunk, count - start)
             let range = (start * elementSize)..<((start + n) * elementSize)
             let chunk = UnsafeRawBufferPointer(rebasing: view.bytes[range])
-            check?.update(chunk)
+            let summed = DispatchGroup()
+            defer { summed.wait() }  // also when the write throws: the sum reads the chunk
+            if let check {
+                let piece = UncheckedSendable(chunk)
+                if threads > 1 {
+                    DispatchQueue.global().async(group: summed) { check.value.update(piece.value) }
+                } else {
+                    check.value.update(chunk)
+                }
+            }
             if outputType == view.dtype {
                 try emit(chunk)
             } else {
                 try ElementConversion.cast(chunk, from: view.dtype, to: outputType, count: n, threads: threads, emit: emit)
             }
+            summed.wait()
             view.releasePages(range)
             progress(range.count)
             start += n
         }
-        try check?.finish()
+        try check?.value.finish()
     }
 }
 

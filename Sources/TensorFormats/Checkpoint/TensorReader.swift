@@ -16,7 +16,7 @@ public protocol TensorReader: AnyObject {
 /// A zip member's CRC-32 check left for the one pass a streaming reader makes over a tensor's
 /// bytes: the member's bytes before and after the tensor are summed here, the tensor's bytes by
 /// `update` as they are read, and `finish` throws if the sum is not the declared one.
-public struct DeferredChecksum {
+public final class DeferredChecksum {
     let before: UnsafeRawBufferPointer
     let after: UnsafeRawBufferPointer
     let expected: UInt32
@@ -30,7 +30,7 @@ public struct DeferredChecksum {
     }
 
     /// Adds the next bytes of the tensor, in order.
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) { crc = CRC32.update(crc, bytes) }
+    public func update(_ bytes: UnsafeRawBufferPointer) { crc = CRC32.update(crc, bytes) }
 
     /// Throws the reader's CRC error if the member's bytes do not sum to the declared CRC-32.
     public func finish() throws {
