@@ -17,7 +17,6 @@ public protocol TensorReader: AnyObject {
 /// bytes: the member's bytes before and after the tensor are summed here, the tensor's bytes by
 /// `update` as they are read, and `finish` throws if the sum is not the declared one.
 public final class DeferredChecksum {
-    let before: UnsafeRawBufferPointer
     let after: UnsafeRawBufferPointer
     let expected: UInt32
     let member: String
@@ -25,7 +24,7 @@ public final class DeferredChecksum {
     private var crc: UInt32
 
     init(before: UnsafeRawBufferPointer, after: UnsafeRawBufferPointer, expected: UInt32, member: String, file: String) {
-        (self.before, self.after, self.expected, self.member, self.file) = (before, after, expected, member, file)
+        (self.after, self.expected, self.member, self.file) = (after, expected, member, file)
         crc = CRC32.of(before)
     }
 
