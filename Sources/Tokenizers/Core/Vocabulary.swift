@@ -7,6 +7,7 @@ final class Vocabulary: Sendable {
     /// Builds from (token, id) pairs; throws if a token or an id appears twice, or if the ids run far
     /// past the number of tokens (ids index a table: a file must not make it absurdly large).
     init(_ entries: [(String, Int32)]) throws {
+        if let (token, id) = entries.first(where: { $0.1 < 0 }) { throw TokenizerError.invalidVocabulary("negative id \(id) for '\(token)'") }
         let size = Int(entries.map(\.1).max().map { $0 + 1 } ?? 0)
         let limit = max(4 * entries.count, entries.count + 65_536)
         guard size <= limit else {
@@ -16,7 +17,6 @@ final class Vocabulary: Sendable {
         var seen = [Bool](repeating: false, count: size)
         var table = ByteKeyedTable(capacity: entries.count)
         for (token, id) in entries {
-            guard id >= 0 else { throw TokenizerError.invalidVocabulary("negative id \(id) for '\(token)'") }
             guard !seen[Int(id)] else { throw TokenizerError.invalidVocabulary("id \(id) is given to two tokens") }
             guard table.insert(Array(token.utf8), id) else { throw TokenizerError.invalidVocabulary("token '\(token)' appears twice") }
             seen[Int(id)] = true
