@@ -123,7 +123,12 @@ enum TokenizerJSON {
                     throw TokenizerError.unsupportedComponent("template piece \(item.compactText)")
                 }
             }
-            return PostProcessor(single: try pieces(json["single"]), pair: try pieces(json["pair"]))
+            let single = try pieces(json["single"])
+            // One text has no second sequence to place (the reference would index past its one encoding).
+            if single.contains(where: { if case .sequence(second: true, _) = $0 { true } else { false } }) {
+                throw TokenizerError.unsupportedComponent("a single-sequence template that places sequence B")
+            }
+            return PostProcessor(single: single, pair: try pieces(json["pair"]))
         case let other:
             throw TokenizerError.unsupportedComponent("post_processor \(other ?? json.compactText)")
         }
