@@ -40,6 +40,13 @@ public final class GGUFFile: TensorReader {
         entries = Dictionary(uniqueKeysWithValues: zip(infos, parsed.tensors).map { ($0.name, ($0, $1.type, $1.range)) })
     }
 
+    /// Whether two tensors hold the same type, shape and stored bytes (compared as stored: no
+    /// Q8_0 tensor is dequantized for it).
+    public func storedAlike(_ a: String, _ b: String) -> Bool {
+        guard let x = entries[a], let y = entries[b] else { return false }
+        return x.type == y.type && x.info.shape == y.info.shape && storage[x.range].elementsEqual(storage[y.range])
+    }
+
     public func tensor(named name: String) throws -> TensorView {
         guard let (info, type, range) = entries[name] else { throw FormatError(file: path, CheckpointError.noSuchTensor(name)) }
         let bytes = storage[range]

@@ -55,7 +55,7 @@ public struct GGUFModel {
             ]
         case .gpt2:
             let endOfText = file["tokenizer.ggml.eos_token_id"]?.int ?? 50256
-            let tied = try Self.outputIsTokenEmbedding(file)
+            let tied = Self.outputIsTokenEmbedding(file)
             if !tied { names.append(RenamedReader.Entry(name: GGUFNames.lmHead, source: GGUFNames.output, transpose: false)) }
             fields = [("architectures", .array([.string("GPT2LMHeadModel")]))] + fields + [
                 ("vocab_size", .number("\(vocabularySize)")), ("n_embd", .number("\(try count(a + "embedding_length"))")),
@@ -85,11 +85,8 @@ public struct GGUFModel {
 
     /// Whether the output matrix is absent or the token embedding's very bytes (GPT-2's tie, which
     /// llama.cpp's converter writes out as a copy).
-    private static func outputIsTokenEmbedding(_ file: GGUFFile) throws -> Bool {
-        guard file.tensors.contains(where: { $0.name == GGUFNames.output }) else { return true }
-        let output = try file.tensor(named: GGUFNames.output), embedding = try file.tensor(named: "token_embd.weight")
-        return file.storedTypes[GGUFNames.output] == file.storedTypes["token_embd.weight"] && output.shape == embedding.shape
-            && output.bytes.elementsEqual(embedding.bytes)
+    private static func outputIsTokenEmbedding(_ file: GGUFFile) -> Bool {
+        !file.tensors.contains { $0.name == GGUFNames.output } || file.storedAlike(GGUFNames.output, "token_embd.weight")
     }
 
     private static func pooling(_ file: GGUFFile, family: ModelFamily, fail: (GGUFImportError) -> FormatError) throws -> PoolingSettings {
