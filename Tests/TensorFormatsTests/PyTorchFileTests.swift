@@ -23,13 +23,15 @@ final class PyTorchFileTests: XCTestCase {
 
     /// Conversion checks each stored member's CRC-32 in the same pass that copies it: a byte
     /// flipped inside a tensor (npz and PyTorch archives alike) fails the conversion with the
-    /// reader's CRC message, and no output file is left.
+    /// reader's CRC message, and no output file is left. The check is the deferred one: a checkpoint
+    /// hands the stored member over with its CRC left for the copy pass.
     func testACorruptedTensorFailsTheStreamingCheckAndLeavesNothing() throws {
         let directory = try Fixtures.temporaryDirectory(self)
         for (name, fileExtension) in [("pytorch/formats/bert-f16", "bin"), ("formats/valid/arrays", "npz")] {
             let source = Fixtures.path("\(name).\(fileExtension)")
             let checkpoint = try Checkpoint(path: source)
             let largest = try XCTUnwrap(checkpoint.tensors.max { $0.byteCount < $1.byteCount })
+            XCTAssertNotNil(try checkpoint.tensorForStreaming(named: largest.name).check, name)
             let bytes = Data(try checkpoint.tensor(named: largest.name).bytes)
             var data = try Data(contentsOf: URL(fileURLWithPath: source))
             let at = try XCTUnwrap(data.range(of: bytes)).lowerBound + bytes.count / 2

@@ -11,6 +11,11 @@ public protocol TensorReader: AnyObject {
     var metadata: [(String, String)] { get }
     /// The data of one tensor. Throws `FormatError` if it cannot be read (bad CRC, bad stream).
     func tensor(named name: String) throws -> TensorView
+    /// The tensor for reading once, front to back: readers whose members carry a CRC-32 may hand the
+    /// bytes over unchecked with the check to run during that pass (`DeferredChecksum`), so the data
+    /// is read once rather than twice. Whoever reads this way must finish the check before trusting
+    /// what it wrote (a converter writes to a temporary file and renames it only afterwards).
+    func tensorForStreaming(named name: String) throws -> (view: TensorView, check: DeferredChecksum?)
 }
 
 /// A zip member's CRC-32 check left for the one pass a streaming reader makes over a tensor's
@@ -39,10 +44,7 @@ public final class DeferredChecksum {
 }
 
 extension TensorReader {
-    /// The tensor for reading once, front to back: readers whose members carry a CRC-32 may hand the
-    /// bytes over unchecked with the check to run during that pass (`DeferredChecksum`), so the data
-    /// is read once rather than twice. Whoever reads this way must finish the check before trusting
-    /// what it wrote (a converter writes to a temporary file and renames it only afterwards).
+    /// Readers without member checksums read the tensor as `tensor(named:)` does.
     public func tensorForStreaming(named name: String) throws -> (view: TensorView, check: DeferredChecksum?) {
         (try tensor(named: name), nil)
     }
