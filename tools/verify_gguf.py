@@ -7,9 +7,12 @@
   F16 and BF16, and Q8_0 blocks bit-identical to `gguf.quants.quantize` of the same f32 data;
   norms, biases and token types F32;
 - the architecture keys equal config.json; the tokenizer keys (tokens in llama.cpp's form, types,
-  merges for GPT-2) equal the tokenizer's vocabulary.
+  merges for GPT-2) equal the tokenizer's vocabulary;
+- with `--with-heads` (BERT, F32), the same tensors, and the masked-LM head in ckpt.head.* keys:
+  each one's shape and f32 values equal the checkpoint's; the directory rebuilt from that file
+  gives the original's masked-LM logits in transformers.
 
-Writes fixtures/gguf/conversions.json: {"<model>/<dtype>": crc32 of the file}.
+Writes fixtures/gguf/conversions.json: {"<model>[+heads]/<dtype>": crc32 of the file}.
 
     python tools/verify_gguf.py .build/release/ckpt
 """
@@ -94,10 +97,23 @@ def field(reader, key):
     return f.parts[f.data[0]][0].item()
 
 
-def check(ckpt, kind, dtype, work):
+def check_heads(reader, state):
+    """The pooler and masked-LM head tensors, listed in ckpt.heads, each as ckpt.head.<name> (f32)."""
+    heads = [k for k in state if k.removeprefix("bert.").startswith(("pooler.", "cls."))]
+    assert heads and sorted(field(reader, "ckpt.heads")) == sorted(heads), (field(reader, "ckpt.heads"), heads)
+    for name in heads:
+        f = reader.fields[f"ckpt.head.{name}"]
+        assert f.types == [f.types[0].ARRAY, f.types[0].FLOAT32], (name, f.types)
+        values = np.array([f.parts[i][0] for i in f.data], dtype=np.float32)
+        assert field(reader, f"ckpt.head.{name}.shape") == list(state[name].shape), name
+        assert np.array_equal(values.reshape(state[name].shape), state[name]), f"ckpt.head.{name} differs"
+
+
+def check(ckpt, kind, dtype, work, heads=False):
     model = MODELS[kind]
-    out = work / f"{kind}-{dtype}.gguf"
-    subprocess.run([ckpt, "convert", str(model), str(out), "--dtype", dtype, "--force", "--quiet"], check=True)
+    out = work / f"{kind}{'-heads' if heads else ''}-{dtype}.gguf"
+    subprocess.run([ckpt, "convert", str(model), str(out), "--dtype", dtype, "--force", "--quiet"] + (["--with-heads"] if heads else []),
+                   check=True)
     reader = GGUFReader(str(out))
     config = json.loads((model / "config.json").read_text())
     state = load_file(str(model / "model.safetensors"))
@@ -136,22 +152,25 @@ def check(ckpt, kind, dtype, work):
         assert all(tokens[i] == t for t, i in vocab.items())
         merges = [l for l in (model / "merges.txt").read_text(encoding="utf-8").splitlines() if l and not l.startswith("#version")]
         assert field(reader, "tokenizer.ggml.merges") == merges
+    if heads:
+        check_heads(reader, state)
     if dtype == "f32":
-        check_rebuilt_directory(ckpt, kind, out, work)
+        check_rebuilt_directory(ckpt, kind, out, work, heads)
     return zlib.crc32(out.read_bytes())
 
 
 TEXTS = ["the quick brown fox", "Hello, world! unaffable", "a b c d e f"]
 
 
-def check_rebuilt_directory(ckpt, kind, gguf_file, work):
+def check_rebuilt_directory(ckpt, kind, gguf_file, work, heads):
     """`ckpt convert x.gguf DIR/` gives a directory transformers loads as it loads the original:
-    the same token ids from its tokenizer files, the same outputs from its config and weights."""
-    from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
+    the same token ids from its tokenizer files, the same outputs from its config and weights (with
+    the heads, the masked-LM logits)."""
+    from transformers import AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
     import torch
-    rebuilt = work / f"{kind}-rebuilt"
+    rebuilt = work / f"{kind}{'-heads' if heads else ''}-rebuilt"
     subprocess.run([ckpt, "convert", str(gguf_file), str(rebuilt) + "/", "--force", "--quiet"], check=True)
-    load = AutoModel if kind == "bert" else AutoModelForCausalLM
+    load = (AutoModelForMaskedLM if heads else AutoModel) if kind == "bert" else AutoModelForCausalLM
     original_tok, rebuilt_tok = AutoTokenizer.from_pretrained(MODELS[kind]), AutoTokenizer.from_pretrained(rebuilt)
     original, again = load.from_pretrained(MODELS[kind]).float().eval(), load.from_pretrained(rebuilt).float().eval()
     for text in TEXTS:
@@ -161,7 +180,8 @@ def check_rebuilt_directory(ckpt, kind, gguf_file, work):
             a = original(**ids)[0]
             b = again(**ids)[0]
         assert torch.equal(a, b), f"{kind}: the rebuilt directory's outputs differ by {(a - b).abs().max()}"
-    print(f"{kind}: the directory rebuilt from the f32 file loads in transformers with the original's ids and outputs")
+    print(f"{kind}{' with heads' if heads else ''}: the directory rebuilt from the f32 file loads in transformers "
+          "with the original's ids and outputs")
 
 
 def main():
@@ -172,6 +192,8 @@ def main():
             for dtype in TYPES:
                 pins[f"{kind}/{dtype}"] = check(ckpt, kind, dtype, Path(work))
                 print(f"{kind} {dtype}: every tensor and key as llama.cpp lays them out")
+        pins["bert+heads/f32"] = check(ckpt, "bert", "f32", Path(work), heads=True)
+        print("bert f32 --with-heads: the masked-LM head in ckpt.head.* keys, equal to the checkpoint's")
     (ROOT / "fixtures" / "gguf" / "conversions.json").write_text(json.dumps(pins, indent=1) + "\n")
 
 

@@ -43,6 +43,12 @@ struct Convert: ParsableCommand {
     @Option(help: "Drop tensors whose name matches this regular expression (repeatable).")
     var exclude: [String] = []
 
+    @Flag(help: ArgumentHelp("""
+        Into a .gguf OUTPUT, also carry a BERT model's pooler and masked-LM head (which llama.cpp has no \
+        tensors for) as ckpt.head.* metadata, so that the file runs fill-mask and converts back whole.
+        """))
+    var withHeads = false
+
     @Flag(help: "Deflate .npz members, like np.savez_compressed.")
     var compress = false
 
@@ -68,6 +74,7 @@ struct Convert: ParsableCommand {
             }
             return
         }
+        if withHeads { throw ValidationError("--with-heads applies to a .gguf OUTPUT") }
         if dtype == .q8_0 { throw ValidationError("--dtype q8_0 writes GGUF: use a .gguf OUTPUT") }
         switch target {
         case nil:
@@ -102,7 +109,7 @@ struct Convert: ParsableCommand {
         BLAS.endIdleThreads()
         try reportingFailure {
             if writesGGUF {
-                try GGUFExport.write(modelDirectory: input, to: output, target: GGUFExport.Target(rawValue: dtype.rawValue)!, overwrite: force,
+                try GGUFExport.write(modelDirectory: input, to: output, target: GGUFExport.Target(rawValue: dtype.rawValue)!, withHeads: withHeads, overwrite: force,
                                      threads: parallel.threads)
                 if !quiet { printError("wrote \(output) (GGUF, \(dtype.rawValue))") }
                 return

@@ -13,7 +13,7 @@ struct FillMask: ParsableCommand {
         discussion: "Prints one line per candidate: position of the mask among the tokens, token, id, probability."
     )
 
-    @Option(help: "A model directory with a masked-LM head.")
+    @Option(help: "A model directory with a masked-LM head, or a GGUF file written with --with-heads.")
     var model: String
 
     @Option(help: "Candidates per mask.")

@@ -4,19 +4,21 @@ import TensorFormats
 import XCTest
 
 /// `ckpt convert MODEL_DIR out.gguf`: the bytes tools/verify_gguf.py checked with the `gguf` package
-/// (llama.cpp's names, keys and tokenizer form; Q8_0 blocks bit-identical to gguf.quants.quantize),
+/// (llama.cpp's names, keys and tokenizer form; Q8_0 blocks bit-identical to gguf.quants.quantize;
+/// with `--with-heads`, the masked-LM head's keys),
 /// pinned by CRC-32, and what ckpt's own reader gets back.
 final class GGUFConvertCommandTests: XCTestCase {
     let models = ["bert": Ckpt.fixtures + "/bert/maskedlm", "gpt2": Ckpt.fixtures + "/gpt2/lmhead"]
 
     func testConversionsAreTheBytesTheReferenceReaderChecked() throws {
         let pins = try XCTUnwrap(JSON.read(file: Ckpt.fixtures + "/gguf/conversions.json").object)
-        XCTAssertEqual(pins.count, 8)
+        XCTAssertEqual(pins.count, 9)
         let directory = try Ckpt.temporaryDirectory(self)
         for (key, crc) in pins {
-            let parts = key.split(separator: "/").map(String.init)
-            let output = directory + "/\(parts[0])-\(parts[1]).gguf"
-            let result = try Ckpt.run(["convert", models[parts[0]]!, output, "--dtype", parts[1], "--quiet"])
+            let parts = key.split(separator: "/").map(String.init), model = parts[0].split(separator: "+").map(String.init)
+            let output = directory + "/\(model.joined(separator: "-"))-\(parts[1]).gguf"
+            let heads = model.count > 1 ? ["--with-heads"] : []
+            let result = try Ckpt.run(["convert", models[model[0]]!, output, "--dtype", parts[1], "--quiet"] + heads)
             XCTAssertEqual(result.status, 0, result.stderr)
             let file = try MappedFile(path: output)
             XCTAssertEqual(Int(CRC32.of(file.bytes)), crc.int, key)

@@ -8,9 +8,9 @@ import XCTest
 final class GGUFModelCommandTests: XCTestCase {
     let bert = Ckpt.fixtures + "/bert/maskedlm", gpt2 = Ckpt.fixtures + "/gpt2/lmhead"
 
-    func gguf(_ model: String, _ directory: String, dtype: String = "f32") throws -> String {
-        let output = directory + "/" + (model as NSString).lastPathComponent + "-\(dtype).gguf"
-        let result = try Ckpt.run(["convert", model, output, "--dtype", dtype, "--quiet"])
+    func gguf(_ model: String, _ directory: String, dtype: String = "f32", heads: Bool = false) throws -> String {
+        let output = directory + "/" + (model as NSString).lastPathComponent + "-\(dtype)\(heads ? "-heads" : "").gguf"
+        let result = try Ckpt.run(["convert", model, output, "--dtype", dtype, "--quiet"] + (heads ? ["--with-heads"] : []))
         XCTAssertEqual(result.status, 0, result.stderr)
         return output
     }
@@ -56,13 +56,15 @@ final class GGUFModelCommandTests: XCTestCase {
     }
 
     /// safetensors → GGUF F32 → safetensors: the tensors GGUF carries come back under their own names
-    /// with the same bytes (the masked-LM head and pooler are not carried, as llama.cpp); the
-    /// tokenizer files give the same vocabulary. The GPT-2 fixture is F16, so it goes back as F16.
+    /// with the same bytes (the masked-LM head and pooler only with `--with-heads`, as llama.cpp has
+    /// no tensors for them); the tokenizer files give the same vocabulary. The GPT-2 fixture is F16,
+    /// so it goes back as F16.
     func testRoundTripGivesBackTheTensorsAndVocabulary() throws {
         let directory = try Ckpt.temporaryDirectory(self)
-        for (model, back, dropped) in [(bert, "bert", ["bert.pooler.", "cls."]), (gpt2, "gpt2", [])] {
+        for (model, back, heads, dropped) in [(bert, "bert", false, ["bert.pooler.", "cls."]), (bert, "bert-heads", true, []), (gpt2, "gpt2", false, [])] {
             let back = directory + "/back-\(back)/"
-            let result = try Ckpt.run(["convert", try gguf(model, directory), back, "--quiet"] + (model == gpt2 ? ["--dtype", "f16"] : []))
+            let file = try gguf(model, directory, heads: heads)
+            let result = try Ckpt.run(["convert", file, back, "--quiet"] + (model == gpt2 ? ["--dtype", "f16"] : []))
             XCTAssertEqual(result.status, 0, result.stderr)
             let source = try Checkpoint(path: model), rebuilt = try Checkpoint(path: back)
             let carried = source.tensors.filter { info in !dropped.contains { info.name.hasPrefix($0) } }
@@ -79,6 +81,7 @@ final class GGUFModelCommandTests: XCTestCase {
         XCTAssertEqual(try merges(directory + "/back-gpt2/merges.txt"), try merges(gpt2 + "/merges.txt"))
         let vocabulary = { (path: String) in try XCTUnwrap(JSON.read(file: path).object).map { "\($0.0) \($0.1.int!)" }.sorted() }
         XCTAssertEqual(try vocabulary(directory + "/back-gpt2/vocab.json"), try vocabulary(gpt2 + "/vocab.json"))
+        XCTAssertEqual(try JSON.read(file: directory + "/back-bert-heads/config.json")["architectures"], .array([.string("BertForMaskedLM")]))
         let config = try JSON.read(file: directory + "/back-gpt2/config.json")
         XCTAssertEqual(config["tie_word_embeddings"], .bool(true))
         XCTAssertEqual(config["activation_function"]?.string, "gelu_new")
@@ -100,6 +103,68 @@ final class GGUFModelCommandTests: XCTestCase {
         let result = try Ckpt.run(["fill-mask", "--model", file, "the [MASK] fox"])
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.stderr.hasPrefix("error: \(file): "), result.stderr)
+        XCTAssertTrue(result.stderr.contains("--with-heads"), result.stderr)
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+    }
+
+    /// A file written `--with-heads` holds the masked-LM head as metadata: fill-mask on it prints
+    /// what it prints for the directory, in F32 and in Q8_0 (whose encoder is quantized, its head not).
+    func testAFileWithHeadsFillsMasksAsTheDirectoryDoes() throws {
+        let directory = try Ckpt.temporaryDirectory(self)
+        let arguments = ["fill-mask", "the [MASK] brown fox", "--top-k", "5"]
+        let expected = try Ckpt.run(arguments + ["--model", bert])
+        XCTAssertEqual(expected.status, 0, expected.stderr)
+        let file = try gguf(bert, directory, heads: true)
+        XCTAssertEqual(try Ckpt.run(arguments + ["--model", file]).stdout, expected.stdout)
+        let inspect = try Ckpt.run(["inspect", file])
+        XCTAssertTrue(inspect.stdout.contains("ckpt.head.cls.predictions.bias = [f32 × 99]"), inspect.stdout)
+        let quantized = try Ckpt.run(arguments + ["--model", try gguf(bert, directory, dtype: "q8_0", heads: true)])
+        XCTAssertEqual(quantized.status, 0, quantized.stderr)
+    }
+
+    /// `--with-heads` needs a BERT checkpoint that has a head, and a .gguf output; nothing is written otherwise.
+    func testWithHeadsIsRefusedWhereThereIsNoHeadToCarry() throws {
+        let directory = try Ckpt.temporaryDirectory(self)
+        let headless = directory + "/headless/"
+        XCTAssertEqual(try Ckpt.run(["convert", try gguf(bert, directory), headless, "--quiet"]).status, 0)
+        for (model, message) in [(gpt2, "--with-heads carries BERT's pooler and masked-LM head; a GPT-2 file always holds its output matrix"),
+                                 (headless, "--with-heads: the checkpoint has no pooler (pooler.*) or masked-LM head (cls.*) tensors to carry")] {
+            let output = directory + "/refused.gguf"
+            let result = try Ckpt.run(["convert", model, output, "--with-heads"])
+            XCTAssertEqual(result.status, 1)
+            XCTAssertTrue(result.stderr.hasPrefix("error: ") && result.stderr.hasSuffix(": \(message)\n"), result.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: output))
+        }
+        XCTAssertEqual(try Ckpt.run(["convert", bert, directory + "/x.safetensors", "--with-heads"]).status, 64)
+    }
+
+    /// Head metadata that does not describe a tensor is refused by name when the file is read as a model.
+    func testMalformedHeadMetadataIsRefused() throws {
+        let directory = try Ckpt.temporaryDirectory(self)
+        let source = try GGUFFile(path: try gguf(bert, directory, heads: true))
+        let texts = directory + "/texts.txt"
+        try "hello\n".write(toFile: texts, atomically: true, encoding: .utf8)
+        let shapeKey = "ckpt.head.cls.predictions.bias.shape", valuesKey = "ckpt.head.cls.predictions.bias"
+        let cases: [(String, GGUFValue, String)] = [
+            (shapeKey, .array(.uint32, [.uint32(98)]), "the GGUF metadata's \(shapeKey) does not match the 99 values of \(valuesKey)"),
+            (shapeKey, .array(.uint32, [.uint32(0)]), "the GGUF metadata's \(shapeKey) is missing or not an array of positive dimensions"),
+            (shapeKey, .array(.uint32, [.uint32(1 << 31), .uint32(1 << 31), .uint32(1 << 31)]), "the GGUF metadata's \(shapeKey) does not match the 99 values of \(valuesKey)"),
+            (valuesKey, .array(.int32, [.int32(1)]), "the GGUF metadata's \(valuesKey) is missing or not an array of float32"),
+            ("ckpt.heads", .array(.string, [.string("cls.predictions.bias"), .string("cls.predictions.bias")]),
+             "the GGUF metadata's ckpt.heads names 'cls.predictions.bias' twice, or a tensor the file already holds"),
+            ("ckpt.heads", .array(.string, [.string("bert.embeddings.LayerNorm.bias")]),
+             "the GGUF metadata's ckpt.heads names 'bert.embeddings.LayerNorm.bias' twice, or a tensor the file already holds"),
+        ]
+        for (number, (key, value, message)) in cases.enumerated() {
+            let path = directory + "/bad-\(number).gguf"
+            let tensors = source.tensors.map { info in
+                GGUFOutgoingTensor(name: info.name, type: .f32, sourceShape: info.shape, transpose: false) { try source.tensor(named: info.name) }
+            }
+            try GGUFWriter.write(metadata: source.keyValues.map { ($0.key, $0.key == key ? value : $0.value) }, tensors: tensors,
+                                 to: path, overwrite: false, threads: 1)
+            let result = try Ckpt.run(["embed", texts, "--model", path, "--output", directory + "/out.jsonl", "--quiet"])
+            XCTAssertEqual(result.status, 1)
+            XCTAssertEqual(result.stderr, "error: \(path): \(message)\n")
+        }
     }
 }

@@ -32,7 +32,7 @@ final class FillMaskTests: XCTestCase {
     func testModelWithoutHeadOrTextWithoutMaskIsRefused() throws {
         let tokenizer = try Tokenizer(directory: directory)
         XCTAssertThrowsError(try BERT(path: BERTParityTests.root + "/bertmodel").fillMask("a [MASK]", tokenizer: tokenizer, topK: 1)) {
-            XCTAssertEqual("\($0)", "the checkpoint has no masked-LM head (cls.predictions.*): fill-mask needs a BertForMaskedLM checkpoint")
+            XCTAssertEqual("\($0)", "the checkpoint has no masked-LM head (cls.predictions.*): fill-mask needs a BertForMaskedLM checkpoint, or a GGUF file written with --with-heads")
         }
         XCTAssertThrowsError(try BERT(path: directory).fillMask("no mask here", tokenizer: tokenizer, topK: 1)) {
             XCTAssertEqual("\($0)", "the text holds no [MASK] to fill")

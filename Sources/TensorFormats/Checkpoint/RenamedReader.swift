@@ -1,7 +1,8 @@
 import CkptSupport
 
-/// Another reader's tensors under other names, some 2-D ones transposed: how a GGUF file is read
-/// under the names and layouts of the Hugging Face checkpoint it stands for.
+/// Another reader's tensors under other names, some 2-D ones transposed, and any f32 tensors held
+/// in memory after them: how a GGUF file is read under the names and layouts of the Hugging Face
+/// checkpoint it stands for (with the head tensors ckpt keeps in its metadata).
 public final class RenamedReader: TensorReader {
     /// One tensor: `name` as presented, `source` as the underlying reader names it.
     public struct Entry: Sendable {
@@ -20,13 +21,14 @@ public final class RenamedReader: TensorReader {
     public let base: any TensorReader
     public let tensors: [TensorInfo]
     private let entries: [String: (info: TensorInfo, entry: Entry)]
+    private let resident: [String: TensorView]
     public var path: String { base.path }
     public var formatName: String { base.formatName }
     public var metadata: [(String, String)] { [] }
 
-    /// Presents `entries` of `base`, in their order; a missing source or a transposed tensor that
-    /// is not 2-D is an error naming it.
-    public init(_ base: any TensorReader, entries: [Entry]) throws {
+    /// Presents `entries` of `base`, in their order, then `resident` (f32 values with their names and
+    /// shapes); a missing source or a transposed tensor that is not 2-D is an error naming it.
+    public init(_ base: any TensorReader, entries: [Entry], resident: [(name: String, shape: [Int], values: [Float])] = []) throws {
         self.base = base
         let sources = Dictionary(base.tensors.map { ($0.name, $0) }) { first, _ in first }
         var infos: [TensorInfo] = []
@@ -41,11 +43,22 @@ public final class RenamedReader: TensorReader {
             infos.append(info)
             table[entry.name] = (info, entry)
         }
+        var views: [String: TensorView] = [:]
+        for tensor in resident {
+            precondition(tensor.values.count == tensor.shape.reduce(1, *), "resident tensor \(tensor.name): values do not fill its shape")
+            let info = TensorInfo(name: tensor.name, dtype: .F32, shape: tensor.shape)
+            let owned = OwnedBytes(count: info.byteCount)
+            tensor.values.withUnsafeBytes { owned.buffer.copyMemory(from: $0) }
+            views[tensor.name] = TensorView(info: info, bytes: UnsafeRawBufferPointer(owned.buffer), owner: owned)
+            infos.append(info)
+        }
         tensors = infos
         self.entries = table
+        self.resident = views
     }
 
     public func tensor(named name: String) throws -> TensorView {
+        if let view = resident[name] { return view }
         guard let (info, entry) = entries[name] else { throw FormatError(file: path, CheckpointError.noSuchTensor(name)) }
         let view = try base.tensor(named: entry.source)
         guard entry.transpose else { return view.renamed(info) }

@@ -10,7 +10,7 @@ public enum FillMaskError: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         switch self {
-        case .noMaskedLMHead: return "the checkpoint has no masked-LM head (cls.predictions.*): fill-mask needs a BertForMaskedLM checkpoint"
+        case .noMaskedLMHead: return "the checkpoint has no masked-LM head (cls.predictions.*): fill-mask needs a BertForMaskedLM checkpoint, or a GGUF file written with --with-heads"
         case .noMaskToken(let token): return "the tokenizer has no '\(token)' token"
         case .textHasNoMask(let token): return "the text holds no \(token) to fill"
         }

@@ -5,15 +5,18 @@ import Tokenizers
 /// Writes a BERT or GPT-2 model directory as one GGUF file laid out as llama.cpp's
 /// `convert_hf_to_gguf.py` lays it out: its tensor names, its architecture keys, its tokenizer keys.
 /// Norms, biases and token-type embeddings stay F32; other matrices take the chosen type (Q8_0 where
-/// their rows hold whole 32-value blocks, else F16, as llama.cpp falls back).
+/// their rows hold whole 32-value blocks, else F16, as llama.cpp falls back). BERT's pooler and
+/// masked-LM head, which llama.cpp has no tensors for, go into `ckpt.head.*` metadata when asked.
 public enum GGUFExport {
     /// The type of the matrices in the file.
     public enum Target: String, Sendable, CaseIterable {
         case keep, f32, f16, bf16, q8_0
     }
 
-    /// Writes `directory`'s model to `output`, converting on `threads` threads.
-    public static func write(modelDirectory directory: String, to output: String, target: Target, overwrite: Bool, threads: Int) throws {
+    /// Writes `directory`'s model to `output`, converting on `threads` threads; `withHeads` also
+    /// writes a BERT model's pooler and masked-LM head as f32 metadata arrays (`GGUFKeys.heads`).
+    public static func write(modelDirectory directory: String, to output: String, target: Target, withHeads: Bool = false,
+                             overwrite: Bool, threads: Int) throws {
         guard FileSystem.isDirectory(directory) else { throw FormatError(file: directory, GGUFExportError.notAModelDirectory) }
         let family = try ModelFamily(directory: directory)
         let checkpoint = try Checkpoint(path: directory)
@@ -37,7 +40,9 @@ public enum GGUFExport {
             if let maxLength = settings.maxLength { metadata.append((GGUFKeys.maxSeqLength, .uint32(UInt32(maxLength)))) }
             if let lowercase = tokenizer.listing.lowercase { metadata.append((GGUFKeys.lowercase, .bool(lowercase))) }
             metadata += [(GGUFKeys.activation, .string(c.activation.rawValue)), (GGUFKeys.tensorPrefix, .string(prefix(of: mapped, BERTWeights.bertPrefix)))]
+            if withHeads { metadata += try headKeys(checkpoint, carried: Set(mapped.map(\.source))) }
         case .gpt2:
+            if withHeads { throw FormatError(file: directory, GGUFExportError.headsAreBERTs) }
             let c = try GPT2Config(directory: directory)
             metadata = [("general.architecture", .string("gpt2")), ("general.name", .string(modelName(directory)))]
             metadata += [("gpt2.context_length", .uint32(UInt32(c.maxPositions))), ("gpt2.embedding_length", .uint32(UInt32(c.hiddenSize))),
@@ -60,6 +65,22 @@ public enum GGUFExport {
             }
         }
         try GGUFWriter.write(metadata: metadata, tensors: tensors, to: output, overwrite: overwrite, threads: threads)
+    }
+
+    /// The pooler and masked-LM head tensors of a BERT checkpoint (those not among the `carried`
+    /// sources) as metadata: their names, and each one's shape and f32 values.
+    private static func headKeys(_ checkpoint: Checkpoint, carried: Set<String>) throws -> [(String, GGUFValue)] {
+        let heads = checkpoint.tensors.filter { info in
+            !carried.contains(info.name) && info.dtype.isFloatingPoint
+                && BERTWeights.bertPrefix.contains { prefix in ["pooler.", "cls."].contains { info.name.hasPrefix(prefix + $0) } }
+        }
+        guard !heads.isEmpty else { throw FormatError(file: checkpoint.path, GGUFExportError.noHeads) }
+        var keys: [(String, GGUFValue)] = [(GGUFKeys.heads, .array(.string, heads.map { .string($0.name) }))]
+        for info in heads {
+            keys.append((GGUFKeys.headShape(info.name), .array(.uint32, info.shape.map { .uint32(UInt32($0)) })))
+            keys.append((GGUFKeys.head(info.name), .array(.float32, try checkpoint.tensor(named: info.name).floats().map { .float32($0) })))
+        }
+        return keys
     }
 
     /// The prefix the checkpoint keeps its encoder or decoder under ("" or "bert." / "transformer.").
@@ -178,10 +199,14 @@ private extension String {
 /// Why a model cannot be written as GGUF.
 public enum GGUFExportError: Error, CustomStringConvertible, Sendable {
     case notAModelDirectory
+    case noHeads
+    case headsAreBERTs
 
     public var description: String {
         switch self {
         case .notAModelDirectory: "a GGUF file is written from a model directory (config.json, weights and tokenizer files)"
+        case .noHeads: "--with-heads: the checkpoint has no pooler (pooler.*) or masked-LM head (cls.*) tensors to carry"
+        case .headsAreBERTs: "--with-heads carries BERT's pooler and masked-LM head; a GPT-2 file always holds its output matrix"
         }
     }
 }

@@ -14,4 +14,10 @@ enum GGUFKeys {
     static let activation = "ckpt.hidden_act"
     /// The prefix the source checkpoint kept its tensors under ("bert.", "transformer."); default none.
     static let tensorPrefix = "ckpt.tensor_prefix"
+    /// Written with `--with-heads`: the names of the BERT head tensors llama.cpp has no tensor for
+    /// (the pooler, the masked-LM head), each stored as `head(name)` (its f32 values, row-major)
+    /// and `headShape(name)`; default none.
+    static let heads = "ckpt.heads"
+    static func head(_ name: String) -> String { "ckpt.head." + name }
+    static func headShape(_ name: String) -> String { "ckpt.head." + name + ".shape" }
 }

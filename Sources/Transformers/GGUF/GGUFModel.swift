@@ -5,7 +5,8 @@ import Tokenizers
 /// A BERT or GPT-2 GGUF file, written by ckpt or by llama.cpp's converter, read as the Hugging Face
 /// model directory it stands for: the `config.json`, the tokenizer and the sentence-embedding
 /// settings rebuilt from its metadata (`GGUFKeys` where llama.cpp has no key), and its tensors
-/// under Hugging Face names and layouts (GPT-2's Conv1D weights transposed back; Q8_0 dequantized).
+/// under Hugging Face names and layouts (GPT-2's Conv1D weights transposed back; Q8_0 dequantized),
+/// with the head tensors ckpt keeps in metadata (`GGUFKeys.heads`) after them.
 public struct GGUFModel {
     public let file: GGUFFile
     public let family: ModelFamily
@@ -67,8 +68,10 @@ public struct GGUFModel {
                 ("tie_word_embeddings", .bool(tied)),
             ]
         }
+        let heads = try Self.heads(file, besides: Set(names.map(\.name)), fail: fail)
+        if family == .bert && heads.contains(where: { $0.name == "cls.predictions.bias" }) { fields[0] = ("architectures", .array([.string("BertForMaskedLM")])) }
         config = .object(fields)
-        checkpoint = Checkpoint(reader: try RenamedReader(file, entries: names))
+        checkpoint = Checkpoint(reader: try RenamedReader(file, entries: names, resident: heads))
         pooling = try Self.pooling(file, family: family, fail: fail)
         (tokens, lowercase) = try Self.vocabulary(file, fail: fail)
     }
@@ -87,6 +90,35 @@ public struct GGUFModel {
     /// llama.cpp's converter writes out as a copy).
     private static func outputIsTokenEmbedding(_ file: GGUFFile) -> Bool {
         !file.tensors.contains { $0.name == GGUFNames.output } || file.storedAlike(GGUFNames.output, "token_embd.weight")
+    }
+
+    /// The tensors listed in `ckpt.heads`, each from its shape and f32 values; their names must be
+    /// distinct and not among the `presented` ones.
+    private static func heads(_ file: GGUFFile, besides presented: Set<String>,
+                              fail: (GGUFImportError) -> FormatError) throws -> [(name: String, shape: [Int], values: [Float])] {
+        guard let listed = file[GGUFKeys.heads] else { return [] }
+        guard let names = listed.array?.compactMap(\.string), names.count == listed.array?.count else {
+            throw fail(.badKey(GGUFKeys.heads, "is not an array of tensor names"))
+        }
+        if let clash = names.first(where: { presented.contains($0) }) ?? names.enumerated().first(where: { names[..<$0.offset].contains($0.element) })?.element {
+            throw fail(.badKey(GGUFKeys.heads, "names '\(clash)' twice, or a tensor the file already holds"))
+        }
+        return try names.map { name in
+            let shapeKey = GGUFKeys.headShape(name), valuesKey = GGUFKeys.head(name)
+            guard let dimensions = file[shapeKey]?.array?.compactMap(\.int), dimensions.count == file[shapeKey]?.array?.count,
+                  !dimensions.isEmpty, dimensions.allSatisfy({ $0 > 0 }) else {
+                throw fail(.badKey(shapeKey, "is missing or not an array of positive dimensions"))
+            }
+            guard case .array(.float32, let items)? = file[valuesKey] else { throw fail(.badKey(valuesKey, "is missing or not an array of float32")) }
+            // The values are counted, so the product of the dimensions is checked without overflowing.
+            var product = 1
+            for d in dimensions {
+                guard product <= items.count / d else { throw fail(.badKey(shapeKey, "does not match the \(items.count) values of \(valuesKey)")) }
+                product *= d
+            }
+            guard product == items.count else { throw fail(.badKey(shapeKey, "does not match the \(items.count) values of \(valuesKey)")) }
+            return (name, dimensions, items.map { if case .float32(let v) = $0 { v } else { 0 } })
+        }
     }
 
     private static func pooling(_ file: GGUFFile, family: ModelFamily, fail: (GGUFImportError) -> FormatError) throws -> PoolingSettings {
