@@ -63,14 +63,18 @@ extension FeatureOptions {
 
     /// The training data and a second labelled set (test or validation): the texts of `train` and
     /// `other` encoded by `model` (one extractor, one cache), or `--features`/`--labels` with
-    /// `otherFeatures`/`otherLabels`.
-    func labelledSets(model: String?, train: String?, other: String?, otherFeatures: String?, otherLabels: String?) throws
-        -> (LabelledFeatures, LabelledFeatures?) {
+    /// `otherFeatures`/`otherLabels`. `everyPooling`: the texts' features under every pooling mode,
+    /// concatenated in `PoolingMode.allCases` order and not normalised (one pass, one cache).
+    func labelledSets(model: String?, train: String?, other: String?, otherFeatures: String?, otherLabels: String?,
+                      everyPooling: Bool = false) throws -> (LabelledFeatures, LabelledFeatures?) {
         guard let model, let train else {
             let data = try labelledPrecomputed()
             return (data, try otherFeatures.map { try labelledPrecomputed(features: $0, labels: otherLabels!) })
         }
-        let extractor = try FeatureExtractor(path: model, precision: numeric.resolved(quiet: quiet))
+        let source = try ModelSource(path: model)
+        var settings = try source.poolingSettings()
+        if everyPooling { (settings.modes, settings.normalize) = (PoolingMode.allCases, false) }
+        let extractor = try FeatureExtractor(source: source, settings: settings, precision: numeric.resolved(quiet: quiet))
         let cache = try self.cache(for: extractor, model: model)
         return (try labelled(train, extractor: extractor, cache: cache), try other.map { try labelled($0, extractor: extractor, cache: cache) })
     }

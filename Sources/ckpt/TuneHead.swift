@@ -17,7 +17,9 @@ struct TuneHead: ParsableCommand {
             Search space (per head in --heads): linear — λ of the L2 penalty, log scale 1e-6…1e2, and class \
             weighting none|balanced; mlp — hidden size 32…1024 (log), dropout 0…0.5, learning rate 1e-4…1e-2 (log), \
             class weighting; knn — k 1…50 (log), voting uniform|similarity; centroid — nothing; and the head \
-            itself when more than one is named.
+            itself when more than one is named. --search-pooling (with --model) adds the features' pooling \
+            (cls, max, mean, last) and L2 normalisation (false, true): the texts are encoded once with every \
+            pooling (kept in the feature cache), and the best head is saved with its pooling, which predict uses.
             --search grid: linear λ = 1e-6, 1e-5, …, 1e2 (class weighting from --class-weight), each fold fitted \
             along the path from the strongest penalty down, every fit starting where the last ended; mlp hidden \
             128, 256, 512 × learning rate 1e-3, 3e-3; knn k = 1, 3, 5, 10, 20, 50 (uniform); centroid once.
@@ -75,6 +77,9 @@ struct TuneHead: ParsableCommand {
     @Option(help: "Start no trial after this many seconds.")
     var timeout: Double?
 
+    @Flag(help: "Also search the features' pooling and normalisation (needs --model).")
+    var searchPooling = false
+
     @Flag(help: "Keep every TPE trial to the last fold.")
     var noPrune = false
 
@@ -102,6 +107,7 @@ struct TuneHead: ParsableCommand {
         }
         if (testFeatures == nil) != (testLabels == nil) { throw ValidationError("--test-features and --test-labels go together") }
         if testFeatures != nil && inputs.features == nil { throw ValidationError("--test-features goes with --features; with --model use --test") }
+        if searchPooling && model == nil { throw ValidationError("--search-pooling encodes the texts itself: give --model with --train") }
         _ = try HeadList.parse(heads)
         if trials < 1 { throw ValidationError("--trials must be at least 1") }
         if folds < 2 { throw ValidationError("--folds must be at least 2") }
@@ -112,10 +118,27 @@ struct TuneHead: ParsableCommand {
         try reportingFailure {
             let began = Date()
             let ledger = try ledgerOptions.open()
-            let (data, testData) = try inputs.labelledSets(model: model, train: train, other: test, otherFeatures: testFeatures, otherLabels: testLabels)
-            let space = try SearchSpace(heads: headKinds)
+            let (encoded, testData) = try inputs.labelledSets(model: model, train: train, other: test, otherFeatures: testFeatures,
+                                                              otherLabels: testLabels, everyPooling: searchPooling)
+            var data = encoded
+            let space = try SearchSpace(heads: headKinds, poolings: searchPooling ? PoolingMode.allCases.map(\.rawValue) : [])
             let foldSplit = try attributing(to: data.source) { try StratifiedFolds(labels: data.labels, folds: folds) }
             try data.features.checkFinite()
+            // Each feature set the search may pick, by `SearchSpace.features(of:)`: training and test features.
+            var featureSets = ["": (train: data.features, test: testData?.features)]
+            if searchPooling {
+                let width = data.features.dimension / PoolingMode.allCases.count
+                featureSets = [:]
+                for (m, mode) in PoolingMode.allCases.enumerated() {
+                    for normalize in [false, true] {
+                        let columns = (m * width)..<((m + 1) * width)
+                        featureSets[space.features(of: ["pooling": .choice(mode.rawValue), "normalize": .choice("\(normalize)")])] =
+                            (data.features.columns(columns, normalized: normalize), testData?.features.columns(columns, normalized: normalize))
+                    }
+                }
+                // What the ledger records of the data: one pooling's dimension.
+                data.features = data.features.columns(0..<width, normalized: false)
+            }
             var search = SearchSettings()
             search.strategy = self.search
             search.trials = trials
@@ -140,13 +163,15 @@ struct TuneHead: ParsableCommand {
                 ("search", .string(self.search.rawValue)), ("heads", .array(headKinds.map { .string($0.rawValue) })),
                 ("trials", .number("\(trials)")), ("folds", .number("\(folds)")), ("metric", .string(metric.rawValue)),
                 ("seed", .number("\(seed)")), ("class_weight", .string(classWeight.rawValue)), ("prune", .bool(!noPrune)),
+                ("search_pooling", .bool(searchPooling)),
                 ("warm_start", .array(search.warmStart.map { .string($0.source) })),
             ])
             let recorder = try StudyRecorder(ledger, StudyEntry(kind: "tune-head", ckptVersion: ckptVersion, model: model.map(absolutePath),
                                                                 modelHash: fingerprints!.model, dataset: fingerprints!.dataset, settings: settingsJSON,
                                                                 output: absolutePath(output)))
-            let runner = HeadSearch(space: space, validation: CrossValidation(features: data.features, labels: data.labels, folds: foldSplit, metric: metric),
-                                    settings: search, threads: inputs.parallel.threads)
+            let runner = HeadSearch(space: space, validations: featureSets.mapValues {
+                CrossValidation(features: $0.train, labels: data.labels, folds: foldSplit, metric: metric)
+            }, settings: search, threads: inputs.parallel.threads)
             var out = OutputBuffer()   // flushed after every trial row: the table streams through a pipe too
             if !json { out.line(TrialTable.header(metric: metric)) }
             let records = try runner.run { record in
@@ -160,11 +185,12 @@ struct TuneHead: ParsableCommand {
             }
             guard let best = HeadSearch.best(records) else { throw SearchError.nothingToSearch }
             let refit = runner.trialSettings(best.parameters)
-            let outcome = try HeadTrainer.train(data.features, labels: data.labels, settings: refit, threads: inputs.parallel.threads,
+            let bestFeatures = featureSets[space.features(of: best.parameters)]!
+            let outcome = try HeadTrainer.train(bestFeatures.train, labels: data.labels, settings: refit, threads: inputs.parallel.threads,
                                                 start: HeadSearch.refitStart(best))
             var testScores: JSON?
-            if let testData {
-                let report = try outcome.head.report(testData.features, truth: testData.labels, threads: inputs.parallel.threads)
+            if let testData, let features = bestFeatures.test {
+                let report = try outcome.head.report(features, truth: testData.labels, threads: inputs.parallel.threads)
                 testScores = .object([("accuracy", .number("\(report.accuracy)")), ("macro_f1", .number("\(report.macroF1)"))])
             }
             var training = outcome.record(settings: refit, rows: data.labels.count)
@@ -173,7 +199,12 @@ struct TuneHead: ParsableCommand {
                             ("trial", .number("\(best.number)")), ("cv_mean", .number("\(best.mean)")), ("cv_std", .number("\(best.std)"))]
                 training = .object(members)
             }
-            let saved = SavedHead(head: outcome.head, model: model.map(absolutePath), pooling: data.extraction?.pooling,
+            var pooling = data.extraction?.pooling
+            if searchPooling, let mode = best.parameters["pooling"]?.choice.flatMap(PoolingMode.init(rawValue:)) {
+                pooling?.modes = [mode]
+                pooling?.normalize = best.parameters["normalize"]?.choice == "true"
+            }
+            let saved = SavedHead(head: outcome.head, model: model.map(absolutePath), pooling: pooling,
                                   precision: data.extraction?.precision, training: training, validation: nil)
             try saved.save(to: output, overwrite: force)
             try recorder.finish(bestTrial: best.number, test: testScores, seconds: Date().timeIntervalSince(began))

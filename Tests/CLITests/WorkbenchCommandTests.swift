@@ -174,6 +174,55 @@ final class WorkbenchCommandTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/head/head.safetensors"))
     }
 
+    /// `--search-pooling` fits every trial on its own pooling's features: the texts are encoded once
+    /// with every pooling (through the feature cache), and the scores of the (max, normalised) grid
+    /// points are those of a search on `embed --pooling max --normalize` features; the head is saved
+    /// with the best trial's pooling, and `evaluate` scores it as tune-head did.
+    func testSearchingPoolingFitsEachTrialOnItsPoolingsFeatures() throws {
+        let directory = try Ckpt.temporaryDirectory(self)
+        let model = Ckpt.fixtures + "/bert/maskedlm"
+        var rows = ["label\ttext"], kept: [String: Int] = [:]
+        for line in try String(contentsOfFile: labels, encoding: .utf8).split(separator: "\n").dropFirst() {
+            let label = String(line.split(separator: "\t")[0])
+            guard ["DESC", "NUM", "ENTY", "LOC"].contains(label), kept[label, default: 0] < 15 else { continue }
+            kept[label, default: 0] += 1
+            rows.append(String(line))
+        }
+        let texts = directory + "/small.tsv"
+        try (rows.joined(separator: "\n") + "\n").write(toFile: texts, atomically: true, encoding: .utf8)
+        let search = ["tune-head", "--model", model, "--train", texts, "--test", texts, "--search-pooling", "--search", "grid", "--folds", "3",
+                      "--output", directory + "/head", "--cache-dir", directory + "/cache", "--json", "--quiet", "--no-ledger", "--force"]
+        let first = ok(try Ckpt.run(search))
+        let study = try JSON.parse(first.stdout)
+        let trials = study["trials"]!.array!
+        XCTAssertEqual(trials.count, 4 * 2 * 9)
+        let settings = Set(trials.map { $0["params"]!["pooling"]!.string! + " " + $0["params"]!["normalize"]!.string! })
+        XCTAssertEqual(settings, Set(["cls", "max", "mean", "last"].flatMap { ["\($0) false", "\($0) true"] }))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory + "/cache").count, 1)
+        let again = try JSON.parse(ok(try Ckpt.run(search)).stdout)  // from the cache, the same study
+        XCTAssertEqual(again["best"], study["best"])
+        XCTAssertEqual(again["trials"]!.array!.map { $0["fold_scores"]! }, trials.map { $0["fold_scores"]! })
+
+        let features = directory + "/max.npy"
+        _ = ok(try Ckpt.run(["embed", texts, "--model", model, "--pooling", "max", "--normalize", "--output", features, "--quiet"]))
+        let direct = try JSON.parse(ok(try Ckpt.run(["tune-head", "--features", features, "--labels", texts, "--search", "grid", "--folds", "3",
+                                                     "--output", directory + "/direct", "--json", "--quiet", "--no-ledger"])).stdout)
+        let sliced = trials.filter { $0["params"]!["pooling"]!.string! == "max" && $0["params"]!["normalize"]!.string! == "true" }
+        XCTAssertEqual(sliced.map { $0["fold_scores"]! }, direct["trials"]!.array!.map { $0["fold_scores"]! })
+
+        let best = study["best"]!["params"]!
+        let head = try JSON.parse(String(contentsOfFile: directory + "/head/head.json", encoding: .utf8))
+        XCTAssertEqual(head["pooling"]!["modes"], .array([best["pooling"]!]))
+        XCTAssertEqual(head["pooling"]!["normalize"], .bool(best["normalize"]!.string! == "true"))
+        let evaluated = try JSON.parse(ok(try Ckpt.run(["evaluate", "--head", directory + "/head", "--test", texts, "--json",
+                                                        "--cache-dir", directory + "/cache"])).stdout)
+        XCTAssertEqual(evaluated["accuracy"]!.double!, study["test"]!["accuracy"]!.double!)
+
+        let refused = try Ckpt.run(["tune-head"] + data + ["--search-pooling", "--output", directory + "/refused", "--no-ledger"])
+        XCTAssertEqual(refused.status, 64)
+        XCTAssertTrue(refused.stderr.contains("--search-pooling encodes the texts itself"), refused.stderr)
+    }
+
     func testBadSearchSettingsAreUsageErrors() throws {
         let directory = try Ckpt.temporaryDirectory(self)
         for (arguments, message) in [(["--heads", "linear,forest"], "unknown head 'forest'"), (["--folds", "1"], "--folds must be at least 2"),

@@ -1,5 +1,6 @@
 import CkptSupport
 import TensorFormats
+import Transformers
 
 /// Feature vectors, one row per example: `values` is [rows × dimension], row-major float32.
 public struct FeatureMatrix: Sendable, Equatable {
@@ -36,6 +37,21 @@ public struct FeatureMatrix: Sendable, Equatable {
         var out = [Float](); out.reserveCapacity(indices.count * dimension)
         for i in indices { out += values[(i * dimension)..<((i + 1) * dimension)] }
         return FeatureMatrix(rows: indices.count, dimension: dimension, values: out)
+    }
+
+    /// Columns `range` of every row, each row L2-normalised if `normalized` (as the feature
+    /// extractor normalises): one pooling's features out of several concatenated.
+    public func columns(_ range: Range<Int>, normalized: Bool) -> FeatureMatrix {
+        precondition(range.lowerBound >= 0 && range.upperBound <= dimension, "FeatureMatrix.columns: \(range) outside \(dimension) columns")
+        var out = [Float](repeating: 0, count: rows * range.count)
+        out.withUnsafeMutableBufferPointer { out in
+            for r in 0..<rows {
+                let row = UnsafeMutableBufferPointer(rebasing: out[(r * range.count)..<((r + 1) * range.count)])
+                for (i, c) in range.enumerated() { row[i] = values[r * dimension + c] }
+                if normalized { PoolingSettings.normalize(row) }
+            }
+        }
+        return FeatureMatrix(rows: rows, dimension: range.count, values: out)
     }
 
     /// Throws on the first NaN or infinity (training on one would poison every weight).

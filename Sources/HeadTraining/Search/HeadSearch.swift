@@ -57,13 +57,20 @@ public struct SearchSettings: Sendable {
 /// the best setting on all the data with `trialSettings` too, as `LogisticRegressionCV` does.
 public struct HeadSearch: Sendable {
     public let space: SearchSpace
-    public let validation: CrossValidation
+    /// The cross-validation of each feature set, by `SearchSpace.features(of:)` ("" when the
+    /// features are not searched); all on the same folds.
+    public let validations: [String: CrossValidation]
     public let settings: SearchSettings
     public let threads: Int
 
     public init(space: SearchSpace, validation: CrossValidation, settings: SearchSettings, threads: Int) {
+        self.init(space: space, validations: ["": validation], settings: settings, threads: threads)
+    }
+
+    /// A search whose trials pick their features (`space` searches pooling) among `validations`.
+    public init(space: SearchSpace, validations: [String: CrossValidation], settings: SearchSettings, threads: Int) {
         self.space = space
-        self.validation = validation
+        self.validations = validations
         self.settings = settings
         self.threads = max(1, threads)
     }
@@ -98,22 +105,23 @@ public struct HeadSearch: Sendable {
         switch settings.strategy {
         case .grid:
             let grid = space.grid(base: settings.base)
-            let linear = grid.indices.filter { space.head(of: grid[$0]) == .linear }
-            var path: [Int: [(score: Double, parameters: [Double]?)]] = [:], pathSeconds = 0.0
+            let linear = Dictionary(grouping: grid.indices.filter { space.head(of: grid[$0]) == .linear }) { space.features(of: grid[$0]) }
+            var path: [Int: (folds: [(score: Double, parameters: [Double]?)], seconds: Double)] = [:]
             for (number, parameters) in grid.enumerated() {
                 guard timeLeft() else { break }
-                if let first = linear.first, number == first {
-                    // The linear points as one path per fold, strongest penalty first.
+                let features = space.features(of: parameters)
+                if let group = linear[features], number == group.first {
+                    // The linear points of one feature set as one path per fold, strongest penalty first.
                     let began = Date()
-                    let order = linear.sorted { grid[$0]["lambda"]!.number! > grid[$1]["lambda"]!.number! }
-                    let scores = try validation.linearPathScores(order.map { grid[$0]["lambda"]!.number! },
-                                                                 settings: trialSettings(parameters), threads: threads)
-                    for (i, trial) in order.enumerated() { path[trial] = scores[i] }
-                    pathSeconds = Date().timeIntervalSince(began) / Double(linear.count)
+                    let order = group.sorted { grid[$0]["lambda"]!.number! > grid[$1]["lambda"]!.number! }
+                    let scores = try validation(features).linearPathScores(order.map { grid[$0]["lambda"]!.number! },
+                                                                           settings: trialSettings(parameters), threads: threads)
+                    let seconds = Date().timeIntervalSince(began) / Double(group.count)
+                    for (i, trial) in order.enumerated() { path[trial] = (scores[i], seconds) }
                 }
-                if let folds = path[number] {
+                if let (folds, seconds) = path[number] {
                     let solutions = folds.compactMap(\.parameters)
-                    try finish(TrialRecord(number: number, parameters: parameters, foldScores: folds.map(\.score), state: .complete, seconds: pathSeconds,
+                    try finish(TrialRecord(number: number, parameters: parameters, foldScores: folds.map(\.score), state: .complete, seconds: seconds,
                                            solutions: solutions.count == folds.count ? solutions : nil))
                 } else {
                     try finish(try evaluate(number, parameters, seededBy: nil))
@@ -145,7 +153,7 @@ public struct HeadSearch: Sendable {
     /// (from the second) the running mean is compared with the median of the finished trials'
     /// running means at that fold, in fold order, so the outcome does not depend on the grouping.
     /// A linear trial's fits start from the solutions of the finished linear trial with the same
-    /// class weighting nearest in log λ among those with a penalty at least as strong (each fold from
+    /// class weighting and features nearest in log λ among those with a penalty at least as strong (each fold from
     /// its own) — the direction of a regularisation path, so that a fit stopped by the iteration
     /// limit is no further along than a path would take it.
     private func evaluate(_ number: Int, _ parameters: TrialParameters, seededBy: String?, history: [TrialRecord]) throws -> TrialRecord {
@@ -154,6 +162,7 @@ public struct HeadSearch: Sendable {
         let finished = history.filter { $0.state == .complete }
         let pruning = settings.strategy == .tpe && settings.prune && finished.count >= HeadSearch.pruningStartupTrials
         let starts = nearestSolution(to: parameters, among: finished)
+        let validation = self.validation(space.features(of: parameters))
         var scores: [Double] = [], ends: [[Double]] = []
         var fold = 0
         func record(_ state: TrialState) -> TrialRecord {
@@ -183,9 +192,15 @@ public struct HeadSearch: Sendable {
         guard let lambda = parameters["lambda"]?.number else { return nil }
         let donors = finished.filter {
             $0.solutions != nil && $0.parameters["class_weight"] == parameters["class_weight"] && $0.parameters["lambda"]!.number! >= lambda
+                && space.features(of: $0.parameters) == space.features(of: parameters)
         }
         let nearest = donors.min { abs(log($0.parameters["lambda"]!.number! / lambda)) < abs(log($1.parameters["lambda"]!.number! / lambda)) }
         return nearest?.solutions
+    }
+
+    private func validation(_ features: String) -> CrossValidation {
+        guard let validation = validations[features] else { preconditionFailure("HeadSearch: no features '\(features)' to cross-validate on") }
+        return validation
     }
 
     static func median(_ values: [Double]) -> Double {

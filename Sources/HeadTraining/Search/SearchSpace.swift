@@ -12,8 +12,10 @@ public enum ParameterValue: Sendable, Equatable, Hashable {
         }
     }
 
-    var number: Double? { if case .number(let x) = self { return x }; return nil }
-    var choice: String? { if case .choice(let s) = self { return s }; return nil }
+    /// The number, for a numeric parameter.
+    public var number: Double? { if case .number(let x) = self { return x }; return nil }
+    /// The name chosen, for a choice.
+    public var choice: String? { if case .choice(let s) = self { return s }; return nil }
 }
 
 /// The values a parameter may take. Log domains are searched on the logarithm.
@@ -34,18 +36,25 @@ public struct SearchParameter: Sendable, Equatable {
 /// A trial's settings: parameter name → value, for the parameters of its head.
 public typealias TrialParameters = [String: ParameterValue]
 
-/// What `tune-head` searches: the head type (when more than one is allowed), the L2 penalty λ of
-/// linear heads (log scale, 1e-6…1e2), class weighting (linear, MLP), hidden size (32…1024, log),
-/// dropout (0…0.5) and learning rate (1e-4…1e-2, log) of MLPs, k (1…50, log) and voting of kNN.
+/// What `tune-head` searches: the head type (when more than one is allowed), the features' pooling
+/// and normalisation (when asked), the L2 penalty λ of linear heads (log scale, 1e-6…1e2), class
+/// weighting (linear, MLP), hidden size (32…1024, log), dropout (0…0.5) and learning rate
+/// (1e-4…1e-2, log) of MLPs, k (1…50, log) and voting of kNN.
 public struct SearchSpace: Sendable {
     public let heads: [HeadKind]
     public let parameters: [SearchParameter]
 
-    public init(heads: [HeadKind]) throws {
+    /// `poolings`: the pooling modes to search (with normalisation on and off), none to keep the
+    /// features as given.
+    public init(heads: [HeadKind], poolings: [String] = []) throws {
         guard !heads.isEmpty else { throw SearchError.nothingToSearch }
         self.heads = heads
         var parameters: [SearchParameter] = []
         if heads.count > 1 { parameters.append(SearchParameter(name: "head", domain: .choice(heads.map(\.rawValue)), heads: heads)) }
+        if !poolings.isEmpty {
+            parameters.append(SearchParameter(name: "pooling", domain: .choice(poolings), heads: heads))
+            parameters.append(SearchParameter(name: "normalize", domain: .choice(["false", "true"]), heads: heads))
+        }
         let candidates = [
             SearchParameter(name: "lambda", domain: .real(low: 1e-6, high: 1e2, log: true), heads: [.linear]),
             SearchParameter(name: "class_weight", domain: .choice(ClassWeighting.allCases.map(\.rawValue)), heads: [.linear, .mlp]),
@@ -59,6 +68,12 @@ public struct SearchSpace: Sendable {
         self.parameters = parameters
     }
 
+    /// Which features a trial is fitted on: "pooling+normalize" when they are searched, else "".
+    public func features(of trial: TrialParameters) -> String {
+        guard let pooling = trial["pooling"]?.choice, let normalize = trial["normalize"]?.choice else { return "" }
+        return pooling + "+" + normalize
+    }
+
     /// The head of a trial.
     public func head(of trial: TrialParameters) -> HeadKind {
         heads.count == 1 ? heads[0] : trial["head"]!.choice.flatMap(HeadKind.init(rawValue:))!
@@ -69,8 +84,17 @@ public struct SearchSpace: Sendable {
 
     /// The grid: for linear heads λ = 1e-6, 1e-5, …, 1e2 (class weighting as `base` sets it);
     /// MLP hidden size 128, 256, 512 × learning rate 1e-3, 3e-3; kNN k = 1, 3, 5, 10, 20, 50
-    /// (uniform votes); the centroid head once.
+    /// (uniform votes); the centroid head once — for each pooling × normalisation when those are searched.
     public func grid(base: TrainingSettings) -> [TrialParameters] {
+        guard case .choice(let poolings)? = parameters.first(where: { $0.name == "pooling" })?.domain else { return headGrid(base: base) }
+        return poolings.flatMap { pooling in
+            ["false", "true"].flatMap { normalize in
+                headGrid(base: base).map { $0.merging(["pooling": .choice(pooling), "normalize": .choice(normalize)]) { a, _ in a } }
+            }
+        }
+    }
+
+    private func headGrid(base: TrainingSettings) -> [TrialParameters] {
         var trials: [TrialParameters] = []
         func add(_ head: HeadKind, _ values: TrialParameters) {
             var t = values

@@ -110,11 +110,7 @@ public final class FeatureExtractor: @unchecked Sendable {
             for (m, features) in pooled.enumerated() {
                 for c in 0..<C { row[m * C + c] = features[b * C + c] }
             }
-            if normalize {
-                // x / max(‖x‖₂, 1e-12), as torch.nn.functional.normalize.
-                let norm = max(row.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
-                for i in row.indices { row[i] /= norm }
-            }
+            if normalize { row.withUnsafeMutableBufferPointer { PoolingSettings.normalize($0) } }
             row.withUnsafeBufferPointer { write(b, $0) }
         }
         return model.forwardFLOPs(batch: B, length: T)

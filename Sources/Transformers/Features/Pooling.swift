@@ -56,6 +56,13 @@ public struct PoolingSettings: Sendable, Equatable {
         self.maxLength = maxLength
     }
 
+    /// Divides `row` by max(‖row‖₂, 1e-12), as torch.nn.functional.normalize (sentence-transformers'
+    /// Normalize step); the squares are summed in order, so a row gives the same bits wherever it is normalised.
+    public static func normalize(_ row: UnsafeMutableBufferPointer<Float>) {
+        let norm = max(row.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
+        for i in row.indices { row[i] /= norm }
+    }
+
     /// Reads the settings of `directory`; without sentence-transformers files: `defaultMode`,
     /// no normalisation, no length limit beyond the model's.
     public init(directory: String, defaultMode: PoolingMode) throws {
