@@ -124,21 +124,10 @@ struct TuneHead: ParsableCommand {
             let space = try SearchSpace(heads: headKinds, poolings: searchPooling ? PoolingMode.allCases.map(\.rawValue) : [])
             let foldSplit = try attributing(to: data.source) { try StratifiedFolds(labels: data.labels, folds: folds) }
             try data.features.checkFinite()
-            // Each feature set the search may pick, by `SearchSpace.features(of:)`: training and test features.
-            var featureSets = ["": (train: data.features, test: testData?.features)]
-            if searchPooling {
-                let width = data.features.dimension / PoolingMode.allCases.count
-                featureSets = [:]
-                for (m, mode) in PoolingMode.allCases.enumerated() {
-                    for normalize in [false, true] {
-                        let columns = (m * width)..<((m + 1) * width)
-                        featureSets[space.features(of: ["pooling": .choice(mode.rawValue), "normalize": .choice("\(normalize)")])] =
-                            (data.features.columns(columns, normalized: normalize), testData?.features.columns(columns, normalized: normalize))
-                    }
-                }
-                // What the ledger records of the data: one pooling's dimension.
-                data.features = data.features.columns(0..<width, normalized: false)
-            }
+            let featureSets = searchPooling ? PooledFeatureSets.split(data.features, test: testData?.features, space: space)
+                                            : ["": (train: data.features, test: testData?.features)]
+            // What the ledger records of the data: one pooling's dimension.
+            if searchPooling { data.features = featureSets.min { $0.key < $1.key }!.value.train }
             var search = SearchSettings()
             search.strategy = self.search
             search.trials = trials
