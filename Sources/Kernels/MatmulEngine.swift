@@ -25,6 +25,13 @@ public enum MatmulEngine: String, Sendable, CaseIterable {
         return engine
     }
 
+    /// Throws what `selected()` would for the value of `CKPT_ENGINE`, without probing oneDNN when the
+    /// variable is unset (the probe builds a primitive; a command that runs no product need not pay it).
+    public static func checkEnvironment() throws {
+        guard let value = getenv(environmentVariable), value.pointee != 0 else { return }
+        _ = try selected()
+    }
+
     /// The engine products use when none is named: `selected()`, or the default if
     /// `CKPT_ENGINE` is invalid (the CLI reports that before it gets here).
     public static let current: MatmulEngine = (try? selected()) ?? defaultEngine

@@ -11,7 +11,7 @@ struct ThreadOptions: ParsableArguments {
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         // A mistyped CKPT_ENGINE is reported before any work, not ignored.
         do {
-            _ = try MatmulEngine.selected()
+            try MatmulEngine.checkEnvironment()
         } catch {
             printError("error: \(error)")
             throw ExitCode.failure
