@@ -118,16 +118,13 @@ struct TuneHead: ParsableCommand {
         try reportingFailure {
             let began = Date()
             let ledger = try ledgerOptions.open()
-            let (encoded, testData) = try inputs.labelledSets(model: model, train: train, other: test, otherFeatures: testFeatures,
-                                                              otherLabels: testLabels, everyPooling: searchPooling)
-            var data = encoded
+            let (data, testData) = try inputs.labelledSets(model: model, train: train, other: test, otherFeatures: testFeatures,
+                                                           otherLabels: testLabels, everyPooling: searchPooling)
             let space = try SearchSpace(heads: headKinds, poolings: searchPooling ? PoolingMode.allCases.map(\.rawValue) : [])
             let foldSplit = try attributing(to: data.source) { try StratifiedFolds(labels: data.labels, folds: folds) }
             try data.features.checkFinite()
             let featureSets = searchPooling ? PooledFeatureSets.split(data.features, test: testData?.features, space: space)
                                             : ["": (train: data.features, test: testData?.features)]
-            // What the ledger records of the data: one pooling's dimension.
-            if searchPooling { data.features = featureSets.min { $0.key < $1.key }!.value.train }
             var search = SearchSettings()
             search.strategy = self.search
             search.trials = trials
@@ -138,7 +135,12 @@ struct TuneHead: ParsableCommand {
             search.base.classWeight = classWeight
             search.base.batchSize = inputs.batchSize
             // What the ledger keeps of the model and data: fingerprints read only for a ledger.
-            let fingerprints = try ledger.map { _ in (model: try modelHash(model), dataset: try data.summary()) }
+            let fingerprints = try ledger.map { _ in
+                var dataset = try data.summary()
+                // The ledger records one pooling's dimension, not that of the poolings side by side.
+                if searchPooling { dataset.dimension /= PoolingMode.allCases.count }
+                return (model: try modelHash(model), dataset: dataset)
+            }
             if warmStart, let ledger, let fingerprints {
                 search.warmStart = try ledger.nearestStudies(to: fingerprints.dataset, modelHash: fingerprints.model, limit: 3).compactMap { found in
                     space.trial(from: found.best.parameters).map { ($0, "study \(found.study.id) trial \(found.best.number)") }

@@ -52,9 +52,9 @@ public enum DType: String, CaseIterable, Sendable {
 }
 
 /// Tensor shapes and their sizes, with overflow checked (shapes come from untrusted files).
-enum Shape {
-    /// Number of elements of `shape`, or nil if the product overflows `Int`.
-    static func elementCount(_ shape: [Int]) -> Int? {
+public enum Shape {
+    /// Number of elements of `shape`, or nil if a dimension is negative or the product overflows `Int`.
+    public static func elementCount(_ shape: [Int]) -> Int? {
         var count = 1
         for dim in shape {
             guard dim >= 0 else { return nil }

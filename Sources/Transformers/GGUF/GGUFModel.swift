@@ -41,11 +41,14 @@ public struct GGUFModel {
             throw FormatError(file: path, CheckpointError.noSuchTensor("token_embd.weight"))
         }
         let vocabularySize = embedding.shape[0]
+        // GPT-2's untied output is presented as lm_head: no head may take that name either.
+        let heads = try Self.heads(file, besides: Set(names.map(\.name) + [GGUFNames.lmHead]), fail: fail)
         var fields: [(String, JSON)] = [("model_type", .string(architecture))]
         switch family {
         case .bert:
             let typeCount = file["tokenizer.ggml.token_type_count"]?.int ?? file.tensors.first { $0.name == "token_types.weight" }?.shape.first ?? 2
-            fields = [("architectures", .array([.string("BertModel")]))] + fields + [
+            let maskedLM = heads.contains { $0.name == "cls.predictions.bias" }
+            fields = [("architectures", .array([.string(maskedLM ? "BertForMaskedLM" : "BertModel")]))] + fields + [
                 ("vocab_size", .number("\(vocabularySize)")), ("hidden_size", .number("\(try count(a + "embedding_length"))")),
                 ("num_hidden_layers", .number("\(layers)")), ("num_attention_heads", .number("\(try count(a + "attention.head_count"))")),
                 ("intermediate_size", .number("\(try count(a + "feed_forward_length"))")),
@@ -68,8 +71,6 @@ public struct GGUFModel {
                 ("tie_word_embeddings", .bool(tied)),
             ]
         }
-        let heads = try Self.heads(file, besides: Set(names.map(\.name)), fail: fail)
-        if family == .bert && heads.contains(where: { $0.name == "cls.predictions.bias" }) { fields[0] = ("architectures", .array([.string("BertForMaskedLM")])) }
         config = .object(fields)
         checkpoint = Checkpoint(reader: try RenamedReader(file, entries: names, resident: heads))
         pooling = try Self.pooling(file, family: family, fail: fail)
@@ -105,18 +106,15 @@ public struct GGUFModel {
         }
         return try names.map { name in
             let shapeKey = GGUFKeys.headShape(name), valuesKey = GGUFKeys.head(name)
-            guard let dimensions = file[shapeKey]?.array?.compactMap(\.int), dimensions.count == file[shapeKey]?.array?.count,
-                  !dimensions.isEmpty, dimensions.allSatisfy({ $0 > 0 }) else {
+            let listedDimensions = file[shapeKey]?.array ?? []
+            let dimensions = listedDimensions.compactMap(\.int)
+            guard !dimensions.isEmpty, dimensions.count == listedDimensions.count, dimensions.allSatisfy({ $0 > 0 }) else {
                 throw fail(.badKey(shapeKey, "is missing or not an array of positive dimensions"))
             }
             guard case .array(.float32, let items)? = file[valuesKey] else { throw fail(.badKey(valuesKey, "is missing or not an array of float32")) }
-            // The values are counted, so the product of the dimensions is checked without overflowing.
-            var product = 1
-            for d in dimensions {
-                guard product <= items.count / d else { throw fail(.badKey(shapeKey, "does not match the \(items.count) values of \(valuesKey)")) }
-                product *= d
+            guard Shape.elementCount(dimensions) == items.count else {
+                throw fail(.badKey(shapeKey, "does not match the \(items.count) values of \(valuesKey)"))
             }
-            guard product == items.count else { throw fail(.badKey(shapeKey, "does not match the \(items.count) values of \(valuesKey)")) }
             return (name, dimensions, items.map { if case .float32(let v) = $0 { v } else { 0 } })
         }
     }
