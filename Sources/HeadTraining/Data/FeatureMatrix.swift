@@ -59,13 +59,15 @@ public struct FeatureMatrix: Sendable, Equatable {
         // x·0 is 0 for a finite x and NaN for ±∞ and NaN: one vectorised pass over the features
         // (a few percent of a head fit when done value by value), then the search only on failure.
         let allFinite = values.withUnsafeBufferPointer { v in
-            var lanes = SIMD16<Float>(), tail: Float = 0, i = 0
-            while i + 16 <= v.count {
-                lanes += UnsafeRawPointer(v.baseAddress! + i).loadUnaligned(as: SIMD16<Float>.self) * 0
-                i += 16
+            // Four sums side by side, so the adds' latency does not bound the pass.
+            var lanes = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>()), tail: Float = 0, i = 0
+            func zeroed(_ at: Int) -> SIMD16<Float> { UnsafeRawPointer(v.baseAddress! + at).loadUnaligned(as: SIMD16<Float>.self) * 0 }
+            while i + 64 <= v.count {
+                lanes.0 += zeroed(i); lanes.1 += zeroed(i + 16); lanes.2 += zeroed(i + 32); lanes.3 += zeroed(i + 48)
+                i += 64
             }
             while i < v.count { tail += v[i] * 0; i += 1 }
-            return lanes.sum() + tail == 0
+            return (lanes.0 + lanes.1 + lanes.2 + lanes.3).sum() + tail == 0
         }
         if !allFinite, let bad = values.firstIndex(where: { !$0.isFinite }) {
             throw HeadTrainingError.nonFiniteFeature(row: bad / max(dimension, 1), column: bad % max(dimension, 1))

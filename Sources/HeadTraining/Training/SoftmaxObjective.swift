@@ -44,7 +44,8 @@ struct SoftmaxObjective: @unchecked Sendable {
     /// L moves by ~1e-9 relative, which matters only where steps change it by less).
     func evaluate(_ theta: [Double], _ gradient: inout [Double], coarse: Bool) -> Double {
         let P = parameterCount, K = classes
-        var partial = [Double](repeating: 0, count: slices * P)
+        // Each slice's pass writes all of its part (the kernel zeroes its sums first).
+        var partial = [Double](unsafeUninitializedCapacity: slices * P) { _, count in count = slices * P }
         var losses = [Double](repeating: 0, count: slices)
         let coarseWeights = coarse ? theta[0..<(K * dimension)].map(Float.init) : []
         x.withUnsafeBufferPointer { x in labels.withUnsafeBufferPointer { y in rowWeights.withUnsafeBufferPointer { s in
@@ -57,17 +58,34 @@ struct SoftmaxObjective: @unchecked Sendable {
                 } }
             } }
         } } }
-        var loss = 0.0
-        for slice in 0..<slices {
-            loss += losses[slice]
-            for j in 0..<P { gradient[j] = (slice == 0 ? 0 : gradient[j]) + partial[slice * P + j] }
-        }
+        let loss = losses.reduce(0, +)
         var squares = 0.0
-        for j in 0..<(K * dimension) {
-            gradient[j] += penalty * theta[j]
-            squares += theta[j] * theta[j]
-        }
+        partial.withUnsafeBufferPointer { partial in theta.withUnsafeBufferPointer { theta in
+            gradient.withUnsafeMutableBufferPointer { gradient in
+                Self.sumSlices(partial, count: slices, into: UnsafeMutableBufferPointer(rebasing: gradient[0..<P]))
+                for j in 0..<(K * dimension) {
+                    gradient[j] += penalty * theta[j]
+                    squares += theta[j] * theta[j]
+                }
+            }
+        } }
         return loss + penalty / 2 * squares
+    }
+
+    /// gradient[j] = ((0 + part₀[j]) + part₁[j]) + …, the slices' parts (each `gradient.count`
+    /// long, one after another in `parts`) added in slice order, eight elements at a time.
+    private static func sumSlices(_ parts: UnsafeBufferPointer<Double>, count: Int, into gradient: UnsafeMutableBufferPointer<Double>) {
+        typealias Lanes = SIMD8<Double>
+        let P = gradient.count
+        func lanes(_ p: UnsafePointer<Double>) -> Lanes { UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
+        var j = 0
+        while j + Lanes.scalarCount <= P {
+            var sum = Lanes()
+            for slice in 0..<count { sum += lanes(parts.baseAddress! + slice * P + j) }
+            UnsafeMutableRawPointer(gradient.baseAddress! + j).storeBytes(of: sum, as: Lanes.self)
+            j += Lanes.scalarCount
+        }
+        for j in j..<P { gradient[j] = (0..<count).reduce(0) { $0 + parts[$1 * P + j] } }
     }
 
     /// The pointers one evaluation's threads share; each slice writes only its own part of
