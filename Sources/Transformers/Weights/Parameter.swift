@@ -1,4 +1,5 @@
 import Kernels
+import TensorFormats
 
 /// A weight tensor in f32, in memory the model owns (64-byte aligned, never moved), so kernels can
 /// take its pointer for the model's lifetime.
@@ -8,8 +9,20 @@ final class Parameter: @unchecked Sendable {
 
     init(_ values: [Float]) {
         count = values.count
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * 4, alignment: 64).bindMemory(to: Float.self, capacity: max(1, count))
+        pointer = Self.allocate(count)
         values.withUnsafeBufferPointer { pointer.initialize(from: $0.baseAddress!, count: count) }
+    }
+
+    /// The tensor's elements decoded to f32 straight into the parameter's memory, with no
+    /// intermediate array (which for a token embedding held a second copy of the largest tensor).
+    init(decoding view: TensorView) {
+        count = view.info.elementCount
+        pointer = Self.allocate(count)
+        ElementConversion.decode(view.bytes, as: view.dtype, into: UnsafeMutableBufferPointer(start: pointer, count: count))
+    }
+
+    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * 4, alignment: 64).bindMemory(to: Float.self, capacity: max(1, count))
     }
 
     /// The parameters one after another (row blocks of a stacked matrix).

@@ -78,7 +78,7 @@ public final class WeightSource {
             throw FormatError(file: checkpoint.path, WeightError.shapeMismatch(name: stored, expected: shape, found: view.shape))
         }
         defer { view.releasePages() }  // copied: the mapped pages need not stay resident
-        return Parameter(view.floats())
+        return Parameter(decoding: view)
     }
 
     /// The linear weight `name` of `shape` as stored, its outputs along `outputAxis`: f32, bf16
