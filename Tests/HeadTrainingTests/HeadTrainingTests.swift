@@ -78,6 +78,15 @@ final class HeadTrainingTests: XCTestCase {
         XCTAssertThrowsError(try HeadTrainer.train(poisoned, labels: labels, settings: TrainingSettings())) {
             XCTAssertEqual("\($0)", "feature row 2 (0-based) holds a NaN or infinite value at column 1")
         }
+        // Cross-validation checks its matrix once, and every fit it would run refuses it.
+        let folds = try StratifiedFolds(labels: labels, folds: 2)
+        let validation = CrossValidation(features: poisoned, labels: labels, folds: folds, metric: .accuracy)
+        XCTAssertThrowsError(try validation.scores(TrainingSettings(), folds: [0], threads: 1)) {
+            XCTAssertEqual("\($0)", "feature row 2 (0-based) holds a NaN or infinite value at column 1")
+        }
+        XCTAssertThrowsError(try validation.linearPathScores([1e-3], settings: TrainingSettings(), threads: 1)) {
+            XCTAssertEqual("\($0)", "feature row 2 (0-based) holds a NaN or infinite value at column 1")
+        }
         var infinite = features   // the last value: past the checker's last whole vector
         infinite.values[features.values.count - 1] = -.infinity
         XCTAssertThrowsError(try HeadTrainer.train(infinite, labels: labels, settings: TrainingSettings())) {

@@ -55,7 +55,7 @@ public struct FeatureMatrix: Sendable, Equatable {
     }
 
     /// Throws on the first NaN or infinity (training on one would poison every weight).
-    public func checkFinite() throws {
+    public func checkFinite() throws(HeadTrainingError) {
         // x·0 is 0 for a finite x and NaN for ±∞ and NaN: one vectorised pass over the features
         // (a few percent of a head fit when done value by value), then the search only on failure.
         let allFinite = values.withUnsafeBufferPointer { v in

@@ -17,10 +17,14 @@ public struct CrossValidation: Sendable {
     public let folds: StratifiedFolds
     public let metric: SearchMetric
     private let parts: [(train: FeatureMatrix, trainLabels: [String], test: FeatureMatrix, testLabels: [String])]
+    /// Why the features cannot be trained on (a NaN or infinity), found once here rather than at
+    /// every fold's fit; thrown by every call that fits.
+    private let unusable: HeadTrainingError?
 
     public init(features: FeatureMatrix, labels: [String], folds: StratifiedFolds, metric: SearchMetric) {
         self.folds = folds
         self.metric = metric
+        do { try features.checkFinite(); unusable = nil } catch { unusable = error }
         parts = (0..<folds.count).map { fold in
             let (train, test) = folds.split(fold)
             return (features.subset(train), train.map { labels[$0] }, features.subset(test), test.map { labels[$0] })
@@ -32,7 +36,8 @@ public struct CrossValidation: Sendable {
     public func scores(_ settings: TrainingSettings, folds which: [Int], starts: [Int: [Double]] = [:],
                        threads: Int) throws -> [(score: Double, parameters: [Double]?)] {
         try mapFolds(which, threads: threads) { fold, part, fitThreads in
-            let fit = try HeadTrainer.train(part.train, labels: part.trainLabels, settings: settings, threads: fitThreads, start: starts[fold])
+            let fit = try HeadTrainer.train(part.train, labels: part.trainLabels, validation: nil, settings: settings, threads: fitThreads,
+                                            start: starts[fold], progress: nil, checkingFeatures: false)
             return (metric.score(try fit.head.report(part.test, truth: part.testLabels, threads: fitThreads)), fit.parameters)
         }
     }
@@ -41,7 +46,8 @@ public struct CrossValidation: Sendable {
     /// [penalty][fold].
     public func linearPathScores(_ penalties: [Double], settings: TrainingSettings, threads: Int) throws -> [[(score: Double, parameters: [Double]?)]] {
         let byFold = try mapFolds(Array(0..<folds.count), threads: threads) { _, part, fitThreads in
-            try HeadTrainer.linearPath(part.train, labels: part.trainLabels, penalties: penalties, settings: settings, threads: fitThreads)
+            try HeadTrainer.linearPath(part.train, labels: part.trainLabels, penalties: penalties, settings: settings, threads: fitThreads,
+                                       checkingFeatures: false)
                 .map { (metric.score(try $0.head.report(part.test, truth: part.testLabels, threads: fitThreads)), $0.parameters) }
         }
         return penalties.indices.map { p in byFold.map { $0[p] } }
@@ -51,6 +57,7 @@ public struct CrossValidation: Sendable {
 
     /// `body(fold, its rows, the threads its fit may use)` on the folds `which`, results in that order.
     private func mapFolds<T: Sendable>(_ which: [Int], threads: Int, _ body: @Sendable (Int, Part, Int) throws -> T) throws -> [T] {
+        if let unusable { throw unusable }
         let results = ResultSlots<T>(count: which.count)
         let parts = self.parts
         let whole = which.count / threads * threads, rest = which.count - whole

@@ -43,9 +43,17 @@ public enum HeadTrainer {
     public static func train(_ features: FeatureMatrix, labels: [String], validation: (FeatureMatrix, [String])? = nil,
                              settings: TrainingSettings, threads: Int = 1, start: [Double]? = nil,
                              progress: ((Int) -> Void)? = nil) throws -> TrainingOutcome {
+        try train(features, labels: labels, validation: validation, settings: settings, threads: threads, start: start, progress: progress,
+                  checkingFeatures: true)
+    }
+
+    /// `train`, leaving the check that `features` are finite to the caller when `checkingFeatures`
+    /// is false: cross-validation checks its matrix once, not again at every fold's fit.
+    static func train(_ features: FeatureMatrix, labels: [String], validation: (FeatureMatrix, [String])?, settings: TrainingSettings,
+                      threads: Int, start: [Double]?, progress: ((Int) -> Void)?, checkingFeatures: Bool) throws -> TrainingOutcome {
         guard features.rows == labels.count else { throw HeadTrainingError.countMismatch(features: features.rows, labels: labels.count) }
         guard features.rows > 0 else { throw HeadTrainingError.noExamples }
-        try features.checkFinite()
+        if checkingFeatures { try features.checkFinite() }
         let classes = LabelledDataset.classes(of: labels)
         guard classes.count >= 2 else { throw HeadTrainingError.singleClass(classes[0]) }
         let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
@@ -105,8 +113,14 @@ public enum HeadTrainer {
     /// penalty as `train` takes them.
     public static func linearPath(_ features: FeatureMatrix, labels: [String], penalties: [Double], settings: TrainingSettings,
                                   threads: Int) throws -> [TrainingOutcome] {
+        try linearPath(features, labels: labels, penalties: penalties, settings: settings, threads: threads, checkingFeatures: true)
+    }
+
+    /// `linearPath`, the finiteness check left to the caller when `checkingFeatures` is false (as for `train`).
+    static func linearPath(_ features: FeatureMatrix, labels: [String], penalties: [Double], settings: TrainingSettings,
+                           threads: Int, checkingFeatures: Bool) throws -> [TrainingOutcome] {
         guard features.rows == labels.count else { throw HeadTrainingError.countMismatch(features: features.rows, labels: labels.count) }
-        try features.checkFinite()
+        if checkingFeatures { try features.checkFinite() }
         let classes = LabelledDataset.classes(of: labels)
         guard classes.count >= 2 else { throw HeadTrainingError.singleClass(classes.first ?? "") }
         let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
