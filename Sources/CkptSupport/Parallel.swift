@@ -10,7 +10,7 @@ package enum Parallel {
             body(range)
             return
         }
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        run(workers) { worker in
             body((range.lowerBound + range.count * worker / workers)..<(range.lowerBound + range.count * (worker + 1) / workers))
         }
     }
@@ -27,9 +27,28 @@ package enum Parallel {
         withUnsafeTemporaryAllocation(of: Int64.self, capacity: 1) { counter in
             counter[0] = 0
             let next = UncheckedSendable(counter.baseAddress!)  // claimed atomically (see CKernels)
-            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            run(workers) { _ in
                 while case let index = Int(ckpt_claim_next(next.value)), index < count { body(index) }
             }
         }
     }
+
+    /// Runs `body(w)` for w in 0..<workers at once, on the spinning pool of CKernels (threads that
+    /// answer within microseconds), or through Dispatch when the pool is running another region.
+    private static func run(_ workers: Int, _ body: @Sendable (Int) -> Void) {
+        withoutActuallyEscaping(body) { body in
+            let box = Unmanaged.passRetained(PoolBody(body))
+            defer { box.release() }
+            let pooled = ckpt_pool_run(Int64(workers), { context, worker in
+                Unmanaged<PoolBody>.fromOpaque(context!).takeUnretainedValue().body(Int(worker))
+            }, box.toOpaque())
+            if pooled != 0 { DispatchQueue.concurrentPerform(iterations: workers, execute: body) }
+        }
+    }
+}
+
+/// A region's body, passed to the pool's threads by pointer.
+private final class PoolBody: Sendable {
+    let body: @Sendable (Int) -> Void
+    init(_ body: @escaping @Sendable (Int) -> Void) { self.body = body }
 }

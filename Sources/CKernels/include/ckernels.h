@@ -50,6 +50,16 @@ void ckpt_layer_norm(const float *x, const float *bias, float *y, int64_t rows, 
 /// claim the next one.
 static inline int64_t ckpt_claim_next(int64_t *counter) { return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED); }
 
+/// A parallel region's work for one participant, numbered 0 (the caller) ..< participants.
+typedef void (*ckpt_pool_body)(void *context, int64_t participant);
+
+/// Runs body(context, p) for p in 0 ..< participants (2 ... 127) at once: p = 0 on the calling
+/// thread, the others on the process's pool threads, which wait for the next region by spinning
+/// (yielding to anything else runnable) for 2 ms before they sleep. Returns when all have finished:
+/// 0; or at once -1, having run nothing, when the pool is running another caller's region (a
+/// nested or concurrent one) or cannot start its threads.
+int ckpt_pool_run(int64_t participants, ckpt_pool_body body, void *context);
+
 /// f32 → bf16 bits, rounding to nearest (ties to even), as oneDNN and PyTorch convert.
 void ckpt_to_bf16(const float *x, uint16_t *out, int64_t count);
 /// Each value rounded to the nearest bf16, kept as f32 (the bf16 route of engines without bf16 products).

@@ -1,0 +1,70 @@
+import CkptSupport
+import Dispatch
+import Foundation
+import XCTest
+
+/// The parallel regions every kernel runs on: each part or index exactly once, whether the region
+/// runs on the spinning pool, on sleeping pool threads woken by a futex, or (nested, concurrent)
+/// through Dispatch.
+final class ParallelTests: XCTestCase {
+    /// Counts how often each index is visited; one slot per index, so threads never share one.
+    private final class Visits: @unchecked Sendable {
+        let counts: UnsafeMutablePointer<Int>
+        let size: Int
+        init(_ size: Int) {
+            self.size = size
+            counts = .allocate(capacity: size)
+            counts.initialize(repeating: 0, count: size)
+        }
+        deinit { counts.deallocate() }
+        var all: [Int] { Array(UnsafeBufferPointer(start: counts, count: size)) }
+    }
+
+    private func checkRegions(count: Int, threads: Int, file: StaticString = #filePath, line: UInt = #line) {
+        let parts = Visits(count), indices = Visits(count)
+        Parallel.forEachPart(of: 0..<count, threads: threads) { part in
+            for index in part { parts.counts[index] += 1 }
+        }
+        Parallel.forEachIndex(count, threads: threads) { index in indices.counts[index] += 1 }
+        XCTAssertEqual(parts.all, Array(repeating: 1, count: count), "parts, \(count) over \(threads) threads", file: file, line: line)
+        XCTAssertEqual(indices.all, Array(repeating: 1, count: count), "indices, \(count) over \(threads) threads", file: file, line: line)
+    }
+
+    func testEveryPartAndIndexRunsOnceAtAnyThreadCount() {
+        // Growing the pool to 5 threads, then regions that leave some of its threads out.
+        for threads in [1, 2, 5, 3, 2, 4] {
+            for _ in 0..<200 { checkRegions(count: 37, threads: threads) }
+        }
+    }
+
+    func testPartsAreContiguousAndEachWorkerGetsItsOwn() {
+        let starts = Visits(3)
+        Parallel.forEachPart(of: 10..<19, threads: 3) { part in starts.counts[(part.lowerBound - 10) / 3] = part.count }
+        XCTAssertEqual(starts.all, [3, 3, 3])
+    }
+
+    func testRegionsAfterThePoolHasGoneToSleep() {
+        for _ in 0..<5 {
+            usleep(10_000)  // longer than the pool's spin, so its threads wait on the futex
+            checkRegions(count: 64, threads: 2)
+        }
+    }
+
+    func testNestedRegionsRunThroughDispatch() {
+        let visits = Visits(8 * 16)
+        Parallel.forEachIndex(8, threads: 2) { outer in
+            Parallel.forEachIndex(16, threads: 2) { inner in visits.counts[outer * 16 + inner] += 1 }
+        }
+        XCTAssertEqual(visits.all, Array(repeating: 1, count: 8 * 16))
+    }
+
+    func testRegionsFromConcurrentCallers() {
+        let visits = Visits(4 * 500 * 8)
+        DispatchQueue.concurrentPerform(iterations: 4) { caller in
+            for round in 0..<500 {
+                Parallel.forEachIndex(8, threads: 2) { index in visits.counts[(caller * 500 + round) * 8 + index] += 1 }
+            }
+        }
+        XCTAssertEqual(visits.all, Array(repeating: 1, count: 4 * 500 * 8))
+    }
+}
