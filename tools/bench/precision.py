@@ -13,7 +13,8 @@ each precision (`bench-generate --precision`), against transformers' prefill und
 Peak RSS: `ckpt embed` of the short set and `ckpt generate` of 16 tokens, per precision.
 
 The machine drifts by ±25 % from minute to minute, so the sides alternate for `--rounds` rounds and
-each figure is its best round.
+each figure is its best round. ckpt's decoding runs `--decode-rounds` rounds (default 5), and the
+bf16 and int8 decode rates are also given against f32's of the same round.
 
     python tools/bench/precision.py --ckpt .build/release/ckpt --minilm .cache/models/all-MiniLM-L6-v2 \
         --gpt2 .cache/models/gpt2-124m --work .cache/bench
@@ -54,6 +55,7 @@ def main():
     ap.add_argument("--gpt2", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--decode-rounds", type=int, default=5, help="rounds of ckpt's decoding in each precision (PyTorch's: --rounds)")
     args = ap.parse_args()
     work = Path(args.work)
     system, _ = describe(args.ckpt)
@@ -92,19 +94,28 @@ def main():
 
     text = ROOT / "fixtures" / "data" / "trec-test.tsv"
     runs = []
-    for _ in range(args.rounds):
+    for round_number in range(max(args.rounds, args.decode_rounds)):
         round_ = {p: json.loads(subprocess.run([args.ckpt, "bench-generate", "--model", args.gpt2, "--threads", str(THREADS), "--precision", p,
                                                 str(text)], check=True, capture_output=True, text=True).stdout) for p in ("f32", "bf16", "int8")}
-        round_["torch_bf16"] = json.loads(subprocess.run([sys.executable, "-c", HF_PEER, args.gpt2, str(text), str(THREADS), "bf16"],
-                                                         check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        if round_number < args.rounds:
+            round_["torch_bf16"] = json.loads(subprocess.run([sys.executable, "-c", HF_PEER, args.gpt2, str(text), str(THREADS), "bf16"],
+                                                             check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
         runs.append(round_)
-    gpt2 = {k: {m: max(r[k][m] for r in runs) for m in ("decode_tokens_per_second", "prefill_tokens_per_second")} for k in runs[0]}
+    gpt2 = {k: {m: max(r[k][m] for r in runs if k in r) for m in ("decode_tokens_per_second", "prefill_tokens_per_second")} for k in runs[0]}
+    # The same round's runs are seconds apart, so their ratio drifts less than the best-of figures'.
+    for p in ("bf16", "int8"):
+        ratios = sorted(r[p]["decode_tokens_per_second"] / r["f32"]["decode_tokens_per_second"] for r in runs)
+        gpt2[p]["decode_vs_f32_per_round"] = ratios
     report["gpt2"] = gpt2
     f32 = gpt2["f32"]
     print(f"\n{'GPT-2 124M':12} {'decode tok/s':>12} {'vs f32':>7} {'prefill tok/s':>14} {'vs torch bf16':>14}")
     for k, v in gpt2.items():
         print(f"{k:12} {v['decode_tokens_per_second']:12.1f} {v['decode_tokens_per_second'] / f32['decode_tokens_per_second']:6.2f}x "
               f"{v['prefill_tokens_per_second']:14.0f} {v['prefill_tokens_per_second'] / gpt2['torch_bf16']['prefill_tokens_per_second']:13.2f}x")
+    for p in ("bf16", "int8"):
+        ratios = gpt2[p]["decode_vs_f32_per_round"]
+        print(f"decode {p} / f32 within each of {len(ratios)} rounds: median {ratios[len(ratios) // 2]:.2f}x, "
+              f"range {ratios[0]:.2f}-{ratios[-1]:.2f}x")
 
     short = inputs(work)[0][1]
     for precision in ("f32", "bf16", "int8"):
