@@ -26,6 +26,18 @@ static void *job_context;
 static int generation;
 static int sleepers;             // pool threads in, or about to enter, FUTEX_WAIT
 static int64_t remaining;        // pool threads of the current job not yet finished
+static int64_t active;           // participants of the current job still running their own part
+
+// A nested region (`ckpt_pool_share`) that participants done with their own part may join. Its
+// word: a number bumped at each publication (bits 32…63), the next joiner's participant number
+// (16…31) and the end of those numbers (0…15); joiners claim a number by compare-and-swap on the
+// whole word, so a joiner that read the body of an older publication can never claim.
+static int share_owner;          // 1 while a nested region is published or being closed
+static ckpt_pool_body share_body;
+static void *share_context;
+static uint64_t share_word;
+static int64_t share_finished;   // joiners of the publication that have finished
+static _Thread_local int in_region;  // this thread runs a part of the pool's current job
 
 static int64_t now_nanoseconds(void) {
     struct timespec t;
@@ -53,13 +65,42 @@ static int next_generation(int seen) {
     }
 }
 
+// Runs one participant's part of the published nested region, if it has one left; whether it did.
+static int join_shared(void) {
+    uint64_t word = __atomic_load_n(&share_word, __ATOMIC_ACQUIRE);
+    for (;;) {
+        const uint64_t next = word >> 16 & 0xffff, end = word & 0xffff;
+        if (next >= end) return 0;
+        ckpt_pool_body body = __atomic_load_n(&share_body, __ATOMIC_RELAXED);
+        void *context = __atomic_load_n(&share_context, __ATOMIC_RELAXED);
+        if (__atomic_compare_exchange_n(&share_word, &word, word + (1u << 16), 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            body(context, (int64_t)next);
+            __atomic_fetch_add(&share_finished, 1, __ATOMIC_RELEASE);
+            return 1;
+        }
+    }
+}
+
+// A participant's part of the job, then help with the others' nested regions until every part is done.
+static void take_part(ckpt_pool_body body, void *context, int64_t participant) {
+    in_region = 1;
+    body(context, participant);
+    __atomic_fetch_sub(&active, 1, __ATOMIC_ACQ_REL);
+    for (int idle = 0; __atomic_load_n(&active, __ATOMIC_ACQUIRE) > 0;) {
+        idle = join_shared() ? 0 : idle + 1;
+        if (idle < 4096) _mm_pause();
+        else sched_yield();
+    }
+    in_region = 0;
+}
+
 static void *pool_thread(void *argument) {
     const int64_t index = (int64_t)(intptr_t)argument;
     int seen = 0;
     for (;;) {
         seen = next_generation(seen);
         if (index < (seen & 127)) {
-            job_body(job_context, index);
+            take_part(job_body, job_context, index);
             __atomic_fetch_sub(&remaining, 1, __ATOMIC_RELEASE);
         }
     }
@@ -95,14 +136,39 @@ int ckpt_pool_run(int64_t participants, ckpt_pool_body body, void *context) {
     job_body = body;
     job_context = context;
     __atomic_store_n(&remaining, participants - 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&active, participants, __ATOMIC_RELAXED);
     int next = (int)(((unsigned)__atomic_load_n(&generation, __ATOMIC_RELAXED) / 128 + 1) % (1u << 24) * 128 + (unsigned)participants);
     __atomic_store_n(&generation, next, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&sleepers, __ATOMIC_SEQ_CST) > 0) syscall(SYS_futex, &generation, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-    body(context, 0);
+    take_part(body, context, 0);
     for (int round = 0; __atomic_load_n(&remaining, __ATOMIC_ACQUIRE) > 0; round++) {
         if (round < 4096) _mm_pause();
         else sched_yield();
     }
     __atomic_store_n(&busy, 0, __ATOMIC_RELEASE);
+    return 0;
+}
+
+int ckpt_pool_share(int64_t participants, ckpt_pool_body body, void *context) {
+    if (!in_region) return ckpt_pool_run(participants, body, context);
+    int expected = 0;
+    if (participants < 2 || !__atomic_compare_exchange_n(&share_owner, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        body(context, 0);
+        return 0;
+    }
+    const int64_t end = participants < 0xffff ? participants : 0xffff;
+    __atomic_store_n(&share_body, body, __ATOMIC_RELAXED);
+    __atomic_store_n(&share_context, context, __ATOMIC_RELAXED);
+    __atomic_store_n(&share_finished, 0, __ATOMIC_RELAXED);
+    const uint64_t number = (__atomic_load_n(&share_word, __ATOMIC_RELAXED) >> 32) + 1;
+    __atomic_store_n(&share_word, number << 32 | 1u << 16 | (uint64_t)end, __ATOMIC_RELEASE);
+    body(context, 0);
+    // Closed: the next number is the end, so no one joins after this; wait for those who did.
+    uint64_t word = __atomic_load_n(&share_word, __ATOMIC_ACQUIRE);
+    while (!__atomic_compare_exchange_n(&share_word, &word, number << 32 | (uint64_t)end << 16 | (uint64_t)end, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {}
+    const int64_t joined = (int64_t)(word >> 16 & 0xffff) - 1;
+    while (__atomic_load_n(&share_finished, __ATOMIC_ACQUIRE) < joined) _mm_pause();
+    __atomic_store_n(&share_owner, 0, __ATOMIC_RELEASE);
     return 0;
 }

@@ -10,7 +10,7 @@ package enum Parallel {
             body(range)
             return
         }
-        run(workers) { worker in
+        run(workers, claiming: false) { worker in
             body((range.lowerBound + range.count * worker / workers)..<(range.lowerBound + range.count * (worker + 1) / workers))
         }
     }
@@ -27,7 +27,7 @@ package enum Parallel {
         withUnsafeTemporaryAllocation(of: Int64.self, capacity: 1) { counter in
             counter[0] = 0
             let next = UncheckedSendable(counter.baseAddress!)  // claimed atomically (see CKernels)
-            run(workers) { _ in
+            run(workers, claiming: true) { _ in
                 while case let index = Int(ckpt_claim_next(next.value)), index < count { body(index) }
             }
         }
@@ -35,11 +35,15 @@ package enum Parallel {
 
     /// Runs `body(w)` for w in 0..<workers at once, on the spinning pool of CKernels (threads that
     /// answer within microseconds), or through Dispatch when the pool is running another region.
-    private static func run(_ workers: Int, _ body: @Sendable (Int) -> Void) {
+    /// `claiming`: the workers claim the work themselves, so that any number of them does all of it;
+    /// nested in a pool region, such a body runs on this thread and on those of the region's
+    /// threads that have finished their own part (see `ckpt_pool_share`).
+    private static func run(_ workers: Int, claiming: Bool, _ body: @Sendable (Int) -> Void) {
         withoutActuallyEscaping(body) { body in
             let box = Unmanaged.passRetained(PoolBody(body))
             defer { box.release() }
-            let pooled = ckpt_pool_run(Int64(workers), { context, worker in
+            let start = claiming ? ckpt_pool_share : ckpt_pool_run
+            let pooled = start(Int64(workers), { context, worker in
                 Unmanaged<PoolBody>.fromOpaque(context!).takeUnretainedValue().body(Int(worker))
             }, box.toOpaque())
             if pooled != 0 { DispatchQueue.concurrentPerform(iterations: workers, execute: body) }

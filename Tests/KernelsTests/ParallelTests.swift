@@ -50,12 +50,40 @@ final class ParallelTests: XCTestCase {
         }
     }
 
-    func testNestedRegionsRunThroughDispatch() {
+    func testNestedRegionsRunEveryIndexOnce() {
         let visits = Visits(8 * 16)
         Parallel.forEachIndex(8, threads: 2) { outer in
             Parallel.forEachIndex(16, threads: 2) { inner in visits.counts[outer * 16 + inner] += 1 }
         }
         XCTAssertEqual(visits.all, Array(repeating: 1, count: 8 * 16))
+        // Fixed parts nested in a region go through Dispatch.
+        let parts = Visits(4 * 10)
+        Parallel.forEachIndex(4, threads: 2) { outer in
+            Parallel.forEachPart(of: 0..<10, threads: 2) { part in for i in part { parts.counts[outer * 10 + i] += 1 } }
+        }
+        XCTAssertEqual(parts.all, Array(repeating: 1, count: 4 * 10))
+    }
+
+    /// One part of a region runs many nested regions, the other few, so the thread that finishes
+    /// first joins the nested regions still being run (`ckpt_pool_share`).
+    func testNestedRegionsOfALongPartAreSharedWithoutLosingAnIndex() {
+        let regions = 400, items = 24
+        let visits = Visits(regions * items), short = Visits(items)
+        for _ in 0..<5 {
+            for i in 0..<(regions * items) { visits.counts[i] = 0 }
+            for i in 0..<items { short.counts[i] = 0 }
+            Parallel.forEachIndex(2, threads: 2) { part in
+                if part == 0 {
+                    for region in 0..<regions {
+                        Parallel.forEachIndex(items, threads: 2) { item in visits.counts[region * items + item] += 1 }
+                    }
+                } else {
+                    Parallel.forEachIndex(items, threads: 2) { item in short.counts[item] += 1 }
+                }
+            }
+            XCTAssertEqual(visits.all, Array(repeating: 1, count: regions * items))
+            XCTAssertEqual(short.all, Array(repeating: 1, count: items))
+        }
     }
 
     func testRegionsFromConcurrentCallers() {

@@ -60,6 +60,13 @@ typedef void (*ckpt_pool_body)(void *context, int64_t participant);
 /// nested or concurrent one) or cannot start its threads.
 int ckpt_pool_run(int64_t participants, ckpt_pool_body body, void *context);
 
+/// For a body whose participants claim the work items themselves, so that any number of them,
+/// from participant 0 alone to all, does all of it. Outside the pool's threads: `ckpt_pool_run`.
+/// On a thread running a part of the pool's job (a nested region): body(context, 0) here, while
+/// participants of that job that have finished their own part run body(context, p) for the next
+/// p < participants as they come; returns 0 once all that joined have finished.
+int ckpt_pool_share(int64_t participants, ckpt_pool_body body, void *context);
+
 /// f32 → bf16 bits, rounding to nearest (ties to even), as oneDNN and PyTorch convert.
 void ckpt_to_bf16(const float *x, uint16_t *out, int64_t count);
 /// Each value rounded to the nearest bf16, kept as f32 (the bf16 route of engines without bf16 products).

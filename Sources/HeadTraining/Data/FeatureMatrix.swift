@@ -34,9 +34,17 @@ public struct FeatureMatrix: Sendable, Equatable {
 
     /// The rows at `indices`, in that order.
     public func subset(_ indices: [Int]) -> FeatureMatrix {
-        var out = [Float](); out.reserveCapacity(indices.count * dimension)
-        for i in indices { out += values[(i * dimension)..<((i + 1) * dimension)] }
-        return FeatureMatrix(rows: indices.count, dimension: dimension, values: out)
+        let d = dimension
+        let out = [Float](unsafeUninitializedCapacity: indices.count * d) { out, count in
+            values.withUnsafeBufferPointer { values in
+                for (row, i) in indices.enumerated() {
+                    precondition(i >= 0 && i < rows, "FeatureMatrix.subset: row \(i) outside \(rows) rows")
+                    (out.baseAddress! + row * d).initialize(from: values.baseAddress! + i * d, count: d)
+                }
+            }
+            count = indices.count * d
+        }
+        return FeatureMatrix(rows: indices.count, dimension: d, values: out)
     }
 
     /// Columns `range` of every row, each row L2-normalised if `normalized` (as the feature

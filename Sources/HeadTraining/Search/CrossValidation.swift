@@ -35,34 +35,40 @@ public struct CrossValidation: Sendable {
     /// the L-BFGS parameters it ended at; each fold's fit starts from `starts[fold]` when given.
     public func scores(_ settings: TrainingSettings, folds which: [Int], starts: [Int: [Double]] = [:],
                        threads: Int) throws -> [(score: Double, parameters: [Double]?)] {
-        try mapFolds(which, threads: threads) { fold, part, fitThreads in
+        try mapFolds(which, threads: threads) { fold, part, fitThreads, ownThreads in
             let fit = try HeadTrainer.train(part.train, labels: part.trainLabels, validation: nil, settings: settings, threads: fitThreads,
                                             start: starts[fold], progress: nil, checkingFeatures: false)
-            return (metric.score(try fit.head.report(part.test, truth: part.testLabels, threads: fitThreads)), fit.parameters)
+            return (metric.score(try fit.head.report(part.test, truth: part.testLabels, threads: ownThreads)), fit.parameters)
         }
     }
 
     /// Scores of linear heads along `penalties` (see `HeadTrainer.linearPath`) and their solutions:
     /// [penalty][fold].
     public func linearPathScores(_ penalties: [Double], settings: TrainingSettings, threads: Int) throws -> [[(score: Double, parameters: [Double]?)]] {
-        let byFold = try mapFolds(Array(0..<folds.count), threads: threads) { _, part, fitThreads in
+        let byFold = try mapFolds(Array(0..<folds.count), threads: threads) { _, part, fitThreads, ownThreads in
             try HeadTrainer.linearPath(part.train, labels: part.trainLabels, penalties: penalties, settings: settings, threads: fitThreads,
                                        checkingFeatures: false)
-                .map { (metric.score(try $0.head.report(part.test, truth: part.testLabels, threads: fitThreads)), $0.parameters) }
+                .map { (metric.score(try $0.head.report(part.test, truth: part.testLabels, threads: ownThreads)), $0.parameters) }
         }
         return penalties.indices.map { p in byFold.map { $0[p] } }
     }
 
     private typealias Part = (train: FeatureMatrix, trainLabels: [String], test: FeatureMatrix, testLabels: [String])
 
-    /// `body(fold, its rows, the threads its fit may use)` on the folds `which`, results in that order.
-    private func mapFolds<T: Sendable>(_ which: [Int], threads: Int, _ body: @Sendable (Int, Part, Int) throws -> T) throws -> [T] {
+    /// `body(fold, its rows, the threads its fit's objective may use, the threads for its other
+    /// work)` on the folds `which`, results in that order. Folds that run side by side pass all the
+    /// threads to their objectives: a thread whose fold is done takes slices of the evaluations of
+    /// folds still running (`Parallel.forEachIndex` nested in a region), so a short fit does not
+    /// leave its core idle while a long one runs; their other work keeps one thread each.
+    private func mapFolds<T: Sendable>(_ which: [Int], threads: Int, _ body: @Sendable (Int, Part, Int, Int) throws -> T) throws -> [T] {
         if let unusable { throw unusable }
         let results = ResultSlots<T>(count: which.count)
         let parts = self.parts
         let whole = which.count / threads * threads, rest = which.count - whole
-        Parallel.forEachIndex(whole, threads: threads) { i in results.set(i, Result { try body(which[i], parts[which[i]], 1) }) }
-        Parallel.forEachIndex(rest, threads: rest) { i in results.set(whole + i, Result { try body(which[whole + i], parts[which[whole + i]], threads / rest) }) }
+        Parallel.forEachIndex(whole, threads: threads) { i in results.set(i, Result { try body(which[i], parts[which[i]], threads, 1) }) }
+        Parallel.forEachIndex(rest, threads: rest) { i in
+            results.set(whole + i, Result { try body(which[whole + i], parts[which[whole + i]], threads / rest, threads / rest) })
+        }
         return try results.values.map { try $0!.get() }
     }
 }
