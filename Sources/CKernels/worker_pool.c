@@ -45,6 +45,13 @@ static int64_t now_nanoseconds(void) {
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
+// One round of waiting for another thread: a pause for the first 4,096 rounds, then the core
+// offered to anything else runnable.
+static void wait_round(int round) {
+    if (round < 4096) _mm_pause();
+    else sched_yield();
+}
+
 // Waits until `generation` differs from `seen` and returns it: spins, then sleeps.
 static int next_generation(int seen) {
     int64_t deadline = now_nanoseconds() + SPIN_NANOSECONDS;
@@ -88,8 +95,7 @@ static void take_part(ckpt_pool_body body, void *context, int64_t participant) {
     __atomic_fetch_sub(&active, 1, __ATOMIC_ACQ_REL);
     for (int idle = 0; __atomic_load_n(&active, __ATOMIC_ACQUIRE) > 0;) {
         idle = join_shared() ? 0 : idle + 1;
-        if (idle < 4096) _mm_pause();
-        else sched_yield();
+        wait_round(idle);
     }
     in_region = 0;
 }
@@ -141,10 +147,7 @@ int ckpt_pool_run(int64_t participants, ckpt_pool_body body, void *context) {
     __atomic_store_n(&generation, next, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&sleepers, __ATOMIC_SEQ_CST) > 0) syscall(SYS_futex, &generation, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
     take_part(body, context, 0);
-    for (int round = 0; __atomic_load_n(&remaining, __ATOMIC_ACQUIRE) > 0; round++) {
-        if (round < 4096) _mm_pause();
-        else sched_yield();
-    }
+    for (int round = 0; __atomic_load_n(&remaining, __ATOMIC_ACQUIRE) > 0; round++) wait_round(round);
     __atomic_store_n(&busy, 0, __ATOMIC_RELEASE);
     return 0;
 }
@@ -168,7 +171,7 @@ int ckpt_pool_share(int64_t participants, ckpt_pool_body body, void *context) {
     while (!__atomic_compare_exchange_n(&share_word, &word, number << 32 | (uint64_t)end << 16 | (uint64_t)end, 0, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE)) {}
     const int64_t joined = (int64_t)(word >> 16 & 0xffff) - 1;
-    while (__atomic_load_n(&share_finished, __ATOMIC_ACQUIRE) < joined) _mm_pause();
+    for (int round = 0; __atomic_load_n(&share_finished, __ATOMIC_ACQUIRE) < joined; round++) wait_round(round);
     __atomic_store_n(&share_owner, 0, __ATOMIC_RELEASE);
     return 0;
 }

@@ -39,20 +39,15 @@ package enum Parallel {
     /// nested in a pool region, such a body runs on this thread and on those of the region's
     /// threads that have finished their own part (see `ckpt_pool_share`).
     private static func run(_ workers: Int, claiming: Bool, _ body: @Sendable (Int) -> Void) {
+        typealias Body = @Sendable (Int) -> Void
         withoutActuallyEscaping(body) { body in
-            let box = Unmanaged.passRetained(PoolBody(body))
-            defer { box.release() }
-            let start = claiming ? ckpt_pool_share : ckpt_pool_run
-            let pooled = start(Int64(workers), { context, worker in
-                Unmanaged<PoolBody>.fromOpaque(context!).takeUnretainedValue().body(Int(worker))
-            }, box.toOpaque())
+            // The pool's threads call the body through a pointer to it, valid until the region returns.
+            let pooled = withUnsafePointer(to: body) { pointer in
+                (claiming ? ckpt_pool_share : ckpt_pool_run)(Int64(workers), { context, worker in
+                    context!.assumingMemoryBound(to: Body.self).pointee(Int(worker))
+                }, UnsafeMutableRawPointer(mutating: pointer))
+            }
             if pooled != 0 { DispatchQueue.concurrentPerform(iterations: workers, execute: body) }
         }
     }
-}
-
-/// A region's body, passed to the pool's threads by pointer.
-private final class PoolBody: Sendable {
-    let body: @Sendable (Int) -> Void
-    init(_ body: @escaping @Sendable (Int) -> Void) { self.body = body }
 }
