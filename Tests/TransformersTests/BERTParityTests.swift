@@ -101,4 +101,17 @@ final class BERTParityTests: XCTestCase {
             XCTAssertEqual("\(error)", "config.json: config.json asks for position_embedding_type \"relative_key\" (only \"absolute\"), which ckpt does not support")
         }
     }
+
+    func testAModelOfTheOtherFamilyIsRefusedByName() throws {
+        let bert = try JSON.parse(#"{"model_type": "bert", "vocab_size": 10, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16, "max_position_embeddings": 8}"#)
+        XCTAssertThrowsError(try GPT2Config(json: bert, path: "config.json")) { error in
+            XCTAssertEqual("\(error)", "config.json: config.json has model_type \"bert\": this needs a gpt2 checkpoint (model_type \"gpt2\")")
+        }
+        // Without a model_type, GPT-2's field names tell the family apart.
+        let gpt2 = try JSON.parse(#"{"vocab_size": 10, "n_embd": 8, "n_layer": 1, "n_head": 2, "n_positions": 8, "eos_token_id": 0}"#)
+        XCTAssertNoThrow(try GPT2Config(json: gpt2, path: "config.json"))
+        XCTAssertThrowsError(try BERTConfig(json: gpt2, path: "config.json")) { error in
+            XCTAssertEqual("\(error)", "config.json: config.json has model_type \"gpt2\": this needs a bert checkpoint (model_type \"bert\")")
+        }
+    }
 }

@@ -24,6 +24,7 @@ public struct BERTConfig: Sendable, Equatable {
 
     init(json: JSON, path: String) throws {
         let config = ConfigFile(json: json, path: path)
+        try config.require(.bert)
         vocabularySize = try config.positiveInt("vocab_size")
         hiddenSize = try config.positiveInt("hidden_size")
         layers = try config.positiveInt("num_hidden_layers")

@@ -28,6 +28,7 @@ public struct GPT2Config: Sendable, Equatable {
 
     init(json: JSON, path: String) throws {
         let config = ConfigFile(json: json, path: path)
+        try config.require(.gpt2)
         vocabularySize = try config.positiveInt("vocab_size")
         hiddenSize = try config.positiveInt("n_embd")
         layers = try config.positiveInt("n_layer")

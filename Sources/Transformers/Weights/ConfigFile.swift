@@ -6,11 +6,15 @@ import TensorFormats
 public enum ConfigError: Error, CustomStringConvertible, Sendable {
     case missing(String)
     case unsupported(String)
+    /// A model of another family than the one the caller runs (a BERT directory given to `generate`).
+    case otherFamily(found: String, expected: String)
 
     public var description: String {
         switch self {
         case .missing(let field): return "config.json lacks \(field)"
         case .unsupported(let what): return "config.json asks for \(what), which ckpt does not support"
+        case .otherFamily(let found, let expected):
+            return "config.json has model_type \"\(found)\": this needs a \(expected) checkpoint (model_type \"\(expected)\")"
         }
     }
 }
@@ -40,6 +44,12 @@ struct ConfigFile {
         let name = json[key]?.string ?? fallback
         guard let activation = RowKernels.Activation(rawValue: name) else { throw unsupported("\(key) \"\(name)\"") }
         return activation
+    }
+
+    /// Refuses a config whose `model_type` (or, without one, whose fields) names another family than `expected`.
+    func require(_ expected: ModelFamily) throws {
+        let found = try ModelFamily(self)
+        guard found == expected else { throw FormatError(file: path, ConfigError.otherFamily(found: found.rawValue, expected: expected.rawValue)) }
     }
 
     /// The error for a setting ckpt does not support.
