@@ -11,6 +11,9 @@ final class WorkbenchReferenceTests: XCTestCase {
         XCTAssertThrowsError(try StratifiedFolds(labels: ["a", "b", "a", "b"], folds: 3)) {
             XCTAssertEqual("\($0)", "3 folds but no class has more than 2 examples; use --folds 2 or fewer")
         }
+        XCTAssertThrowsError(try StratifiedFolds(labels: ["a", "b"], folds: 2)) {
+            XCTAssertEqual("\($0)", "2 folds but every class has a single example; cross-validation needs a class with at least 2")
+        }
     }
 
     /// The grid over λ reaches LogisticRegressionCV's best mean CV accuracy within 0.2 points, on
