@@ -28,7 +28,10 @@ struct TuneHead: ParsableCommand {
             running mean after 2 or more folds is below the median of the finished trials' (from the 6th trial) \
             is pruned (--no-prune to keep all).
             Folds: scikit-learn's StratifiedKFold(--folds) without shuffling. Trial fits of linear heads stop as \
-            scikit-learn's LogisticRegression defaults do (gradient tolerance 1e-4, at most 100 iterations); the \
+            scikit-learn's LogisticRegression defaults do (gradient tolerance 1e-4, at most 100 iterations), \
+            except that a TPE trial's fits, which start from the solutions (and L-BFGS curvature) of the finished \
+            trial nearest in λ with a penalty at least as strong, go on to a tolerance of 3e-5, so that they \
+            measure the trial's own λ rather than stop where that trial ended; the \
             best setting is refitted on all the training data to convergence and written as a head directory \
             whose head.json names the study and trial. --warm-start tries first the best settings of the (up to \
             3) past studies in the ledger nearest to this dataset (rows, classes, balance, dimension, encoder). \

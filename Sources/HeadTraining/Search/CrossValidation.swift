@@ -31,14 +31,24 @@ public struct CrossValidation: Sendable {
         }
     }
 
-    /// The metric on each fold in `which` (in that order) for a head trained with `settings`, and
-    /// the L-BFGS parameters it ended at; each fold's fit starts from `starts[fold]` when given.
-    public func scores(_ settings: TrainingSettings, folds which: [Int], starts: [Int: [Double]] = [:],
-                       threads: Int) throws -> [(score: Double, parameters: [Double]?)] {
+    /// One fold's fit: its score and, for a linear head, the L-BFGS parameters and curvature it
+    /// ended with (where a fit of a nearby setting may start).
+    struct FoldFit: Sendable {
+        var score: Double
+        var parameters: [Double]?
+        var curvature: Curvature?
+    }
+
+    /// The metric on each fold in `which` (in that order) for a head trained with `settings`; each
+    /// fold's fit starts from `starts[fold]` (parameters, and curvature if any) when given.
+    func scores(_ settings: TrainingSettings, folds which: [Int], starts: [Int: (parameters: [Double], curvature: Curvature?)] = [:],
+                threads: Int) throws -> [FoldFit] {
         try mapFolds(which, threads: threads) { fold, part, fitThreads, ownThreads in
             let fit = try HeadTrainer.train(part.train, labels: part.trainLabels, validation: nil, settings: settings, threads: fitThreads,
-                                            start: starts[fold], progress: nil, checkingFeatures: false)
-            return (metric.score(try fit.head.report(part.test, truth: part.testLabels, threads: ownThreads)), fit.parameters)
+                                            start: starts[fold]?.parameters, curvature: starts[fold]?.curvature, progress: nil,
+                                            checkingFeatures: false)
+            return FoldFit(score: metric.score(try fit.head.report(part.test, truth: part.testLabels, threads: ownThreads)),
+                           parameters: fit.parameters, curvature: fit.curvature)
         }
     }
 

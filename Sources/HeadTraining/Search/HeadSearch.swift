@@ -24,6 +24,8 @@ public struct TrialRecord: Sendable {
     public var seededBy: String?
     /// A finished linear trial's L-BFGS solution on each fold.
     public var solutions: [[Double]]?
+    /// And the curvature each fold's fit ended with (kept for the best few trials only).
+    var curvatures: [Curvature]?
 
     public var mean: Double { foldScores.reduce(0, +) / Double(max(foldScores.count, 1)) }
     /// The population standard deviation of the fold scores (NumPy's `std`).
@@ -79,6 +81,14 @@ public struct HeadSearch: Sendable {
     static let pruningStartupTrials = 5
     static let pruningWarmupFolds = 2
 
+    /// The gradient tolerance of a TPE trial's fits that start from another trial's solutions. At
+    /// scikit-learn's 1e-4, a start within a few tens of per cent of the trial's λ already meets
+    /// the tolerance, so the trial would repeat the other's scores rather than measure its own λ.
+    static let warmStartTolerance = 3e-5
+    /// How many of the best finished trials keep their fits' curvature for later trials to begin
+    /// with (each holds 2 × 20 vectors of θ's size per fold).
+    static let curvatureKeepers = 5
+
     /// The settings a trial is fitted with on each fold.
     public func trialSettings(_ parameters: TrialParameters) -> TrainingSettings {
         var s = space.settings(for: parameters, base: settings.base)
@@ -100,6 +110,10 @@ public struct HeadSearch: Sendable {
         }
         func finish(_ record: TrialRecord) throws {
             records.append(record)
+            let keepers = Set(records.indices.filter { records[$0].state == .complete }
+                .sorted { records[$0].mean > records[$1].mean || (records[$0].mean == records[$1].mean && $0 < $1) }
+                .prefix(HeadSearch.curvatureKeepers))
+            for i in records.indices where !keepers.contains(i) { records[i].curvatures = nil }
             try onTrial(record)
         }
         switch settings.strategy {
@@ -140,7 +154,7 @@ public struct HeadSearch: Sendable {
                 if let earlier = records.first(where: { $0.parameters == parameters && $0.state == .complete }) {
                     // The same setting gives the same scores: reuse them rather than fit again.
                     try finish(TrialRecord(number: number, parameters: parameters, foldScores: earlier.foldScores, state: .complete, seconds: 0,
-                                           solutions: earlier.solutions))
+                                           solutions: earlier.solutions, curvatures: earlier.curvatures))
                 } else {
                     try finish(try evaluate(number, parameters, seededBy: nil))
                 }
@@ -155,26 +169,31 @@ public struct HeadSearch: Sendable {
     /// A linear trial's fits start from the solutions of the finished linear trial with the same
     /// class weighting and features nearest in log λ among those with a penalty at least as strong (each fold from
     /// its own) — the direction of a regularisation path, so that a fit stopped by the iteration
-    /// limit is no further along than a path would take it.
+    /// limit is no further along than a path would take it — beginning with that trial's
+    /// curvature where it was kept, to `warmStartTolerance`.
     private func evaluate(_ number: Int, _ parameters: TrialParameters, seededBy: String?, history: [TrialRecord]) throws -> TrialRecord {
         let began = Date()
-        let fit = trialSettings(parameters)
+        var fit = trialSettings(parameters)
         let finished = history.filter { $0.state == .complete }
         let pruning = settings.strategy == .tpe && settings.prune && finished.count >= HeadSearch.pruningStartupTrials
-        let starts = nearestSolution(to: parameters, among: finished)
+        let donor = nearestDonor(to: parameters, among: finished)
+        if donor != nil { fit.tolerance = min(fit.tolerance, HeadSearch.warmStartTolerance) }
         let validation = self.validation(space.features(of: parameters))
-        var scores: [Double] = [], ends: [[Double]] = []
+        var scores: [Double] = [], ends: [[Double]] = [], curvatures: [Curvature] = []
         var fold = 0
         func record(_ state: TrialState) -> TrialRecord {
             TrialRecord(number: number, parameters: parameters, foldScores: scores, state: state, seconds: Date().timeIntervalSince(began), seededBy: seededBy)
         }
         while fold < validation.folds.count {
             let group = Array(fold..<min(validation.folds.count, fold + threads))
-            let results = try validation.scores(fit, folds: group, starts: starts.map { s in Dictionary(uniqueKeysWithValues: group.map { ($0, s[$0]) }) } ?? [:],
-                                                threads: threads)
+            let starts = donor.map { d in
+                Dictionary(uniqueKeysWithValues: group.map { ($0, (parameters: d.solutions![$0], curvature: d.curvatures?[$0])) })
+            }
+            let results = try validation.scores(fit, folds: group, starts: starts ?? [:], threads: threads)
             for result in results {
                 scores.append(result.score)
                 if let p = result.parameters { ends.append(p) }
+                if let c = result.curvature { curvatures.append(c) }
                 if pruning && scores.count >= HeadSearch.pruningWarmupFolds && scores.count < validation.folds.count {
                     let running = scores.reduce(0, +) / Double(scores.count)
                     let others = finished.map { $0.foldScores.prefix(scores.count).reduce(0, +) / Double(scores.count) }
@@ -185,17 +204,18 @@ public struct HeadSearch: Sendable {
         }
         var finishedRecord = record(.complete)
         finishedRecord.solutions = ends.count == validation.folds.count ? ends : nil
+        finishedRecord.curvatures = curvatures.count == validation.folds.count ? curvatures : nil
         return finishedRecord
     }
 
-    private func nearestSolution(to parameters: TrialParameters, among finished: [TrialRecord]) -> [[Double]]? {
+    private func nearestDonor(to parameters: TrialParameters, among finished: [TrialRecord]) -> TrialRecord? {
         guard let lambda = parameters["lambda"]?.number else { return nil }
         let donors = finished.filter {
             $0.solutions != nil && $0.parameters["class_weight"] == parameters["class_weight"] && $0.parameters["lambda"]!.number! >= lambda
                 && space.features(of: $0.parameters) == space.features(of: parameters)
         }
         let nearest = donors.min { abs(log($0.parameters["lambda"]!.number! / lambda)) < abs(log($1.parameters["lambda"]!.number! / lambda)) }
-        return nearest?.solutions
+        return nearest
     }
 
     private func validation(_ features: String) -> CrossValidation {

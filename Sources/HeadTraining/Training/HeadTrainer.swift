@@ -19,6 +19,8 @@ public struct TrainingOutcome: Sendable {
     /// L-BFGS: the minimiser's θ in double precision (W [K, D], then b [K]), from which a fit of a
     /// nearby setting can start.
     public var parameters: [Double]?
+    /// L-BFGS: the curvature the fit ended with, for a fit of a nearby penalty to begin with.
+    var curvature: Curvature?
 }
 
 extension TrainingOutcome {
@@ -48,9 +50,11 @@ public enum HeadTrainer {
     }
 
     /// `train`, leaving the check that `features` are finite to the caller when `checkingFeatures`
-    /// is false: cross-validation checks its matrix once, not again at every fold's fit.
+    /// is false (cross-validation checks its matrix once, not again at every fold's fit); an L-BFGS
+    /// fit from `start` begins with `curvature` when given (see `Curvature`).
     static func train(_ features: FeatureMatrix, labels: [String], validation: (FeatureMatrix, [String])?, settings: TrainingSettings,
-                      threads: Int, start: [Double]?, progress: ((Int) -> Void)?, checkingFeatures: Bool) throws -> TrainingOutcome {
+                      threads: Int, start: [Double]?, curvature: Curvature? = nil, progress: ((Int) -> Void)?,
+                      checkingFeatures: Bool) throws -> TrainingOutcome {
         guard features.rows == labels.count else { throw HeadTrainingError.countMismatch(features: features.rows, labels: labels.count) }
         guard features.rows > 0 else { throw HeadTrainingError.noExamples }
         if checkingFeatures { try features.checkFinite() }
@@ -77,7 +81,7 @@ public enum HeadTrainer {
             precondition(settings.head == .linear, "L-BFGS fits linear heads only")
             var theta = start.flatMap { $0.count == classes.count * (features.dimension + 1) ? $0 : nil } ?? []
             return fitLBFGS(features, y, classes: classes, weights: weights, penalty: settings.resolvedWeightDecay(rows: features.rows),
-                            settings: settings, threads: threads, from: &theta, progress: progress)
+                            settings: settings, threads: threads, from: &theta, curvature: theta.isEmpty ? nil : curvature, progress: progress)
         case (_, .adamw):
             return MiniBatchTrainer(features: features, labels: y, classes: classes, sampleWeights: weights, settings: settings)
                 .fit(validation: valid, progress: progress)
@@ -91,20 +95,23 @@ public enum HeadTrainer {
         return y.map { Double(y.count) / Double(classes * counts[$0]) }
     }
 
-    /// L-BFGS from `theta` (zeros when empty), which is left at the minimum found.
+    /// L-BFGS from `theta` (zeros when empty), which is left at the minimum found, beginning with
+    /// `curvature`'s pairs when given.
     private static func fitLBFGS(_ features: FeatureMatrix, _ y: [Int], classes: [String], weights: [Double], penalty: Double,
-                                 settings: TrainingSettings, threads: Int, from theta: inout [Double],
+                                 settings: TrainingSettings, threads: Int, from theta: inout [Double], curvature: Curvature? = nil,
                                  progress: ((Int) -> Void)?) -> TrainingOutcome {
         let objective = SoftmaxObjective(features: features, labels: y, classes: classes.count, sampleWeights: weights,
                                          penalty: penalty, threads: threads)
         if theta.isEmpty { theta = [Double](repeating: 0, count: objective.parameterCount) }
-        let optimizer = LBFGS(maxIterations: settings.resolvedEpochs, gradientTolerance: settings.tolerance)
+        let K = classes.count, D = features.dimension
+        var optimizer = LBFGS(maxIterations: settings.resolvedEpochs, gradientTolerance: settings.tolerance)
+        optimizer.initialPairs = curvature?.pairs(under: penalty, weights: K * D) ?? []
         BLAS.endIdleThreads()   // the fit runs no products, only its own kernels on its own threads
         let outcome = optimizer.minimize(&theta, { objective.evaluate($0, &$1, coarse: $2) }) { iteration, _ in progress?(iteration) }
-        let K = classes.count, D = features.dimension
         let layer = DenseLayer(inputs: D, outputs: K, weight: theta[0..<(K * D)].map(Float.init), bias: theta[(K * D)...].map(Float.init))
         return TrainingOutcome(head: ClassifierHead(labels: classes, layers: [layer]), iterations: outcome.iterations,
-                               loss: outcome.value, converged: outcome.converged, parameters: theta)
+                               loss: outcome.value, converged: outcome.converged, parameters: theta,
+                               curvature: Curvature(pairs: outcome.pairs, penalty: penalty))
     }
 
     /// Linear heads for each L2 penalty of `penalties`, fitted in that order, each L-BFGS run

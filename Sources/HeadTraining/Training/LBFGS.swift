@@ -19,10 +19,22 @@ struct LBFGS {
     typealias Objective = ([Double], inout [Double], Bool) -> Double
     private typealias Evaluation = ([Double], inout [Double]) -> Double
 
+    /// Pairs to begin with instead of none: a nearby problem's curvature (see `Curvature`).
+    var initialPairs: [CorrectionPair] = []
+
+    /// One step's change in x (s) and in the gradient (y), and 1 / sᵀy.
+    struct CorrectionPair: Sendable {
+        var s: [Double]
+        var y: [Double]
+        var rho: Double
+    }
+
     struct Outcome {
         var iterations: Int
         var value: Double
         var converged: Bool
+        /// The pairs held at the end (the last `memory` steps).
+        var pairs: [CorrectionPair]
     }
 
     func minimize(_ x: inout [Double], _ f: Objective, onIteration: ((Int, Double) -> Void)? = nil) -> Outcome {
@@ -36,12 +48,12 @@ struct LBFGS {
             fx = f(x, &g, false)
             return true
         }
-        var steps: [(s: [Double], y: [Double], rho: Double)] = []
+        var steps = initialPairs
         var iteration = 0
         while iteration < maxIterations {
             if maxAbs(g) <= gradientTolerance {
                 if refine() { continue }
-                return Outcome(iterations: iteration, value: fx, converged: true)
+                return Outcome(iterations: iteration, value: fx, converged: true, pairs: steps)
             }
             var d = direction(g, steps)
             if dot(d, g) >= 0 { d = g.map { -$0 }; steps.removeAll() }   // not a descent direction: restart
@@ -49,13 +61,13 @@ struct LBFGS {
             let firstStep = steps.isEmpty ? min(1, 1 / max(norm(g), 1e-300)) : 1
             guard let next = lineSearch(x, fx, g, d, step: firstStep, { f($0, &$1, coarse) }) else {
                 if refine() { continue }
-                return Outcome(iterations: iteration, value: fx, converged: false)
+                return Outcome(iterations: iteration, value: fx, converged: false, pairs: steps)
             }
             iteration += 1
             let s = zip(next.x, x).map { $0 - $1 }, y = zip(next.g, g).map { $0 - $1 }
             let sy = dot(s, y)
             if sy > 1e-12 * norm(s) * norm(y) {
-                steps.append((s, y, 1 / sy))
+                steps.append(CorrectionPair(s: s, y: y, rho: 1 / sy))
                 if steps.count > memory { steps.removeFirst() }
             }
             let previous = fx
@@ -63,14 +75,14 @@ struct LBFGS {
             onIteration?(iteration, fx)
             if (previous - fx) / max(abs(previous), abs(fx), 1) <= functionTolerance {
                 if refine() { continue }
-                return Outcome(iterations: iteration, value: fx, converged: maxAbs(g) <= gradientTolerance * 10)
+                return Outcome(iterations: iteration, value: fx, converged: maxAbs(g) <= gradientTolerance * 10, pairs: steps)
             }
         }
-        return Outcome(iterations: iteration, value: fx, converged: maxAbs(g) <= gradientTolerance)
+        return Outcome(iterations: iteration, value: fx, converged: maxAbs(g) <= gradientTolerance, pairs: steps)
     }
 
     /// −H·g by the two-loop recursion, H₀ = (sᵀy / yᵀy)·I.
-    private func direction(_ g: [Double], _ steps: [(s: [Double], y: [Double], rho: Double)]) -> [Double] {
+    private func direction(_ g: [Double], _ steps: [CorrectionPair]) -> [Double] {
         var q = g
         var alphas = [Double](repeating: 0, count: steps.count)
         for i in steps.indices.reversed() {

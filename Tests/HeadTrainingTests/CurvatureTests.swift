@@ -1,0 +1,52 @@
+import XCTest
+@testable import HeadTraining
+
+/// A linear fit beginning with a nearby penalty's L-BFGS curvature, and TPE trials that start from
+/// a finished trial's solutions.
+final class CurvatureTests: XCTestCase {
+    func testPairsMoveByThePenaltyChangeOverTheWeightsOnly() {
+        let curvature = Curvature(pairs: [LBFGS.CorrectionPair(s: [1, 2, 3], y: [4, 5, 6], rho: 1.0 / 32)], penalty: 0.5)
+        let moved = curvature.pairs(under: 0.25, weights: 2)
+        XCTAssertEqual(moved.map(\.y), [[3.75, 4.5, 6]])
+        XCTAssertEqual(moved[0].rho, 1 / (3.75 + 9 + 18))
+        // A pair whose sᵀy would turn non-positive is dropped rather than kept with a negative ρ.
+        XCTAssertTrue(Curvature(pairs: [LBFGS.CorrectionPair(s: [1], y: [0.1], rho: 10)], penalty: 1).pairs(under: 0, weights: 1).isEmpty)
+    }
+
+    /// From the solution of a nearby penalty, beginning with its curvature reaches the same minimum
+    /// as beginning with none, at the tolerance of TPE trials that start so. (Whether it takes fewer
+    /// iterations varies from fit to fit; over TPE studies it takes fewer: BENCHMARKS.md.)
+    func testANearbyPenaltysCurvatureReachesTheSameMinimum() throws {
+        let (train, labels, _, _) = try TRECFixtures.all()
+        let rows = Array(0..<1500), x = train.subset(rows), y = rows.map { labels[$0] }
+        var settings = TrainingSettings()
+        settings.tolerance = 1e-8
+        settings.epochs = 1000
+        settings.weightDecay = 1e-4
+        let donor = try HeadTrainer.train(x, labels: y, validation: nil, settings: settings, threads: 2, start: nil, progress: nil,
+                                          checkingFeatures: true)
+        settings.weightDecay = 7e-5
+        settings.tolerance = HeadSearch.warmStartTolerance
+        let plain = try HeadTrainer.train(x, labels: y, validation: nil, settings: settings, threads: 2, start: donor.parameters,
+                                          progress: nil, checkingFeatures: true)
+        let curved = try HeadTrainer.train(x, labels: y, validation: nil, settings: settings, threads: 2, start: donor.parameters,
+                                           curvature: donor.curvature, progress: nil, checkingFeatures: true)
+        XCTAssertTrue(plain.converged && curved.converged)
+        XCTAssertEqual(curved.loss, plain.loss, accuracy: 1e-5 * abs(plain.loss))
+    }
+
+    /// A TPE trial whose λ is close to a finished trial's does not stop where that trial ended: its
+    /// fits move on to its own λ (their solutions differ from the donor's on every fold).
+    func testAWarmStartedTrialMeasuresItsOwnPenalty() throws {
+        let (train, labels, _, _) = try TRECFixtures.all()
+        let rows = Array(0..<1500), trainLabels = rows.map { labels[$0] }
+        let validation = CrossValidation(features: train.subset(rows), labels: trainLabels,
+                                         folds: try StratifiedFolds(labels: trainLabels, folds: 3), metric: .accuracy)
+        var settings = SearchSettings()
+        settings.warmStart = [1e-4, 8e-5].map { (parameters: ["lambda": .number($0), "class_weight": .choice("none")], source: "test") }
+        settings.trials = 2
+        let records = try HeadSearch(space: try SearchSpace(heads: [.linear]), validation: validation, settings: settings, threads: 2).run { _ in }
+        let (donor, trial) = (records[0].solutions!, records[1].solutions!)
+        for fold in 0..<3 { XCTAssertTrue(donor[fold] != trial[fold], "fold \(fold) repeated the donor's solution") }
+    }
+}
