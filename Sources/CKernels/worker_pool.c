@@ -167,9 +167,7 @@ int ckpt_pool_share(int64_t participants, ckpt_pool_body body, void *context) {
     __atomic_store_n(&share_word, number << 32 | 1u << 16 | (uint64_t)end, __ATOMIC_RELEASE);
     body(context, 0);
     // Closed: the next number is the end, so no one joins after this; wait for those who did.
-    uint64_t word = __atomic_load_n(&share_word, __ATOMIC_ACQUIRE);
-    while (!__atomic_compare_exchange_n(&share_word, &word, number << 32 | (uint64_t)end << 16 | (uint64_t)end, 0, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_ACQUIRE)) {}
+    const uint64_t word = __atomic_exchange_n(&share_word, number << 32 | (uint64_t)end << 16 | (uint64_t)end, __ATOMIC_ACQ_REL);
     const int64_t joined = (int64_t)(word >> 16 & 0xffff) - 1;
     for (int round = 0; __atomic_load_n(&share_finished, __ATOMIC_ACQUIRE) < joined; round++) wait_round(round);
     __atomic_store_n(&share_owner, 0, __ATOMIC_RELEASE);

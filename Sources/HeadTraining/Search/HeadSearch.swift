@@ -120,7 +120,7 @@ public struct HeadSearch: Sendable {
         case .grid:
             let grid = space.grid(base: settings.base)
             let linear = Dictionary(grouping: grid.indices.filter { space.head(of: grid[$0]) == .linear }) { space.features(of: grid[$0]) }
-            var path: [Int: (folds: [(score: Double, parameters: [Double]?)], seconds: Double)] = [:]
+            var path: [Int: (folds: [CrossValidation.FoldFit], seconds: Double)] = [:]
             for (number, parameters) in grid.enumerated() {
                 guard timeLeft() else { break }
                 let features = space.features(of: parameters)
