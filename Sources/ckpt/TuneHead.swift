@@ -31,7 +31,8 @@ struct TuneHead: ParsableCommand {
             scikit-learn's LogisticRegression defaults do (gradient tolerance 1e-4, at most 100 iterations), \
             except that a TPE trial's fits, which start from the solutions (and L-BFGS curvature) of the finished \
             trial nearest in λ with a penalty at least as strong, go on to a tolerance of 3e-5, so that they \
-            measure the trial's own λ rather than stop where that trial ended; the \
+            measure the trial's own λ rather than stop where that trial ended, and so does a grid fit whose start \
+            (the path's previous minimum) already meets 1e-4; the \
             best setting is refitted on all the training data to convergence and written as a head directory \
             whose head.json names the study and trial. --warm-start tries first the best settings of the (up to \
             3) past studies in the ledger nearest to this dataset (rows, classes, balance, dimension, encoder). \

@@ -1,8 +1,8 @@
 import XCTest
 @testable import HeadTraining
 
-/// A linear fit beginning with a nearby penalty's L-BFGS curvature, and TPE trials that start from
-/// a finished trial's solutions.
+/// A linear fit beginning with a nearby penalty's L-BFGS curvature, TPE trials that start from a
+/// finished trial's solutions, and grid fits whose start is the path's previous minimum.
 final class CurvatureTests: XCTestCase {
     func testPairsMoveByThePenaltyChangeOverTheWeightsOnly() {
         let curvature = Curvature(pairs: [LBFGS.CorrectionPair(s: [1, 2, 3], y: [4, 5, 6], rho: 1.0 / 32)], penalty: 0.5)
@@ -48,5 +48,25 @@ final class CurvatureTests: XCTestCase {
         let records = try HeadSearch(space: try SearchSpace(heads: [.linear]), validation: validation, settings: settings, threads: 2).run { _ in }
         let (donor, trial) = (records[0].solutions!, records[1].solutions!)
         for fold in 0..<3 { XCTAssertTrue(donor[fold] != trial[fold], "fold \(fold) repeated the donor's solution") }
+    }
+
+    /// Along the grid's path, the fit of a penalty whose start (the previous penalty's minimum)
+    /// already meets the 1e-4 tolerance goes on to the warm-start tolerance instead of returning
+    /// its start: on the TREC features at λ = 1e-5 then 0.99e-5, the start passes at 1e-4.
+    func testAPathFitWhoseStartPassesMeasuresItsOwnPenalty() throws {
+        let (train, labels, _, _) = try TRECFixtures.all()
+        let rows = Array(0..<1500), x = train.subset(rows), y = rows.map { labels[$0] }
+        var settings = TrainingSettings()
+        settings.tolerance = 1e-4
+        settings.epochs = 100
+        let path = { (started: Double?) in
+            try HeadTrainer.linearPath(x, labels: y, penalties: [1e-5, 0.99e-5], settings: settings, threads: 2, checkingFeatures: true,
+                                       startedTolerance: started)
+        }
+        let (plain, started) = (try path(nil), try path(HeadSearch.warmStartTolerance))
+        XCTAssertEqual(plain[1].iterations, 0)
+        XCTAssertEqual(plain[1].parameters, plain[0].parameters)
+        XCTAssertGreaterThan(started[1].iterations, 0)
+        XCTAssertNotEqual(started[1].parameters, started[0].parameters)
     }
 }

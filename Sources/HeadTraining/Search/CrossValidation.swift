@@ -52,12 +52,13 @@ public struct CrossValidation: Sendable {
         }
     }
 
-    /// Scores of linear heads along `penalties` (see `HeadTrainer.linearPath`) and their solutions
-    /// (without curvature: the grid's fits start along the path, not from other trials): [penalty][fold].
-    func linearPathScores(_ penalties: [Double], settings: TrainingSettings, threads: Int) throws -> [[FoldFit]] {
+    /// Scores of linear heads along `penalties` (see `HeadTrainer.linearPath`; a fit whose start
+    /// meets the tolerance goes on to `startedTolerance`) and their solutions (without curvature: the grid's fits
+    /// start along the path, not from other trials): [penalty][fold].
+    func linearPathScores(_ penalties: [Double], settings: TrainingSettings, startedTolerance: Double, threads: Int) throws -> [[FoldFit]] {
         let byFold = try mapFolds(Array(0..<folds.count), threads: threads) { _, part, fitThreads, ownThreads in
             try HeadTrainer.linearPath(part.train, labels: part.trainLabels, penalties: penalties, settings: settings, threads: fitThreads,
-                                       checkingFeatures: false)
+                                       checkingFeatures: false, startedTolerance: startedTolerance)
                 .map { FoldFit(score: metric.score(try $0.head.report(part.test, truth: part.testLabels, threads: ownThreads)),
                                parameters: $0.parameters) }
         }

@@ -81,9 +81,10 @@ public struct HeadSearch: Sendable {
     static let pruningStartupTrials = 5
     static let pruningWarmupFolds = 2
 
-    /// The gradient tolerance of a TPE trial's fits that start from another trial's solutions. At
-    /// scikit-learn's 1e-4, a start within a few tens of per cent of the trial's λ already meets
-    /// the tolerance, so the trial would repeat the other's scores rather than measure its own λ.
+    /// The gradient tolerance of a TPE trial's fits, which start from another trial's solutions,
+    /// and of a grid fit whose start (the path's previous minimum) already meets scikit-learn's
+    /// 1e-4. At 1e-4, a start from a λ a few tens of per cent (with large weights, even ten times)
+    /// stronger can pass at once, and the fit would repeat the other λ's scores rather than measure its own.
     static let warmStartTolerance = 3e-5
     /// How many of the best finished trials keep their fits' curvature for later trials to begin
     /// with (each holds 2 × 20 vectors of θ's size per fold).
@@ -129,7 +130,8 @@ public struct HeadSearch: Sendable {
                     let began = Date()
                     let order = group.sorted { grid[$0]["lambda"]!.number! > grid[$1]["lambda"]!.number! }
                     let scores = try validation(features).linearPathScores(order.map { grid[$0]["lambda"]!.number! },
-                                                                           settings: trialSettings(parameters), threads: threads)
+                                                                           settings: trialSettings(parameters),
+                                                                           startedTolerance: HeadSearch.warmStartTolerance, threads: threads)
                     let seconds = Date().timeIntervalSince(began) / Double(group.count)
                     for (i, trial) in order.enumerated() { path[trial] = (scores[i], seconds) }
                 }

@@ -123,9 +123,11 @@ public enum HeadTrainer {
         try linearPath(features, labels: labels, penalties: penalties, settings: settings, threads: threads, checkingFeatures: true)
     }
 
-    /// `linearPath`, the finiteness check left to the caller when `checkingFeatures` is false (as for `train`).
+    /// `linearPath`, the finiteness check left to the caller when `checkingFeatures` is false (as for
+    /// `train`). With `startedTolerance`, a fit whose start (the previous minimum) already meets the
+    /// gradient tolerance goes on to that smaller one, so that it does not return its start.
     static func linearPath(_ features: FeatureMatrix, labels: [String], penalties: [Double], settings: TrainingSettings,
-                           threads: Int, checkingFeatures: Bool) throws -> [TrainingOutcome] {
+                           threads: Int, checkingFeatures: Bool, startedTolerance: Double? = nil) throws -> [TrainingOutcome] {
         guard features.rows == labels.count else { throw HeadTrainingError.countMismatch(features: features.rows, labels: labels.count) }
         if checkingFeatures { try features.checkFinite() }
         let classes = LabelledDataset.classes(of: labels)
@@ -139,8 +141,18 @@ public enum HeadTrainer {
         var shares = [Double](repeating: 0, count: K)
         for (row, c) in y.enumerated() { shares[c] += weights[row] }
         var theta = [Double](repeating: 0, count: K * D) + shares.map { log($0 / shares.reduce(0, +)) }
-        return penalties.map {
-            fitLBFGS(features, y, classes: classes, weights: weights, penalty: $0, settings: settings, threads: threads, from: &theta, progress: nil)
+        var outcomes: [TrainingOutcome] = []
+        for penalty in penalties {
+            var outcome = fitLBFGS(features, y, classes: classes, weights: weights, penalty: penalty, settings: settings, threads: threads,
+                                   from: &theta, progress: nil)
+            if outcome.iterations == 0, let startedTolerance, !outcomes.isEmpty {
+                var tighter = settings
+                tighter.tolerance = min(settings.tolerance, startedTolerance)
+                outcome = fitLBFGS(features, y, classes: classes, weights: weights, penalty: penalty, settings: tighter, threads: threads,
+                                   from: &theta, progress: nil)
+            }
+            outcomes.append(outcome)
         }
+        return outcomes
     }
 }
