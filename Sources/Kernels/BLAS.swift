@@ -1,4 +1,5 @@
 import CBLAS
+import Synchronization
 
 /// OpenBLAS's products, each on the calling thread alone. ckpt never lets OpenBLAS start threads
 /// of its own: parallel work is split by ckpt (over rows or output panels, never over a reduction),
@@ -30,6 +31,25 @@ package enum BLAS {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, x, Int32(k), w, Int32(k), beta, y, Int32(ldy))
         }
     }
+
+    /// Whether `linear` over `rows` rows gives each row the same bits wherever it sits among them, for
+    /// this K and N: measured once per shape, by a product whose rows are all the same row. Some of
+    /// OpenBLAS's kernels round a row by its place in the block: Haswell's (which Zen runs too)
+    /// handles twelve rows at a time, the second six in another order.
+    package static func roundsEveryRowAlike(rows m: Int, inputs k: Int, outputs n: Int) -> Bool {
+        let shape = [m, k, n]
+        if let known = placeInvariance.withLock({ $0[shape] }) { return known }
+        var generator = SeededRandom(seed: 1)
+        let row = (0..<k).map { _ in generator.nextFloat() - 0.5 }, w = (0..<(n * k)).map { _ in generator.nextFloat() - 0.5 }
+        var y = [Float](repeating: 0, count: m * n)
+        let x = Array([[Float]](repeating: row, count: m).joined())
+        y.withUnsafeMutableBufferPointer { linear(x, rows: m, inputs: k, weight: w, outputs: n, bias: nil, into: $0.baseAddress!) }
+        let invariant = (1..<m).allSatisfy { y[($0 * n)..<($0 * n + n)] == y[0..<n] }
+        placeInvariance.withLock { $0[shape] = invariant }
+        return invariant
+    }
+
+    private static let placeInvariance = Mutex<[[Int]: Bool]>([:])
 
     /// c[M, N] = α · a[M, K] · b (b is [K, N], or [N, K] when `transposeB`), with leading dimensions given.
     package static func gemm(_ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,

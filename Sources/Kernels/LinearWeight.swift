@@ -12,9 +12,10 @@ import COneDNN
 /// not depend on the other rows of its product either (the batch invariance that features and
 /// servers need): `LinearWeightTests` checks it for every row count up to two blocks on both
 /// engines. A shorter last block runs as it is only on oneDNN's kernels whose rows do not depend on
-/// the row count, else it is padded to a whole one. The exception is a product of a single row
-/// (decoding one token) on OpenBLAS or oneDNN's AVX2 route: it runs as such, and may differ in the
-/// last bits from that row in a larger product.
+/// the row count, else it is padded to a whole one; on OpenBLAS kernels that round a row by its
+/// place in the block (`BLAS.roundsEveryRowAlike`), each row is a product of its own. The exception
+/// is a product of a single row (decoding one token) on OpenBLAS or oneDNN's AVX2 route: it runs as
+/// such, and may differ in the last bits from that row in a larger product.
 public final class LinearWeight: @unchecked Sendable {
     /// K and N.
     public let inputs: Int, outputs: Int
@@ -259,9 +260,14 @@ public final class LinearWeight: @unchecked Sendable {
             staged(rows, width: panel.width, ldy: ldy, padRows: exact == nil, ownOutput: panel.width != ldy, accumulate: accumulate, x, y) { x, y, _ in
                 OneDNNProducts.run(product, packed, x, bias, y)
             }
-        } else if productRows == 1 {
+        } else if productRows == 1 || !BLAS.roundsEveryRowAlike(rows: Self.rowBlock, inputs: inputs, outputs: panel.width) {
+            // One row (a decoded token), or a kernel that rounds a row by its place in the block:
+            // each row its own matrix-vector product.
             let x = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)  // OpenBLAS runs f32 only
-            BLAS.linear(x, rows: 1, inputs: inputs, weight: panel.plain!, outputs: panel.width, bias: bias, into: y, accumulate: accumulate)
+            for row in 0..<rows {
+                BLAS.linear(x + row * inputs, rows: 1, inputs: inputs, weight: panel.plain!, outputs: panel.width, bias: bias,
+                            into: y + row * ldy, accumulate: accumulate)
+            }
         } else {
             // Always whole blocks, so that every row goes through the same OpenBLAS kernel.
             staged(rows, width: panel.width, ldy: ldy, padRows: rows < Self.rowBlock, ownOutput: false, accumulate: accumulate, x, y) {

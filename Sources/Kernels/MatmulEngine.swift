@@ -40,7 +40,8 @@ public enum MatmulEngine: String, Sendable, CaseIterable {
 
     /// The kernel this engine runs on this CPU: oneDNN's implementation of a MiniLM-shaped block
     /// ("brg:avx512_core", "gemm:jit", ...), or OpenBLAS's core ("SkylakeX", "Haswell", ...: what
-    /// OPENBLAS_CORETYPE pins, where it is set).
+    /// OPENBLAS_CORETYPE pins, where it is set), "row by row" where its kernel rounds a row by its
+    /// place in a block (see `LinearWeight`).
     public var kernel: String { kernel(.f32) }
 
     /// The kernel of `precision`'s products. Where the engine has none (OpenBLAS's bf16 and int8,
@@ -52,7 +53,9 @@ public enum MatmulEngine: String, Sendable, CaseIterable {
         }
         let f32 = switch self {
         case .onednn: OneDNNProducts.implementation(inputs: 384, width: LinearWeight.panelWidth, rows: LinearWeight.rowBlock) ?? "unavailable"
-        case .openblas: openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+        case .openblas:
+            (openblas_get_corename().map { String(cString: $0) } ?? "unknown")
+                + (BLAS.roundsEveryRowAlike(rows: LinearWeight.rowBlock, inputs: 384, outputs: LinearWeight.panelWidth) ? "" : ", row by row")
         }
         return precision == .f32 ? f32 : "f32 (\(f32))"
     }
