@@ -41,7 +41,7 @@ extension FeatureOptions {
     /// The texts of `file` encoded by `extractor` (through the cache) with their labels.
     func labelled(_ file: String, extractor: FeatureExtractor, cache: FeatureCache?) throws -> LabelledFeatures {
         let data = try dataset(file)
-        let features = try encode(data.texts, extractor: extractor, cache: cache, source: file)
+        let features = try encoding.encode(data.texts, extractor: extractor, cache: cache, source: file)
         return LabelledFeatures(features: features, labels: data.labels, extraction: (extractor.settings, extractor.model.precision),
                                 source: file, files: [file])
     }
@@ -74,8 +74,8 @@ extension FeatureOptions {
         let source = try ModelSource(path: model)
         var settings = try source.poolingSettings()
         if everyPooling { (settings.modes, settings.normalize) = (PoolingMode.allCases, false) }
-        let extractor = try FeatureExtractor(source: source, settings: settings, precision: numeric.resolved(quiet: quiet))
-        let cache = try self.cache(for: extractor, model: model)
+        let extractor = try FeatureExtractor(source: source, settings: settings, precision: encoding.numeric.resolved(quiet: encoding.quiet))
+        let cache = try encoding.cache(for: extractor, model: model)
         return (try labelled(train, extractor: extractor, cache: cache), try other.map { try labelled($0, extractor: extractor, cache: cache) })
     }
 }

@@ -79,5 +79,5 @@ func predictionFeatures(_ saved: SavedHead, head: String, model: String?, inputs
     let extractor = try FeatureExtractor(path: directory, settings: saved.pooling,
                                          precision: inputs.numeric.resolved(default: saved.precision ?? .f32, quiet: inputs.quiet))
     let texts = try given ?? inputs.texts(source)
-    return try inputs.encode(texts, extractor: extractor, cache: inputs.cache(for: extractor, model: directory), source: source)
+    return try inputs.encoding.encode(texts, extractor: extractor, cache: inputs.encoding.cache(for: extractor, model: directory), source: source)
 }

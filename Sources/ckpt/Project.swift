@@ -99,7 +99,7 @@ struct Project: ParsableCommand {
         let dataset: LabelledDataset? = TextInput.format(of: path) == .lines ? nil : try labelled(path)
         let texts = try dataset?.texts ?? source.texts(path)
         let extractor = try FeatureExtractor(path: model!, precision: source.numeric.resolved(quiet: source.quiet))
-        let features = try source.encode(texts, extractor: extractor, cache: source.cache(for: extractor, model: model!), source: path)
+        let features = try source.encoding.encode(texts, extractor: extractor, cache: source.encoding.cache(for: extractor, model: model!), source: path)
         return (features, dataset?.labels, texts, path)
     }
 

@@ -30,25 +30,27 @@ struct Search: ParsableCommand {
     @Option(help: "tsv or jsonl.")
     var format: Format = .tsv
 
-    @OptionGroup var source: FeatureOptions
+    @Option(help: "Column (TSV/CSV) or field (JSONL) of --corpus holding the text.")
+    var textColumn: String = "text"
+
+    @OptionGroup var encoding: EncodingOptions
 
     @Argument(help: "Queries (default: one per line on stdin).")
     var queries: [String] = []
 
     func validate() throws {
         if topK < 1 { throw ValidationError("--top-k must be at least 1") }
-        if source.features != nil || source.labels != nil { throw ValidationError("search encodes its corpus and queries with --model; --features and --labels do not apply") }
     }
 
     func run() throws {
         try reportingFailure {
-            let texts = try source.texts(corpus)
-            let queryTexts = queries.isEmpty ? try InputLines.lines(of: "-", quiet: source.quiet).filter { !$0.isEmpty } : queries
-            let extractor = try FeatureExtractor(path: model, precision: source.numeric.resolved(quiet: source.quiet))
-            let cache = try source.cache(for: extractor, model: model)
-            let index = SemanticSearch(corpus: try source.encode(texts, extractor: extractor, cache: cache, source: corpus))
-            let queryFeatures = try source.encode(queryTexts, extractor: extractor, cache: nil, source: "queries")
-            let hits = index.search(queryFeatures, top: topK, threads: source.parallel.threads)
+            let texts = try encoding.texts(corpus, column: textColumn)
+            let queryTexts = queries.isEmpty ? try InputLines.lines(of: "-", quiet: encoding.quiet).filter { !$0.isEmpty } : queries
+            let extractor = try FeatureExtractor(path: model, precision: encoding.numeric.resolved(quiet: encoding.quiet))
+            let cache = try encoding.cache(for: extractor, model: model)
+            let index = SemanticSearch(corpus: try encoding.encode(texts, extractor: extractor, cache: cache, source: corpus))
+            let queryFeatures = try encoding.encode(queryTexts, extractor: extractor, cache: nil, source: "queries")
+            let hits = index.search(queryFeatures, top: topK, threads: encoding.parallel.threads)
             var out = format == .tsv ? "query\trank\tscore\tindex\ttext\n" : ""
             for (query, found) in zip(queryTexts, hits) {
                 for (rank, hit) in found.enumerated() {

@@ -18,27 +18,23 @@ struct Similarity: ParsableCommand {
     @Option(help: "A model directory (config.json, weights, tokenizer files) or a .gguf file.")
     var model: String
 
-    @OptionGroup var source: FeatureOptions
+    @OptionGroup var encoding: EncodingOptions
 
     @Argument(help: "Pairs of texts (default: stdin).")
     var input: String?
 
-    func validate() throws {
-        if source.features != nil || source.labels != nil { throw ValidationError("similarity encodes its pairs with --model; --features and --labels do not apply") }
-    }
-
     func run() throws {
         try reportingFailure {
             let path = input ?? "-"
-            let pairs = try attributing(to: InputLines.displayName(path)) { try Self.pairs(InputLines.lines(of: path, quiet: source.quiet)) }
-            let extractor = try FeatureExtractor(path: model, precision: source.numeric.resolved(quiet: source.quiet))
+            let pairs = try attributing(to: InputLines.displayName(path)) { try Self.pairs(InputLines.lines(of: path, quiet: encoding.quiet)) }
+            let extractor = try FeatureExtractor(path: model, precision: encoding.numeric.resolved(quiet: encoding.quiet))
             // Each distinct text is encoded once.
             var unique: [String] = [], position: [String: Int] = [:]
             for text in pairs.first + pairs.second where position[text] == nil {
                 position[text] = unique.count
                 unique.append(text)
             }
-            let features = try source.encode(unique, extractor: extractor, cache: source.cache(for: extractor, model: model), source: path)
+            let features = try encoding.encode(unique, extractor: extractor, cache: encoding.cache(for: extractor, model: model), source: path)
             let cosines = zip(pairs.first, pairs.second).map { Self.cosine(features, position[$0]!, position[$1]!) }
             try writeOutput(Array(cosines.map { "\(Float($0))\n" }.joined().utf8), to: nil, overwrite: false)
             if let scores = pairs.scores {

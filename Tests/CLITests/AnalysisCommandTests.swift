@@ -155,6 +155,24 @@ final class AnalysisCommandTests: XCTestCase {
         XCTAssertEqual(plain.stderr, "error: <stdin>: line 2 has no tab; give 'first<TAB>second' pairs or a header with sentence1 and sentence2\n")
     }
 
+    /// similarity and search encode texts with --model: their help offers the encoding options
+    /// and none of the head commands' feature sources.
+    func testSimilarityAndSearchOfferOnlyTheOptionsTheyUse() throws {
+        for command in ["similarity", "search"] {
+            let help = try Ckpt.run([command, "--help"]).stdout
+            for option in ["--batch-size", "--no-cache", "--threads", "--precision", "--quiet"] {
+                XCTAssertTrue(help.contains(option), "\(command) --help lacks \(option)")
+            }
+            for option in ["--features", "--labels", "--label-column"] {
+                XCTAssertFalse(help.contains(option), "\(command) --help offers \(option)")
+            }
+        }
+        XCTAssertTrue(try Ckpt.run(["search", "--help"]).stdout.contains("--text-column"))
+        let refused = try Ckpt.run(["similarity", "--model", model, "--features", "x.npy"])
+        XCTAssertEqual(refused.status, 64)
+        XCTAssertTrue(refused.stderr.contains("Unknown option '--features'"), refused.stderr)
+    }
+
     func testSearchFindsTheTopTenOfANumPyBruteForceSearch() throws {
         let reference = try JSON.read(file: analysis + "/search.json")
         let queries = reference["queries"]!.array!.map { $0.string! }
