@@ -43,6 +43,9 @@ public final class LinearWeight: @unchecked Sendable {
         let plain: UnsafeMutablePointer<Float>?
         /// the panel in oneDNN's layout.
         let packed: OpaquePointer?
+        /// OpenBLAS: each row is a product of its own, because OpenBLAS's block product of this
+        /// shape rounds a row by its place in the block (`BLAS.roundsEveryRowAlike`).
+        var rowByRow = false
     }
 
     /// The weights a `LinearWeight` is made from, [outputs, inputs] row-major, read only during `init`.
@@ -92,7 +95,8 @@ public final class LinearWeight: @unchecked Sendable {
                 }
                 let plain = UnsafeMutablePointer<Float>.allocate(capacity: width * inputs)
                 plain.initialize(from: rows, count: width * inputs)
-                return Panel(first: first, width: width, plain: plain, packed: nil)
+                return Panel(first: first, width: width, plain: plain, packed: nil,
+                             rowByRow: !BLAS.roundsEveryRowAlike(rows: Self.rowBlock, inputs: inputs, outputs: width))
             }
         }
     }
@@ -260,7 +264,7 @@ public final class LinearWeight: @unchecked Sendable {
             staged(rows, width: panel.width, ldy: ldy, padRows: exact == nil, ownOutput: panel.width != ldy, accumulate: accumulate, x, y) { x, y, _ in
                 OneDNNProducts.run(product, packed, x, bias, y)
             }
-        } else if productRows == 1 || !BLAS.roundsEveryRowAlike(rows: Self.rowBlock, inputs: inputs, outputs: panel.width) {
+        } else if productRows == 1 || panel.rowByRow {
             // One row (a decoded token), or a kernel that rounds a row by its place in the block:
             // each row its own matrix-vector product.
             let x = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)  // OpenBLAS runs f32 only
