@@ -11,9 +11,9 @@
 // 5-10%: the per-block work is spread over more rows, and the block comes from L2 quickly enough.)
 enum { BLOCK = CKPT_SOFTMAX_REGRESSION_BLOCK, ROW_PAIR = 2, FLUSH = 2 * BLOCK };
 
-// GCC/Clang vector types: each clone of the pass lowers them to its own instruction set (one
+// GCC/Clang vector types: each version of the pass lowers them to its own instruction set (one
 // AVX-512 register, two AVX2 registers, four SSE registers). Only always-inlined helpers take them,
-// so no vector crosses a call boundary and the ABI note clang gives for the narrower clones does
+// so no vector crosses a call boundary and the ABI note clang gives for the narrower versions does
 // not apply.
 #pragma clang diagnostic ignored "-Wpsabi"
 typedef float f32x16 __attribute__((vector_size(64)));
@@ -143,15 +143,20 @@ TRANSPOSED_SUMS(transposed_sums_f64x8, f64x8, 8,
             }                                                                                          \
     }
 
-// All k logits of ROWS rows, classes taken six, two and one at a time (six keeps twelve
-// accumulators for a row pair: registers to spare on AVX-512, no spills).
+// All k logits of ROWS rows, classes taken six (AVX-512) or three (AVX2, baseline), then two and
+// one at a time: a row pair's accumulators fill but do not overflow the registers (twelve of
+// thirty-two on AVX-512; six of two registers each of AVX2's sixteen).
 #define LOGIT_ROWS(name, T, VEC, LANES, LOAD_X, LOAD_W, SUMS, ROWS)                                    \
     LOGIT_GROUP(name##_6, T, VEC, LANES, LOAD_X, LOAD_W, SUMS, ROWS, 6)                                \
+    LOGIT_GROUP(name##_3, T, VEC, LANES, LOAD_X, LOAD_W, SUMS, ROWS, 3)                                \
     LOGIT_GROUP(name##_2, T, VEC, LANES, LOAD_X, LOAD_W, SUMS, ROWS, 2)                                \
     LOGIT_GROUP(name##_1, T, VEC, LANES, LOAD_X, LOAD_W, SUMS, ROWS, 1)                                \
-    INLINE void name(const T *w, int64_t d, int64_t k, const float *x, double *z) {                    \
+    INLINE void name(ckpt_isa isa, const T *w, int64_t d, int64_t k, const float *x, double *z) {      \
         int64_t c = 0;                                                                                 \
-        for (; c + 6 <= k; c += 6) name##_6(w + c * d, d, x, z + c * BLOCK);                           \
+        if (isa == ISA_AVX512)                                                                         \
+            for (; c + 6 <= k; c += 6) name##_6(w + c * d, d, x, z + c * BLOCK);                       \
+        else                                                                                           \
+            for (; c + 3 <= k; c += 3) name##_3(w + c * d, d, x, z + c * BLOCK);                       \
         for (; c + 2 <= k; c += 2) name##_2(w + c * d, d, x, z + c * BLOCK);                           \
         for (; c < k; c++) name##_1(w + c * d, d, x, z + c * BLOCK);                                   \
     }
@@ -163,8 +168,9 @@ LOGIT_ROWS(coarse_logits_of_row, float, f32x16, 16, load_f32x16, load_f32x16, tr
 // The block's share of the weight gradient, Σ_r g[c][r]·x[r], for CLASSES classes, 16·VECTORS
 // columns at a time: CLASSES × VECTORS float32 vectors summed over the block's rows in registers,
 // then added to the float32 sums once. The same chunk of the next block's rows (`ahead` of them) is
-// prefetched as this one is read. Six classes take two vectors (twelve accumulators; three or four
-// were no faster), fewer classes four.
+// prefetched as this one is read. On AVX-512, six classes take two vectors (twelve accumulators;
+// three or four were no faster), fewer classes four; AVX2 and the baseline, with half the
+// registers and vectors of two (or four) registers, take half as many.
 #define GRADIENT_CHUNK(name, CLASSES, VECTORS)                                                        \
     INLINE void name(const float *x, int64_t rows, int64_t ahead, int64_t d, const float *g, float *sums) { \
         f32x16 acc[CLASSES][VECTORS] = {};                                                             \
@@ -197,6 +203,23 @@ LOGIT_ROWS(coarse_logits_of_row, float, f32x16, 16, load_f32x16, load_f32x16, tr
 GRADIENT_GROUP(gradient_of_6, 6, 2)
 GRADIENT_GROUP(gradient_of_2, 2, 4)
 GRADIENT_GROUP(gradient_of_1, 1, 4)
+GRADIENT_GROUP(narrow_gradient_of_6, 6, 1)
+GRADIENT_GROUP(narrow_gradient_of_2, 2, 2)
+GRADIENT_GROUP(narrow_gradient_of_1, 1, 2)
+
+// The block's share of the weight gradient for all k classes, six, two and one at a time.
+#define GRADIENT_OF_ALL(of_6, of_2, of_1)                                                              \
+    do {                                                                                               \
+        int64_t c = 0;                                                                                 \
+        for (; c + 6 <= k; c += 6) of_6(x, rows, ahead, d, g + c * BLOCK, sums + c * d);               \
+        for (; c + 2 <= k; c += 2) of_2(x, rows, ahead, d, g + c * BLOCK, sums + c * d);               \
+        for (; c < k; c++) of_1(x, rows, ahead, d, g + c * BLOCK, sums + c * d);                       \
+    } while (0)
+INLINE void block_gradient(ckpt_isa isa, const float *x, int64_t rows, int64_t ahead, int64_t d, int64_t k,
+                           const float *g, float *sums) {
+    if (isa == ISA_AVX512) GRADIENT_OF_ALL(gradient_of_6, gradient_of_2, gradient_of_1);
+    else GRADIENT_OF_ALL(narrow_gradient_of_6, narrow_gradient_of_2, narrow_gradient_of_1);
+}
 
 // Logits are summed in float64 from theta, or in float32 from coarse_w (see ckernels.h); the
 // softmax and loss are float64 either way, computed class by class across the block's rows so that
@@ -204,11 +227,10 @@ GRADIENT_GROUP(gradient_of_1, 1, 4)
 // bias gradient summed per row position over the blocks and only at the end across positions. The
 // weight gradient is summed in float32 over FLUSH rows, then added to the float64 gradient: its
 // rounding, ~1e-11, is far below any stopping tolerance.
-MULTIVERSION
-double ckpt_softmax_regression_pass(const float *x, const int32_t *labels, const double *weights,
-                                    int64_t begin, int64_t end, int64_t d, int64_t k,
-                                    const double *theta, const float *coarse_w, double *gradient, double *work,
-                                    float *scratch) {
+INLINE double ckpt_softmax_regression_pass_body(ckpt_isa isa, const float *x, const int32_t *labels,
+                                                const double *weights, int64_t begin, int64_t end, int64_t d,
+                                                int64_t k, const double *theta, const float *coarse_w,
+                                                double *gradient, double *work, float *scratch) {
     const double *bias = theta + k * d;
     double *z = work, *bias_lanes = work + BLOCK * k;
     float *g = scratch, *sums = scratch + BLOCK * k;
@@ -223,11 +245,11 @@ double ckpt_softmax_regression_pass(const float *x, const int32_t *labels, const
         const double *s = weights + start;
         int64_t r = 0;
         if (coarse_w) {
-            for (; r + ROW_PAIR <= rows; r += ROW_PAIR) coarse_logits_of_pair(coarse_w, d, k, block + r * d, z + r);
-            for (; r < rows; r++) coarse_logits_of_row(coarse_w, d, k, block + r * d, z + r);
+            for (; r + ROW_PAIR <= rows; r += ROW_PAIR) coarse_logits_of_pair(isa, coarse_w, d, k, block + r * d, z + r);
+            for (; r < rows; r++) coarse_logits_of_row(isa, coarse_w, d, k, block + r * d, z + r);
         } else {
-            for (; r + ROW_PAIR <= rows; r += ROW_PAIR) logits_of_pair(theta, d, k, block + r * d, z + r);
-            for (; r < rows; r++) logits_of_row(theta, d, k, block + r * d, z + r);
+            for (; r + ROW_PAIR <= rows; r += ROW_PAIR) logits_of_pair(isa, theta, d, k, block + r * d, z + r);
+            for (; r < rows; r++) logits_of_row(isa, theta, d, k, block + r * d, z + r);
         }
 
         // −log softmax(z)[label] = peak − z[label] + log Σ exp(z − peak)
@@ -259,10 +281,7 @@ double ckpt_softmax_regression_pass(const float *x, const int32_t *labels, const
             }
 
         const int64_t after = end - start - rows, ahead = after < BLOCK ? after : BLOCK;
-        int64_t c = 0;
-        for (; c + 6 <= k; c += 6) gradient_of_6(block, rows, ahead, d, g + c * BLOCK, sums + c * d);
-        for (; c + 2 <= k; c += 2) gradient_of_2(block, rows, ahead, d, g + c * BLOCK, sums + c * d);
-        for (; c < k; c++) gradient_of_1(block, rows, ahead, d, g + c * BLOCK, sums + c * d);
+        block_gradient(isa, block, rows, ahead, d, k, g, sums);
         if ((start + rows - begin) % FLUSH == 0 || start + rows == end) {
             for (int64_t j = 0; j < k * d; j++) gradient[j] += sums[j];
             memset(sums, 0, (size_t)(k * d) * sizeof(float));
@@ -271,3 +290,8 @@ double ckpt_softmax_regression_pass(const float *x, const int32_t *labels, const
     for (int64_t c = 0; c < k; c++) gradient[k * d + c] = tree_sum_d(bias_lanes + c * BLOCK, BLOCK);
     return tree_sum_d(loss_lanes, BLOCK);
 }
+
+ISA_VERSIONED(double, ckpt_softmax_regression_pass,
+              (const float *x, const int32_t *labels, const double *weights, int64_t begin, int64_t end, int64_t d,
+               int64_t k, const double *theta, const float *coarse_w, double *gradient, double *work, float *scratch),
+              x, labels, weights, begin, end, d, k, theta, coarse_w, gradient, work, scratch)
