@@ -21,6 +21,11 @@ MINILM := $(CACHE)/models/all-MiniLM-L6-v2
 $(MINILM)/model.safetensors:
 	bash tools/fetch_minilm.sh $(MINILM)
 
+# The 124M-shape GPT-2 the benchmarks run (random init, seed 0: the real weights cannot be fetched
+# here), made with transformers in the tools venv.
+GPT2_BENCH := $(CACHE)/models/gpt2-124m
+$(GPT2_BENCH)/model.safetensors:
+	$(PYTHON) tools/make_gpt2_fixtures.py --bench $(GPT2_BENCH)
 
 DEBIAN_PACKAGES := libopenblas-dev libdnnl-dev zlib1g-dev libsqlite3-dev
 
@@ -98,7 +103,7 @@ fixtures: $(MINILM)/model.safetensors
 	$(PYTHON) tools/verify_gguf.py $(CKPT)
 	$(PYTHON) tools/verify_head.py $(CKPT)
 
-bench: build $(MINILM)/model.safetensors
+bench: build $(MINILM)/model.safetensors $(GPT2_BENCH)/model.safetensors
 	@[ -x /usr/bin/time ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq time; }
 	$(PYTHON) tools/bench/formats.py --ckpt $(CKPT) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/tokenizers.py --ckpt $(CKPT) --work $(CACHE)/bench
@@ -107,10 +112,10 @@ bench: build $(MINILM)/model.safetensors
 	$(PYTHON) tools/bench/workbench.py --ckpt $(CKPT) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/analysis.py --ckpt $(CKPT) --work $(CACHE)/bench
 	$(PYTHON) tools/bench/serve.py --ckpt $(CKPT) --model $(MINILM) --work $(CACHE)/bench
-	$(PYTHON) tools/bench/gguf.py --ckpt $(CKPT) --model $(CACHE)/models/gpt2-124m --work $(CACHE)/bench
-	$(PYTHON) tools/bench/generate.py --ckpt $(CKPT) --model $(CACHE)/models/gpt2-124m
-	$(PYTHON) tools/bench/precision.py --ckpt $(CKPT) --minilm $(MINILM) --gpt2 $(CACHE)/models/gpt2-124m --work $(CACHE)/bench
-	$(PYTHON) tools/fidelity.py --ckpt $(CKPT) --minilm $(MINILM) --gpt2 $(CACHE)/models/gpt2-124m --work $(CACHE)/bench
+	$(PYTHON) tools/bench/gguf.py --ckpt $(CKPT) --model $(GPT2_BENCH) --work $(CACHE)/bench
+	$(PYTHON) tools/bench/generate.py --ckpt $(CKPT) --model $(GPT2_BENCH)
+	$(PYTHON) tools/bench/precision.py --ckpt $(CKPT) --minilm $(MINILM) --gpt2 $(GPT2_BENCH) --work $(CACHE)/bench
+	$(PYTHON) tools/fidelity.py --ckpt $(CKPT) --minilm $(MINILM) --gpt2 $(GPT2_BENCH) --work $(CACHE)/bench
 
 fuzz: deps
 	bash tools/fuzz/run.sh $(FUZZ_SECONDS)
