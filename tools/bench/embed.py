@@ -3,8 +3,8 @@
 size 32) on the real all-MiniLM-L6-v2, in one run: 2,000 real sentences (two TREC questions each,
 ~24 tokens) and 512 inputs of 128 tokens (standard-library text, truncated at 128), at 1 and 2
 threads. The peer runs both of its routes: f32, and bf16 autocast (`torch.autocast("cpu",
-dtype=torch.bfloat16)`, its fastest on CPUs with AVX512-BF16 or AMX); ratios are against each and
-against the faster of the two. Prints texts/s, peak RSS, and ckpt's achieved matrix-product rate as
+dtype=torch.bfloat16)`, its fastest on CPUs with AVX512-BF16 or AMX; not timed on CPUs without native
+bf16, where it is emulated and far slower than f32); ratios are against each and against the faster. Prints texts/s, peak RSS, and ckpt's achieved matrix-product rate as
 a fraction of its engine's f32 peak on MiniLM's products (`EngineRate`, the figure `ckpt system
 --measure` prints: the median of runs before and after the workload; the fraction of the best run
 is printed too). The header names the CPU and the engine.
@@ -20,7 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from machine import describe, run_with_peak_rss
+from machine import describe, peer_runs_bf16, run_with_peak_rss
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -69,6 +69,7 @@ def main():
     if not (work / "real-text.txt").exists():
         sys.exit("run tools/bench/tokenizers.py first (it writes real-text.txt)")
     system, f32 = describe(args.ckpt)
+    bf16 = peer_runs_bf16(system)
     print(f"{'workload':30} {'thr':>3} {'ckpt/s':>8} {'ST f32/s':>9} {'ST bf16/s':>9} {'vs f32':>6} {'vs bf16':>7} {'vs best':>7} "
           f"{'ckpt RSS':>9} {'ST RSS':>8} {'ckpt % peak':>12}")
     rows = []
@@ -79,19 +80,21 @@ def main():
                 cmd += ["--max-length", str(max_length)]
             def peer(precision):
                 return timed([sys.executable, "-c", PEER, args.model, str(path), str(threads), str(max_length), precision])
-            rounds = [(timed(cmd), peer("f32"), peer("bf16")) for _ in range(args.rounds)]
+            rounds = [(timed(cmd), peer("f32"), peer("bf16") if bf16 else None) for _ in range(args.rounds)]
             c = min((r[0][0] for r in rounds), key=lambda result: result["seconds"])
             p32 = min((r[1][0] for r in rounds), key=lambda result: result["seconds"])
-            p16 = min((r[2][0] for r in rounds), key=lambda result: result["seconds"])
-            c_rss, p_rss = max(r[0][1] for r in rounds), max(max(r[1][1], r[2][1]) for r in rounds)
+            p16 = min((r[2][0] for r in rounds), key=lambda result: result["seconds"]) if bf16 else None
+            c_rss, p_rss = max(r[0][1] for r in rounds), max(max(r[1][1], r[2][1] if bf16 else 0) for r in rounds)
             row = dict(workload=label, threads=threads, cpu=system["cpu"]["model"], engine=f32["engine"],
-                       ckpt=c["texts"] / c["seconds"], st_f32=p32["texts"] / p32["seconds"], st_bf16=p16["texts"] / p16["seconds"],
+                       ckpt=c["texts"] / c["seconds"], st_f32=p32["texts"] / p32["seconds"],
+                       st_bf16=p16["texts"] / p16["seconds"] if bf16 else None,
                        ckpt_rss_mb=c_rss / 1e6, st_rss_mb=p_rss / 1e6, ckpt_peak_fraction=c["gflops"] / c["peak_gflops"],
                        peak_gflops=c["peak_gflops"], best_peak_gflops=c["best_peak_gflops"], ckpt_gflops=c["gflops"])
             rows.append(row)
-            best = max(row["st_f32"], row["st_bf16"])
-            print(f"{label:30} {threads:3} {row['ckpt']:8.1f} {row['st_f32']:9.1f} {row['st_bf16']:9.1f} {row['ckpt'] / row['st_f32']:5.2f}x "
-                  f"{row['ckpt'] / row['st_bf16']:6.2f}x {row['ckpt'] / best:6.2f}x "
+            best = max(row["st_f32"], row["st_bf16"] or 0)
+            st_bf16, vs_bf16 = (f"{row['st_bf16']:9.1f}", f"{row['ckpt'] / row['st_bf16']:6.2f}x") if bf16 else (f"{'-':>9}", f"{'-':>7}")
+            print(f"{label:30} {threads:3} {row['ckpt']:8.1f} {row['st_f32']:9.1f} {st_bf16} {row['ckpt'] / row['st_f32']:5.2f}x "
+                  f"{vs_bf16} {row['ckpt'] / best:6.2f}x "
                   f"{row['ckpt_rss_mb']:7.0f}MB {row['st_rss_mb']:6.0f}MB {100 * row['ckpt_peak_fraction']:10.0f}% "
                   f"(of {row['peak_gflops']:.0f} GFLOP/s median; {100 * row['ckpt_gflops'] / row['best_peak_gflops']:.0f}% of the best, "
                   f"{row['best_peak_gflops']:.0f})")

@@ -7,6 +7,7 @@ the TREC test questions: decode = greedy generation of 128 new tokens after a 16
 (tokens/s over the whole call, best of 3; the generated ids must agree); prefill = one forward pass
 over a 512-token prompt giving the next token's logits (transformers' generate asks for the last
 position only: logits_to_keep=1), best of 3. At 1 and 2 threads (torch.set_num_threads for the peer).
+The peer runs in f32 and, on CPUs with native bf16 products, under bf16 autocast.
 
 ckpt's `bench-generate` also measures the machine's memory read bandwidth (streaming 1 GiB with the
 same threads) and the decode bound it sets: bandwidth ÷ f32 weight bytes read per token (the tied
@@ -24,7 +25,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from machine import describe
+from machine import describe, peer_runs_bf16
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEXT = ROOT / "fixtures" / "data" / "trec-test.tsv"
@@ -59,6 +60,15 @@ def best_of(results):
     return {key: max(r[key] for r in results) for key in results[0] if key != "ids"}
 
 
+def rate(value, width, spec):
+    """A rate in its column, or a dash where the route was not timed."""
+    return f"{value:{width}{spec}}" if value is not None else f"{'-':>{width}}"
+
+
+def ratio(ours, theirs):
+    return f"{ours / theirs:6.2f}x" if theirs is not None else f"{'-':>7}"
+
+
 def id_agreement(rounds):
     """Whether every round of both sides generated the ids of ckpt's first round, and if not, where one first differs."""
     reference = rounds[0][0]["ids"]
@@ -79,6 +89,7 @@ def main():
         subprocess.run([sys.executable, str(ROOT / "tools" / "make_gpt2_fixtures.py"), "--bench", args.model], check=True,
                        capture_output=True)
     system, f32 = describe(args.ckpt)
+    bf16 = peer_runs_bf16(system)
     print(f"{'GPT-2 124M (random init)':26} {'thr':>3} {'ckpt tok/s':>10} {'torch f32':>9} {'torch bf16':>10} {'vs f32':>6} {'vs bf16':>7} "
           f"{'GB/s':>5} {'bound':>6} {'ckpt/bound':>10} {'f32/bound':>9}")
     rows = []
@@ -87,17 +98,18 @@ def main():
             return json.loads(subprocess.run([sys.executable, "-c", PEER, args.model, str(TEXT), str(threads), precision], check=True,
                                              capture_output=True, text=True).stdout)
         rounds = [(json.loads(subprocess.run([args.ckpt, "bench-generate", "--model", args.model, "--threads", str(threads), str(TEXT)],
-                                             check=True, capture_output=True, text=True).stdout), peer("f32"), peer("bf16"))
+                                             check=True, capture_output=True, text=True).stdout), peer("f32"), peer("bf16") if bf16 else None)
                   for _ in range(args.rounds)]
-        c, p, h = best_of(r[0] for r in rounds), best_of(r[1] for r in rounds), best_of(r[2] for r in rounds)
+        c, p = best_of(r[0] for r in rounds), best_of(r[1] for r in rounds)
+        h = best_of(r[2] for r in rounds) if bf16 else None
         bandwidth = c["bandwidth_bytes_per_second"]
         bound = bandwidth / c["weight_bytes_per_token"]
         same = id_agreement([(r[0], r[1]) for r in rounds])
-        cd, pd, hd = c["decode_tokens_per_second"], p["decode_tokens_per_second"], h["decode_tokens_per_second"]
-        print(f"{'decode 16 + 128 greedy':26} {threads:3} {cd:10.1f} {pd:9.1f} {hd:10.1f} {cd / pd:5.2f}x {cd / hd:6.2f}x "
+        cd, pd, hd = c["decode_tokens_per_second"], p["decode_tokens_per_second"], h and h["decode_tokens_per_second"]
+        print(f"{'decode 16 + 128 greedy':26} {threads:3} {cd:10.1f} {pd:9.1f} {rate(hd, 10, '.1f')} {cd / pd:5.2f}x {ratio(cd, hd)} "
               f"{bandwidth / 1e9:5.1f} {bound:6.1f} {cd / bound:10.0%} {pd / bound:9.0%}  f32 {same} ({len(rounds[0][0]['ids'])} tokens)")
-        cp, pp, hp = c["prefill_tokens_per_second"], p["prefill_tokens_per_second"], h["prefill_tokens_per_second"]
-        print(f"{'prefill 512 tokens':26} {threads:3} {cp:10.0f} {pp:9.0f} {hp:10.0f} {cp / pp:5.2f}x {cp / hp:6.2f}x")
+        cp, pp, hp = c["prefill_tokens_per_second"], p["prefill_tokens_per_second"], h and h["prefill_tokens_per_second"]
+        print(f"{'prefill 512 tokens':26} {threads:3} {cp:10.0f} {pp:9.0f} {rate(hp, 10, '.0f')} {cp / pp:5.2f}x {ratio(cp, hp)}")
         rows.append(dict(threads=threads, cpu=system["cpu"]["model"], engine=f32["engine"], decode=cd, decode_torch_f32=pd,
                          decode_torch_bf16=hd, bound=bound, prefill=cp, prefill_torch_f32=pp, prefill_torch_bf16=hp, ids=same))
     print(json.dumps(rows))
