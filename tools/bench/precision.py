@@ -3,8 +3,9 @@
 
 MiniLM features (the inputs of embed.py: 2,000 TREC sentence pairs of ~24 tokens, and 512 inputs of
 128 tokens): ckpt in f32, bf16 and int8 (`bench-embed --precision`), against sentence-transformers
-under PyTorch bf16 autocast and ONNX Runtime int8 (`quantize_dynamic`, per-channel s8 weights; see
-tools/onnx_minilm.py), batch size 32 on every side. ckpt's achieved rate is divided by its engine's
+under PyTorch bf16 autocast (timed only where the CPU has native bf16 products) and ONNX Runtime
+int8 (`quantize_dynamic`, per-channel s8 weights; see tools/onnx_minilm.py), batch size 32 on every
+side. ckpt's achieved rate is divided by its engine's
 measured peak for the same precision (`EngineRate`, as `ckpt system --measure` prints it).
 
 GPT-2 124M shape (random weights): decode (128 greedy tokens after 16) and prefill (512 tokens) in
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from embed import PEER as ST_PEER, inputs, timed
 from generate import PEER as HF_PEER
-from machine import describe, run_with_peak_rss
+from machine import describe, peer_runs_bf16, run_with_peak_rss
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 THREADS = 2
@@ -59,6 +60,7 @@ def main():
     args = ap.parse_args()
     work = Path(args.work)
     system, _ = describe(args.ckpt)
+    bf16 = peer_runs_bf16(system)
     report = {"cpu": system["cpu"]["model"], "threads": THREADS, "features": [], "gpt2": {}, "rss_mb": {}}
 
     print(f"{'workload':30} {'route':12} {'texts/s':>9} {'vs peer':>8} {'% of peak':>10}")
@@ -74,11 +76,11 @@ def main():
             return timed([sys.executable, "-c", ORT_PEER, args.minilm, str(path), str(THREADS), str(max_length), str(ROOT / "tools"),
                           str(work / "onnx")])[0]
 
-        rounds = [{"f32": ckpt("f32"), "bf16": ckpt("bf16"), "int8": ckpt("int8"), "st_bf16": st_bf16(), "ort_int8": ort_int8()}
-                  for _ in range(args.rounds)]
+        rounds = [{"f32": ckpt("f32"), "bf16": ckpt("bf16"), "int8": ckpt("int8"), "ort_int8": ort_int8(),
+                   **({"st_bf16": st_bf16()} if bf16 else {})} for _ in range(args.rounds)]
         best = {k: min((r[k] for r in rounds), key=lambda x: x["seconds"]) for k in rounds[0]}
         rate = {k: v["texts"] / v["seconds"] for k, v in best.items()}
-        peers = {"f32": None, "bf16": "st_bf16", "int8": "ort_int8"}
+        peers = {"f32": None, "bf16": "st_bf16" if bf16 else None, "int8": "ort_int8"}
         for precision in ("f32", "bf16", "int8"):
             r = best[precision]
             peer = peers[precision]
@@ -89,7 +91,8 @@ def main():
             versus = f"{rate[precision] / rate[peer]:7.2f}x" if peer else " " * 8
             print(f"{label:30} {'ckpt ' + precision:12} {rate[precision]:9.1f} {versus} {100 * row['peak_fraction']:9.0f}% "
                   f"(of {r['peak_gflops']:.0f} GFLOP/s)")
-        print(f"{label:30} {'ST bf16':12} {rate['st_bf16']:9.1f}")
+        if bf16:
+            print(f"{label:30} {'ST bf16':12} {rate['st_bf16']:9.1f}")
         print(f"{label:30} {'ORT int8':12} {rate['ort_int8']:9.1f}")
 
     text = ROOT / "fixtures" / "data" / "trec-test.tsv"
@@ -97,7 +100,7 @@ def main():
     for round_number in range(max(args.rounds, args.decode_rounds)):
         round_ = {p: json.loads(subprocess.run([args.ckpt, "bench-generate", "--model", args.gpt2, "--threads", str(THREADS), "--precision", p,
                                                 str(text)], check=True, capture_output=True, text=True).stdout) for p in ("f32", "bf16", "int8")}
-        if round_number < args.rounds:
+        if round_number < args.rounds and bf16:
             round_["torch_bf16"] = json.loads(subprocess.run([sys.executable, "-c", HF_PEER, args.gpt2, str(text), str(THREADS), "bf16"],
                                                              check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
         runs.append(round_)
@@ -110,8 +113,9 @@ def main():
     f32 = gpt2["f32"]
     print(f"\n{'GPT-2 124M':12} {'decode tok/s':>12} {'vs f32':>7} {'prefill tok/s':>14} {'vs torch bf16':>14}")
     for k, v in gpt2.items():
+        versus = f"{v['prefill_tokens_per_second'] / gpt2['torch_bf16']['prefill_tokens_per_second']:13.2f}x" if bf16 else f"{'-':>14}"
         print(f"{k:12} {v['decode_tokens_per_second']:12.1f} {v['decode_tokens_per_second'] / f32['decode_tokens_per_second']:6.2f}x "
-              f"{v['prefill_tokens_per_second']:14.0f} {v['prefill_tokens_per_second'] / gpt2['torch_bf16']['prefill_tokens_per_second']:13.2f}x")
+              f"{v['prefill_tokens_per_second']:14.0f} {versus}")
     for p in ("bf16", "int8"):
         ratios = gpt2[p]["decode_vs_f32_per_round"]
         print(f"decode {p} / f32 within each of {len(ratios)} rounds: median {ratios[len(ratios) // 2]:.2f}x, "
