@@ -6,7 +6,8 @@ import Transformers
 
 /// The blocked C pass against the objective written out plainly in double precision, on shapes
 /// that exercise every path: row counts that are not whole blocks, feature counts with vector
-/// tails, class counts taken 6/2/1 at a time, several slices of rows, precise and coarse (float32)
+/// tails, every way class counts are taken (six or three at a time by the CPU's vector width, then
+/// two and one; the gradient six, two and one), several slices of rows, precise and coarse (float32)
 /// logits, and logits far enough apart that the smallest softmax terms underflow; and the same
 /// result, bit for bit, at one, two and three threads.
 final class SoftmaxObjectiveTests: XCTestCase {
@@ -52,6 +53,7 @@ final class SoftmaxObjectiveTests: XCTestCase {
         let shapes: [(rows: Int, dimension: Int, classes: Int, scale: Double)] = [
             (5, 3, 2, 1), (300, 45, 1, 1), (300, 45, 3, 1), (300, 64, 6, 1), (300, 70, 7, 1),
             (300, 33, 13, 1), (300, 40, 6, 2_000), (301, 100, 2, 1), (1_100, 20, 6, 1),
+            (300, 50, 4, 1), (300, 37, 5, 1), (300, 48, 8, 1),
         ]
         for (index, shape) in shapes.enumerated() {
             let p = problem(rows: shape.rows, dimension: shape.dimension, classes: shape.classes, scale: shape.scale,
