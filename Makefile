@@ -45,7 +45,7 @@ build: deps
 # ran it already). The tests run the release build, the one users run (with -enable-testing for the
 # tests' @testable imports, in a build folder of its own so that `make build` does not rebuild):
 # a debug build runs the C kernels unoptimised and took 34 minutes on an AMD EPYC (Zen 1).
-ENGINE_TESTS := KernelsTests|TransformersTests|DeterminismCommandTests|PrecisionCommandTests|PrototypeHeadReferenceTests|AttentionReferenceTests|ProjectionReferenceTests
+ENGINE_TESTS := KernelsTests|TransformersTests|DeterminismCommandTests|PrecisionCommandTests|PrototypeHeadReferenceTests|AttentionReferenceTests|ProjectionReferenceTests|SemanticSearchTests
 TESTED_BUILD := -c release -Xswiftc -enable-testing --scratch-path .build-test
 RUN_TESTS    := $(SWIFT) test $(TESTED_BUILD) --skip-build --disable-swift-testing
 

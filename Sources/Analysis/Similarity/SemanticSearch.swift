@@ -29,8 +29,11 @@ public struct SemanticSearch: Sendable {
         precondition(queries.dimension == dimension, "SemanticSearch: query and corpus dimensions differ")
         guard count > 0 else { return Array(repeating: [], count: queries.rows) }
         let unit = FeatureGeometry.normalised(queries), N = count
-        // Query blocks small enough that their score rows stay a few tens of MB for large corpora.
-        let block = max(1, min(256, (1 << 23) / N))
+        // Query blocks of whole row blocks of the product (a shorter one is padded to a whole one on
+        // some engines, so 83 rows cost what 128 do), up to 256 rows or 32 MB of scores; at least
+        // one row block, whose scores are a sixth of the packed corpus's size.
+        let rowBlock = LinearWeight.rowBlock
+        let block = max(rowBlock, min(256, (1 << 23) / N) / rowBlock * rowBlock)
         var results = [[Hit]](repeating: [], count: queries.rows)
         var scores = [Float](repeating: 0, count: block * N)
         for first in stride(from: 0, to: queries.rows, by: block) {
