@@ -42,6 +42,11 @@ struct EncodingOptions: ParsableArguments {
         }
     }
 
+    /// The extractor of `model` (its own pooling) in the precision these options ask for.
+    func extractor(for model: String) throws -> FeatureExtractor {
+        try FeatureExtractor(path: model, precision: numeric.resolved(quiet: quiet))
+    }
+
     /// The feature cache for `extractor` on `model` (nil with --no-cache). Opening one checksums
     /// the model's weights, so a command opens it once.
     func cache(for extractor: FeatureExtractor, model: String) throws -> FeatureCache? {

@@ -98,7 +98,7 @@ struct Project: ParsableCommand {
         let path = input!
         let dataset: LabelledDataset? = TextInput.format(of: path) == .lines ? nil : try labelled(path)
         let texts = try dataset?.texts ?? source.texts(path)
-        let extractor = try FeatureExtractor(path: model!, precision: source.numeric.resolved(quiet: source.quiet))
+        let extractor = try source.encoding.extractor(for: model!)
         let features = try source.encoding.encode(texts, extractor: extractor, cache: source.encoding.cache(for: extractor, model: model!), source: path)
         return (features, dataset?.labels, texts, path)
     }

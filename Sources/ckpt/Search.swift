@@ -46,7 +46,7 @@ struct Search: ParsableCommand {
         try reportingFailure {
             let texts = try encoding.texts(corpus, column: textColumn)
             let queryTexts = queries.isEmpty ? try InputLines.lines(of: "-", quiet: encoding.quiet).filter { !$0.isEmpty } : queries
-            let extractor = try FeatureExtractor(path: model, precision: encoding.numeric.resolved(quiet: encoding.quiet))
+            let extractor = try encoding.extractor(for: model)
             let cache = try encoding.cache(for: extractor, model: model)
             let index = SemanticSearch(corpus: try encoding.encode(texts, extractor: extractor, cache: cache, source: corpus))
             let queryFeatures = try encoding.encode(queryTexts, extractor: extractor, cache: nil, source: "queries")

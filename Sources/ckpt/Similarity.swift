@@ -27,7 +27,7 @@ struct Similarity: ParsableCommand {
         try reportingFailure {
             let path = input ?? "-"
             let pairs = try attributing(to: InputLines.displayName(path)) { try Self.pairs(InputLines.lines(of: path, quiet: encoding.quiet)) }
-            let extractor = try FeatureExtractor(path: model, precision: encoding.numeric.resolved(quiet: encoding.quiet))
+            let extractor = try encoding.extractor(for: model)
             // Each distinct text is encoded once.
             var unique: [String] = [], position: [String: Int] = [:]
             for text in pairs.first + pairs.second where position[text] == nil {

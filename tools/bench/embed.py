@@ -4,10 +4,10 @@ size 32) on the real all-MiniLM-L6-v2, in one run: 2,000 real sentences (two TRE
 ~24 tokens) and 512 inputs of 128 tokens (standard-library text, truncated at 128), at 1 and 2
 threads. The peer runs both of its routes: f32, and bf16 autocast (`torch.autocast("cpu",
 dtype=torch.bfloat16)`, its fastest on CPUs with AVX512-BF16 or AMX; not timed on CPUs without native
-bf16, where it is emulated and far slower than f32); ratios are against each and against the faster. Prints texts/s, peak RSS, and ckpt's achieved matrix-product rate as
-a fraction of its engine's f32 peak on MiniLM's products (`EngineRate`, the figure `ckpt system
---measure` prints: the median of runs before and after the workload; the fraction of the best run
-is printed too). The header names the CPU and the engine.
+bf16, where it is emulated and far slower than f32); ratios are against each and against the faster.
+Prints texts/s, peak RSS, and ckpt's achieved matrix-product rate as a fraction of its engine's f32
+peak on MiniLM's products (`EngineRate`, the figure `ckpt system --measure` prints: the median of
+runs before and after the workload; the fraction of the best run is printed too). The header names the CPU and the engine.
 
 This machine's speed drifts by ±25 % from minute to minute (a shared VM), so the two sides
 alternate, process after process, for `--rounds` rounds (default 2); each side's figure is its
@@ -20,7 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from machine import describe, peer_runs_bf16, run_with_peak_rss
+from machine import describe, peer_runs_bf16, rate, ratio, run_with_peak_rss
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -92,9 +92,8 @@ def main():
                        peak_gflops=c["peak_gflops"], best_peak_gflops=c["best_peak_gflops"], ckpt_gflops=c["gflops"])
             rows.append(row)
             best = max(row["st_f32"], row["st_bf16"] or 0)
-            st_bf16, vs_bf16 = (f"{row['st_bf16']:9.1f}", f"{row['ckpt'] / row['st_bf16']:6.2f}x") if bf16 else (f"{'-':>9}", f"{'-':>7}")
-            print(f"{label:30} {threads:3} {row['ckpt']:8.1f} {row['st_f32']:9.1f} {st_bf16} {row['ckpt'] / row['st_f32']:5.2f}x "
-                  f"{vs_bf16} {row['ckpt'] / best:6.2f}x "
+            print(f"{label:30} {threads:3} {row['ckpt']:8.1f} {row['st_f32']:9.1f} {rate(row['st_bf16'], 9, '.1f')} "
+                  f"{row['ckpt'] / row['st_f32']:5.2f}x {ratio(row['ckpt'], row['st_bf16'])} {row['ckpt'] / best:6.2f}x "
                   f"{row['ckpt_rss_mb']:7.0f}MB {row['st_rss_mb']:6.0f}MB {100 * row['ckpt_peak_fraction']:10.0f}% "
                   f"(of {row['peak_gflops']:.0f} GFLOP/s median; {100 * row['ckpt_gflops'] / row['best_peak_gflops']:.0f}% of the best, "
                   f"{row['best_peak_gflops']:.0f})")

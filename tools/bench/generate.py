@@ -25,7 +25,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from machine import describe, peer_runs_bf16
+from machine import describe, peer_runs_bf16, rate, ratio
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEXT = ROOT / "fixtures" / "data" / "trec-test.tsv"
@@ -58,15 +58,6 @@ def best_of(results):
     """The largest of each figure over the rounds (the ids are compared round by round, not here)."""
     results = list(results)
     return {key: max(r[key] for r in results) for key in results[0] if key != "ids"}
-
-
-def rate(value, width, spec):
-    """A rate in its column, or a dash where the route was not timed."""
-    return f"{value:{width}{spec}}" if value is not None else f"{'-':>{width}}"
-
-
-def ratio(ours, theirs):
-    return f"{ours / theirs:6.2f}x" if theirs is not None else f"{'-':>7}"
 
 
 def id_agreement(rounds):

@@ -23,6 +23,16 @@ def peer_runs_bf16(system):
     return native
 
 
+def rate(value, width, spec):
+    """A figure in its column, or a dash where the route was not timed (None)."""
+    return f"{value:{width}{spec}}" if value is not None else f"{'-':>{width}}"
+
+
+def ratio(ours, theirs, width=7):
+    """ours / theirs as "1.23x" in its column, or a dash where theirs was not timed."""
+    return f"{ours / theirs:{width - 1}.2f}x" if theirs is not None else f"{'-':>{width}}"
+
+
 def run_with_peak_rss(cmd):
     """Runs `cmd` under /usr/bin/time; returns (its stdout, its peak resident bytes)."""
     out = subprocess.run(["/usr/bin/time", "-f", "maxrss_kb=%M", *cmd], check=True, capture_output=True, text=True)

@@ -5,8 +5,8 @@ MiniLM features (the inputs of embed.py: 2,000 TREC sentence pairs of ~24 tokens
 128 tokens): ckpt in f32, bf16 and int8 (`bench-embed --precision`), against sentence-transformers
 under PyTorch bf16 autocast (timed only where the CPU has native bf16 products) and ONNX Runtime
 int8 (`quantize_dynamic`, per-channel s8 weights; see tools/onnx_minilm.py), batch size 32 on every
-side. ckpt's achieved rate is divided by its engine's
-measured peak for the same precision (`EngineRate`, as `ckpt system --measure` prints it).
+side. ckpt's achieved rate is divided by its engine's measured peak for the same precision
+(`EngineRate`, as `ckpt system --measure` prints it).
 
 GPT-2 124M shape (random weights): decode (128 greedy tokens after 16) and prefill (512 tokens) in
 each precision (`bench-generate --precision`), against transformers' prefill under bf16 autocast.
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from embed import PEER as ST_PEER, inputs, timed
 from generate import PEER as HF_PEER
-from machine import describe, peer_runs_bf16, run_with_peak_rss
+from machine import describe, peer_runs_bf16, ratio, run_with_peak_rss
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 THREADS = 2
@@ -113,9 +113,9 @@ def main():
     f32 = gpt2["f32"]
     print(f"\n{'GPT-2 124M':12} {'decode tok/s':>12} {'vs f32':>7} {'prefill tok/s':>14} {'vs torch bf16':>14}")
     for k, v in gpt2.items():
-        versus = f"{v['prefill_tokens_per_second'] / gpt2['torch_bf16']['prefill_tokens_per_second']:13.2f}x" if bf16 else f"{'-':>14}"
+        torch_prefill = gpt2["torch_bf16"]["prefill_tokens_per_second"] if bf16 else None
         print(f"{k:12} {v['decode_tokens_per_second']:12.1f} {v['decode_tokens_per_second'] / f32['decode_tokens_per_second']:6.2f}x "
-              f"{v['prefill_tokens_per_second']:14.0f} {versus}")
+              f"{v['prefill_tokens_per_second']:14.0f} {ratio(v['prefill_tokens_per_second'], torch_prefill, 14)}")
     for p in ("bf16", "int8"):
         ratios = gpt2[p]["decode_vs_f32_per_round"]
         print(f"decode {p} / f32 within each of {len(ratios)} rounds: median {ratios[len(ratios) // 2]:.2f}x, "
