@@ -5,7 +5,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 // libgomp's, declared here because clang's include path has no omp.h. oneDNN (Debian's build uses
 // OpenMP) sizes each primitive's parallel region by this thread's OpenMP limit: set to 1 on every
@@ -120,45 +119,22 @@ static uint64_t next_id(void) {
     return __atomic_add_fetch(&last, 1, __ATOMIC_RELAXED);
 }
 
-// VDPBF16PS (16 outputs × a pair of k) and VFMADD (16 × one k) each repeated on eight independent
-// sums: nanoseconds per multiply-add.
-__attribute__((target("avx512f,avx512bw,avx512bf16"))) static double bf16_dot_cost(void) {
-    __m512 acc[8];
-    for (int c = 0; c < 8; c++) acc[c] = _mm512_setzero_ps();
-    __m512bh a = (__m512bh)_mm512_set1_epi32(0x3f803f80), b = (__m512bh)_mm512_set1_epi32(0x3c003c00);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int i = 0; i < 200000; i++)
-        for (int c = 0; c < 8; c++) acc[c] = _mm512_dpbf16_ps(acc[c], a, b);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    volatile float sink = _mm512_reduce_add_ps(acc[0]);
-    (void)sink;
-    return ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / (200000.0 * 8 * 32);
-}
-
-__attribute__((target("avx512f"))) static double f32_fma_cost(void) {
-    __m512 acc[8];
-    for (int c = 0; c < 8; c++) acc[c] = _mm512_setzero_ps();
-    __m512 a = _mm512_set1_ps(1.0f), b = _mm512_set1_ps(1e-3f);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int i = 0; i < 200000; i++)
-        for (int c = 0; c < 8; c++) acc[c] = _mm512_fmadd_ps(a, b, acc[c]);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    volatile float sink = _mm512_reduce_add_ps(acc[0]);
-    (void)sink;
-    return ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / (200000.0 * 8 * 16);
-}
-
 static int widened;
 static pthread_once_t widened_once = PTHREAD_ONCE_INIT;
+// A fixed function of the CPU, never of a timing: the two routes round the same operands but add
+// them in different orders, so a choice that could flip between runs would change a run's bits.
+// Without VDPBF16PS oneDNN computes bf16 products in slow emulation. On Intel cores without AMX,
+// VDPBF16PS issues on one port where f32 FMAs issue on two, and oneDNN's bf16 kernel ran at about
+// half its f32 kernel's rate (80 / 155 against 146 / 280 GFLOP/s at 1 / 2 threads on an Intel Xeon,
+// family 6 model 207, where AMX is not exposed): there f32 kernels over widened weights are faster.
+// With AMX, or on AMD cores (twice the f32 rate on a Zen 5), the bf16 kernel is.
 static void choose_widening(void) {
-    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw")) return;  // no kernels of ours
-    // Without VDPBF16PS oneDNN computes bf16 products in slow emulation; with it, the instruction
-    // may still multiply-add more slowly than f32 FMAs (half their rate on an Intel Xeon, family 6
-    // model 207, where AMX is not exposed): then f32 kernels over widened weights are faster. The
-    // two rates differ by twofold or more either way, so the choice does not flip between runs.
-    widened = !__builtin_cpu_supports("avx512bf16") || bf16_dot_cost() > f32_fma_cost();
+    if (!engine()) return;
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    if ((isa & dnnl_cpu_isa_avx512_core) != dnnl_cpu_isa_avx512_core) return;  // no block layouts, so no kernels of ours
+    int bf16 = (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
+    int amx = (isa & dnnl_cpu_isa_avx512_core_amx) == dnnl_cpu_isa_avx512_core_amx;
+    widened = !bf16 || (__builtin_cpu_is("intel") && !amx);
 }
 
 int ckpt_dnnl_bf16_widened(void) {

@@ -86,6 +86,20 @@ final class DeterminismCommandTests: XCTestCase {
         XCTAssertTrue(try trainHead(engine: "onednn").contains("150 of 150 feature rows from the cache"))
     }
 
+    /// The bf16 kernel (oneDNN's bf16 one, or its f32 one over widened weights) adds in its own order,
+    /// so it must be chosen the same way in every run; a timed choice once flipped one run in six.
+    func testEveryRunChoosesTheSameBf16Kernel() throws {
+        var kernels = Set<String>()
+        for _ in 0..<12 {
+            let result = try Ckpt.run(["system", "--json"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            let bf16 = (report?["precisions"] as? [String: Any])?["bf16"] as? [String: Any]
+            kernels.insert(try XCTUnwrap(bf16?["kernel"] as? String, result.stdout))
+        }
+        XCTAssertEqual(kernels.count, 1, "bf16 kernels chosen: \(kernels.sorted())")
+    }
+
     func testAnUnknownEngineIsRefusedBeforeAnyWork() throws {
         let result = try Ckpt.run(["sh", "-c", "CKPT_ENGINE=cuda '\(Ckpt.executable.path)' embed --model '\(minilm)' --quiet"],
                                   shell: true, input: "hello\n")
