@@ -4,7 +4,8 @@ import Kernels
 
 /// Exact semantic search: every corpus row scored against each query by cosine similarity, through
 /// the matmul engine with the (unit-length) corpus packed once as weights, and the best `k` kept.
-/// Brute force, so the result is the true top k; scores are the same bits at any thread count.
+/// Brute force, so the result is the true top k; a query's scores are the same bits at any thread
+/// count and whichever other queries it is searched with.
 public struct SemanticSearch: Sendable {
     /// One result: the corpus row and its cosine similarity to the query.
     public struct Hit: Sendable, Equatable {
@@ -28,6 +29,12 @@ public struct SemanticSearch: Sendable {
     public func search(_ queries: FeatureMatrix, top k: Int, threads: Int) -> [[Hit]] {
         precondition(queries.dimension == dimension, "SemanticSearch: query and corpus dimensions differ")
         guard count > 0 else { return Array(repeating: [], count: queries.rows) }
+        if queries.rows == 1 {
+            // A lone query runs as two rows (itself twice): a one-row product may take another
+            // kernel (OpenBLAS's matrix-vector one) whose last bits differ from the row's in a block.
+            let twice = FeatureMatrix(rows: 2, dimension: dimension, values: queries.values + queries.values)
+            return [search(twice, top: k, threads: threads)[0]]
+        }
         let unit = FeatureGeometry.normalised(queries), N = count
         // Query blocks of whole row blocks of the product (a shorter one is padded to a whole one on
         // some engines, so 83 rows cost what 128 do), up to 256 rows or 32 MB of scores; at least
