@@ -135,9 +135,9 @@ public final class GPT2: @unchecked Sendable {
     private func embed(_ ids: [Int32], T: Int, P: Int, into x: FloatBuffer) {
         let C = config.hiddenSize
         for (n, id) in ids.enumerated() {
-            let row = x.p + n * C, token = weights.tokenEmbeddings.p + Int(id) * C
-            let position = weights.positionEmbeddings.p + (P + n % T) * C
-            for c in 0..<C { row[c] = token[c] + position[c] }
+            let row = x.p + n * C, position = weights.positionEmbeddings.p + (P + n % T) * C
+            weights.tokenEmbeddings.copyRow(Int(id), width: C, into: row)
+            for c in 0..<C { row[c] += position[c] }
         }
     }
 

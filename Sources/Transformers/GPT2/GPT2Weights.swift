@@ -27,7 +27,9 @@ struct GPT2Weights {
         var feedForwardOutputBias: Parameter  // [C]
     }
 
-    var tokenEmbeddings, positionEmbeddings: Parameter
+    /// [V, C]; in bf16 with a tied output, bf16 bits (`TokenTable`).
+    var tokenEmbeddings: TokenTable
+    var positionEmbeddings: Parameter
     var layers: [Layer]
     var finalNormWeight, finalNormBias: Parameter
     /// [V, C]: the untied `lm_head.weight`, or `tokenEmbeddings` when tied, packed for the product.
@@ -46,7 +48,9 @@ struct GPT2Weights {
             try source.matrix(name, [inputs, outputs], outputAxis: 1).transposed(rows: inputs, columns: outputs)
                 .linear(outputs: outputs, inputs: inputs, precision: precision)
         }
-        tokenEmbeddings = try source.tensor("wte.weight", [c.vocabularySize, C])
+        tokenEmbeddings = precision == .bf16 && c.tiedEmbeddings
+            ? .bf16(try source.bf16Tensor("wte.weight", [c.vocabularySize, C]))
+            : .f32(try source.tensor("wte.weight", [c.vocabularySize, C]))
         positionEmbeddings = try source.tensor("wpe.weight", [c.maxPositions, C])
         layers = try (0..<c.layers).map { l in
             let p = "h.\(l)."
@@ -66,7 +70,7 @@ struct GPT2Weights {
         finalNormBias = try source.tensor("ln_f.bias", [C])
         // tiedOutput
         output = c.tiedEmbeddings
-            ? LinearWeight(tokenEmbeddings, outputs: c.vocabularySize, inputs: C, precision: precision)
+            ? tokenEmbeddings.linear(outputs: c.vocabularySize, inputs: C, precision: precision)
             : try source.linear("lm_head.weight", outputs: c.vocabularySize, inputs: C)
         try source.finish()
         // maskBuffers, and tiedOutput's copy

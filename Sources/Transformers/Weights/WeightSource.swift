@@ -67,9 +67,33 @@ public final class WeightSource {
     /// The tensor `name` as f32, checked to have `shape`. A missing tensor is recorded (and zeros
     /// returned) so that every missing name is reported at once by `finish()`.
     func tensor(_ name: String, _ shape: [Int]) throws -> Parameter {
+        guard let view = try floatView(name, shape) else { return Parameter([Float](repeating: 0, count: shape.reduce(1, *))) }
+        defer { view.releasePages() }  // copied: the mapped pages need not stay resident
+        return Parameter(decoding: view)
+    }
+
+    /// The tensor `name` as bf16 bits, checked to have `shape`: a BF16 tensor as stored, other
+    /// float types rounded to nearest even (as the bf16 products round them), with no f32 copy.
+    /// A missing tensor is recorded, as by `tensor`.
+    func bf16Tensor(_ name: String, _ shape: [Int]) throws -> [UInt16] {
+        let count = shape.reduce(1, *)
+        guard let view = try floatView(name, shape) else { return [UInt16](repeating: 0, count: count) }
+        defer { view.releasePages() }
+        return [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let target = UnsafeMutableRawBufferPointer(buffer)
+            ElementConversion.cast(view.bytes, from: view.dtype, to: .BF16, count: count, threads: 1) { chunk in
+                UnsafeMutableRawBufferPointer(rebasing: target[(initialized * 2)...]).copyMemory(from: chunk)
+                initialized += chunk.count / 2
+            }
+        }
+    }
+
+    /// The view of the float tensor `name`, checked to have `shape`; nil (and recorded as missing)
+    /// if the checkpoint has no such tensor.
+    private func floatView(_ name: String, _ shape: [Int]) throws -> TensorView? {
         guard let stored = resolve(name) else {
             missing.append(name)
-            return Parameter([Float](repeating: 0, count: shape.reduce(1, *)))
+            return nil
         }
         used.insert(stored)
         let view = try checkpoint.tensor(named: stored)
@@ -77,8 +101,7 @@ public final class WeightSource {
         guard view.shape == shape else {
             throw FormatError(file: checkpoint.path, WeightError.shapeMismatch(name: stored, expected: shape, found: view.shape))
         }
-        defer { view.releasePages() }  // copied: the mapped pages need not stay resident
-        return Parameter(decoding: view)
+        return view
     }
 
     /// The linear weight `name` of `shape` as stored, its outputs along `outputAxis`: f32, bf16
