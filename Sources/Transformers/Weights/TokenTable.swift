@@ -14,8 +14,9 @@ enum TokenTable {
         switch self {
         case .f32(let table): row.update(from: table.p + id * width, count: width)
         case .bf16(let bits):
-            bits.withUnsafeBufferPointer { bits in
-                for c in 0..<width { row[c] = FloatBits.float(fromBFloat16: bits[id * width + c]) }
+            bits.withUnsafeBytes { bytes in
+                ElementConversion.decode(UnsafeRawBufferPointer(rebasing: bytes[(id * width * 2)..<((id + 1) * width * 2)]), as: .BF16,
+                                         into: UnsafeMutableBufferPointer(start: row, count: width))
             }
         }
     }
