@@ -116,8 +116,9 @@ public enum HeadTrainer {
 
     /// Linear heads for each L2 penalty of `penalties`, fitted in that order, each L-BFGS run
     /// starting from the previous minimum (as scikit-learn's regularisation path does): from the
-    /// strongest penalty down, each start is close to the next minimum. Settings other than the
-    /// penalty as `train` takes them.
+    /// strongest penalty down, each start is close to the next minimum. Each run also begins with
+    /// the curvature the previous one ended with (see `Curvature`), which scikit-learn's path does
+    /// not keep. Settings other than the penalty as `train` takes them.
     public static func linearPath(_ features: FeatureMatrix, labels: [String], penalties: [Double], settings: TrainingSettings,
                                   threads: Int) throws -> [TrainingOutcome] {
         try linearPath(features, labels: labels, penalties: penalties, settings: settings, threads: threads, checkingFeatures: true)
@@ -143,13 +144,14 @@ public enum HeadTrainer {
         var theta = [Double](repeating: 0, count: K * D) + shares.map { log($0 / shares.reduce(0, +)) }
         var outcomes: [TrainingOutcome] = []
         for penalty in penalties {
+            let curvature = outcomes.last?.curvature
             var outcome = fitLBFGS(features, y, classes: classes, weights: weights, penalty: penalty, settings: settings, threads: threads,
-                                   from: &theta, progress: nil)
+                                   from: &theta, curvature: curvature, progress: nil)
             if outcome.iterations == 0, let startedTolerance, !outcomes.isEmpty {
                 var tighter = settings
                 tighter.tolerance = min(settings.tolerance, startedTolerance)
                 outcome = fitLBFGS(features, y, classes: classes, weights: weights, penalty: penalty, settings: tighter, threads: threads,
-                                   from: &theta, progress: nil)
+                                   from: &theta, curvature: curvature, progress: nil)
             }
             outcomes.append(outcome)
         }
