@@ -53,8 +53,8 @@ public struct CrossValidation: Sendable {
     }
 
     /// Scores of linear heads along `penalties` (see `HeadTrainer.linearPath`; a fit whose start
-    /// meets the tolerance goes on to `startedTolerance`) and their solutions (without curvature: the grid's fits
-    /// start along the path, not from other trials): [penalty][fold].
+    /// meets the tolerance goes on to `startedTolerance`) and their solutions (without their curvature:
+    /// only the path's next fit begins with it, and no trial starts from a grid point): [penalty][fold].
     func linearPathScores(_ penalties: [Double], settings: TrainingSettings, startedTolerance: Double, threads: Int) throws -> [[FoldFit]] {
         let byFold = try mapFolds(Array(0..<folds.count), threads: threads) { _, part, fitThreads, ownThreads in
             try HeadTrainer.linearPath(part.train, labels: part.trainLabels, penalties: penalties, settings: settings, threads: fitThreads,

@@ -14,9 +14,9 @@ enum TokenTable {
         switch self {
         case .f32(let table): row.update(from: table.p + id * width, count: width)
         case .bf16(let bits):
-            bits.withUnsafeBytes { bytes in
-                ElementConversion.decode(UnsafeRawBufferPointer(rebasing: bytes[(id * width * 2)..<((id + 1) * width * 2)]), as: .BF16,
-                                         into: UnsafeMutableBufferPointer(start: row, count: width))
+            bits.withUnsafeBufferPointer { bits in
+                ElementConversion.decode(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bits[(id * width)..<((id + 1) * width)])),
+                                         as: .BF16, into: UnsafeMutableBufferPointer(start: row, count: width))
             }
         }
     }
