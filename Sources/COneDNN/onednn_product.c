@@ -52,6 +52,7 @@ struct ckpt_dnnl_product {
     dnnl_memory_desc_t x, y, bias, scratch;
     const char *implementation;
     uint64_t id;  // unique for the process: the key of each thread's memory objects for it
+    int accumulate;
 };
 
 static dnnl_engine_t shared_engine;
@@ -232,6 +233,7 @@ ckpt_dnnl_product *ckpt_dnnl_product_create(const ckpt_dnnl_weights *weights, in
     if (dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), weights->widen ? &weights->wide_desc : &weights->desc)) {
         product = calloc(1, sizeof *product);
         product->id = next_id();
+        product->accumulate = accumulate;
         product->x = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
         product->y = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
         product->scratch = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
@@ -457,7 +459,7 @@ static int64_t row_chunk(int64_t k, int64_t n, int64_t rows, int precision) {
     if (probe && probe->widen) ckpt_from_bf16(x16, x, k);  // the widened products take bf16 values as f32
     const void *row = precision == CKPT_DNNL_BF16 && !(probe && probe->widen) ? (const void *)x16 : (const void *)x;
     int bf16 = precision == CKPT_DNNL_BF16;
-    if (product && (!bf16 || __builtin_cpu_supports("avx512bw")) && ckpt_dnnl_product_run(product, probe, row, NULL, expected) == 0) {
+    if (product && (!bf16 || __builtin_cpu_supports("avx512bw")) && ckpt_dnnl_product_run(product, probe, row, NULL, expected, n) == 0) {
         int64_t limit = bf16 ? probe->k_padded : k;
         for (int64_t chunk = 16;; chunk *= 2) {
             probe->row_chunk = chunk < limit ? chunk : limit;
@@ -540,7 +542,28 @@ static void widen(const ckpt_dnnl_weights *weights, float *out) {
     }
 }
 
-int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const void *x, const float *bias, void *y) {
+static int run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const void *x, const float *bias, void *y);
+
+int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const void *x, const float *bias, void *y,
+                          int64_t ldy) {
+    int64_t rows = product->y.dims[0], n = product->y.dims[1];
+    if (ldy == n) return run(product, weights, x, bias, y);
+    // oneDNN's batch-reduce kernels write dense rows only (with a strided output it picks another
+    // kernel and weight layout), so the rows go through a buffer the thread keeps (f32 or s32: 4 bytes).
+    static _Thread_local growing_buffer staging_space;
+    uint32_t *staging = reserve(&staging_space, (size_t)(rows * n) * 4), *out = y;
+    if (!staging) return dnnl_out_of_memory;
+    if (product->accumulate) {
+        for (int64_t r = 0; r < rows; r++) memcpy(staging + r * n, out + r * ldy, (size_t)n * 4);
+    }
+    int status = run(product, weights, x, bias, staging);
+    if (status == dnnl_success) {
+        for (int64_t r = 0; r < rows; r++) memcpy(out + r * ldy, staging + r * n, (size_t)n * 4);
+    }
+    return status;
+}
+
+static int run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const void *x, const float *bias, void *y) {
     dnnl_stream_t stream = thread_stream();
     if (!stream) return dnnl_runtime_error;
     static _Thread_local growing_buffer scratch_space, wide_space;

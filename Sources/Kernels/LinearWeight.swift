@@ -234,7 +234,7 @@ public final class LinearWeight: @unchecked Sendable {
             } else {
                 // Integer sums are exact, so a block of any row count gives each row the same result.
                 let product = OneDNNProducts.product(panel.packed!, rows: rows.count, width: panel.width, bias: false, accumulate: false)!
-                OneDNNProducts.run(product, panel.packed!, q + start, nil, sums)
+                OneDNNProducts.run(product, panel.packed!, q + start, nil, sums, ldy: panel.width)
             }
             columnSums.withUnsafeBufferPointer { columnSums in
                 columnScales.withUnsafeBufferPointer { columnScales in
@@ -254,15 +254,16 @@ public final class LinearWeight: @unchecked Sendable {
             // One row (a decoded token): a loop over the packed weights is memory-bound, with none
             // of a primitive's per-call set-up.
         } else if let packed = panel.packed {
-            // oneDNN's product writes whole rows of its own output only (for a strided one it would
-            // want the weights in another layout). A short block runs as it is where that leaves
-            // its rows' results unchanged (or where the whole product is one row), else padded.
-            let exact = OneDNNProducts.product(packed, rows: rows, width: panel.width, bias: bias != nil, accumulate: accumulate)
-                .flatMap { $0.rowInvariant || productRows == 1 || rows == Self.rowBlock ? $0 : nil }
-            let product = exact ?? OneDNNProducts.product(packed, rows: Self.rowBlock, width: panel.width, bias: bias != nil,
-                                                          accumulate: accumulate)!
-            staged(rows, width: panel.width, ldy: ldy, padRows: exact == nil, ownOutput: panel.width != ldy, accumulate: accumulate, x, y) { x, y, _ in
-                OneDNNProducts.run(product, packed, x, bias, y)
+            // A short block runs as it is where that leaves its rows' results unchanged (or where
+            // the whole product is one row), else padded.
+            if let exact = OneDNNProducts.product(packed, rows: rows, width: panel.width, bias: bias != nil, accumulate: accumulate),
+               exact.rowInvariant || productRows == 1 || rows == Self.rowBlock {
+                OneDNNProducts.run(exact, packed, x, bias, y, ldy: ldy)
+            } else {
+                let product = OneDNNProducts.product(packed, rows: Self.rowBlock, width: panel.width, bias: bias != nil, accumulate: accumulate)!
+                staged(rows, width: panel.width, ldy: ldy, padRows: true, accumulate: accumulate, x, y) { x, y, ldy in
+                    OneDNNProducts.run(product, packed, x, bias, y, ldy: ldy)
+                }
             }
         } else if productRows == 1 || panel.rowByRow {
             // One row (a decoded token), or a kernel that rounds a row by its place in the block:
@@ -274,7 +275,7 @@ public final class LinearWeight: @unchecked Sendable {
             }
         } else {
             // Always whole blocks, so that every row goes through the same OpenBLAS kernel.
-            staged(rows, width: panel.width, ldy: ldy, padRows: rows < Self.rowBlock, ownOutput: false, accumulate: accumulate, x, y) {
+            staged(rows, width: panel.width, ldy: ldy, padRows: rows < Self.rowBlock, accumulate: accumulate, x, y) {
                 x, y, ldy in
                 let x = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
                 BLAS.linear(x, rows: Self.rowBlock, inputs: self.inputs, weight: panel.plain!, outputs: panel.width, bias: bias, into: y,
@@ -283,30 +284,26 @@ public final class LinearWeight: @unchecked Sendable {
         }
     }
 
-    /// Runs `body(x, y, ldy)` for one piece of `rows` rows and `width` outputs of y (row stride N):
-    /// with `padRows`, on a whole block (x's rows copied into zeros); with `ownOutput` or
-    /// `padRows`, into an output of the piece's own, whose rows are then copied to y (y's rows
-    /// copied in first when the product adds to them). Only the piece's own columns of y are
-    /// touched: other threads write the other panels' columns.
-    private func staged<Element: Numeric>(_ rows: Int, width: Int, ldy: Int, padRows: Bool, ownOutput: Bool, accumulate: Bool,
+    /// Runs `body(x, y, ldy)` for one piece of `rows` rows and `width` outputs of y (row stride
+    /// ldy): with `padRows`, on a whole block (x's rows copied into zeros) into an output of the
+    /// piece's own, whose rows are then copied to y (y's rows copied in first when the product adds
+    /// to them). Only the piece's own columns of y are touched: other threads write the other
+    /// panels' columns.
+    private func staged<Element: Numeric>(_ rows: Int, width: Int, ldy: Int, padRows: Bool, accumulate: Bool,
                                           _ x: UnsafePointer<Element>, _ y: UnsafeMutablePointer<Float>,
                                           _ body: (UnsafePointer<Element>, UnsafeMutablePointer<Float>, Int) -> Void) {
-        guard padRows || ownOutput else { return body(x, y, ldy) }
-        let blockRows = padRows ? Self.rowBlock : rows
-        var xs: UnsafeMutablePointer<Element>?
-        if padRows {
-            xs = UnsafeMutablePointer<Element>.allocate(capacity: blockRows * inputs)
-            xs!.initialize(repeating: 0, count: blockRows * inputs)
-            xs!.update(from: x, count: rows * inputs)
-        }
-        let ys = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * width)
+        guard padRows else { return body(x, y, ldy) }
+        let xs = UnsafeMutablePointer<Element>.allocate(capacity: Self.rowBlock * inputs)
+        xs.initialize(repeating: 0, count: Self.rowBlock * inputs)
+        xs.update(from: x, count: rows * inputs)
+        let ys = UnsafeMutablePointer<Float>.allocate(capacity: Self.rowBlock * width)
         defer {
-            xs?.deallocate()
+            xs.deallocate()
             ys.deallocate()
         }
-        ys.initialize(repeating: 0, count: blockRows * width)
+        ys.initialize(repeating: 0, count: Self.rowBlock * width)
         if accumulate { for r in 0..<rows { (ys + r * width).update(from: y + r * ldy, count: width) } }
-        body(xs.map { UnsafePointer($0) } ?? x, ys, width)
+        body(xs, ys, width)
         for r in 0..<rows { (y + r * ldy).update(from: ys + r * width, count: width) }
     }
 }

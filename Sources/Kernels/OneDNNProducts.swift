@@ -52,12 +52,12 @@ enum OneDNNProducts {
         return kept
     }
 
-    /// Runs a product on the calling thread: x and y of the precision's element types (see
-    /// `ckpt_dnnl_product_run`). oneDNN fails only for lack of memory here, which ckpt treats as it
-    /// treats a failed allocation.
+    /// Runs a product on the calling thread: x and y of the precision's element types, y's rows
+    /// `ldy` elements apart (see `ckpt_dnnl_product_run`). oneDNN fails only for lack of memory
+    /// here, which ckpt treats as it treats a failed allocation.
     static func run(_ product: Product, _ packed: OpaquePointer, _ x: UnsafeRawPointer, _ bias: UnsafePointer<Float>?,
-                    _ y: UnsafeMutableRawPointer) {
-        let status = ckpt_dnnl_product_run(product.pointer, packed, x, bias, y)
+                    _ y: UnsafeMutableRawPointer, ldy: Int) {
+        let status = ckpt_dnnl_product_run(product.pointer, packed, x, bias, y, Int64(ldy))
         precondition(status == 0, "oneDNN product failed with status \(status)")
     }
 

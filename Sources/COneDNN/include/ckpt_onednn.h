@@ -40,8 +40,8 @@ int ckpt_dnnl_int8_native(void);
 /// Bytes the packed weights take.
 int64_t ckpt_dnnl_weights_bytes(const ckpt_dnnl_weights *weights);
 
-/// A product of `rows` rows over `weights` into contiguous output rows (for a strided output
-/// oneDNN would want the weights in another layout); with `accumulate` the product is added to y.
+/// A product of `rows` rows over `weights` (oneDNN writes contiguous output rows: for a strided
+/// output it would want the weights in another layout); with `accumulate` the product is added to y.
 /// NULL when oneDNN would want the weights in another layout for this row count (the caller then
 /// pads to the packing row count).
 ckpt_dnnl_product *ckpt_dnnl_product_create(const ckpt_dnnl_weights *weights, int64_t rows, int has_bias, int accumulate);
@@ -49,9 +49,11 @@ void ckpt_dnnl_product_free(ckpt_dnnl_product *product);
 /// The implementation oneDNN chose ("brg:avx512_core", "gemm:jit", ...).
 const char *ckpt_dnnl_product_implementation(const ckpt_dnnl_product *product);
 
-/// Runs the product on the calling thread: x [rows, k] and y [rows, n], both contiguous, of the
-/// precision's element types. Returns 0, or oneDNN's status on failure.
-int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const void *x, const float *bias, void *y);
+/// Runs the product on the calling thread: x [rows, k] contiguous and y [rows, n] with row stride
+/// `ldy` (≥ n), of the precision's element types; a strided y is written through a buffer of the
+/// thread's. Returns 0, or oneDNN's status on failure.
+int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const void *x, const float *bias, void *y,
+                          int64_t ldy);
 
 /// c[m, n] = alpha · a[m, k] · op(b) on the calling thread (oneDNN's GEMM, row-major): op(b) is
 /// b [k, n], or b [n, k] transposed when `transpose_b`; leading dimensions given. For products
