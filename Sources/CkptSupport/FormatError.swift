@@ -18,7 +18,7 @@ public struct FormatError: Error, CustomStringConvertible, Sendable {
 
 /// Runs `body`, attaching `file` to any error it throws that describes itself (per-format error
 /// enums, JSON errors, tokenizer errors); a `FormatError` passes through unchanged.
-@inline(__always)
+@inline(__always) @discardableResult
 public func attributing<T>(to file: String, _ body: () throws -> T) throws -> T {
     do {
         return try body()
