@@ -542,27 +542,6 @@ static void widen(const ckpt_dnnl_weights *weights, float *out) {
     }
 }
 
-static int run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const void *x, const float *bias, void *y);
-
-int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const void *x, const float *bias, void *y,
-                          int64_t ldy) {
-    int64_t rows = product->y.dims[0], n = product->y.dims[1];
-    if (ldy == n) return run(product, weights, x, bias, y);
-    // oneDNN's batch-reduce kernels write dense rows only (with a strided output it picks another
-    // kernel and weight layout), so the rows go through a buffer the thread keeps (f32 or s32: 4 bytes).
-    static _Thread_local growing_buffer staging_space;
-    uint32_t *staging = reserve(&staging_space, (size_t)(rows * n) * 4), *out = y;
-    if (!staging) return dnnl_out_of_memory;
-    if (product->accumulate) {
-        for (int64_t r = 0; r < rows; r++) memcpy(staging + r * n, out + r * ldy, (size_t)n * 4);
-    }
-    int status = run(product, weights, x, bias, staging);
-    if (status == dnnl_success) {
-        for (int64_t r = 0; r < rows; r++) memcpy(out + r * ldy, staging + r * n, (size_t)n * 4);
-    }
-    return status;
-}
-
 static int run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const void *x, const float *bias, void *y) {
     dnnl_stream_t stream = thread_stream();
     if (!stream) return dnnl_runtime_error;
@@ -601,4 +580,23 @@ static int run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weight
         if (status == dnnl_success) status = dnnl_stream_wait(stream);
     }
     return (int)status;
+}
+
+int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const void *x, const float *bias, void *y,
+                          int64_t ldy) {
+    int64_t rows = product->y.dims[0], n = product->y.dims[1];
+    if (ldy == n) return run(product, weights, x, bias, y);
+    // oneDNN's batch-reduce kernels write dense rows only (with a strided output it picks another
+    // kernel and weight layout), so the rows go through a buffer the thread keeps (f32 or s32: 4 bytes).
+    static _Thread_local growing_buffer staging_space;
+    uint32_t *staging = reserve(&staging_space, (size_t)(rows * n) * 4), *out = y;
+    if (!staging) return dnnl_out_of_memory;
+    if (product->accumulate) {
+        for (int64_t r = 0; r < rows; r++) memcpy(staging + r * n, out + r * ldy, (size_t)n * 4);
+    }
+    int status = run(product, weights, x, bias, staging);
+    if (status == dnnl_success) {
+        for (int64_t r = 0; r < rows; r++) memcpy(out + r * ldy, staging + r * n, (size_t)n * 4);
+    }
+    return status;
 }
