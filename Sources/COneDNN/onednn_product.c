@@ -30,6 +30,9 @@ struct ckpt_dnnl_weights {
     // The run of k over which oneDNN's kernel sums before adding the partial sums in order
     // (0: the row product does not reproduce it).
     int64_t row_chunk;
+    // Whether products of a panel's columns can read them straight from these weights, with every
+    // bit of the product over all columns (`ckpt_dnnl_weights_sliceable`).
+    int sliceable;
 };
 
 enum { OUTPUT_BLOCK = 64 };
@@ -50,6 +53,9 @@ static int64_t output_block_stride(const dnnl_memory_desc_t *desc) {
 struct ckpt_dnnl_product {
     dnnl_primitive_t primitive;
     dnnl_memory_desc_t x, y, bias, scratch;
+    // The layout of the columns it reads: all of the weights', or a slice of them (`slice`).
+    dnnl_memory_desc_t w;
+    int slice;
     const char *implementation;
     uint64_t id;  // unique for the process: the key of each thread's memory objects for it
     int accumulate;
@@ -86,6 +92,7 @@ static void matrix(dnnl_memory_desc_t *desc, int64_t rows, int64_t columns, dnnl
 static const dnnl_data_type_t input_type[] = {dnnl_f32, dnnl_bf16, dnnl_u8};
 static const dnnl_data_type_t weight_type[] = {dnnl_f32, dnnl_bf16, dnnl_s8};
 static const dnnl_data_type_t output_type[] = {dnnl_f32, dnnl_f32, dnnl_s32};
+static const size_t element_bytes[] = {4, 2, 1};  // of weights and x in each precision
 
 // The primitive descriptor for y[rows, n] = x[rows, k] · W[k, n], W's layout left to oneDNN.
 static dnnl_primitive_desc_t describe(int64_t rows, int64_t k, int64_t n, int has_bias, int accumulate, int precision) {
@@ -113,7 +120,12 @@ static dnnl_primitive_desc_t describe(int64_t rows, int64_t k, int64_t n, int ha
     return pd;
 }
 
-static int64_t row_chunk(int64_t k, int64_t n, int64_t rows, int precision);
+typedef struct {
+    int64_t row_chunk;
+    int sliceable;
+} shape_probe;
+static shape_probe probe_shape(int64_t k, int64_t n, int64_t rows, int precision);
+static int panels_read_slices(const ckpt_dnnl_weights *weights, int64_t rows);
 
 static uint64_t next_id(void) {
     static uint64_t last;
@@ -148,8 +160,15 @@ static ckpt_dnnl_weights *pack(const void *w, int source_type, int64_t k, int64_
 ckpt_dnnl_weights *ckpt_dnnl_pack(const void *w, int source_type, int64_t k, int64_t n, int64_t rows, int precision) {
     if (precision < CKPT_DNNL_F32 || precision > CKPT_DNNL_INT8 || (precision == CKPT_DNNL_INT8) != (source_type == CKPT_DNNL_INT8)) return NULL;
     ckpt_dnnl_weights *packed = pack(w, source_type, k, n, rows, precision);
-    // int8 sums are exact in any order; f32 and bf16 ones must add in oneDNN's order.
-    if (packed && packed->block_stride) packed->row_chunk = precision == CKPT_DNNL_INT8 ? packed->k_padded : row_chunk(k, n, rows, precision);
+    if (packed && packed->block_stride && precision == CKPT_DNNL_INT8) {
+        // int8 sums are exact in any order: the layouts decide.
+        packed->row_chunk = packed->k_padded;
+        packed->sliceable = panels_read_slices(packed, rows);
+    } else if (packed && packed->block_stride) {
+        shape_probe found = probe_shape(k, n, rows, precision);
+        packed->row_chunk = found.row_chunk;
+        packed->sliceable = found.sliceable;
+    }
     return packed;
 }
 
@@ -211,6 +230,8 @@ void ckpt_dnnl_weights_free(ckpt_dnnl_weights *weights) {
 
 int64_t ckpt_dnnl_weights_inputs(const ckpt_dnnl_weights *weights) { return weights->k; }
 
+int64_t ckpt_dnnl_weights_outputs(const ckpt_dnnl_weights *weights) { return weights->n; }
+
 int ckpt_dnnl_weights_precision(const ckpt_dnnl_weights *weights) { return weights->precision; }
 
 int ckpt_dnnl_weights_take_f32(const ckpt_dnnl_weights *weights) {
@@ -222,18 +243,31 @@ int ckpt_dnnl_int8_native(void) {
     return engine() && (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core_vnni) == dnnl_cpu_isa_avx512_core_vnni;
 }
 
+int ckpt_dnnl_weights_sliceable(const ckpt_dnnl_weights *weights) { return weights->sliceable; }
+
 int64_t ckpt_dnnl_weights_bytes(const ckpt_dnnl_weights *weights) { return (int64_t)dnnl_memory_desc_get_size(&weights->desc); }
 
-ckpt_dnnl_product *ckpt_dnnl_product_create(const ckpt_dnnl_weights *weights, int64_t rows, int has_bias, int accumulate) {
-    if (!thread_stream()) return NULL;
+// Whether `narrow`, the layout of a product's columns, is the slice of `weights`' blocks that
+// starts at a block boundary: blocks of 64 outputs over the same padded k.
+static int is_slice_layout(const dnnl_memory_desc_t *narrow, const ckpt_dnnl_weights *weights) {
+    return weights->block_stride && !weights->widen && output_block_stride(narrow) == weights->block_stride
+        && narrow->padded_dims[0] == weights->k_padded;
+}
+
+ckpt_dnnl_product *ckpt_dnnl_product_create(const ckpt_dnnl_weights *weights, int64_t rows, int64_t columns, int has_bias, int accumulate) {
+    if (!thread_stream() || columns < 1 || columns > weights->n) return NULL;
     if (weights->precision == CKPT_DNNL_INT8 && (has_bias || accumulate)) return NULL;
-    dnnl_primitive_desc_t pd = describe(rows, weights->k, weights->n, has_bias, accumulate, weights->widen ? CKPT_DNNL_F32 : weights->precision);
+    dnnl_primitive_desc_t pd = describe(rows, weights->k, columns, has_bias, accumulate, weights->widen ? CKPT_DNNL_F32 : weights->precision);
     if (!pd) return NULL;
     ckpt_dnnl_product *product = NULL;
-    if (dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), weights->widen ? &weights->wide_desc : &weights->desc)) {
+    const dnnl_memory_desc_t *w = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    int slice = columns < weights->n;
+    if (slice ? is_slice_layout(w, weights) : dnnl_memory_desc_equal(w, weights->widen ? &weights->wide_desc : &weights->desc)) {
         product = calloc(1, sizeof *product);
         product->id = next_id();
         product->accumulate = accumulate;
+        product->w = *w;
+        product->slice = slice;
         product->x = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
         product->y = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
         product->scratch = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
@@ -315,12 +349,15 @@ __attribute__((always_inline)) static inline void block_row(const float *restric
     finish_row(total, width, bias, y, accumulate);
 }
 
+// Columns [origin, end) of a row product (origin a multiple of 64), into y and from bias, which
+// start at column `origin`.
 __attribute__((target_clones("avx512f", "avx2", "default")))
-static void f32_row_product(const ckpt_dnnl_weights *weights, const float *x, const float *bias, float *y, int accumulate) {
-    for (int64_t first = 0; first < weights->n; first += OUTPUT_BLOCK) {
-        int64_t width = weights->n - first < OUTPUT_BLOCK ? weights->n - first : OUTPUT_BLOCK;
+static void f32_row_product(const ckpt_dnnl_weights *weights, int64_t origin, int64_t end, const float *x, const float *bias, float *y,
+                            int accumulate) {
+    for (int64_t first = origin; first < end; first += OUTPUT_BLOCK) {
+        int64_t width = end - first < OUTPUT_BLOCK ? end - first : OUTPUT_BLOCK;
         block_row(x, weights->data + first / OUTPUT_BLOCK * weights->block_stride, weights->k, weights->row_chunk, width,
-                  bias ? bias + first : NULL, y + first, accumulate);
+                  bias ? bias + (first - origin) : NULL, y + (first - origin), accumulate);
     }
 }
 
@@ -338,8 +375,8 @@ enum { PREFETCH_PAIRS = 32 };
 // constant where inlined) consecutive blocks of 64 outputs run at once, so that eight independent
 // sums hide the multiply-adds' latency; each output's order is unchanged.
 __attribute__((always_inline, target("avx512f,avx512bw")))
-static inline void bf16_blocks(const ckpt_dnnl_weights *weights, const float *x, int64_t first, int blocks, const float *bias, float *y,
-                               int accumulate, int odd_first) {
+static inline void bf16_blocks(const ckpt_dnnl_weights *weights, const float *x, int64_t first, int blocks, int64_t end, const float *bias,
+                               float *y, int accumulate, int odd_first) {
     const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
     const uint16_t *w[2];
     for (int b = 0; b < blocks; b++) w[b] = (const uint16_t *)weights->data + (first / OUTPUT_BLOCK + b) * weights->block_stride;
@@ -368,23 +405,32 @@ static inline void bf16_blocks(const ckpt_dnnl_weights *weights, const float *x,
     }
     float sums[2 * OUTPUT_BLOCK];
     for (int c = 0; c < 4 * blocks; c++) _mm512_storeu_ps(sums + 16 * c, total[c]);
-    int64_t width = weights->n - first < blocks * OUTPUT_BLOCK ? weights->n - first : blocks * OUTPUT_BLOCK;
-    finish_row(sums, width, bias ? bias + first : NULL, y + first, accumulate);
+    int64_t width = end - first < blocks * OUTPUT_BLOCK ? end - first : blocks * OUTPUT_BLOCK;
+    finish_row(sums, width, bias, y, accumulate);
 }
 
+// Columns [origin, end) (origin a multiple of 64), as f32_row_product.
 __attribute__((target("avx512f,avx512bw")))
-static void bf16_row_product(const ckpt_dnnl_weights *weights, const float *x, const float *bias, float *y, int accumulate) {
+static void bf16_row_product(const ckpt_dnnl_weights *weights, int64_t origin, int64_t end, const float *x, const float *bias, float *y,
+                             int accumulate) {
     // Widened weights run through oneDNN's f32 kernel, which sums k in order.
     int odd_first = !weights->widen;
-    int64_t first = 0;
-    for (; first + OUTPUT_BLOCK < weights->n; first += 2 * OUTPUT_BLOCK) bf16_blocks(weights, x, first, 2, bias, y, accumulate, odd_first);
-    if (first < weights->n) bf16_blocks(weights, x, first, 1, bias, y, accumulate, odd_first);
+    int64_t first = origin;
+    for (; first + OUTPUT_BLOCK < end; first += 2 * OUTPUT_BLOCK)
+        bf16_blocks(weights, x, first, 2, end, bias ? bias + (first - origin) : NULL, y + (first - origin), accumulate, odd_first);
+    if (first < end) bf16_blocks(weights, x, first, 1, end, bias ? bias + (first - origin) : NULL, y + (first - origin), accumulate, odd_first);
 }
 
-int ckpt_dnnl_row_product(const ckpt_dnnl_weights *weights, const void *x, const float *bias, float *y, int accumulate) {
-    if (!weights->block_stride || !weights->row_chunk) return -1;
+// Whether [first, first + columns) is a range of whole blocks of these weights' columns (the last may end at n).
+static int block_range(const ckpt_dnnl_weights *weights, int64_t first, int64_t columns) {
+    return first >= 0 && first % OUTPUT_BLOCK == 0 && columns > 0 && first + columns <= weights->n;
+}
+
+int ckpt_dnnl_row_product(const ckpt_dnnl_weights *weights, int64_t first, int64_t columns, const void *x, const float *bias, float *y,
+                          int accumulate) {
+    if (!weights->block_stride || !weights->row_chunk || !block_range(weights, first, columns)) return -1;
     if (weights->precision == CKPT_DNNL_F32) {
-        f32_row_product(weights, x, bias, y, accumulate);
+        f32_row_product(weights, first, first + columns, x, bias, y, accumulate);
         return 0;
     }
     if (weights->precision != CKPT_DNNL_BF16) return -1;
@@ -393,15 +439,15 @@ int ckpt_dnnl_row_product(const ckpt_dnnl_weights *weights, const void *x, const
     if (!padded) return -1;
     if (weights->widen) memcpy(padded, x, sizeof(float) * (size_t)weights->k);
     else ckpt_from_bf16(x, padded, weights->k);
-    bf16_row_product(weights, padded, bias, y, accumulate);
+    bf16_row_product(weights, first, first + columns, padded, bias, y, accumulate);
     return 0;
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
-static void int8_row_sums(const ckpt_dnnl_weights *weights, const uint8_t *x, int32_t *sums) {
+static void int8_row_sums(const ckpt_dnnl_weights *weights, int64_t origin, int64_t end, const uint8_t *x, int32_t *sums) {
     const int8_t *data = (const int8_t *)weights->data;
     const int32_t *quads = (const int32_t *)x;
-    for (int64_t first = 0; first < weights->n; first += OUTPUT_BLOCK) {
+    for (int64_t first = origin; first < end; first += OUTPUT_BLOCK) {
         const int8_t *w = data + first / OUTPUT_BLOCK * weights->block_stride;
         __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
         for (int64_t q = 0; q < weights->k_padded / 4; q++) {
@@ -410,73 +456,136 @@ static void int8_row_sums(const ckpt_dnnl_weights *weights, const uint8_t *x, in
         }
         int32_t block[OUTPUT_BLOCK];
         for (int c = 0; c < 4; c++) _mm512_storeu_si512(block + 16 * c, acc[c]);
-        int64_t width = weights->n - first < OUTPUT_BLOCK ? weights->n - first : OUTPUT_BLOCK;
-        memcpy(sums + first, block, sizeof *block * (size_t)width);
+        int64_t width = end - first < OUTPUT_BLOCK ? end - first : OUTPUT_BLOCK;
+        memcpy(sums + (first - origin), block, sizeof *block * (size_t)width);
     }
 }
 
-int ckpt_dnnl_row_sums(const ckpt_dnnl_weights *weights, const uint8_t *x, int32_t *sums) {
-    if (weights->precision != CKPT_DNNL_INT8 || !weights->block_stride || !ckpt_dnnl_int8_native()) return -1;
+int ckpt_dnnl_row_sums(const ckpt_dnnl_weights *weights, int64_t first, int64_t columns, const uint8_t *x, int32_t *sums) {
+    if (weights->precision != CKPT_DNNL_INT8 || !weights->block_stride || !ckpt_dnnl_int8_native() || !block_range(weights, first, columns))
+        return -1;
     uint8_t *padded = padded_row((size_t)weights->k, (size_t)weights->k_padded);
     if (!padded) return -1;
     memcpy(padded, x, (size_t)weights->k);
-    int8_row_sums(weights, padded, sums);
+    int8_row_sums(weights, first, first + columns, padded, sums);
     return 0;
 }
 
-// The summation runs oneDNN's kernel uses for one row of this shape and precision, found by trying
-// each candidate (whole powers of two, then all of K) on a probe row against the primitive's own
-// result, and remembered per shape. The row product is used only where one reproduces every bit.
-static int64_t row_chunk(int64_t k, int64_t n, int64_t rows, int precision) {
+// Whether the panels' products of `rows` rows (the full width, and a shorter last one) read their
+// columns in the layout of slices of `weights`.
+static int panels_read_slices(const ckpt_dnnl_weights *weights, int64_t rows) {
+    int64_t widths[2] = {weights->n < CKPT_DNNL_PANEL_WIDTH ? weights->n : CKPT_DNNL_PANEL_WIDTH, weights->n % CKPT_DNNL_PANEL_WIDTH};
+    int slices = 1;
+    for (int i = 0; i < 2 && slices; i++) {
+        if (widths[i] == 0) continue;
+        dnnl_primitive_desc_t pd = describe(rows, weights->k, widths[i], 0, 0, weights->precision);
+        slices = pd && is_slice_layout(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), weights);
+        if (pd) dnnl_primitive_desc_destroy(pd);
+    }
+    return slices;
+}
+
+// Whether products of a panel's columns over slices of `probe` give every bit of its product over all
+// columns, on a probe block of `rows` rows: where oneDNN's kernel for the narrower product sums in
+// the same order, a product can be cut into column panels (to spread a few rows over the threads)
+// or not (to write whole rows, with one call per block), and its results are the same.
+static int slices_exact(const ckpt_dnnl_weights *probe, int64_t rows) {
+    int64_t k = probe->k, n = probe->n;
+    size_t x_bytes = (size_t)(rows * k) * element_bytes[probe->precision], y_bytes = sizeof(float) * (size_t)(rows * n);
+    char *x = malloc(x_bytes);
+    float *xf = malloc(sizeof(float) * (size_t)(rows * k));
+    void *expected = malloc(y_bytes), *y = malloc(y_bytes);
+    ckpt_dnnl_product *whole = NULL;
+    int exact = x && xf && expected && y && (whole = ckpt_dnnl_product_create(probe, rows, n, 0, 0));
+    if (exact) {
+        for (int64_t i = 0; i < rows * k; i++) xf[i] = (float)((i * 7919) % 2003) / 1001.0f - 1.0f + (float)(i % 5) * 1e-3f;
+        if (probe->precision == CKPT_DNNL_BF16) ckpt_to_bf16(xf, (uint16_t *)x, rows * k);
+        else memcpy(x, xf, x_bytes);
+        exact = ckpt_dnnl_product_run(whole, probe, 0, x, NULL, expected, n) == 0;
+    }
+    for (int64_t first = 0; exact && first < n; first += CKPT_DNNL_PANEL_WIDTH) {
+        int64_t columns = n - first < CKPT_DNNL_PANEL_WIDTH ? n - first : CKPT_DNNL_PANEL_WIDTH;
+        ckpt_dnnl_product *panel = ckpt_dnnl_product_create(probe, rows, columns, 0, 0);
+        exact = panel && ckpt_dnnl_product_run(panel, probe, first, x, NULL, (float *)y + first, n) == 0;
+        ckpt_dnnl_product_free(panel);
+    }
+    exact = exact && memcmp(expected, y, y_bytes) == 0;
+    ckpt_dnnl_product_free(whole);
+    free(x);
+    free(xf);
+    free(expected);
+    free(y);
+    return exact;
+}
+
+// The summation runs oneDNN's kernel uses for one row of this shape and precision (f32 and bf16),
+// found by trying each candidate (whole powers of two, then all of K) on a probe row against the
+// primitive's own result: the row product is used only where one reproduces every bit.
+static int64_t probe_row_chunk(const ckpt_dnnl_weights *probe) {
+    int64_t k = probe->k, n = probe->n;
+    int bf16 = probe->precision == CKPT_DNNL_BF16;
+    if (bf16 && !__builtin_cpu_supports("avx512bw")) return 0;
+    // A probe row of mixed signs and magnitudes, so that another order of additions shows in the bits.
+    float *x = malloc(sizeof(float) * k), *expected = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n);
+    uint16_t *x16 = malloc(sizeof(uint16_t) * k);
+    ckpt_dnnl_product *product = x && x16 && expected && y ? ckpt_dnnl_product_create(probe, 1, n, 0, 0) : NULL;
+    int64_t found = 0;
+    if (product) {
+        for (int64_t i = 0; i < k; i++) x[i] = (float)((i * 7919) % 2003) / 1001.0f - 1.0f + (float)(i % 5) * 1e-3f;
+        ckpt_to_bf16(x, x16, k);
+        if (probe->widen) ckpt_from_bf16(x16, x, k);  // the widened products take bf16 values as f32
+        const void *row = bf16 && !probe->widen ? (const void *)x16 : (const void *)x;
+        if (ckpt_dnnl_product_run(product, probe, 0, row, NULL, expected, n) == 0) {
+            ckpt_dnnl_weights trial = *probe;
+            int64_t limit = bf16 ? probe->k_padded : k;
+            for (int64_t chunk = 16;; chunk *= 2) {
+                trial.row_chunk = chunk < limit ? chunk : limit;
+                if (ckpt_dnnl_row_product(&trial, 0, n, row, NULL, y, 0) == 0 && memcmp(y, expected, sizeof(float) * n) == 0) {
+                    found = trial.row_chunk;
+                    break;
+                }
+                if (trial.row_chunk == limit) break;
+            }
+        }
+    }
+    ckpt_dnnl_product_free(product);
+    free(x);
+    free(x16);
+    free(expected);
+    free(y);
+    return found;
+}
+
+// What the probes find for f32 or bf16 weights of this shape (a probe matrix of mixed signs and
+// magnitudes, since a model's own weights may hold zeros that would hide another order of
+// additions), remembered per shape.
+static shape_probe probe_shape(int64_t k, int64_t n, int64_t rows, int precision) {
     enum { SHAPES = 64 };
-    static struct { int64_t k, n; int precision; int64_t chunk; } known[SHAPES];
+    static struct { int64_t k, n; int precision; shape_probe found; } known[SHAPES];
     static int count;
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     pthread_mutex_lock(&lock);
     for (int i = 0; i < count; i++) {
         if (known[i].k == k && known[i].n == n && known[i].precision == precision) {
-            int64_t chunk = known[i].chunk;
+            shape_probe found = known[i].found;
             pthread_mutex_unlock(&lock);
-            return chunk;
+            return found;
         }
     }
     pthread_mutex_unlock(&lock);
-    // A probe matrix and row of mixed signs and magnitudes, so that another order of additions
-    // shows in the bits (a model's own weights may hold zeros that would hide it).
-    int64_t found = 0;
-    float *w = malloc(sizeof(float) * k * n), *x = malloc(sizeof(float) * k);
-    uint16_t *x16 = malloc(sizeof(uint16_t) * k);
-    float *expected = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n);
+    shape_probe found = {0, 0};
+    float *w = malloc(sizeof(float) * k * n);
     ckpt_dnnl_weights *probe = NULL;
-    ckpt_dnnl_product *product = NULL;
-    if (w && x && x16 && expected && y) {
+    if (w) {
         for (int64_t i = 0; i < k * n; i++) w[i] = (float)((i * 2654435761u) % 4099) / 2049.0f - 1.0f;
-        for (int64_t i = 0; i < k; i++) x[i] = (float)((i * 7919) % 2003) / 1001.0f - 1.0f + (float)(i % 5) * 1e-3f;
-        ckpt_to_bf16(x, x16, k);
         probe = pack(w, CKPT_DNNL_F32, k, n, rows, precision);
-        product = probe ? ckpt_dnnl_product_create(probe, 1, 0, 0) : NULL;
     }
-    if (probe && probe->widen) ckpt_from_bf16(x16, x, k);  // the widened products take bf16 values as f32
-    const void *row = precision == CKPT_DNNL_BF16 && !(probe && probe->widen) ? (const void *)x16 : (const void *)x;
-    int bf16 = precision == CKPT_DNNL_BF16;
-    if (product && (!bf16 || __builtin_cpu_supports("avx512bw")) && ckpt_dnnl_product_run(product, probe, row, NULL, expected, n) == 0) {
-        int64_t limit = bf16 ? probe->k_padded : k;
-        for (int64_t chunk = 16;; chunk *= 2) {
-            probe->row_chunk = chunk < limit ? chunk : limit;
-            if (ckpt_dnnl_row_product(probe, row, NULL, y, 0) == 0 && memcmp(y, expected, sizeof(float) * n) == 0) {
-                found = probe->row_chunk;
-                break;
-            }
-            if (probe->row_chunk == limit) break;
-        }
+    if (probe && probe->block_stride) {
+        found.row_chunk = probe_row_chunk(probe);
+        found.sliceable = !probe->widen && panels_read_slices(probe, rows) && slices_exact(probe, rows);
     }
-    ckpt_dnnl_product_free(product);
     ckpt_dnnl_weights_free(probe);
     free(w);
-    free(x);
-    free(x16);
-    free(expected);
-    free(y);
     pthread_mutex_lock(&lock);
     if (count < SHAPES) known[count++] = (typeof(known[0])){k, n, precision, found};
     pthread_mutex_unlock(&lock);
@@ -487,7 +596,7 @@ static int64_t row_chunk(int64_t k, int64_t n, int64_t rows, int precision) {
 // at new data: making them anew for every piece cost as long as an int8 piece's product itself.
 typedef struct {
     uint64_t id;
-    dnnl_memory_t x, y, bias, scratch, wide;
+    dnnl_memory_t x, y, bias, scratch, wide, slice;
 } run_memories;
 
 enum { CACHED_PRODUCTS = 64 };
@@ -498,6 +607,7 @@ static void release(run_memories *m) {
     if (m->bias) dnnl_memory_destroy(m->bias);
     if (m->scratch) dnnl_memory_destroy(m->scratch);
     if (m->wide) dnnl_memory_destroy(m->wide);
+    if (m->slice) dnnl_memory_destroy(m->slice);
     *m = (run_memories){0};
 }
 
@@ -513,7 +623,8 @@ static run_memories *memories(const ckpt_dnnl_product *product, const ckpt_dnnl_
         && (product->bias.ndims == 0 || dnnl_memory_create(&m->bias, &product->bias, engine(), DNNL_MEMORY_NONE) == dnnl_success)
         && (dnnl_memory_desc_get_size(&product->scratch) == 0
             || dnnl_memory_create(&m->scratch, &product->scratch, engine(), DNNL_MEMORY_NONE) == dnnl_success)
-        && (!weights->widen || dnnl_memory_create(&m->wide, &weights->wide_desc, engine(), DNNL_MEMORY_NONE) == dnnl_success);
+        && (!weights->widen || dnnl_memory_create(&m->wide, &weights->wide_desc, engine(), DNNL_MEMORY_NONE) == dnnl_success)
+        && (!product->slice || dnnl_memory_create(&m->slice, &product->w, engine(), DNNL_MEMORY_NONE) == dnnl_success);
     if (!ok) {
         release(m);
         return NULL;
@@ -542,7 +653,7 @@ static void widen(const ckpt_dnnl_weights *weights, float *out) {
     }
 }
 
-static int run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const void *x, const float *bias, void *y) {
+static int run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, int64_t first, const void *x, const float *bias, void *y) {
     dnnl_stream_t stream = thread_stream();
     if (!stream) return dnnl_runtime_error;
     static _Thread_local growing_buffer scratch_space, wide_space;
@@ -562,6 +673,13 @@ static int run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weight
             widened_id = weights->id;
         }
         weights_memory = m->wide;
+    } else if (product->slice) {
+        if (!block_range(weights, first, product->y.dims[1])) return dnnl_invalid_arguments;
+        const char *start = (const char *)weights->data + (size_t)(first / OUTPUT_BLOCK * weights->block_stride) * element_bytes[weights->precision];
+        if (dnnl_memory_set_data_handle(m->slice, (void *)start) != dnnl_success) return dnnl_runtime_error;
+        weights_memory = m->slice;
+    } else if (first != 0 || product->y.dims[1] != weights->n) {
+        return dnnl_invalid_arguments;
     }
     dnnl_exec_arg_t args[5];
     int count = 0;
@@ -582,10 +700,10 @@ static int run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weight
     return (int)status;
 }
 
-int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const void *x, const float *bias, void *y,
-                          int64_t ldy) {
+int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, int64_t first, const void *x, const float *bias,
+                          void *y, int64_t ldy) {
     int64_t rows = product->y.dims[0], n = product->y.dims[1];
-    if (ldy == n) return run(product, weights, x, bias, y);
+    if (ldy == n) return run(product, weights, first, x, bias, y);
     // oneDNN's batch-reduce kernels write dense rows only (with a strided output it picks another
     // kernel and weight layout), so the rows go through a buffer the thread keeps (f32 or s32: 4 bytes).
     static _Thread_local growing_buffer staging_space;
@@ -594,9 +712,26 @@ int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weig
     if (product->accumulate) {
         for (int64_t r = 0; r < rows; r++) memcpy(staging + r * n, out + r * ldy, (size_t)n * 4);
     }
-    int status = run(product, weights, x, bias, staging);
+    int status = run(product, weights, first, x, bias, staging);
     if (status == dnnl_success) {
         for (int64_t r = 0; r < rows; r++) memcpy(out + r * ldy, staging + r * n, (size_t)n * 4);
     }
     return status;
+}
+
+int ckpt_dnnl_int8_piece(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, int64_t first, int64_t columns,
+                         const uint8_t *x, const float *row_scales, const int32_t *row_zero_points, const int32_t *column_sums,
+                         const float *column_scales, const float *bias, float *y, int64_t ldy, int accumulate) {
+    int64_t rows = product ? product->y.dims[0] : 1;
+    static _Thread_local growing_buffer sums_space;
+    int32_t *sums = reserve(&sums_space, sizeof(int32_t) * (size_t)(rows * columns));
+    if (!sums) return dnnl_out_of_memory;
+    // Integer sums are exact, so the row loop and a block of any row count give each row the same ones.
+    if (rows != 1 || ckpt_dnnl_row_sums(weights, first, columns, x, sums) != 0) {
+        if (!product) return -1;
+        int status = ckpt_dnnl_product_run(product, weights, first, x, NULL, sums, columns);
+        if (status != dnnl_success) return status;
+    }
+    ckpt_dequantize_rows(sums, rows, columns, row_scales, row_zero_points, column_sums, column_scales, bias, y, ldy, accumulate);
+    return dnnl_success;
 }

@@ -8,7 +8,10 @@ import COneDNN
 /// Determinism: a product is cut into pieces of fixed shape — blocks of `rowBlock` rows (the last
 /// one shorter) by panels of `panelWidth` outputs — that the threads take one at a time, each
 /// running on one thread. A piece's result depends only on its inputs and shape, never on the
-/// thread that runs it, so products are the same bits at any thread count. A row's result does
+/// thread that runs it, so products are the same bits at any thread count. Where oneDNN's panels
+/// give every bit of its product over all outputs (`ckpt_dnnl_weights_sliceable`, probed per shape),
+/// the weights are packed once and a product of enough row blocks runs them as whole rows instead:
+/// one call per block, whose output rows need no copying, and the same bits. A row's result does
 /// not depend on the other rows of its product either (the batch invariance that features and
 /// servers need): `LinearWeightTests` checks it for every row count up to two blocks on both
 /// engines. A shorter last block runs as it is only on oneDNN's kernels whose rows do not depend on
@@ -28,9 +31,15 @@ public final class LinearWeight: @unchecked Sendable {
     /// Rows of x per piece.
     public static let rowBlock = 64
     /// Outputs per piece: narrow enough that one decoded token's product (M = 1) spreads over the threads.
-    public static let panelWidth = 128
+    public static let panelWidth = Int(CKPT_DNNL_PANEL_WIDTH)
+    /// The most outputs packed as one matrix for whole rows. Its probe multiplies a matrix of the
+    /// same shape once per process, which for a vocabulary's worth of outputs (GPT-2's 50,257)
+    /// would cost more load time and memory (300 MB) than whole rows would save.
+    static let wholeRowsOutputs = 8192
 
     private let panels: [Panel]
+    /// The panel of all outputs, where the panels are slices of one sliceable pack.
+    private let whole: Panel?
     /// Whether products take x in the precision's own element type (bf16 bits, u8) rather than as
     /// f32 values: oneDNN's bf16 and int8 kernels, but not bf16 weights multiplied widened to f32.
     private let takesReducedInputs: Bool
@@ -41,8 +50,10 @@ public final class LinearWeight: @unchecked Sendable {
         let first: Int, width: Int
         /// Plain rows first ..< first + width of w (OpenBLAS), or
         let plain: UnsafeMutablePointer<Float>?
-        /// the panel in oneDNN's layout.
+        /// the panel in oneDNN's layout: a pack of its own, or
         let packed: OpaquePointer?
+        /// the columns of a pack of all outputs from `first`.
+        var slice = false
         /// OpenBLAS: each row is a product of its own, because OpenBLAS's block product of this
         /// shape rounds a row by its place in the block (`BLAS.roundsEveryRowAlike`).
         var rowByRow = false
@@ -83,22 +94,46 @@ public final class LinearWeight: @unchecked Sendable {
         columnSums = quantized.map { Self.rowSums($0.values, inputs: inputs) } ?? []
         let nativePanels = engine == .onednn ? Self.nativePanels(source, quantized, outputs: outputs, inputs: inputs, precision: precision) : nil
         native = precision == .f32 || nativePanels != nil
-        takesReducedInputs = precision != .f32 && nativePanels.map { precision == .int8 || ckpt_dnnl_weights_take_f32($0[0].packed) == 0 } ?? false
-        panels = nativePanels ?? Self.f32Values(source, quantized, outputs: outputs, inputs: inputs, precision: precision) { w in
-            Self.panelStarts(outputs).map { first in
-                let width = min(Self.panelWidth, outputs - first), rows = w + first * inputs
-                guard engine == .openblas else {
-                    // oneDNN runs here, so packing f32 fails only for lack of memory.
-                    let packed = ckpt_dnnl_pack(rows, Int32(CKPT_DNNL_F32), Int64(inputs), Int64(width), Int64(Self.rowBlock), Int32(CKPT_DNNL_F32))
-                    precondition(packed != nil, "LinearWeight: oneDNN could not pack a [\(width), \(inputs)] panel")
-                    return Panel(first: first, width: width, plain: nil, packed: packed)
+        takesReducedInputs = precision != .f32 && nativePanels.map { precision == .int8 || ckpt_dnnl_weights_take_f32($0.panels[0].packed) == 0 } ?? false
+        (panels, whole) = nativePanels ?? Self.f32Values(source, quantized, outputs: outputs, inputs: inputs, precision: precision) { w in
+            guard engine == .openblas else {
+                // oneDNN runs here, so packing f32 fails only for lack of memory.
+                let packed = Self.onednnPanels(outputs: outputs) { first, width in
+                    ckpt_dnnl_pack(w + first * inputs, Int32(CKPT_DNNL_F32), Int64(inputs), Int64(width), Int64(Self.rowBlock), Int32(CKPT_DNNL_F32))
                 }
+                precondition(packed != nil, "LinearWeight: oneDNN could not pack a [\(outputs), \(inputs)] matrix")
+                return packed!
+            }
+            let panels = Self.panelStarts(outputs).map { first in
+                let width = min(Self.panelWidth, outputs - first), rows = w + first * inputs
                 let plain = UnsafeMutablePointer<Float>.allocate(capacity: width * inputs)
                 plain.initialize(from: rows, count: width * inputs)
                 return Panel(first: first, width: width, plain: plain, packed: nil,
                              rowByRow: !BLAS.roundsEveryRowAlike(rows: Self.rowBlock, inputs: inputs, outputs: width))
             }
+            return (panels, nil)
         }
+    }
+
+    /// oneDNN's panels: slices of one pack of all outputs where that is exact (then also the
+    /// panel of all of them), else a pack per panel; nil where `pack(first, width)` packs none.
+    private static func onednnPanels(outputs: Int, _ pack: (_ first: Int, _ width: Int) -> OpaquePointer?) -> (panels: [Panel], whole: Panel?)? {
+        if outputs <= wholeRowsOutputs, let all = pack(0, outputs) {
+            if ckpt_dnnl_weights_sliceable(all) != 0 {
+                let panels = panelStarts(outputs).map { Panel(first: $0, width: min(panelWidth, outputs - $0), plain: nil, packed: all, slice: true) }
+                return (panels, Panel(first: 0, width: outputs, plain: nil, packed: all))
+            }
+            ckpt_dnnl_weights_free(all)
+        }
+        var panels: [Panel] = []
+        for first in panelStarts(outputs) {
+            guard let packed = pack(first, min(panelWidth, outputs - first)) else {
+                for panel in panels { ckpt_dnnl_weights_free(panel.packed) }
+                return nil
+            }
+            panels.append(Panel(first: first, width: min(panelWidth, outputs - first), plain: nil, packed: packed))
+        }
+        return (panels, nil)
     }
 
     private static func panelStarts(_ outputs: Int) -> StrideTo<Int> { stride(from: 0, to: outputs, by: panelWidth) }
@@ -116,7 +151,7 @@ public final class LinearWeight: @unchecked Sendable {
 
     /// Panels packed by oneDNN for bf16 or int8 products, or nil where it has no such product here.
     private static func nativePanels(_ source: Source, _ quantized: Int8Weights?, outputs: Int, inputs: Int,
-                                     precision: Precision) -> [Panel]? {
+                                     precision: Precision) -> (panels: [Panel], whole: Panel?)? {
         let target: Int32
         switch precision {
         case .f32: return nil
@@ -125,18 +160,10 @@ public final class LinearWeight: @unchecked Sendable {
             guard ckpt_dnnl_int8_native() != 0 else { return nil }
             target = Int32(CKPT_DNNL_INT8)
         }
-        func pack(_ base: UnsafeRawPointer, type: Int32, elementSize: Int) -> [Panel]? {
-            var panels: [Panel] = []
-            for first in panelStarts(outputs) {
-                let width = min(panelWidth, outputs - first)
-                guard let packed = ckpt_dnnl_pack(base + first * inputs * elementSize, type, Int64(inputs), Int64(width), Int64(rowBlock), target)
-                else {
-                    for panel in panels { ckpt_dnnl_weights_free(panel.packed) }
-                    return nil
-                }
-                panels.append(Panel(first: first, width: width, plain: nil, packed: packed))
+        func pack(_ base: UnsafeRawPointer, type: Int32, elementSize: Int) -> (panels: [Panel], whole: Panel?)? {
+            onednnPanels(outputs: outputs) { first, width in
+                ckpt_dnnl_pack(base + first * inputs * elementSize, type, Int64(inputs), Int64(width), Int64(rowBlock), target)
             }
-            return panels
         }
         if let quantized { return quantized.values.withUnsafeBytes { pack($0.baseAddress!, type: Int32(CKPT_DNNL_INT8), elementSize: 1) } }
         switch source {
@@ -182,16 +209,22 @@ public final class LinearWeight: @unchecked Sendable {
         self.init(.f32(copy.p), outputs: outputs, inputs: inputs, precision: precision, engine: engine)
     }
 
+    /// The panels that own their weights: all but slices.
+    private var owningPanels: [Panel] { (panels + (whole.map { [$0] } ?? [])).filter { !$0.slice } }
+
     deinit {
-        for panel in panels {
+        for panel in owningPanels {
             panel.plain?.deallocate()
             if let packed = panel.packed { ckpt_dnnl_weights_free(packed) }
         }
     }
 
+    /// Whether products of enough row blocks run as whole rows over one pack (see the type's notes).
+    var runsWholeRows: Bool { whole != nil }
+
     /// Bytes of the packed weights (and int8's scales and sums).
     public var bytes: Int {
-        panels.reduce(0) { $0 + ($1.packed.map { Int(ckpt_dnnl_weights_bytes($0)) } ?? $1.width * inputs * 4) } + 8 * columnSums.count
+        owningPanels.reduce(0) { $0 + ($1.packed.map { Int(ckpt_dnnl_weights_bytes($0)) } ?? $1.width * inputs * 4) } + 8 * columnSums.count
     }
 
     /// y[M, N] = x[M, K] · wᵀ (+ bias[N]), or y += that with `accumulate`; on up to `threads`
@@ -199,7 +232,10 @@ public final class LinearWeight: @unchecked Sendable {
     public func apply(_ x: UnsafePointer<Float>, rows m: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
                       accumulate: Bool = false, threads: Int) {
         guard m > 0 else { return }
-        let blocks = (m + Self.rowBlock - 1) / Self.rowBlock, pieces = blocks * panels.count
+        let blocks = (m + Self.rowBlock - 1) / Self.rowBlock
+        // Whole rows where there are enough blocks to share among the threads (the same bits as panels).
+        let wholeRows = whole != nil && blocks >= 4 * threads, columnPieces = wholeRows ? 1 : panels.count
+        let pieces = blocks * columnPieces
         let rows = PreparedRows(x, rows: m, inputs: inputs, precision: precision, bits: takesReducedInputs, threads: threads)
         // Each thread writes only its own pieces of y.
         let operands = UncheckedSendable(Operands(x: x, rows: rows, y: y, bias: bias, count: m))
@@ -207,9 +243,9 @@ public final class LinearWeight: @unchecked Sendable {
         // thread widens a panel once for the blocks it takes in a row. Either order gives the same bits.
         let panelMajor = precision == .bf16 && native && !takesReducedInputs
         Parallel.forEachIndex(pieces, threads: threads) { piece in
-            let (block, panel) = panelMajor ? (piece % blocks, piece / blocks) : (piece / self.panels.count, piece % self.panels.count)
+            let (block, panel) = panelMajor ? (piece % blocks, piece / blocks) : (piece / columnPieces, piece % columnPieces)
             let first = block * Self.rowBlock
-            self.run(self.panels[panel], operands.value, rows: first..<min(m, first + Self.rowBlock), accumulate: accumulate)
+            self.run(wholeRows ? self.whole! : self.panels[panel], operands.value, rows: first..<min(m, first + Self.rowBlock), accumulate: accumulate)
         }
     }
 
@@ -223,23 +259,25 @@ public final class LinearWeight: @unchecked Sendable {
         case .bf16(let values):
             product(panel, values + start, rows: rows.count, productRows: o.count, bias: bias, y, ldy: outputs, accumulate: accumulate)
         case .int8(let q, let values, let scales, let zeros):
-            let sums = UnsafeMutablePointer<Int32>.allocate(capacity: rows.count * panel.width)
-            defer { sums.deallocate() }
-            if let values {
-                let products = FloatBuffer(rows.count * panel.width)
-                product(panel, values + start, rows: rows.count, productRows: o.count, bias: nil, products.p, ldy: panel.width, accumulate: false)
-                for i in 0..<rows.count * panel.width { sums[i] = Int32(products.p[i].rounded(.toNearestOrEven)) }
-            } else if o.count == 1, ckpt_dnnl_row_sums(panel.packed!, q + start, sums) == 0 {
-                // One row (a decoded token): a loop over the packed weights, as for f32.
-            } else {
-                // Integer sums are exact, so a block of any row count gives each row the same result.
-                let product = OneDNNProducts.product(panel.packed!, rows: rows.count, width: panel.width, bias: false, accumulate: false)!
-                OneDNNProducts.run(product, panel.packed!, q + start, nil, sums, ldy: panel.width)
-            }
             columnSums.withUnsafeBufferPointer { columnSums in
                 columnScales.withUnsafeBufferPointer { columnScales in
-                    ckpt_dequantize_rows(sums, Int64(rows.count), Int64(panel.width), scales + rows.lowerBound, zeros + rows.lowerBound,
-                                         columnSums.baseAddress! + panel.first, columnScales.baseAddress! + panel.first, bias, y,
+                    let (rowScales, rowZeros) = (scales + rows.lowerBound, zeros + rows.lowerBound)
+                    let (sumsOfColumns, scalesOfColumns) = (columnSums.baseAddress! + panel.first, columnScales.baseAddress! + panel.first)
+                    guard let values else {
+                        func piece(_ product: OpaquePointer?) -> Int32 {
+                            ckpt_dnnl_int8_piece(product, panel.packed!, Int64(panel.slice ? panel.first : 0), Int64(panel.width), q + start,
+                                                 rowScales, rowZeros, sumsOfColumns, scalesOfColumns, bias, y, Int64(outputs), accumulate ? 1 : 0)
+                        }
+                        // One row runs as a loop over the packed weights where it can, with no primitive to make.
+                        if rows.count == 1, piece(nil) == 0 { return }
+                        // Integer sums are exact, so a block of any row count gives each row the same result.
+                        let product = OneDNNProducts.product(panel.packed!, rows: rows.count, width: panel.width, bias: false, accumulate: false)!
+                        return OneDNNProducts.succeeded(piece(product.pointer))
+                    }
+                    let products = FloatBuffer(rows.count * panel.width)
+                    product(panel, values + start, rows: rows.count, productRows: o.count, bias: nil, products.p, ldy: panel.width, accumulate: false)
+                    let sums = (0..<rows.count * panel.width).map { Int32(products.p[$0].rounded(.toNearestOrEven)) }
+                    ckpt_dequantize_rows(sums, Int64(rows.count), Int64(panel.width), rowScales, rowZeros, sumsOfColumns, scalesOfColumns, bias, y,
                                          Int64(outputs), accumulate ? 1 : 0)
                 }
             }
@@ -250,7 +288,9 @@ public final class LinearWeight: @unchecked Sendable {
     /// product of `productRows` rows in all.
     private func product<Element: Numeric>(_ panel: Panel, _ x: UnsafePointer<Element>, rows: Int, productRows: Int, bias: UnsafePointer<Float>?,
                                            _ y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
-        if let packed = panel.packed, productRows == 1, ckpt_dnnl_row_product(packed, x, bias, y, accumulate ? 1 : 0) == 0 {
+        let first = panel.slice ? panel.first : 0
+        if let packed = panel.packed, productRows == 1,
+           ckpt_dnnl_row_product(packed, Int64(first), Int64(panel.width), x, bias, y, accumulate ? 1 : 0) == 0 {
             // One row (a decoded token): a loop over the packed weights is memory-bound, with none
             // of a primitive's per-call set-up.
         } else if let packed = panel.packed {
@@ -258,11 +298,11 @@ public final class LinearWeight: @unchecked Sendable {
             // the whole product is one row), else padded.
             if let exact = OneDNNProducts.product(packed, rows: rows, width: panel.width, bias: bias != nil, accumulate: accumulate),
                exact.rowInvariant || productRows == 1 || rows == Self.rowBlock {
-                OneDNNProducts.run(exact, packed, x, bias, y, ldy: ldy)
+                OneDNNProducts.run(exact, packed, first: first, x, bias, y, ldy: ldy)
             } else {
                 let product = OneDNNProducts.product(packed, rows: Self.rowBlock, width: panel.width, bias: bias != nil, accumulate: accumulate)!
                 staged(rows, width: panel.width, ldy: ldy, padRows: true, accumulate: accumulate, x, y) { x, y, ldy in
-                    OneDNNProducts.run(product, packed, x, bias, y, ldy: ldy)
+                    OneDNNProducts.run(product, packed, first: first, x, bias, y, ldy: ldy)
                 }
             }
         } else if productRows == 1 || panel.rowByRow {

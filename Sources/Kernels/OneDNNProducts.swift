@@ -5,7 +5,8 @@ import Synchronization
 /// generates its machine code, which takes far longer than running it on a block.
 enum OneDNNProducts {
     private struct Shape: Hashable {
-        let inputs: Int, width: Int, rows: Int, bias: Bool, accumulate: Bool, precision: Int32
+        /// K, and N of the packed weights, of which the product reads `width` columns.
+        let inputs: Int, outputs: Int, width: Int, rows: Int, bias: Bool, accumulate: Bool, precision: Int32
     }
 
     /// A product and whether a row's result in it is the same as in a product of any other row
@@ -33,14 +34,15 @@ enum OneDNNProducts {
         return true
     }()
 
-    /// The product of `rows` rows over a `width`-output panel packed as `packed` (K from the
-    /// panel), writing contiguous rows; nil when that row count needs another layout.
+    /// The product of `rows` rows over `width` of the outputs packed as `packed` (all of them, or a
+    /// panel of sliceable weights; K from the weights), writing contiguous rows; nil when that row
+    /// count or width needs another layout.
     static func product(_ packed: OpaquePointer, rows: Int, width: Int, bias: Bool, accumulate: Bool) -> Product? {
-        let shape = Shape(inputs: Int(ckpt_dnnl_weights_inputs(packed)), width: width, rows: rows, bias: bias, accumulate: accumulate,
-                          precision: ckpt_dnnl_weights_precision(packed))
+        let shape = Shape(inputs: Int(ckpt_dnnl_weights_inputs(packed)), outputs: Int(ckpt_dnnl_weights_outputs(packed)), width: width,
+                          rows: rows, bias: bias, accumulate: accumulate, precision: ckpt_dnnl_weights_precision(packed))
         if let known = made.withLock({ $0[shape] }) { return known }
         // Made outside the lock (it is slow); if two threads race, the first stored one is kept.
-        let fresh = ckpt_dnnl_product_create(packed, Int64(rows), bias ? 1 : 0, accumulate ? 1 : 0).map { pointer in
+        let fresh = ckpt_dnnl_product_create(packed, Int64(rows), Int64(width), bias ? 1 : 0, accumulate ? 1 : 0).map { pointer in
             Product(pointer: pointer, rowInvariant: String(cString: ckpt_dnnl_product_implementation(pointer)).hasPrefix("brg"))
         }
         let kept = made.withLock { table -> Product? in
@@ -52,12 +54,16 @@ enum OneDNNProducts {
         return kept
     }
 
-    /// Runs a product on the calling thread: x and y of the precision's element types, y's rows
-    /// `ldy` elements apart (see `ckpt_dnnl_product_run`). oneDNN fails only for lack of memory
-    /// here, which ckpt treats as it treats a failed allocation.
-    static func run(_ product: Product, _ packed: OpaquePointer, _ x: UnsafeRawPointer, _ bias: UnsafePointer<Float>?,
+    /// Runs a product on the calling thread over the packed outputs from `first`: x and y of the
+    /// precision's element types, y's rows `ldy` elements apart (see `ckpt_dnnl_product_run`).
+    /// oneDNN fails only for lack of memory here, which ckpt treats as it treats a failed allocation.
+    static func run(_ product: Product, _ packed: OpaquePointer, first: Int, _ x: UnsafeRawPointer, _ bias: UnsafePointer<Float>?,
                     _ y: UnsafeMutableRawPointer, ldy: Int) {
-        let status = ckpt_dnnl_product_run(product.pointer, packed, x, bias, y, Int64(ldy))
+        succeeded(ckpt_dnnl_product_run(product.pointer, packed, Int64(first), x, bias, y, Int64(ldy)))
+    }
+
+    /// Stops on a failed oneDNN call (see `run`).
+    static func succeeded(_ status: Int32) {
         precondition(status == 0, "oneDNN product failed with status \(status)")
     }
 

@@ -70,7 +70,8 @@ final class LinearWeightTests: XCTestCase {
     func testThreadCountsGiveTheSameBits() throws {
         for (engine, precision) in try routes() {
             for (k, n) in Self.shapes {
-                // A single row (one decoded token: spread over panels) and several blocks with a short last one.
+                // A single row (one decoded token: spread over panels) and several blocks with a short
+                // last one (as whole rows at one thread where the weights are sliceable, as panels at more).
                 for m in [1, 3 * LinearWeight.rowBlock + 17] {
                     let problem = Problem(m: m, k: k, n: n)
                     for accumulate in [false, true] {
@@ -105,6 +106,22 @@ final class LinearWeightTests: XCTestCase {
                         break
                     }
                 }
+            }
+        }
+    }
+
+    func testWholeRowsGiveThePanelsBits() throws {
+        let avx512 = CPUInfo.current().features.contains("avx512f") && !oneDNNLimitedToAVX2
+        for precision in Precision.allCases {
+            let problem = Problem(m: 8 * LinearWeight.rowBlock + 9, k: 384, n: 1152)
+            let weight = LinearWeight(problem.w, outputs: 1152, inputs: 384, precision: precision, engine: .onednn)
+            // oneDNN's AVX-512 f32 kernel sums each output in the same order whatever the panel's width.
+            if avx512 && precision == .f32 { XCTAssertTrue(weight.runsWholeRows, "MiniLM's f32 weights were not sliceable") }
+            guard weight.runsWholeRows else { continue }
+            // 9 blocks: whole rows at 1 and 2 threads, panels at 3.
+            let panels = problem.run(weight, threads: 3, accumulate: true)
+            for threads in [1, 2] {
+                XCTAssertEqual(problem.run(weight, threads: threads, accumulate: true), panels, "\(precision) at \(threads) threads")
             }
         }
     }

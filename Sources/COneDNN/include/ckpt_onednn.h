@@ -15,6 +15,9 @@ typedef struct ckpt_dnnl_weights ckpt_dnnl_weights;
 /// A product primitive for one shape (rows, k, n) over packed weights.
 typedef struct ckpt_dnnl_product ckpt_dnnl_product;
 
+/// The outputs of the column panels that products are cut into (a multiple of 64, oneDNN's block of outputs).
+enum { CKPT_DNNL_PANEL_WIDTH = 128 };
+
 /// The precisions of a product, and the element types of the matrices given to `ckpt_dnnl_pack`.
 enum { CKPT_DNNL_F32 = 0, CKPT_DNNL_BF16 = 1, CKPT_DNNL_INT8 = 2 };
 
@@ -23,8 +26,9 @@ enum { CKPT_DNNL_F32 = 0, CKPT_DNNL_BF16 = 1, CKPT_DNNL_INT8 = 2 };
 /// oneDNN cannot create such a product here (no CPU engine, or no kernel for the precision).
 ckpt_dnnl_weights *ckpt_dnnl_pack(const void *w, int source_type, int64_t k, int64_t n, int64_t rows, int precision);
 void ckpt_dnnl_weights_free(ckpt_dnnl_weights *weights);
-/// K of the packed weights.
+/// K and N of the packed weights.
 int64_t ckpt_dnnl_weights_inputs(const ckpt_dnnl_weights *weights);
+int64_t ckpt_dnnl_weights_outputs(const ckpt_dnnl_weights *weights);
 /// The precision the weights were packed for.
 int ckpt_dnnl_weights_precision(const ckpt_dnnl_weights *weights);
 /// Whether products over these weights take x as f32: f32 weights, and bf16 ones whose block
@@ -37,23 +41,30 @@ int ckpt_dnnl_bf16_widened(void);
 /// Whether oneDNN's int8 products run on VNNI instructions here (exact s32 sums; without them
 /// oneDNN's u8 · s8 kernels may saturate 16-bit pair sums).
 int ckpt_dnnl_int8_native(void);
+/// Whether a product may read a panel of the weights' columns (`ckpt_dnnl_product_create` with fewer
+/// columns than n) with the same bits as the product over all of them: blocks of 64 outputs that a
+/// narrower product reads in place, and a probe of this shape and precision whose panels gave every
+/// bit of the whole. Products over such weights can be cut into panels or not, as suits the rows.
+int ckpt_dnnl_weights_sliceable(const ckpt_dnnl_weights *weights);
 /// Bytes the packed weights take.
 int64_t ckpt_dnnl_weights_bytes(const ckpt_dnnl_weights *weights);
 
-/// A product of `rows` rows over `weights` (oneDNN writes contiguous output rows: for a strided
-/// output it would want the weights in another layout); with `accumulate` the product is added to y.
-/// NULL when oneDNN would want the weights in another layout for this row count (the caller then
-/// pads to the packing row count).
-ckpt_dnnl_product *ckpt_dnnl_product_create(const ckpt_dnnl_weights *weights, int64_t rows, int has_bias, int accumulate);
+/// A product of `rows` rows over `columns` of the weights' n outputs: all of them, or (sliceable
+/// weights) a run of them starting at a multiple of 64, given to each run (oneDNN writes contiguous
+/// output rows: for a strided output it would want the weights in another layout); with
+/// `accumulate` the product is added to y. NULL when oneDNN would want the weights in another
+/// layout for this row count (the caller then pads to the packing row count) or these columns.
+ckpt_dnnl_product *ckpt_dnnl_product_create(const ckpt_dnnl_weights *weights, int64_t rows, int64_t columns, int has_bias, int accumulate);
 void ckpt_dnnl_product_free(ckpt_dnnl_product *product);
 /// The implementation oneDNN chose ("brg:avx512_core", "gemm:jit", ...).
 const char *ckpt_dnnl_product_implementation(const ckpt_dnnl_product *product);
 
-/// Runs the product on the calling thread: x [rows, k] contiguous and y [rows, n] with row stride
-/// `ldy` (≥ n), of the precision's element types; a strided y is written through a buffer of the
+/// Runs the product on the calling thread over the product's columns from `first` (0 for all of
+/// them): x [rows, k] contiguous and y [rows, columns] with row stride `ldy` (≥ columns), of the
+/// precision's element types, and bias [columns]; a strided y is written through a buffer of the
 /// thread's. Returns 0, or oneDNN's status on failure.
-int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, const void *x, const float *bias, void *y,
-                          int64_t ldy);
+int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, int64_t first, const void *x, const float *bias,
+                          void *y, int64_t ldy);
 
 /// c[m, n] = alpha · a[m, k] · op(b) on the calling thread (oneDNN's GEMM, row-major): op(b) is
 /// b [k, n], or b [n, k] transposed when `transpose_b`; leading dimensions given. For products
@@ -62,17 +73,31 @@ int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weig
 int ckpt_dnnl_gemm(int transpose_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b,
                    int64_t ldb, float *c, int64_t ldc);
 
-/// The product of a single row, y[n] = x[k] · wᵀ (+ bias) (+ y), read straight from the packed
-/// weights: the shape of decoding one token, where the weights' bytes bound the time. f32 weights
-/// (x f32) are summed over k in order with one fused multiply-add per term, bf16 ones (x bf16 bits)
-/// a pair of k at a time with VDPBF16PS, in runs of k whose sums are then added in order; then the
-/// bias, then y: the order of oneDNN's batch-reduce kernels, whose row results it matches (the runs
-/// are found per shape by a probe against the primitive). Returns 0, or -1 where it cannot match
-/// the primitive (another layout, no such instructions): the caller then runs the primitive.
-int ckpt_dnnl_row_product(const ckpt_dnnl_weights *weights, const void *x, const float *bias, float *y, int accumulate);
+/// The product of a single row over columns [first, first + columns) of the weights (first a
+/// multiple of 64), y[columns] = x[k] · w[first ..< first + columns]ᵀ (+ bias) (+ y), read straight
+/// from the packed weights: the shape of decoding one token, where the weights' bytes bound the
+/// time. f32 weights (x f32) are summed over k in order with one fused multiply-add per term, bf16
+/// ones (x bf16 bits) a pair of k at a time as VDPBF16PS does, in runs of k whose sums are then
+/// added in order; then the bias, then y: the order of oneDNN's batch-reduce kernels, whose row
+/// results it matches (the runs are found per shape by a probe against the primitive). Returns 0,
+/// or -1 where it cannot match the primitive (another layout, no such instructions): the caller
+/// then runs the primitive.
+int ckpt_dnnl_row_product(const ckpt_dnnl_weights *weights, int64_t first, int64_t columns, const void *x, const float *bias, float *y,
+                          int accumulate);
 
-/// The exact s32 sums of one u8 row x[k] with int8 weights (VNNI), as the int8 primitive computes
-/// them. Returns 0, or -1 where it cannot (weights not int8, another layout, no VNNI).
-int ckpt_dnnl_row_sums(const ckpt_dnnl_weights *weights, const uint8_t *x, int32_t *sums);
+/// The exact s32 sums of one u8 row x[k] with columns [first, first + columns) of int8 weights
+/// (first a multiple of 64; VNNI), as the int8 primitive computes them. Returns 0, or -1 where it
+/// cannot (weights not int8, another layout, no VNNI).
+int ckpt_dnnl_row_sums(const ckpt_dnnl_weights *weights, int64_t first, int64_t columns, const uint8_t *x, int32_t *sums);
+
+/// One piece of an int8 product: the s32 sums of u8 rows x [rows, k] (the product's rows; one row
+/// where `product` is NULL) with `columns` of the weights from `first` (a loop over the packed
+/// weights for one row, where it runs; else the primitive), in a buffer of the thread's, then
+/// dequantized into y (row stride ldy) by `ckpt_dequantize_rows` with the rows' scales and zero
+/// points and the columns' weight sums and scales (all from their first row and column). Returns 0,
+/// -1 for one row without a product where the loop cannot run, or oneDNN's status.
+int ckpt_dnnl_int8_piece(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, int64_t first, int64_t columns,
+                         const uint8_t *x, const float *row_scales, const int32_t *row_zero_points, const int32_t *column_sums,
+                         const float *column_scales, const float *bias, float *y, int64_t ldy, int accumulate);
 
 #endif
