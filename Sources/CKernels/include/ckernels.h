@@ -41,6 +41,20 @@ void ckpt_bias_activation(float *x, int64_t rows, int64_t n, const float *bias, 
 /// n ..< stride become 0 (masked keys, whose weight is exactly zero in the reference too).
 void ckpt_softmax_rows(float *x, int64_t rows, int64_t n, int64_t stride);
 
+/// One attention head's scores: scores[i][j] = scale · Σ_c q[i][c]·k[j][c] for i < rows, j < keys,
+/// summed in c order with fused multiply-adds, so that each score is the same bits whatever the
+/// rows beside it and the CPU's vector width. Rows of q and k are ldq and ldk apart, of scores
+/// `stride` (≥ keys rounded up to 16; the scores from keys to that are 0). kt: scratch of
+/// d·stride floats (k transposed).
+void ckpt_attention_scores(const float *q, int64_t ldq, const float *k, int64_t ldk, int64_t rows, int64_t keys, int64_t d, float scale,
+                           float *scores, int64_t stride, float *kt);
+
+/// One attention head's context: out[i][c] = Σ_j p[i][j]·v[j][c] for i < rows, c < d, summed in
+/// key order with fused multiply-adds (the same bits whatever the rows beside it and the CPU's
+/// vector width). Rows of p, v and out are ldp, ldv and ldo apart.
+void ckpt_attention_context(const float *p, int64_t ldp, const float *v, int64_t ldv, int64_t rows, int64_t keys, int64_t d, float *out,
+                            int64_t ldo);
+
 /// y[rows, n] = LayerNorm(x + bias)·γ + β per row: mean, then variance about it (two passes, as
 /// PyTorch), ε inside the square root. bias [n] may be NULL; y may be x.
 void ckpt_layer_norm(const float *x, const float *bias, float *y, int64_t rows, int64_t n, const float *gamma, const float *beta,

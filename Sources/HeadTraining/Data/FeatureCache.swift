@@ -7,8 +7,9 @@ import TensorFormats
 import Transformers
 
 /// Sentence features kept on disk so that a second head trained on the same texts does not
-/// re-encode them. One file per (model weights, pooling settings, precision, engine and kernel:
-/// features are the same bits only on one engine and instruction set): a header naming that key, then
+/// re-encode them. One file per (model weights, pooling settings, precision, engine and kernel, and
+/// ckpt's arithmetic revision: features are the same bits only on one engine and instruction set,
+/// and from one revision of ckpt's kernels): a header naming that key, then
 /// records `[u32 text bytes][text UTF-8][dimension × f32]` appended as texts are encoded. Lookups
 /// compare the whole text, so two texts never share a record. A record cut short (a run killed
 /// mid-write) is ignored; a file whose key or dimension differs is started afresh.
@@ -133,5 +134,6 @@ public final class FeatureCache {
         let engine = MatmulEngine.current
         return "weights=\(weights) pooling=\(modes) normalize=\(settings.normalize) max_length=\(maxLength)"
             + " precision=\(precision.rawValue) engine=\(engine.rawValue)/\(engine.kernel(precision))"
+            + " arithmetic=\(FeatureExtractor.arithmeticRevision)"
     }
 }

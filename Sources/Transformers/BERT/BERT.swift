@@ -103,28 +103,44 @@ public final class BERT: @unchecked Sendable {
         // Score rows padded to whole vectors (the softmax masks what lies past the L keys).
         let stride = (T + 15) / 16 * 16
         // Sequences are spread over the threads, each with one score buffer for all its sequences.
-        // A sequence's L real queries run as products of their own shape, whatever the batch's
-        // padded length, so that their results do not depend on the batch; its padding queries
-        // (which transformers computes too) run as products of their own.
+        // A sequence's queries give results that do not depend on the batch: up to
+        // `AttentionHead.maxKeys` keys all its queries, real and padding (which transformers
+        // computes too), run in one call of kernels whose rows are independent; above it its L
+        // real queries run as a GEMM of their own shape, whatever the batch's padded length, and
+        // its padding queries as one of theirs.
         Parallel.forEachPart(of: 0..<B, threads: threads) { sequences in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: T * stride)
-            defer { scores.deallocate() }
+            let transposedKeys = UnsafeMutablePointer<Float>.allocate(capacity: D * stride)
+            defer {
+                scores.deallocate()
+                transposedKeys.deallocate()
+            }
             for b in sequences {
-                let L = lengths[b]
+                let L = lengths[b], ownKernels = L <= AttentionHead.maxKeys
                 for h in 0..<H {
                     let k = qkv.p + b * T * 3 * C + C + h * D
-                    for queries in [0..<L, L..<T] where !queries.isEmpty {
+                    for queries in ownKernels ? [0..<T] : [0..<L, L..<T] where !queries.isEmpty {
                         let q = qkv.p + (b * T + queries.lowerBound) * 3 * C + h * D, rows = queries.count
+                        let out = context.p + (b * T + queries.lowerBound) * C + h * D
                         // scores = q·kᵀ / √D over the L real keys: [rows, D]·[L, D]ᵀ
-                        MatmulEngine.current.gemm(q, lda: 3 * C, k, ldb: 3 * C, transposeB: true, into: scores, ldc: stride, m: rows, n: L, k: D, alpha: scale)
+                        if ownKernels {
+                            AttentionHead.scores(q, ldq: 3 * C, k, ldk: 3 * C, rows: rows, keys: L, d: D, scale: scale, into: scores, stride: stride,
+                                                 transposedKeys: transposedKeys)
+                        } else {
+                            MatmulEngine.current.gemm(q, lda: 3 * C, k, ldb: 3 * C, transposeB: true, into: scores, ldc: stride, m: rows, n: L, k: D,
+                                                      alpha: scale)
+                        }
                         RowKernels.softmaxRows(scores, rows: rows, n: L, stride: stride)
                         if let recording {
                             recording.recorder.record(layer: recording.layer, sequence: b, head: h, firstQuery: queries.lowerBound, rows: rows,
                                                       keys: L, scores: scores, stride: stride)
                         }
                         // context = softmax · v: [rows, L]·[L, D]
-                        MatmulEngine.current.gemm(scores, lda: stride, k + C, ldb: 3 * C, transposeB: false,
-                                  into: context.p + (b * T + queries.lowerBound) * C + h * D, ldc: C, m: rows, n: D, k: L)
+                        if ownKernels {
+                            AttentionHead.context(scores, ldp: stride, k + C, ldv: 3 * C, rows: rows, keys: L, d: D, into: out, ldo: C)
+                        } else {
+                            MatmulEngine.current.gemm(scores, lda: stride, k + C, ldb: 3 * C, transposeB: false, into: out, ldc: C, m: rows, n: D, k: L)
+                        }
                     }
                 }
             }

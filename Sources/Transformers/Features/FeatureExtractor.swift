@@ -9,6 +9,12 @@ import Tokenizers
 /// each batch's longest, pool, optionally L2-normalise. Results are in input order and do not
 /// depend on the batch size or on which texts share a batch (padding is masked out).
 public final class FeatureExtractor: @unchecked Sendable {
+    /// The revision of the arithmetic that makes features (which kernels sum in which order),
+    /// raised with every change to ckpt that moves a feature's bits on some CPU: features kept on
+    /// disk (`FeatureCache`) carry it, so that those made by another ckpt are not mixed with new ones.
+    /// 2: attention over up to 64 tokens on ckpt's own kernels.
+    public static let arithmeticRevision = 2
+
     public let model: any TokenEncoder
     public let tokenizer: Tokenizer
     public let settings: PoolingSettings
