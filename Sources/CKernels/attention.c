@@ -19,6 +19,20 @@ typedef float f32x16 __attribute__((vector_size(64)));
 // Rows per tile: eight rows by two vectors keep sixteen sums in registers, each loaded vector feeding eight FMAs.
 enum { LANES = 16, ROW_TILE = 8 };
 
+// The last rows (fewer than ROW_TILE) as one tile of their own count, a constant in each case so
+// that its sums stay in registers: one row at a time, each row's chain of dependent multiply-adds
+// left the FMA units idle.
+#define LAST_TILE(count, run)    \
+    switch (count) {             \
+    case 1: run(1); break;       \
+    case 2: run(2); break;       \
+    case 3: run(3); break;       \
+    case 4: run(4); break;       \
+    case 5: run(5); break;       \
+    case 6: run(6); break;       \
+    case 7: run(7); break;       \
+    }
+
 INLINE f32x16 load16(const float *p) { f32x16 v; memcpy(&v, p, sizeof v); return v; }
 INLINE void store16(float *p, f32x16 v) { memcpy(p, &v, sizeof v); }
 INLINE f32x16 fma16(f32x16 a, f32x16 b, f32x16 c) { return __builtin_elementwise_fma(a, b, c); }
@@ -48,17 +62,56 @@ INLINE void score_rows(const float *q, int64_t ldq, const float *kt, int64_t str
     if (first < padded) score_tile(q, ldq, kt, stride, d, tile, 1, first, scale, scores);
 }
 
+// One stage of a 16 × 16 transpose in registers: for each pair of rows `width` apart, the
+// off-diagonal blocks of `width` lanes swapped. Stages of widths 8, 4, 2 and 1 transpose the rows.
+#define SWAP_BLOCKS(v, width, low, high)                                          \
+    UNROLLED for (int i = 0; i < LANES; i++)                                      \
+        if (!(i & (width))) {                                                     \
+            f32x16 a = (v)[i], b = (v)[i + (width)];                              \
+            (v)[i] = __builtin_shufflevector(a, b, low);                          \
+            (v)[i + (width)] = __builtin_shufflevector(a, b, high);               \
+        }
+#define LANES_8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define LANES_8_HIGH 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define LANES_4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define LANES_4_HIGH 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define LANES_2 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define LANES_2_HIGH 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define LANES_1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define LANES_1_HIGH 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+
+// kt[c][j] = k[j][c] for j < keys and c < d, and 0 for keys ≤ j < padded: blocks of 16 keys (the
+// last one filled out with zeros) by 16 channels transposed in registers, channels past the last
+// whole vector one element at a time. (Left to the vectoriser, the element loops became scatters,
+// which cost more than the scores themselves.)
+INLINE void transpose_keys(const float *k, int64_t ldk, int64_t keys, int64_t d, float *kt, int64_t stride, int64_t padded) {
+    for (int64_t first = 0; first < padded; first += LANES) {
+        int64_t present = keys - first < LANES ? keys - first : LANES;
+        int64_t c0 = 0;
+        for (; c0 + LANES <= d; c0 += LANES) {
+            f32x16 v[LANES];
+            UNROLLED for (int r = 0; r < LANES; r++) v[r] = r < present ? load16(k + (first + r) * ldk + c0) : (f32x16){};
+            SWAP_BLOCKS(v, 8, LANES_8, LANES_8_HIGH)
+            SWAP_BLOCKS(v, 4, LANES_4, LANES_4_HIGH)
+            SWAP_BLOCKS(v, 2, LANES_2, LANES_2_HIGH)
+            SWAP_BLOCKS(v, 1, LANES_1, LANES_1_HIGH)
+            UNROLLED for (int r = 0; r < LANES; r++) store16(kt + (c0 + r) * stride + first, v[r]);
+        }
+        for (int64_t c = c0; c < d; c++)
+            _Pragma("clang loop vectorize(disable)") for (int64_t r = 0; r < LANES; r++)
+                kt[c * stride + first + r] = r < present ? k[(first + r) * ldk + c] : 0;
+    }
+}
+
 INLINE void ckpt_attention_scores_body(ckpt_isa isa, const float *q, int64_t ldq, const float *k, int64_t ldk, int64_t rows, int64_t keys,
                                        int64_t d, float scale, float *scores, int64_t stride, float *kt) {
     (void)isa;
     int64_t padded = (keys + LANES - 1) / LANES * LANES;
-    for (int64_t j = 0; j < keys; j++)
-        for (int64_t c = 0; c < d; c++) kt[c * stride + j] = k[j * ldk + c];
-    for (int64_t c = 0; c < d; c++)
-        for (int64_t j = keys; j < padded; j++) kt[c * stride + j] = 0;
+    transpose_keys(k, ldk, keys, d, kt, stride, padded);
     int64_t i = 0;
     for (; i + ROW_TILE <= rows; i += ROW_TILE) score_rows(q + i * ldq, ldq, kt, stride, d, ROW_TILE, padded, scale, scores + i * stride);
-    for (; i < rows; i++) score_rows(q + i * ldq, ldq, kt, stride, d, 1, padded, scale, scores + i * stride);
+#define LAST_SCORE_ROWS(n) score_rows(q + i * ldq, ldq, kt, stride, d, n, padded, scale, scores + i * stride)
+    LAST_TILE(rows - i, LAST_SCORE_ROWS);
 }
 
 ISA_VERSIONED(void, ckpt_attention_scores,
@@ -104,7 +157,8 @@ INLINE void ckpt_attention_context_body(ckpt_isa isa, const float *p, int64_t ld
     (void)isa;
     int64_t i = 0;
     for (; i + ROW_TILE <= rows; i += ROW_TILE) context_rows(p + i * ldp, ldp, v, ldv, keys, d, ROW_TILE, out + i * ldo, ldo);
-    for (; i < rows; i++) context_rows(p + i * ldp, ldp, v, ldv, keys, d, 1, out + i * ldo, ldo);
+#define LAST_CONTEXT_ROWS(n) context_rows(p + i * ldp, ldp, v, ldv, keys, d, n, out + i * ldo, ldo)
+    LAST_TILE(rows - i, LAST_CONTEXT_ROWS);
 }
 
 ISA_VERSIONED(void, ckpt_attention_context,
