@@ -50,8 +50,8 @@ int ckpt_dnnl_weights_sliceable(const ckpt_dnnl_weights *weights);
 int64_t ckpt_dnnl_weights_bytes(const ckpt_dnnl_weights *weights);
 
 /// A product of `rows` rows over `columns` of the weights' n outputs: all of them, or (sliceable
-/// weights) a run of them starting at a multiple of 64, given to each run (oneDNN writes contiguous
-/// output rows: for a strided output it would want the weights in another layout); with
+/// weights) a run of them from a multiple of 64 that each `ckpt_dnnl_product_run` names (oneDNN
+/// writes contiguous output rows: for a strided output it would want the weights in another layout); with
 /// `accumulate` the product is added to y. NULL when oneDNN would want the weights in another
 /// layout for this row count (the caller then pads to the packing row count) or these columns.
 ckpt_dnnl_product *ckpt_dnnl_product_create(const ckpt_dnnl_weights *weights, int64_t rows, int64_t columns, int has_bias, int accumulate);
