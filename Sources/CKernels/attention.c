@@ -38,28 +38,47 @@ INLINE void store16(float *p, f32x16 v) { memcpy(p, &v, sizeof v); }
 INLINE f32x16 fma16(f32x16 a, f32x16 b, f32x16 c) { return __builtin_elementwise_fma(a, b, c); }
 INLINE f32x16 splat16(float x) { return (f32x16){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
 
-// `tile` rows of scores over `vectors` · 16 keys from `first`, from kt [d][stride].
-INLINE void score_tile(const float *q, int64_t ldq, const float *kt, int64_t stride, int64_t d, int tile, int vectors, int64_t first,
-                       float scale, float *scores) {
+// out[r][c] = scale · Σ_t a[r][t]·b[t][c] for `tile` rows and the `vectors` · 16 columns from
+// `first`, summed in t order: both of attention's products (scale 1 for the context's).
+INLINE void tile_product(const float *a, int64_t lda, const float *b, int64_t ldb, int64_t depth, int tile, int vectors, int64_t first,
+                         float scale, float *out, int64_t ldo) {
     f32x16 acc[ROW_TILE][2] = {};
-    for (int64_t c = 0; c < d; c++) {
-        f32x16 keys[2];
-        UNROLLED for (int v = 0; v < vectors; v++) keys[v] = load16(kt + c * stride + first + v * LANES);
+    for (int64_t t = 0; t < depth; t++) {
+        f32x16 columns[2];
+        UNROLLED for (int v = 0; v < vectors; v++) columns[v] = load16(b + t * ldb + first + v * LANES);
         UNROLLED for (int r = 0; r < tile; r++) {
-            f32x16 x = splat16(q[r * ldq + c]);
-            UNROLLED for (int v = 0; v < vectors; v++) acc[r][v] = fma16(x, keys[v], acc[r][v]);
+            f32x16 x = splat16(a[r * lda + t]);
+            UNROLLED for (int v = 0; v < vectors; v++) acc[r][v] = fma16(x, columns[v], acc[r][v]);
         }
     }
     UNROLLED for (int r = 0; r < tile; r++)
-        UNROLLED for (int v = 0; v < vectors; v++) store16(scores + r * stride + first + v * LANES, acc[r][v] * scale);
+        UNROLLED for (int v = 0; v < vectors; v++) store16(out + r * ldo + first + v * LANES, acc[r][v] * scale);
 }
 
-// `tile` rows of scores over keys [0, padded).
-INLINE void score_rows(const float *q, int64_t ldq, const float *kt, int64_t stride, int64_t d, int tile, int64_t padded, float scale,
-                       float *scores) {
+// `tile` rows of out's `width` columns: 32 or 16 at a time, the last width mod 16 one by one.
+INLINE void rows_product(const float *a, int64_t lda, const float *b, int64_t ldb, int64_t depth, int64_t width, int tile, float scale,
+                         float *out, int64_t ldo) {
     int64_t first = 0;
-    for (; first + 2 * LANES <= padded; first += 2 * LANES) score_tile(q, ldq, kt, stride, d, tile, 2, first, scale, scores);
-    if (first < padded) score_tile(q, ldq, kt, stride, d, tile, 1, first, scale, scores);
+    for (; first + 2 * LANES <= width; first += 2 * LANES) tile_product(a, lda, b, ldb, depth, tile, 2, first, scale, out, ldo);
+    if (first + LANES <= width) {
+        tile_product(a, lda, b, ldb, depth, tile, 1, first, scale, out, ldo);
+        first += LANES;
+    }
+    for (int r = 0; r < tile; r++)
+        for (int64_t c = first; c < width; c++) {
+            float sum = 0;
+            for (int64_t t = 0; t < depth; t++) sum = __builtin_fmaf(a[r * lda + t], b[t * ldb + c], sum);
+            out[r * ldo + c] = sum * scale;
+        }
+}
+
+// All `rows` rows: tiles of ROW_TILE, then the rest as one tile.
+INLINE void product(const float *a, int64_t lda, const float *b, int64_t ldb, int64_t rows, int64_t depth, int64_t width, float scale,
+                    float *out, int64_t ldo) {
+    int64_t i = 0;
+    for (; i + ROW_TILE <= rows; i += ROW_TILE) rows_product(a + i * lda, lda, b, ldb, depth, width, ROW_TILE, scale, out + i * ldo, ldo);
+#define LAST_ROWS(n) rows_product(a + i * lda, lda, b, ldb, depth, width, n, scale, out + i * ldo, ldo)
+    LAST_TILE(rows - i, LAST_ROWS);
 }
 
 // One stage of a 16 × 16 transpose in registers: for each pair of rows `width` apart, the
@@ -108,10 +127,7 @@ INLINE void ckpt_attention_scores_body(ckpt_isa isa, const float *q, int64_t ldq
     (void)isa;
     int64_t padded = (keys + LANES - 1) / LANES * LANES;
     transpose_keys(k, ldk, keys, d, kt, stride, padded);
-    int64_t i = 0;
-    for (; i + ROW_TILE <= rows; i += ROW_TILE) score_rows(q + i * ldq, ldq, kt, stride, d, ROW_TILE, padded, scale, scores + i * stride);
-#define LAST_SCORE_ROWS(n) score_rows(q + i * ldq, ldq, kt, stride, d, n, padded, scale, scores + i * stride)
-    LAST_TILE(rows - i, LAST_SCORE_ROWS);
+    product(q, ldq, kt, stride, rows, d, padded, scale, scores, stride);
 }
 
 ISA_VERSIONED(void, ckpt_attention_scores,
@@ -119,46 +135,10 @@ ISA_VERSIONED(void, ckpt_attention_scores,
                int64_t stride, float *kt),
               q, ldq, k, ldk, rows, keys, d, scale, scores, stride, kt)
 
-// `tile` rows of out's channels [first, first + vectors · 16).
-INLINE void context_tile(const float *p, int64_t ldp, const float *v, int64_t ldv, int64_t keys, int tile, int vectors, int64_t first,
-                         float *out, int64_t ldo) {
-    f32x16 acc[ROW_TILE][2] = {};
-    for (int64_t j = 0; j < keys; j++) {
-        f32x16 values[2];
-        UNROLLED for (int u = 0; u < vectors; u++) values[u] = load16(v + j * ldv + first + u * LANES);
-        UNROLLED for (int r = 0; r < tile; r++) {
-            f32x16 x = splat16(p[r * ldp + j]);
-            UNROLLED for (int u = 0; u < vectors; u++) acc[r][u] = fma16(x, values[u], acc[r][u]);
-        }
-    }
-    UNROLLED for (int r = 0; r < tile; r++)
-        UNROLLED for (int u = 0; u < vectors; u++) store16(out + r * ldo + first + u * LANES, acc[r][u]);
-}
-
-// `tile` rows of out: channels 32 or 16 at a time, the last d mod 16 one by one.
-INLINE void context_rows(const float *p, int64_t ldp, const float *v, int64_t ldv, int64_t keys, int64_t d, int tile, float *out,
-                         int64_t ldo) {
-    int64_t first = 0;
-    for (; first + 2 * LANES <= d; first += 2 * LANES) context_tile(p, ldp, v, ldv, keys, tile, 2, first, out, ldo);
-    if (first + LANES <= d) {
-        context_tile(p, ldp, v, ldv, keys, tile, 1, first, out, ldo);
-        first += LANES;
-    }
-    for (int r = 0; r < tile; r++)
-        for (int64_t c = first; c < d; c++) {
-            float sum = 0;
-            for (int64_t j = 0; j < keys; j++) sum = __builtin_fmaf(p[r * ldp + j], v[j * ldv + c], sum);
-            out[r * ldo + c] = sum;
-        }
-}
-
 INLINE void ckpt_attention_context_body(ckpt_isa isa, const float *p, int64_t ldp, const float *v, int64_t ldv, int64_t rows, int64_t keys,
                                         int64_t d, float *out, int64_t ldo) {
     (void)isa;
-    int64_t i = 0;
-    for (; i + ROW_TILE <= rows; i += ROW_TILE) context_rows(p + i * ldp, ldp, v, ldv, keys, d, ROW_TILE, out + i * ldo, ldo);
-#define LAST_CONTEXT_ROWS(n) context_rows(p + i * ldp, ldp, v, ldv, keys, d, n, out + i * ldo, ldo)
-    LAST_TILE(rows - i, LAST_CONTEXT_ROWS);
+    product(p, ldp, v, ldv, rows, keys, d, 1, out, ldo);
 }
 
 ISA_VERSIONED(void, ckpt_attention_context,

@@ -485,6 +485,11 @@ static int panels_read_slices(const ckpt_dnnl_weights *weights, int64_t rows) {
     return slices;
 }
 
+// Probe inputs of mixed signs and magnitudes, so that another order of additions shows in the bits.
+static void probe_inputs(float *x, int64_t count) {
+    for (int64_t i = 0; i < count; i++) x[i] = (float)((i * 7919) % 2003) / 1001.0f - 1.0f + (float)(i % 5) * 1e-3f;
+}
+
 // Whether products of a panel's columns over slices of `probe` give every bit of its product over all
 // columns, on a probe block of `rows` rows: where oneDNN's kernel for the narrower product sums in
 // the same order, a product can be cut into column panels (to spread a few rows over the threads)
@@ -498,7 +503,7 @@ static int slices_exact(const ckpt_dnnl_weights *probe, int64_t rows) {
     ckpt_dnnl_product *whole = NULL;
     int exact = x && xf && expected && y && (whole = ckpt_dnnl_product_create(probe, rows, n, 0, 0));
     if (exact) {
-        for (int64_t i = 0; i < rows * k; i++) xf[i] = (float)((i * 7919) % 2003) / 1001.0f - 1.0f + (float)(i % 5) * 1e-3f;
+        probe_inputs(xf, rows * k);
         if (probe->precision == CKPT_DNNL_BF16) ckpt_to_bf16(xf, (uint16_t *)x, rows * k);
         else memcpy(x, xf, x_bytes);
         exact = ckpt_dnnl_product_run(whole, probe, 0, x, NULL, expected, n) == 0;
@@ -525,13 +530,12 @@ static int64_t probe_row_chunk(const ckpt_dnnl_weights *probe) {
     int64_t k = probe->k, n = probe->n;
     int bf16 = probe->precision == CKPT_DNNL_BF16;
     if (bf16 && !__builtin_cpu_supports("avx512bw")) return 0;
-    // A probe row of mixed signs and magnitudes, so that another order of additions shows in the bits.
     float *x = malloc(sizeof(float) * k), *expected = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n);
     uint16_t *x16 = malloc(sizeof(uint16_t) * k);
     ckpt_dnnl_product *product = x && x16 && expected && y ? ckpt_dnnl_product_create(probe, 1, n, 0, 0) : NULL;
     int64_t found = 0;
     if (product) {
-        for (int64_t i = 0; i < k; i++) x[i] = (float)((i * 7919) % 2003) / 1001.0f - 1.0f + (float)(i % 5) * 1e-3f;
+        probe_inputs(x, k);
         ckpt_to_bf16(x, x16, k);
         if (probe->widen) ckpt_from_bf16(x16, x, k);  // the widened products take bf16 values as f32
         const void *row = bf16 && !probe->widen ? (const void *)x16 : (const void *)x;

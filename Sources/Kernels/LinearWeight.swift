@@ -50,10 +50,8 @@ public final class LinearWeight: @unchecked Sendable {
         let first: Int, width: Int
         /// Plain rows first ..< first + width of w (OpenBLAS), or
         let plain: UnsafeMutablePointer<Float>?
-        /// the panel in oneDNN's layout: a pack of its own, or
+        /// the panel in oneDNN's layout: a pack of its own, or (where `whole` is set) the pack of all outputs.
         let packed: OpaquePointer?
-        /// the columns of a pack of all outputs from `first`.
-        var slice = false
         /// OpenBLAS: each row is a product of its own, because OpenBLAS's block product of this
         /// shape rounds a row by its place in the block (`BLAS.roundsEveryRowAlike`).
         var rowByRow = false
@@ -104,8 +102,8 @@ public final class LinearWeight: @unchecked Sendable {
                 precondition(packed != nil, "LinearWeight: oneDNN could not pack a [\(outputs), \(inputs)] matrix")
                 return packed!
             }
-            let panels = Self.panelStarts(outputs).map { first in
-                let width = min(Self.panelWidth, outputs - first), rows = w + first * inputs
+            let panels = Self.panelSpans(outputs).map { first, width in
+                let rows = w + first * inputs
                 let plain = UnsafeMutablePointer<Float>.allocate(capacity: width * inputs)
                 plain.initialize(from: rows, count: width * inputs)
                 return Panel(first: first, width: width, plain: plain, packed: nil,
@@ -120,23 +118,29 @@ public final class LinearWeight: @unchecked Sendable {
     private static func onednnPanels(outputs: Int, _ pack: (_ first: Int, _ width: Int) -> OpaquePointer?) -> (panels: [Panel], whole: Panel?)? {
         if outputs <= wholeRowsOutputs, let all = pack(0, outputs) {
             if ckpt_dnnl_weights_sliceable(all) != 0 {
-                let panels = panelStarts(outputs).map { Panel(first: $0, width: min(panelWidth, outputs - $0), plain: nil, packed: all, slice: true) }
+                let panels = panelSpans(outputs).map { Panel(first: $0, width: $1, plain: nil, packed: all) }
                 return (panels, Panel(first: 0, width: outputs, plain: nil, packed: all))
             }
             ckpt_dnnl_weights_free(all)
         }
         var panels: [Panel] = []
-        for first in panelStarts(outputs) {
-            guard let packed = pack(first, min(panelWidth, outputs - first)) else {
+        for (first, width) in panelSpans(outputs) {
+            guard let packed = pack(first, width) else {
                 for panel in panels { ckpt_dnnl_weights_free(panel.packed) }
                 return nil
             }
-            panels.append(Panel(first: first, width: min(panelWidth, outputs - first), plain: nil, packed: packed))
+            panels.append(Panel(first: first, width: width, plain: nil, packed: packed))
         }
         return (panels, nil)
     }
 
-    private static func panelStarts(_ outputs: Int) -> StrideTo<Int> { stride(from: 0, to: outputs, by: panelWidth) }
+    /// Each panel's first output and width.
+    private static func panelSpans(_ outputs: Int) -> [(first: Int, width: Int)] {
+        stride(from: 0, to: outputs, by: panelWidth).map { ($0, min(panelWidth, outputs - $0)) }
+    }
+
+    /// The panel's first column in its pack: its own first output in the pack of all outputs, else 0.
+    private func origin(_ panel: Panel) -> Int { whole == nil ? 0 : panel.first }
 
     /// The sum of each row of quantized weights [outputs, inputs] (each output's, for the zero points of x's rows).
     private static func rowSums(_ values: [Int8], inputs: Int) -> [Int32] {
@@ -209,8 +213,8 @@ public final class LinearWeight: @unchecked Sendable {
         self.init(.f32(copy.p), outputs: outputs, inputs: inputs, precision: precision, engine: engine)
     }
 
-    /// The panels that own their weights: all but slices.
-    private var owningPanels: [Panel] { (panels + (whole.map { [$0] } ?? [])).filter { !$0.slice } }
+    /// The panels that own their weights: the panel of all outputs where the others are its slices.
+    private var owningPanels: [Panel] { whole.map { [$0] } ?? panels }
 
     deinit {
         for panel in owningPanels {
@@ -265,7 +269,7 @@ public final class LinearWeight: @unchecked Sendable {
                     let (sumsOfColumns, scalesOfColumns) = (columnSums.baseAddress! + panel.first, columnScales.baseAddress! + panel.first)
                     guard let values else {
                         func piece(_ product: OpaquePointer?) -> Int32 {
-                            ckpt_dnnl_int8_piece(product, panel.packed!, Int64(panel.slice ? panel.first : 0), Int64(panel.width), q + start,
+                            ckpt_dnnl_int8_piece(product, panel.packed!, Int64(origin(panel)), Int64(panel.width), q + start,
                                                  rowScales, rowZeros, sumsOfColumns, scalesOfColumns, bias, y, Int64(outputs), accumulate ? 1 : 0)
                         }
                         // One row runs as a loop over the packed weights where it can, with no primitive to make.
@@ -288,7 +292,7 @@ public final class LinearWeight: @unchecked Sendable {
     /// product of `productRows` rows in all.
     private func product<Element: Numeric>(_ panel: Panel, _ x: UnsafePointer<Element>, rows: Int, productRows: Int, bias: UnsafePointer<Float>?,
                                            _ y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
-        let first = panel.slice ? panel.first : 0
+        let first = origin(panel)
         if let packed = panel.packed, productRows == 1,
            ckpt_dnnl_row_product(packed, Int64(first), Int64(panel.width), x, bias, y, accumulate ? 1 : 0) == 0 {
             // One row (a decoded token): a loop over the packed weights is memory-bound, with none
@@ -346,79 +350,4 @@ public final class LinearWeight: @unchecked Sendable {
         body(xs, ys, width)
         for r in 0..<rows { (y + r * ldy).update(from: ys + r * width, count: width) }
     }
-}
-
-/// The pointers of one product.
-private struct Operands {
-    let x: UnsafePointer<Float>
-    let rows: PreparedRows
-    let y: UnsafeMutablePointer<Float>
-    let bias: UnsafePointer<Float>?
-    /// Rows in all.
-    let count: Int
-}
-
-/// A product's rows of x as its precision multiplies them, converted once for all its pieces.
-private final class PreparedRows {
-    enum Form {
-        /// x itself (nil), or rounded to bf16 values (an engine without bf16 products).
-        case f32(UnsafePointer<Float>?)
-        /// bf16 bits.
-        case bf16(UnsafePointer<UInt16>)
-        /// Quantized rows: u8 values, the same as f32 values for an engine without int8 products,
-        /// and each row's scale and zero point.
-        case int8(UnsafePointer<UInt8>, UnsafePointer<Float>?, scales: UnsafePointer<Float>, zeros: UnsafePointer<Int32>)
-    }
-
-    private(set) var form: Form = .f32(nil)
-    private var owned: [UnsafeMutableRawPointer] = []
-
-    /// `bits`: the product takes bf16 bits or u8 values, else f32 values (rounded or quantized).
-    init(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, precision: Precision, bits: Bool, threads: Int) {
-        let count = rows * inputs, blocks = (rows + LinearWeight.rowBlock - 1) / LinearWeight.rowBlock
-        // Each block of rows is converted on its own (by rows, so the result does not depend on the split).
-        func eachBlock(_ body: @escaping @Sendable (Range<Int>) -> Void) {
-            Parallel.forEachIndex(blocks, threads: threads) { block in
-                body((block * LinearWeight.rowBlock)..<min(rows, (block + 1) * LinearWeight.rowBlock))
-            }
-        }
-        switch precision {
-        case .f32:
-            break
-        case .bf16:
-            if bits {
-                let pointers = UncheckedSendable((x, allocate(UInt16.self, count)))
-                eachBlock { r in
-                    let (x, values) = pointers.value, first = r.lowerBound * inputs
-                    ckpt_to_bf16(x + first, values + first, Int64(r.count * inputs))
-                }
-                form = .bf16(pointers.value.1)
-            } else {
-                let pointers = UncheckedSendable((x, allocate(Float.self, count)))
-                eachBlock { r in
-                    let (x, rounded) = pointers.value, first = r.lowerBound * inputs
-                    ckpt_round_to_bf16(x + first, rounded + first, Int64(r.count * inputs))
-                }
-                form = .f32(pointers.value.1)
-            }
-        case .int8:
-            let q = allocate(UInt8.self, count), scales = allocate(Float.self, rows), zeros = allocate(Int32.self, rows)
-            let values = bits ? nil : allocate(Float.self, count)
-            let pointers = UncheckedSendable((x, q, scales, zeros, values))
-            eachBlock { r in
-                let (x, q, scales, zeros, values) = pointers.value, first = r.lowerBound * inputs
-                ckpt_quantize_rows(x + first, Int64(r.count), Int64(inputs), q + first, scales + r.lowerBound, zeros + r.lowerBound)
-                if let values { for i in first..<(first + r.count * inputs) { values[i] = Float(q[i]) } }
-            }
-            form = .int8(q, values.map { UnsafePointer($0) }, scales: scales, zeros: zeros)
-        }
-    }
-
-    private func allocate<T>(_ type: T.Type, _ count: Int) -> UnsafeMutablePointer<T> {
-        let pointer = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<T>.stride, alignment: 64)
-        owned.append(pointer)
-        return pointer.bindMemory(to: T.self, capacity: count)
-    }
-
-    deinit { for pointer in owned { pointer.deallocate() } }
 }
