@@ -75,8 +75,7 @@ public final class FeatureExtractor: @unchecked Sendable {
                      progress: (@Sendable (Int) -> Void)?) -> (values: [Float], flops: Double) {
         // Longest batches first, so that the last ones a thread picks up are the quickest.
         let order = inputs.indices.sorted { inputs[$0].count > inputs[$1].count }
-        let size = max(1, batchSize)
-        let batches = stride(from: 0, to: order.count, by: size).map { Array(order[$0..<min(order.count, $0 + size)]) }
+        let batches = Self.batches(order, lengths: inputs.map(\.count), texts: batchSize, tokens: Self.batchTokens)
         // Several batches run side by side, one thread each: splitting one batch's products over
         // threads makes them wait for each other at every product of every layer. Either way a
         // text's features are the same bits (see `LinearWeight`).
@@ -99,6 +98,25 @@ public final class FeatureExtractor: @unchecked Sendable {
             }
         }
         return (out, tally.withLock { $0.flops })
+    }
+
+    /// Most padded tokens (rows of every product) in a batch of several texts. A layer's
+    /// activations for that many rows stay in a core's cache from one product to the next, where a
+    /// batch of 32 texts of 128 tokens streams each element-wise pass (GELU, softmax, layer norm,
+    /// the conversions for bf16 and int8 products) through memory.
+    public static let batchTokens = 256
+
+    /// `order` (indices of texts, longest first) cut into batches of at most `texts` texts and at
+    /// most `tokens` padded tokens, save a batch of one text.
+    static func batches(_ order: [Int], lengths: [Int], texts: Int, tokens: Int) -> [[Int]] {
+        var batches: [[Int]] = [], start = 0
+        while start < order.count {
+            // The batch's first text is its longest: every text is padded to it.
+            let count = min(max(1, texts), max(1, tokens / max(1, lengths[order[start]])), order.count - start)
+            batches.append(Array(order[start..<(start + count)]))
+            start += count
+        }
+        return batches
     }
 
     /// Encodes one batch, padded to its longest, and hands each text's pooled (and normalised)
