@@ -12,8 +12,9 @@ public final class FeatureExtractor: @unchecked Sendable {
     /// The revision of the arithmetic that makes features (which kernels sum in which order),
     /// raised with every change to ckpt that moves a feature's bits on some CPU: features kept on
     /// disk (`FeatureCache`) carry it, so that those made by another ckpt are not mixed with new ones.
-    /// 2: attention over up to 64 tokens on ckpt's own kernels.
-    public static let arithmeticRevision = 2
+    /// 2: attention over up to 64 tokens on ckpt's own kernels. 3: GELU's erf as a rational
+    /// function, e^x's rounding to the nearest k by adding 1.5·2^23.
+    public static let arithmeticRevision = 3
 
     public let model: any TokenEncoder
     public let tokenizer: Tokenizer
