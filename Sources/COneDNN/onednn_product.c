@@ -361,8 +361,11 @@ static void f32_row_product(const ckpt_dnnl_weights *weights, int64_t origin, in
     }
 }
 
-// How far ahead the weights are prefetched, in pairs of k (8 KB of a bf16 block, measured best of 8, 16 and 32).
-enum { PREFETCH_PAIRS = 32 };
+// How far ahead the bf16 row product prefetches its weights: 8 KB of a block (32 pairs of k;
+// measured best of 8, 16 and 32 pairs). Blocks are read one at a time, as one stream: on an AMD
+// EPYC (family 26), beyond the L3, two blocks side by side read 7 % (one thread) to 15 % (two)
+// fewer bytes per second, and either without prefetching fewer still.
+enum { PREFETCH_BYTES = 8192 };
 
 // A bf16 row in the order of the block products' kernel, in runs of k whose sums are then added in
 // order. oneDNN's bf16 kernel (VDPBF16PS) adds, for each pair of k, the odd term's exact product,
@@ -371,26 +374,25 @@ enum { PREFETCH_PAIRS = 32 };
 // products, so the same roundings), which run at twice VDPBF16PS's rate on CPUs that have it
 // (measured on an Intel Xeon, family 6 model 207) and need only AVX-512F. (VDPBF16PS also flushes
 // subnormals to zero, which the probe cannot see; features never come near them.) x holds the
-// row's bf16 values as f32, padded to k_padded (an even count) with zeros. `blocks` (1 or 2, a
-// constant where inlined) consecutive blocks of 64 outputs run at once, so that eight independent
-// sums hide the multiply-adds' latency; each output's order is unchanged.
+// row's bf16 values as f32, padded to k_padded (an even count) with zeros. One block of 64 outputs,
+// from column `first`.
 __attribute__((always_inline, target("avx512f,avx512bw")))
-static inline void bf16_blocks(const ckpt_dnnl_weights *weights, const float *x, int64_t first, int blocks, int64_t end, const float *bias,
-                               float *y, int accumulate, int odd_first) {
+static inline void bf16_block(const ckpt_dnnl_weights *weights, const float *x, int64_t first, int64_t end, const float *bias, float *y,
+                              int accumulate, int odd_first) {
     const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
-    const uint16_t *w[2];
-    for (int b = 0; b < blocks; b++) w[b] = (const uint16_t *)weights->data + (first / OUTPUT_BLOCK + b) * weights->block_stride;
-    __m512 total[8];
+    const uint16_t *w = (const uint16_t *)weights->data + first / OUTPUT_BLOCK * weights->block_stride;
+    __m512 total[4];
     for (int64_t start = 0; start < weights->k_padded; start += weights->row_chunk) {
-        __m512 acc[8];
-        for (int c = 0; c < 4 * blocks; c++) acc[c] = _mm512_setzero_ps();
-        int64_t end = start + weights->row_chunk < weights->k_padded ? start + weights->row_chunk : weights->k_padded;
-        for (int64_t p = start / 2; p < end / 2; p++) {
+        __m512 acc[4];
+        for (int c = 0; c < 4; c++) acc[c] = _mm512_setzero_ps();
+        int64_t stop = start + weights->row_chunk < weights->k_padded ? start + weights->row_chunk : weights->k_padded;
+        for (int64_t p = start / 2; p < stop / 2; p++) {
             __m512 even_x = _mm512_set1_ps(x[2 * p]), odd_x = _mm512_set1_ps(x[2 * p + 1]);
-            for (int c = 0; c < 4 * blocks; c++) _mm_prefetch((const char *)(w[c / 4] + (p + PREFETCH_PAIRS) * 2 * OUTPUT_BLOCK + 32 * (c % 4)), _MM_HINT_T0);
-            for (int c = 0; c < 4 * blocks; c++) {
+            const uint16_t *pairs_row = w + p * 2 * OUTPUT_BLOCK;
+            for (int c = 0; c < 4; c++) _mm_prefetch((const char *)pairs_row + PREFETCH_BYTES + 64 * c, _MM_HINT_T0);
+            for (int c = 0; c < 4; c++) {
                 // 16 outputs' (even, odd) weight pairs: the odd one is each lane's high half.
-                __m512i pairs = _mm512_loadu_si512(w[c / 4] + p * 2 * OUTPUT_BLOCK + 32 * (c % 4));
+                __m512i pairs = _mm512_loadu_si512(pairs_row + 32 * c);
                 __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(pairs, high)), even = _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16));
                 if (odd_first) {
                     acc[c] = _mm512_fmadd_ps(odd, odd_x, acc[c]);
@@ -401,11 +403,11 @@ static inline void bf16_blocks(const ckpt_dnnl_weights *weights, const float *x,
                 }
             }
         }
-        for (int c = 0; c < 4 * blocks; c++) total[c] = start == 0 ? acc[c] : _mm512_add_ps(total[c], acc[c]);
+        for (int c = 0; c < 4; c++) total[c] = start == 0 ? acc[c] : _mm512_add_ps(total[c], acc[c]);
     }
-    float sums[2 * OUTPUT_BLOCK];
-    for (int c = 0; c < 4 * blocks; c++) _mm512_storeu_ps(sums + 16 * c, total[c]);
-    int64_t width = end - first < blocks * OUTPUT_BLOCK ? end - first : blocks * OUTPUT_BLOCK;
+    float sums[OUTPUT_BLOCK];
+    for (int c = 0; c < 4; c++) _mm512_storeu_ps(sums + 16 * c, total[c]);
+    int64_t width = end - first < OUTPUT_BLOCK ? end - first : OUTPUT_BLOCK;
     finish_row(sums, width, bias, y, accumulate);
 }
 
@@ -415,10 +417,8 @@ static void bf16_row_product(const ckpt_dnnl_weights *weights, int64_t origin, i
                              int accumulate) {
     // Widened weights run through oneDNN's f32 kernel, which sums k in order.
     int odd_first = !weights->widen;
-    int64_t first = origin;
-    for (; first + OUTPUT_BLOCK < end; first += 2 * OUTPUT_BLOCK)
-        bf16_blocks(weights, x, first, 2, end, bias ? bias + (first - origin) : NULL, y + (first - origin), accumulate, odd_first);
-    if (first < end) bf16_blocks(weights, x, first, 1, end, bias ? bias + (first - origin) : NULL, y + (first - origin), accumulate, odd_first);
+    for (int64_t first = origin; first < end; first += OUTPUT_BLOCK)
+        bf16_block(weights, x, first, end, bias ? bias + (first - origin) : NULL, y + (first - origin), accumulate, odd_first);
 }
 
 // Whether [first, first + columns) is a range of whole blocks of these weights' columns (the last may end at n).
