@@ -38,7 +38,8 @@ public final class FeatureExtractor: @unchecked Sendable {
     /// Most tokens a text keeps (special tokens included).
     public var maxLength: Int { min(settings.maxLength ?? model.maxPositions, model.maxPositions) }
 
-    /// Features of `texts`, [texts.count × dimension] row-major, and how many texts were truncated.
+    /// Features of `texts`, [texts.count × dimension] row-major, and how many texts were truncated;
+    /// encoded in batches of at most `batchSize` texts and `batchTokens` padded tokens.
     public func features(_ texts: [String], batchSize: Int = 32, threads: Int = 1,
                          progress: (@Sendable (Int) -> Void)? = nil) -> (values: [Float], truncated: Int) {
         let result = run(texts, batchSize: batchSize, threads: threads, progress: progress)
