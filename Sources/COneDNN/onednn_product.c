@@ -461,7 +461,10 @@ static void int8_row_sums(const ckpt_dnnl_weights *weights, int64_t origin, int6
     }
 }
 
-int ckpt_dnnl_row_sums(const ckpt_dnnl_weights *weights, int64_t first, int64_t columns, const uint8_t *x, int32_t *sums) {
+// The exact s32 sums of one u8 row x[k] with columns [first, first + columns) of int8 weights
+// (first a multiple of 64; VNNI), as the int8 primitive computes them. Returns 0, or -1 where it
+// cannot (weights not int8, another layout, no VNNI).
+static int row_sums(const ckpt_dnnl_weights *weights, int64_t first, int64_t columns, const uint8_t *x, int32_t *sums) {
     if (weights->precision != CKPT_DNNL_INT8 || !weights->block_stride || !ckpt_dnnl_int8_native() || !block_range(weights, first, columns))
         return -1;
     uint8_t *padded = padded_row((size_t)weights->k, (size_t)weights->k_padded);
@@ -731,7 +734,7 @@ int ckpt_dnnl_int8_piece(const ckpt_dnnl_product *product, const ckpt_dnnl_weigh
     int32_t *sums = reserve(&sums_space, sizeof(int32_t) * (size_t)(rows * columns));
     if (!sums) return dnnl_out_of_memory;
     // Integer sums are exact, so the row loop and a block of any row count give each row the same ones.
-    if (rows != 1 || ckpt_dnnl_row_sums(weights, first, columns, x, sums) != 0) {
+    if (rows != 1 || row_sums(weights, first, columns, x, sums) != 0) {
         if (!product) return -1;
         int status = ckpt_dnnl_product_run(product, weights, first, x, NULL, sums, columns);
         if (status != dnnl_success) return status;

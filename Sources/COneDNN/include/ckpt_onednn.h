@@ -85,11 +85,6 @@ int ckpt_dnnl_gemm(int transpose_b, int64_t m, int64_t n, int64_t k, float alpha
 int ckpt_dnnl_row_product(const ckpt_dnnl_weights *weights, int64_t first, int64_t columns, const void *x, const float *bias, float *y,
                           int accumulate);
 
-/// The exact s32 sums of one u8 row x[k] with columns [first, first + columns) of int8 weights
-/// (first a multiple of 64; VNNI), as the int8 primitive computes them. Returns 0, or -1 where it
-/// cannot (weights not int8, another layout, no VNNI).
-int ckpt_dnnl_row_sums(const ckpt_dnnl_weights *weights, int64_t first, int64_t columns, const uint8_t *x, int32_t *sums);
-
 /// One piece of an int8 product: the s32 sums of u8 rows x [rows, k] (the product's rows; one row
 /// where `product` is NULL) with `columns` of the weights from `first` (a loop over the packed
 /// weights for one row, where it runs; else the primitive), in a buffer of the thread's, then
