@@ -426,20 +426,44 @@ static int block_range(const ckpt_dnnl_weights *weights, int64_t first, int64_t 
     return first >= 0 && first % OUTPUT_BLOCK == 0 && columns > 0 && first + columns <= weights->n;
 }
 
-int ckpt_dnnl_row_product(const ckpt_dnnl_weights *weights, int64_t first, int64_t columns, const void *x, const float *bias, float *y,
-                          int accumulate) {
-    if (!weights->block_stride || !weights->row_chunk || !block_range(weights, first, columns)) return -1;
-    if (weights->precision == CKPT_DNNL_F32) {
-        f32_row_product(weights, first, first + columns, x, bias, y, accumulate);
-        return 0;
-    }
-    if (weights->precision != CKPT_DNNL_BF16) return -1;
-    // Widened weights take x as f32 (bf16 values); the bf16 kernel's take bf16 bits, widened here.
-    float *padded = padded_row(sizeof(float) * (size_t)weights->k, sizeof(float) * (size_t)weights->k_padded);
-    if (!padded) return -1;
-    if (weights->widen) memcpy(padded, x, sizeof(float) * (size_t)weights->k);
-    else ckpt_from_bf16(x, padded, weights->k);
-    bf16_row_product(weights, first, first + columns, padded, bias, y, accumulate);
+// Whether the row loops run over these weights: blocks of 64 outputs, with the summation runs of
+// oneDNN's kernel found (f32, bf16), or int8 ones on VNNI.
+static int row_loops_run(const ckpt_dnnl_weights *weights) {
+    if (!weights->block_stride) return 0;
+    if (weights->precision == CKPT_DNNL_INT8) return ckpt_dnnl_int8_native();
+    return weights->row_chunk != 0;
+}
+
+// x[k] as the row loops over these weights read it, in a buffer of the thread's padded with zeros
+// to k_padded: f32 values (f32 weights, and widened bf16 ones, which take bf16 values as f32), bf16
+// bits widened to f32 (the bf16 kernel's), or u8 values (int8). NULL when out of memory.
+static const void *loop_row(const ckpt_dnnl_weights *weights, const void *x) {
+    if (weights->precision == CKPT_DNNL_F32) return x;
+    size_t element = weights->precision == CKPT_DNNL_INT8 ? 1 : sizeof(float);
+    void *padded = padded_row(element * (size_t)weights->k, element * (size_t)weights->k_padded);
+    if (!padded) return NULL;
+    if (weights->precision == CKPT_DNNL_BF16 && !weights->widen) ckpt_from_bf16(x, padded, weights->k);
+    else memcpy(padded, x, element * (size_t)weights->k);
+    return padded;
+}
+
+// Columns [origin, end) of an f32 or bf16 row product over a row from `loop_row` (origin a multiple
+// of 64), into y and from bias, which start at column `origin`.
+static void row_columns(const ckpt_dnnl_weights *weights, int64_t origin, int64_t end, const void *row, const float *bias, float *y,
+                        int accumulate) {
+    if (weights->precision == CKPT_DNNL_F32) f32_row_product(weights, origin, end, row, bias, y, accumulate);
+    else bf16_row_product(weights, origin, end, row, bias, y, accumulate);
+}
+
+// The product of a single row x (f32 values, or bf16 bits for the bf16 kernel) over columns
+// [first, first + columns) of f32 or bf16 weights, as `ckpt_dnnl_row_share` computes them.
+// Returns 0, or -1 where the loop does not run over these weights (or out of memory).
+static int row_product(const ckpt_dnnl_weights *weights, int64_t first, int64_t columns, const void *x, const float *bias, float *y,
+                       int accumulate) {
+    if (weights->precision == CKPT_DNNL_INT8 || !row_loops_run(weights) || !block_range(weights, first, columns)) return -1;
+    const void *row = loop_row(weights, x);
+    if (!row) return -1;
+    row_columns(weights, first, first + columns, row, bias, y, accumulate);
     return 0;
 }
 
@@ -463,14 +487,67 @@ static void int8_row_sums(const ckpt_dnnl_weights *weights, int64_t origin, int6
 
 // The exact s32 sums of one u8 row x[k] with columns [first, first + columns) of int8 weights
 // (first a multiple of 64; VNNI), as the int8 primitive computes them. Returns 0, or -1 where it
-// cannot (weights not int8, another layout, no VNNI).
+// cannot (weights not int8, another layout, no VNNI, out of memory).
 static int row_sums(const ckpt_dnnl_weights *weights, int64_t first, int64_t columns, const uint8_t *x, int32_t *sums) {
-    if (weights->precision != CKPT_DNNL_INT8 || !weights->block_stride || !ckpt_dnnl_int8_native() || !block_range(weights, first, columns))
-        return -1;
-    uint8_t *padded = padded_row((size_t)weights->k, (size_t)weights->k_padded);
-    if (!padded) return -1;
-    memcpy(padded, x, (size_t)weights->k);
-    int8_row_sums(weights, first, first + columns, padded, sums);
+    if (weights->precision != CKPT_DNNL_INT8 || !row_loops_run(weights) || !block_range(weights, first, columns)) return -1;
+    const void *row = loop_row(weights, x);
+    if (!row) return -1;
+    int8_row_sums(weights, first, first + columns, row, sums);
+    return 0;
+}
+
+// Columns [origin, end) of a one-row int8 product over a row from `loop_row`, 16 blocks of 64 at
+// a time, dequantized into y; y, bias and the columns' sums and scales start at column `origin`.
+static void int8_row_columns(const ckpt_dnnl_weights *weights, int64_t origin, int64_t end, const uint8_t *row,
+                             const ckpt_dnnl_int8_row *int8, const int32_t *column_sums, const float *column_scales, const float *bias,
+                             float *y, int accumulate) {
+    enum { STRETCH = 16 * OUTPUT_BLOCK };
+    for (int64_t first = origin; first < end; first += STRETCH) {
+        int64_t width = end - first < STRETCH ? end - first : STRETCH, offset = first - origin;
+        int32_t sums[STRETCH];
+        int8_row_sums(weights, first, first + width, row, sums);
+        ckpt_dequantize_rows(sums, 1, width, &int8->scale, &int8->zero_point, column_sums + offset, column_scales + offset,
+                             bias ? bias + offset : NULL, y + offset, width, accumulate);
+    }
+}
+
+// Claims the next run [*start, *end) of `total` items from *next for one of `participants`: half
+// of a participant's share of what is left, so that runs are long while much is left and single
+// items at the end, where they even out the threads' finishing times. Returns 0 when none are left.
+static int claim_run(int64_t *next, int64_t total, int64_t participants, int64_t *start, int64_t *end) {
+    int64_t first = __atomic_load_n(next, __ATOMIC_RELAXED), size;
+    do {
+        if (first >= total) return 0;
+        size = (total - first) / (2 * participants);
+        if (size < 1) size = 1;
+    } while (!__atomic_compare_exchange_n(next, &first, first + size, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    *start = first;
+    *end = first + size;
+    return 1;
+}
+
+int ckpt_dnnl_row_shareable(const ckpt_dnnl_weights *weights) { return row_loops_run(weights); }
+
+int ckpt_dnnl_row_share(const ckpt_dnnl_panel *panels, int64_t count, int64_t participants, int64_t *next, const void *x,
+                        const ckpt_dnnl_int8_row *int8, const float *bias, float *y, int accumulate) {
+    const ckpt_dnnl_weights *weights = panels[0].weights;  // every panel's k, precision and layout
+    const void *row = loop_row(weights, x);
+    if (!row) return -1;
+    int64_t outputs = panels[count - 1].first + panels[count - 1].width, blocks = (outputs + OUTPUT_BLOCK - 1) / OUTPUT_BLOCK;
+    for (int64_t start, end; claim_run(next, blocks, participants, &start, &end);) {
+        for (int64_t first = start * OUTPUT_BLOCK, stop = end * OUTPUT_BLOCK < outputs ? end * OUTPUT_BLOCK : outputs; first < stop;) {
+            const ckpt_dnnl_panel *panel = &panels[first / CKPT_DNNL_PANEL_WIDTH];
+            int64_t last = panel->first + panel->width < stop ? panel->first + panel->width : stop;
+            int64_t origin = panel->origin + (first - panel->first), columns = last - first;
+            const float *bias_columns = bias ? bias + first : NULL;
+            if (int8)
+                int8_row_columns(panel->weights, origin, origin + columns, row, int8, int8->column_sums + first, int8->column_scales + first,
+                                 bias_columns, y + first, accumulate);
+            else
+                row_columns(panel->weights, origin, origin + columns, row, bias_columns, y + first, accumulate);
+            first = last;
+        }
+    }
     return 0;
 }
 
@@ -547,7 +624,7 @@ static int64_t probe_row_chunk(const ckpt_dnnl_weights *probe) {
             int64_t limit = bf16 ? probe->k_padded : k;
             for (int64_t chunk = 16;; chunk *= 2) {
                 trial.row_chunk = chunk < limit ? chunk : limit;
-                if (ckpt_dnnl_row_product(&trial, 0, n, row, NULL, y, 0) == 0 && memcmp(y, expected, sizeof(float) * n) == 0) {
+                if (row_product(&trial, 0, n, row, NULL, y, 0) == 0 && memcmp(y, expected, sizeof(float) * n) == 0) {
                     found = trial.row_chunk;
                     break;
                 }
@@ -729,13 +806,12 @@ int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weig
 int ckpt_dnnl_int8_piece(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, int64_t first, int64_t columns,
                          const uint8_t *x, const float *row_scales, const int32_t *row_zero_points, const int32_t *column_sums,
                          const float *column_scales, const float *bias, float *y, int64_t ldy, int accumulate) {
-    int64_t rows = product ? product->y.dims[0] : 1;
+    int64_t rows = product->y.dims[0];
     static _Thread_local growing_buffer sums_space;
     int32_t *sums = reserve(&sums_space, sizeof(int32_t) * (size_t)(rows * columns));
     if (!sums) return dnnl_out_of_memory;
     // Integer sums are exact, so the row loop and a block of any row count give each row the same ones.
     if (rows != 1 || row_sums(weights, first, columns, x, sums) != 0) {
-        if (!product) return -1;
         int status = ckpt_dnnl_product_run(product, weights, first, x, NULL, sums, columns);
         if (status != dnnl_success) return status;
     }

@@ -24,12 +24,20 @@ package enum Parallel {
             for index in 0..<count { body(index) }
             return
         }
+        share(threads: workers) { next in
+            while case let index = Int(ckpt_claim_next(next)), index < count { body(index) }
+        }
+    }
+
+    /// Runs `body(next)` on up to `threads` threads at once, all given the same counter, 0 at
+    /// first, from which they claim the work themselves (atomically: see CKernels), so that any
+    /// number of them does all of it.
+    package static func share(threads: Int, _ body: @Sendable (UnsafeMutablePointer<Int64>) -> Void) {
         withUnsafeTemporaryAllocation(of: Int64.self, capacity: 1) { counter in
             counter[0] = 0
-            let next = UncheckedSendable(counter.baseAddress!)  // claimed atomically (see CKernels)
-            run(workers, claiming: true) { _ in
-                while case let index = Int(ckpt_claim_next(next.value)), index < count { body(index) }
-            }
+            let next = UncheckedSendable(counter.baseAddress!)
+            if threads <= 1 { return body(next.value) }
+            run(threads, claiming: true) { _ in body(next.value) }
         }
     }
 

@@ -11,7 +11,10 @@ import COneDNN
 /// thread that runs it, so products are the same bits at any thread count. Where oneDNN's panels
 /// give every bit of its product over all outputs (`ckpt_dnnl_weights_sliceable`, probed per shape),
 /// the weights are packed once and a product of enough row blocks runs them as whole rows instead:
-/// one call per block, whose output rows need no copying, and the same bits. A row's result does
+/// one call per block, whose output rows need no copying, and the same bits. A product of a single
+/// row (decoding one token) runs, where it can, as one loop per thread over the packed weights,
+/// each thread claiming runs of 64 outputs (`ckpt_dnnl_row_share`): again each output's bits do not
+/// depend on the thread that computes it, and they are the primitive's. A row's result does
 /// not depend on the other rows of its product either (the batch invariance that features and
 /// servers need): `LinearWeightTests` checks it for every row count up to two blocks on both
 /// engines. A shorter last block runs as it is only on oneDNN's kernels whose rows do not depend on
@@ -30,7 +33,7 @@ public final class LinearWeight: @unchecked Sendable {
     public let native: Bool
     /// Rows of x per piece.
     public static let rowBlock = 64
-    /// Outputs per piece: narrow enough that one decoded token's product (M = 1) spreads over the threads.
+    /// Outputs per piece: narrow enough that a product of a few rows spreads over the threads.
     public static let panelWidth = Int(CKPT_DNNL_PANEL_WIDTH)
     /// The most outputs packed as one matrix for whole rows. Its probe multiplies a matrix of the
     /// same shape once per process, which for a vocabulary's worth of outputs (GPT-2's 50,257)
@@ -45,6 +48,9 @@ public final class LinearWeight: @unchecked Sendable {
     private let takesReducedInputs: Bool
     /// int8: each output's weight scale, and the sum of its quantized weights (for the rows' zero points).
     private let columnScales: [Float], columnSums: [Int32]
+    /// The panels as `ckpt_dnnl_row_share` reads them, where its loop runs over all of them (else nil):
+    /// a product of one row then runs as one loop per thread.
+    private let rowPanels: UnsafeMutablePointer<ckpt_dnnl_panel>?
 
     private struct Panel {
         let first: Int, width: Int
@@ -111,6 +117,18 @@ public final class LinearWeight: @unchecked Sendable {
             }
             return (panels, nil)
         }
+        rowPanels = Self.rowPanels(panels, whole: whole)
+    }
+
+    /// `panels` for `ckpt_dnnl_row_share`, or nil where its loop does not run over them all.
+    private static func rowPanels(_ panels: [Panel], whole: Panel?) -> UnsafeMutablePointer<ckpt_dnnl_panel>? {
+        guard panels.allSatisfy({ $0.packed.map { ckpt_dnnl_row_shareable($0) != 0 } ?? false }) else { return nil }
+        let rowPanels = UnsafeMutablePointer<ckpt_dnnl_panel>.allocate(capacity: panels.count)
+        for (i, panel) in panels.enumerated() {
+            rowPanels[i] = ckpt_dnnl_panel(weights: panel.packed, origin: Int64(origin(panel, whole: whole)), first: Int64(panel.first),
+                                           width: Int64(panel.width))
+        }
+        return rowPanels
     }
 
     /// oneDNN's panels: slices of one pack of all outputs where that is exact (then also the
@@ -140,7 +158,8 @@ public final class LinearWeight: @unchecked Sendable {
     }
 
     /// The panel's first column in its pack: its own first output in the pack of all outputs, else 0.
-    private func origin(_ panel: Panel) -> Int { whole == nil ? 0 : panel.first }
+    private static func origin(_ panel: Panel, whole: Panel?) -> Int { whole == nil ? 0 : panel.first }
+    private func origin(_ panel: Panel) -> Int { Self.origin(panel, whole: whole) }
 
     /// The sum of each row of quantized weights [outputs, inputs] (each output's, for the zero points of x's rows).
     private static func rowSums(_ values: [Int8], inputs: Int) -> [Int32] {
@@ -217,6 +236,7 @@ public final class LinearWeight: @unchecked Sendable {
     private var owningPanels: [Panel] { whole.map { [$0] } ?? panels }
 
     deinit {
+        rowPanels?.deallocate()
         for panel in owningPanels {
             panel.plain?.deallocate()
             if let packed = panel.packed { ckpt_dnnl_weights_free(packed) }
@@ -225,6 +245,9 @@ public final class LinearWeight: @unchecked Sendable {
 
     /// Whether products of enough row blocks run as whole rows over one pack (see the type's notes).
     var runsWholeRows: Bool { whole != nil }
+
+    /// Whether a product of one row runs as one loop per thread over the packed weights (`ckpt_dnnl_row_share`).
+    var runsRowLoop: Bool { rowPanels != nil }
 
     /// Bytes of the packed weights (and int8's scales and sums).
     public var bytes: Int {
@@ -236,6 +259,7 @@ public final class LinearWeight: @unchecked Sendable {
     public func apply(_ x: UnsafePointer<Float>, rows m: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
                       accumulate: Bool = false, threads: Int) {
         guard m > 0 else { return }
+        if m == 1, let rowPanels { return applyRow(x, rowPanels, bias: bias, into: y, accumulate: accumulate, threads: threads) }
         let blocks = (m + Self.rowBlock - 1) / Self.rowBlock
         // Whole rows where there are enough blocks to share among the threads (the same bits as panels).
         let wholeRows = whole != nil && blocks >= 4 * threads, columnPieces = wholeRows ? 1 : panels.count
@@ -250,6 +274,37 @@ public final class LinearWeight: @unchecked Sendable {
             let (block, panel) = panelMajor ? (piece % blocks, piece / blocks) : (piece / columnPieces, piece % columnPieces)
             let first = block * Self.rowBlock
             self.run(wholeRows ? self.whole! : self.panels[panel], operands.value, rows: first..<min(m, first + Self.rowBlock), accumulate: accumulate)
+        }
+    }
+
+    /// A product of one row (a decoded token) over `rowPanels`: each thread converts the row once,
+    /// then claims runs of outputs in one loop over the packed weights, memory-bound, with none of a
+    /// primitive's per-call set-up and no call per panel.
+    private func applyRow(_ x: UnsafePointer<Float>, _ rowPanels: UnsafeMutablePointer<ckpt_dnnl_panel>, bias: UnsafePointer<Float>?,
+                          into y: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int) {
+        let rows = PreparedRows(x, rows: 1, inputs: inputs, precision: precision, bits: takesReducedInputs, threads: 1)
+        columnSums.withUnsafeBufferPointer { columnSums in
+            columnScales.withUnsafeBufferPointer { columnScales in
+                var dequantization = ckpt_dnnl_int8_row(scale: 0, zero_point: 0, column_sums: columnSums.baseAddress,
+                                                        column_scales: columnScales.baseAddress)
+                let row: UnsafeRawPointer
+                switch rows.form {
+                case .f32(let values): row = UnsafeRawPointer(values ?? x)
+                case .bf16(let bits): row = UnsafeRawPointer(bits)
+                case .int8(let q, _, let scales, let zeros):
+                    (row, dequantization.scale, dequantization.zero_point) = (UnsafeRawPointer(q), scales[0], zeros[0])
+                }
+                withUnsafePointer(to: dequantization) { dequantization in
+                    let int8 = precision == .int8 ? dequantization : nil
+                    let operands = UncheckedSendable((rowPanels, row, int8, bias, y))
+                    Parallel.share(threads: threads) { next in
+                        let (rowPanels, row, int8, bias, y) = operands.value
+                        let status = ckpt_dnnl_row_share(rowPanels, Int64(self.panels.count), Int64(threads), next, row, int8, bias, y,
+                                                         accumulate ? 1 : 0)
+                        precondition(status == 0, "LinearWeight: out of memory for a row's product")
+                    }
+                }
+            }
         }
     }
 
@@ -268,15 +323,11 @@ public final class LinearWeight: @unchecked Sendable {
                     let (rowScales, rowZeros) = (scales + rows.lowerBound, zeros + rows.lowerBound)
                     let (sumsOfColumns, scalesOfColumns) = (columnSums.baseAddress! + panel.first, columnScales.baseAddress! + panel.first)
                     guard let values else {
-                        func piece(_ product: OpaquePointer?) -> Int32 {
-                            ckpt_dnnl_int8_piece(product, panel.packed!, Int64(origin(panel)), Int64(panel.width), q + start,
-                                                 rowScales, rowZeros, sumsOfColumns, scalesOfColumns, bias, y, Int64(outputs), accumulate ? 1 : 0)
-                        }
-                        // One row runs as a loop over the packed weights where it can, with no primitive to make.
-                        if rows.count == 1, piece(nil) == 0 { return }
                         // Integer sums are exact, so a block of any row count gives each row the same result.
                         let product = OneDNNProducts.product(panel.packed!, rows: rows.count, width: panel.width, bias: false, accumulate: false)!
-                        return OneDNNProducts.succeeded(piece(product.pointer))
+                        return OneDNNProducts.succeeded(
+                            ckpt_dnnl_int8_piece(product.pointer, panel.packed!, Int64(origin(panel)), Int64(panel.width), q + start, rowScales,
+                                                 rowZeros, sumsOfColumns, scalesOfColumns, bias, y, Int64(outputs), accumulate ? 1 : 0))
                     }
                     let products = FloatBuffer(rows.count * panel.width)
                     product(panel, values + start, rows: rows.count, productRows: o.count, bias: nil, products.p, ldy: panel.width, accumulate: false)
@@ -293,11 +344,7 @@ public final class LinearWeight: @unchecked Sendable {
     private func product<Element: Numeric>(_ panel: Panel, _ x: UnsafePointer<Element>, rows: Int, productRows: Int, bias: UnsafePointer<Float>?,
                                            _ y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
         let first = origin(panel)
-        if let packed = panel.packed, productRows == 1,
-           ckpt_dnnl_row_product(packed, Int64(first), Int64(panel.width), x, bias, y, accumulate ? 1 : 0) == 0 {
-            // One row (a decoded token): a loop over the packed weights is memory-bound, with none
-            // of a primitive's per-call set-up.
-        } else if let packed = panel.packed {
+        if let packed = panel.packed {
             // A short block runs as it is where that leaves its rows' results unchanged (or where
             // the whole product is one row), else padded.
             if let exact = OneDNNProducts.product(packed, rows: rows, width: panel.width, bias: bias != nil, accumulate: accumulate),

@@ -110,6 +110,32 @@ final class LinearWeightTests: XCTestCase {
         }
     }
 
+    func testOneRowOverAPackPerPanelGivesTheRowsBitsInABlock() throws {
+        // More outputs than are packed whole (a vocabulary's, as GPT-2's logits): a pack per panel,
+        // which the one-row loop reads in runs that cross from one pack to the next.
+        let (k, n) = (64, LinearWeight.wholeRowsOutputs + 108)
+        let full = Problem(m: LinearWeight.rowBlock, k: k, n: n)
+        let singleRowsMatch = CPUInfo.current().features.contains("avx512f") && !oneDNNLimitedToAVX2
+        for (engine, precision) in try routes() {
+            let weight = LinearWeight(full.w, outputs: n, inputs: k, precision: precision, engine: engine)
+            XCTAssertFalse(weight.runsWholeRows)
+            if engine == .onednn && singleRowsMatch && weight.native {
+                XCTAssertTrue(weight.runsRowLoop, "\(precision)")
+            }
+            let reference = full.run(weight, threads: 2, accumulate: true)
+            for row in [0, 37] {
+                let one = full.rows(row..<(row + 1)).run(weight, threads: 1, accumulate: true)
+                if engine == .onednn && singleRowsMatch {
+                    XCTAssertEqual(one, Array(reference[(row * n)..<((row + 1) * n)]), "\(engine) \(precision) row \(row)")
+                }
+                for threads in [2, 3] {
+                    XCTAssertEqual(full.rows(row..<(row + 1)).run(weight, threads: threads, accumulate: true), one,
+                                   "\(engine) \(precision) row \(row) at \(threads) threads")
+                }
+            }
+        }
+    }
+
     func testWholeRowsGiveThePanelsBits() throws {
         let avx512 = CPUInfo.current().features.contains("avx512f") && !oneDNNLimitedToAVX2
         for precision in Precision.allCases {

@@ -73,24 +73,47 @@ int ckpt_dnnl_product_run(const ckpt_dnnl_product *product, const ckpt_dnnl_weig
 int ckpt_dnnl_gemm(int transpose_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b,
                    int64_t ldb, float *c, int64_t ldc);
 
-/// The product of a single row over columns [first, first + columns) of the weights (first a
-/// multiple of 64), y[columns] = x[k] · w[first ..< first + columns]ᵀ (+ bias) (+ y), read straight
-/// from the packed weights: the shape of decoding one token, where the weights' bytes bound the
-/// time. f32 weights (x f32) are summed over k in order with one fused multiply-add per term, bf16
-/// ones (x bf16 bits) a pair of k at a time as VDPBF16PS does, in runs of k whose sums are then
-/// added in order; then the bias, then y: the order of oneDNN's batch-reduce kernels, whose row
-/// results it matches (the runs are found per shape by a probe against the primitive). Returns 0,
-/// or -1 where it cannot match the primitive (another layout, no such instructions): the caller
-/// then runs the primitive.
-int ckpt_dnnl_row_product(const ckpt_dnnl_weights *weights, int64_t first, int64_t columns, const void *x, const float *bias, float *y,
-                          int accumulate);
+/// A run of a product's outputs for one-row products: columns [first, first + width) of the
+/// product, read from the pack `weights` from its column `origin` (a multiple of 64).
+typedef struct {
+    const ckpt_dnnl_weights *weights;
+    int64_t origin, first, width;
+} ckpt_dnnl_panel;
 
-/// One piece of an int8 product: the s32 sums of u8 rows x [rows, k] (the product's rows; one row
-/// where `product` is NULL) with `columns` of the weights from `first` (a loop over the packed
-/// weights for one row, where it runs; else the primitive), in a buffer of the thread's, then
-/// dequantized into y (row stride ldy) by `ckpt_dequantize_rows` with the rows' scales and zero
-/// points and the columns' weight sums and scales (all from their first row and column). Returns 0,
-/// -1 for one row without a product where the loop cannot run, or oneDNN's status.
+/// What dequantizes a one-row int8 product (as `ckpt_dequantize_rows`): the row's scale and zero
+/// point, and the product's column sums and scales (all its columns).
+typedef struct {
+    float scale;
+    int32_t zero_point;
+    const int32_t *column_sums;
+    const float *column_scales;
+} ckpt_dnnl_int8_row;
+
+/// Whether `ckpt_dnnl_row_share` runs over these weights: blocks of 64 outputs whose f32 or bf16
+/// sums its loop reproduces, or int8 ones on VNNI. Else one-row products run the primitive.
+int ckpt_dnnl_row_shareable(const ckpt_dnnl_weights *weights);
+
+/// The product of a single row, y[n] = x[k] · wᵀ (+ bias) (+ y), over a product's `count` panels
+/// (of CKPT_DNNL_PANEL_WIDTH outputs, the last one narrower; packs that are all
+/// `ckpt_dnnl_row_shareable`), read straight from the packed weights by a loop: the shape of
+/// decoding one token, where the weights' bytes bound the time. It is shared by the threads that
+/// call it with the same `next` (0 before the first call; at most `participants` of them): each
+/// converts x once, then claims runs of 64 outputs, long ones while many are left, until none are.
+/// x is f32 (f32 weights, and bf16 ones that take f32), bf16 bits, or u8 values for int8 weights,
+/// whose exact s32 sums are then dequantized with `int8`'s numbers (NULL for f32 and bf16). f32
+/// weights are summed over k in order with one fused multiply-add per term, bf16 ones a pair of k
+/// at a time as VDPBF16PS does, in runs of k whose sums are then added in order, then the bias,
+/// then y: the order of oneDNN's batch-reduce kernels, whose results it matches (the runs are found
+/// per shape by a probe against the primitive). So every output is the same bits whichever thread
+/// computes it, and the same as the primitive's. Returns 0, or -1 when out of memory.
+int ckpt_dnnl_row_share(const ckpt_dnnl_panel *panels, int64_t count, int64_t participants, int64_t *next, const void *x,
+                        const ckpt_dnnl_int8_row *int8, const float *bias, float *y, int accumulate);
+
+/// One piece of an int8 product: the s32 sums of u8 rows x [rows, k] (the product's rows) with
+/// `columns` of the weights from `first` (a loop over the packed weights for a single row, where it
+/// runs; else the primitive), in a buffer of the thread's, then dequantized into y (row stride ldy)
+/// by `ckpt_dequantize_rows` with the rows' scales and zero points and the columns' weight sums and
+/// scales (all from their first row and column). Returns 0, or oneDNN's status.
 int ckpt_dnnl_int8_piece(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, int64_t first, int64_t columns,
                          const uint8_t *x, const float *row_scales, const int32_t *row_zero_points, const int32_t *column_sums,
                          const float *column_scales, const float *bias, float *y, int64_t ldy, int accumulate);
