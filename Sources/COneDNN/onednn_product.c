@@ -361,64 +361,79 @@ static void f32_row_product(const ckpt_dnnl_weights *weights, int64_t origin, in
     }
 }
 
-// How far ahead the bf16 row product prefetches its weights: 8 KB of a block (32 pairs of k;
-// measured best of 8, 16 and 32 pairs). Blocks are read one at a time, as one stream: on an AMD
-// EPYC (family 26), beyond the L3, two blocks side by side read 7 % (one thread) to 15 % (two)
-// fewer bytes per second, and either without prefetching fewer still.
+// How far ahead the bf16 and int8 row loops prefetch their weights: 8 KB of a block. On an AMD EPYC
+// (family 26), with each variant timed on its second pass over a decode's weights, 8 KB read 5–10 %
+// more bytes per second than no prefetching in the int8 loop, and 2, 4 and 16 KB no more than 8 in
+// the bf16 one. Blocks are read one at a time, as one stream: there, beyond the L3, two blocks side
+// by side read 7 % (one thread) to 15 % (two) fewer bytes per second.
 enum { PREFETCH_BYTES = 8192 };
 
-// A bf16 row in the order of the block products' kernel, in runs of k whose sums are then added in
-// order. oneDNN's bf16 kernel (VDPBF16PS) adds, for each pair of k, the odd term's exact product,
-// then the even one's, each sum rounded (`odd_first`); its f32 kernel over widened weights adds
-// them in k order. Both are written with the weights widened to f32 and fused multiply-adds (exact
-// products, so the same roundings), which run at twice VDPBF16PS's rate on CPUs that have it
-// (measured on an Intel Xeon, family 6 model 207) and need only AVX-512F. (VDPBF16PS also flushes
-// subnormals to zero, which the probe cannot see; features never come near them.) x holds the
-// row's bf16 values as f32, padded to k_padded (an even count) with zeros. One block of 64 outputs,
-// from column `first`.
-__attribute__((always_inline, target("avx512f,avx512bw")))
-static inline void bf16_block(const ckpt_dnnl_weights *weights, const float *x, int64_t first, int64_t end, const float *bias, float *y,
-                              int accumulate, int odd_first) {
-    const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
-    const uint16_t *w = (const uint16_t *)weights->data + first / OUTPUT_BLOCK * weights->block_stride;
-    __m512 total[4];
-    for (int64_t start = 0; start < weights->k_padded; start += weights->row_chunk) {
-        __m512 acc[4];
-        for (int c = 0; c < 4; c++) acc[c] = _mm512_setzero_ps();
-        int64_t stop = start + weights->row_chunk < weights->k_padded ? start + weights->row_chunk : weights->k_padded;
-        for (int64_t p = start / 2; p < stop / 2; p++) {
-            __m512 even_x = _mm512_set1_ps(x[2 * p]), odd_x = _mm512_set1_ps(x[2 * p + 1]);
-            const uint16_t *pairs_row = w + p * 2 * OUTPUT_BLOCK;
-            for (int c = 0; c < 4; c++) _mm_prefetch((const char *)pairs_row + PREFETCH_BYTES + 64 * c, _MM_HINT_T0);
-            for (int c = 0; c < 4; c++) {
-                // 16 outputs' (even, odd) weight pairs: the odd one is each lane's high half.
-                __m512i pairs = _mm512_loadu_si512(pairs_row + 32 * c);
-                __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(pairs, high)), even = _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16));
-                if (odd_first) {
-                    acc[c] = _mm512_fmadd_ps(odd, odd_x, acc[c]);
-                    acc[c] = _mm512_fmadd_ps(even, even_x, acc[c]);
-                } else {
-                    acc[c] = _mm512_fmadd_ps(even, even_x, acc[c]);
-                    acc[c] = _mm512_fmadd_ps(odd, odd_x, acc[c]);
-                }
-            }
-        }
-        for (int c = 0; c < 4; c++) total[c] = start == 0 ? acc[c] : _mm512_add_ps(total[c], acc[c]);
-    }
-    float sums[OUTPUT_BLOCK];
-    for (int c = 0; c < 4; c++) _mm512_storeu_ps(sums + 16 * c, total[c]);
-    int64_t width = end - first < OUTPUT_BLOCK ? end - first : OUTPUT_BLOCK;
-    finish_row(sums, width, bias, y, accumulate);
+// Fetches the weights that the loop over a block's pairs or quads of k will read PREFETCH_BYTES
+// after the 4 × 64 bytes at `row`.
+__attribute__((always_inline)) static inline void prefetch_ahead(const void *row) {
+    for (int c = 0; c < 4; c++) _mm_prefetch((const char *)row + PREFETCH_BYTES + 64 * c, _MM_HINT_T0);
 }
 
-// Columns [origin, end) (origin a multiple of 64), as f32_row_product.
-__attribute__((target("avx512f,avx512bw")))
-static void bf16_row_product(const ckpt_dnnl_weights *weights, int64_t origin, int64_t end, const float *x, const float *bias, float *y,
+// One block of 64 outputs of a bf16 row product, from column `first`, in the order of the block
+// products' kernel: runs of k whose sums are then added in order, then the bias, then y. Within a
+// run, for each pair p of k, ADD_PAIR(c, pairs, p) adds to acc[c] the pair's terms for outputs
+// 16c ... 16c + 15, whose (even, odd) bf16 weights are the 32-bit lanes of `pairs`.
+#define BF16_BLOCK(ADD_PAIR)                                                                                      \
+    do {                                                                                                          \
+        const uint16_t *w = (const uint16_t *)weights->data + first / OUTPUT_BLOCK * weights->block_stride;      \
+        __m512 total[4];                                                                                          \
+        for (int64_t start = 0; start < weights->k_padded; start += weights->row_chunk) {                         \
+            __m512 acc[4];                                                                                        \
+            for (int c = 0; c < 4; c++) acc[c] = _mm512_setzero_ps();                                             \
+            int64_t stop = start + weights->row_chunk < weights->k_padded ? start + weights->row_chunk : weights->k_padded; \
+            for (int64_t p = start / 2; p < stop / 2; p++) {                                                      \
+                const uint16_t *pairs_row = w + p * 2 * OUTPUT_BLOCK;                                             \
+                prefetch_ahead(pairs_row);                                                                        \
+                for (int c = 0; c < 4; c++) ADD_PAIR(c, _mm512_loadu_si512(pairs_row + 32 * c), p);               \
+            }                                                                                                     \
+            for (int c = 0; c < 4; c++) total[c] = start == 0 ? acc[c] : _mm512_add_ps(total[c], acc[c]);        \
+        }                                                                                                         \
+        float sums[OUTPUT_BLOCK];                                                                                 \
+        for (int c = 0; c < 4; c++) _mm512_storeu_ps(sums + 16 * c, total[c]);                                    \
+        finish_row(sums, end - first < OUTPUT_BLOCK ? end - first : OUTPUT_BLOCK, bias, y, accumulate);           \
+    } while (0)
+
+// oneDNN's bf16 kernel adds each pair's two exact products to the sum with VDPBF16PS (the odd
+// term's, then the even one's, each sum rounded, subnormals flushed to zero), and so does this
+// block. x holds the row's bf16 bits, padded to k_padded (an even count) with zeros. VDPBF16PS
+// rather than the same arithmetic in two FMAs read 3–7 % more bytes per second on a Zen 5.
+#define DOT_PAIR(c, pairs, p) acc[c] = _mm512_dpbf16_ps(acc[c], (__m512bh)_mm512_set1_epi32(x_pairs[p]), (__m512bh)(pairs))
+__attribute__((target("avx512f,avx512bw,avx512bf16")))
+static void bf16_pairs_block(const ckpt_dnnl_weights *weights, const uint16_t *x, int64_t first, int64_t end, const float *bias, float *y,
                              int accumulate) {
-    // Widened weights run through oneDNN's f32 kernel, which sums k in order.
-    int odd_first = !weights->widen;
-    for (int64_t first = origin; first < end; first += OUTPUT_BLOCK)
-        bf16_block(weights, x, first, end, bias ? bias + (first - origin) : NULL, y + (first - origin), accumulate, odd_first);
+    const int32_t *x_pairs = (const int32_t *)x;
+    BF16_BLOCK(DOT_PAIR);
+}
+
+// oneDNN's f32 kernel over widened weights adds the terms in k order; so does this block, with the
+// weights widened (the even one of a pair is its lane's low half) and exact products in FMAs. x
+// holds the row's bf16 values as f32, padded to k_padded with zeros.
+#define WIDENED_PAIR(c, pairs, p)                                                                                    \
+    do {                                                                                                             \
+        __m512i lanes = (pairs);                                                                                     \
+        acc[c] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(lanes, 16)), _mm512_set1_ps(x[2 * (p)]), acc[c]); \
+        acc[c] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(lanes, high)), _mm512_set1_ps(x[2 * (p) + 1]), acc[c]); \
+    } while (0)
+__attribute__((target("avx512f,avx512bw")))
+static void bf16_widened_block(const ckpt_dnnl_weights *weights, const float *x, int64_t first, int64_t end, const float *bias, float *y,
+                               int accumulate) {
+    const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
+    BF16_BLOCK(WIDENED_PAIR);
+}
+
+// Columns [origin, end) (origin a multiple of 64), as f32_row_product; x as `loop_row` gives it.
+static void bf16_row_product(const ckpt_dnnl_weights *weights, int64_t origin, int64_t end, const void *x, const float *bias, float *y,
+                             int accumulate) {
+    for (int64_t first = origin; first < end; first += OUTPUT_BLOCK) {
+        const float *block_bias = bias ? bias + (first - origin) : NULL;
+        if (weights->widen) bf16_widened_block(weights, x, first, end, block_bias, y + (first - origin), accumulate);
+        else bf16_pairs_block(weights, x, first, end, block_bias, y + (first - origin), accumulate);
+    }
 }
 
 // Whether [first, first + columns) is a range of whole blocks of these weights' columns (the last may end at n).
@@ -434,16 +449,14 @@ static int row_loops_run(const ckpt_dnnl_weights *weights) {
     return weights->row_chunk != 0;
 }
 
-// x[k] as the row loops over these weights read it, in a buffer of the thread's padded with zeros
-// to k_padded: f32 values (f32 weights, and widened bf16 ones, which take bf16 values as f32), bf16
-// bits widened to f32 (the bf16 kernel's), or u8 values (int8). NULL when out of memory.
+// x[k] as the row loops over these weights read it: for f32 weights x itself; else a copy, in a
+// buffer of the thread's padded with zeros to k_padded, of the values the products take (f32 for
+// widened bf16 weights, bf16 bits for the others, u8 for int8). NULL when out of memory.
 static const void *loop_row(const ckpt_dnnl_weights *weights, const void *x) {
     if (weights->precision == CKPT_DNNL_F32) return x;
-    size_t element = weights->precision == CKPT_DNNL_INT8 ? 1 : sizeof(float);
+    size_t element = weights->precision == CKPT_DNNL_INT8 ? 1 : weights->widen ? sizeof(float) : sizeof(uint16_t);
     void *padded = padded_row(element * (size_t)weights->k, element * (size_t)weights->k_padded);
-    if (!padded) return NULL;
-    if (weights->precision == CKPT_DNNL_BF16 && !weights->widen) ckpt_from_bf16(x, padded, weights->k);
-    else memcpy(padded, x, element * (size_t)weights->k);
+    if (padded) memcpy(padded, x, element * (size_t)weights->k);
     return padded;
 }
 
@@ -476,7 +489,9 @@ static void int8_row_sums(const ckpt_dnnl_weights *weights, int64_t origin, int6
         __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
         for (int64_t q = 0; q < weights->k_padded / 4; q++) {
             __m512i xq = _mm512_set1_epi32(quads[q]);
-            for (int c = 0; c < 4; c++) acc[c] = _mm512_dpbusd_epi32(acc[c], xq, _mm512_loadu_si512(w + q * 4 * OUTPUT_BLOCK + 64 * c));
+            const int8_t *quads_row = w + q * 4 * OUTPUT_BLOCK;
+            prefetch_ahead(quads_row);
+            for (int c = 0; c < 4; c++) acc[c] = _mm512_dpbusd_epi32(acc[c], xq, _mm512_loadu_si512(quads_row + 64 * c));
         }
         int32_t block[OUTPUT_BLOCK];
         for (int c = 0; c < 4; c++) _mm512_storeu_si512(block + 16 * c, acc[c]);
@@ -496,17 +511,18 @@ static int row_sums(const ckpt_dnnl_weights *weights, int64_t first, int64_t col
     return 0;
 }
 
-// Columns [origin, end) of a one-row int8 product over a row from `loop_row`, 16 blocks of 64 at
-// a time, dequantized into y; y, bias and the columns' sums and scales start at column `origin`.
-static void int8_row_columns(const ckpt_dnnl_weights *weights, int64_t origin, int64_t end, const uint8_t *row,
-                             const ckpt_dnnl_int8_row *int8, const int32_t *column_sums, const float *column_scales, const float *bias,
-                             float *y, int accumulate) {
+// Columns [origin, end) of a one-row int8 product over a row from `loop_row`, 16 blocks of 64 at a
+// time, dequantized with the row's scale and zero point into y; y, bias and the columns' sums and
+// scales start at column `origin`.
+static void int8_row_columns(const ckpt_dnnl_weights *weights, int64_t origin, int64_t end, const uint8_t *row, float scale,
+                             int32_t zero_point, const int32_t *column_sums, const float *column_scales, const float *bias, float *y,
+                             int accumulate) {
     enum { STRETCH = 16 * OUTPUT_BLOCK };
     for (int64_t first = origin; first < end; first += STRETCH) {
         int64_t width = end - first < STRETCH ? end - first : STRETCH, offset = first - origin;
         int32_t sums[STRETCH];
         int8_row_sums(weights, first, first + width, row, sums);
-        ckpt_dequantize_rows(sums, 1, width, &int8->scale, &int8->zero_point, column_sums + offset, column_scales + offset,
+        ckpt_dequantize_rows(sums, 1, width, &scale, &zero_point, column_sums + offset, column_scales + offset,
                              bias ? bias + offset : NULL, y + offset, width, accumulate);
     }
 }
@@ -541,8 +557,8 @@ int ckpt_dnnl_row_share(const ckpt_dnnl_panel *panels, int64_t count, int64_t pa
             int64_t origin = panel->origin + (first - panel->first), columns = last - first;
             const float *bias_columns = bias ? bias + first : NULL;
             if (int8)
-                int8_row_columns(panel->weights, origin, origin + columns, row, int8, int8->column_sums + first, int8->column_scales + first,
-                                 bias_columns, y + first, accumulate);
+                int8_row_columns(panel->weights, origin, origin + columns, row, int8->scale, int8->zero_point, int8->column_sums + first,
+                                 int8->column_scales + first, bias_columns, y + first, accumulate);
             else
                 row_columns(panel->weights, origin, origin + columns, row, bias_columns, y + first, accumulate);
             first = last;
@@ -609,7 +625,7 @@ static int slices_exact(const ckpt_dnnl_weights *probe, int64_t rows) {
 static int64_t probe_row_chunk(const ckpt_dnnl_weights *probe) {
     int64_t k = probe->k, n = probe->n;
     int bf16 = probe->precision == CKPT_DNNL_BF16;
-    if (bf16 && !__builtin_cpu_supports("avx512bw")) return 0;
+    if (bf16 && !(__builtin_cpu_supports("avx512bw") && (probe->widen || __builtin_cpu_supports("avx512bf16")))) return 0;
     float *x = malloc(sizeof(float) * k), *expected = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n);
     uint16_t *x16 = malloc(sizeof(uint16_t) * k);
     ckpt_dnnl_product *product = x && x16 && expected && y ? ckpt_dnnl_product_create(probe, 1, n, 0, 0) : NULL;

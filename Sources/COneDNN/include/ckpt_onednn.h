@@ -101,11 +101,12 @@ int ckpt_dnnl_row_shareable(const ckpt_dnnl_weights *weights);
 /// converts x once, then claims runs of 64 outputs, long ones while many are left, until none are.
 /// x is f32 (f32 weights, and bf16 ones that take f32), bf16 bits, or u8 values for int8 weights,
 /// whose exact s32 sums are then dequantized with `int8`'s numbers (NULL for f32 and bf16). f32
-/// weights are summed over k in order with one fused multiply-add per term, bf16 ones a pair of k
-/// at a time as VDPBF16PS does, in runs of k whose sums are then added in order, then the bias,
-/// then y: the order of oneDNN's batch-reduce kernels, whose results it matches (the runs are found
-/// per shape by a probe against the primitive). So every output is the same bits whichever thread
-/// computes it, and the same as the primitive's. Returns 0, or -1 when out of memory.
+/// weights (and bf16 ones widened for oneDNN's f32 kernel) are summed over k in order with one
+/// fused multiply-add per term, other bf16 ones a pair of k at a time with VDPBF16PS, in runs of k
+/// whose sums are then added in order, then the bias, then y: the order of oneDNN's batch-reduce
+/// kernels, whose results it matches (the runs are found per shape by a probe against the
+/// primitive). So every output is the same bits whichever thread computes it, and the same as the
+/// primitive's. Returns 0, or -1 when out of memory.
 int ckpt_dnnl_row_share(const ckpt_dnnl_panel *panels, int64_t count, int64_t participants, int64_t *next, const void *x,
                         const ckpt_dnnl_int8_row *int8, const float *bias, float *y, int accumulate);
 
