@@ -162,6 +162,23 @@ final class GPT2ParityTests: XCTestCase {
         XCTAssertNotEqual(try sample(7), try sample(8))
     }
 
+    func testInterleavedDecodingsAreEachTheirOwnGeneration() throws {
+        let generator = try TextGenerator(path: Self.root + "/npz"), greedy = try SamplingSettings()
+        let prompts = [try generator.promptIds("Once upon a time").ids, [Int32](repeating: 464, count: 120)]
+        var decodings = prompts.map { generator.decoding($0, maxNewTokens: 12, sampling: greedy, threads: 2) }
+        var ids: [[Int32]] = [[], []]
+        while decodings[0].stop == nil || decodings[1].stop == nil {
+            for i in decodings.indices { if let id = decodings[i].next() { ids[i].append(id) } }
+        }
+        for (i, prompt) in prompts.enumerated() {
+            let alone = generator.generate(prompt, maxNewTokens: 12, sampling: greedy, threads: 2)
+            XCTAssertEqual(ids[i], alone.ids)
+            XCTAssertEqual(decodings[i].stop, alone.stop)
+            XCTAssertNil(decodings[i].next(), "a stopped decoding gives no more tokens")
+        }
+        XCTAssertEqual(decodings.map(\.stop), [.maxNewTokens, .context])
+    }
+
     func testGenerationStopsAtTheContext() throws {
         let generator = try TextGenerator(path: Self.root + "/npz")
         let prompt = [Int32](repeating: 464, count: 120)

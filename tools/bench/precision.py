@@ -13,9 +13,10 @@ each precision (`bench-generate --precision`), against transformers' prefill und
 
 Peak RSS: `ckpt embed` of the short set and `ckpt generate` of 16 tokens, per precision.
 
-The machine drifts by ±25 % from minute to minute, so the sides alternate for `--rounds` rounds and
-each figure is its best round. ckpt's decoding runs `--decode-rounds` rounds (default 5), and the
-bf16 and int8 decode rates are also given against f32's of the same round.
+The machine drifts by ±25 % from minute to minute (its memory bandwidth by half from one second to
+the next), so the sides alternate for `--rounds` rounds and each figure is its best round; and the
+decode rates are compared in one process (`bench-decode-precisions`), the precisions a step each in
+turn for `--decode-rounds` generations.
 
     python tools/bench/precision.py --ckpt .build/release/ckpt --minilm .cache/models/all-MiniLM-L6-v2 \
         --gpt2 .cache/models/gpt2-124m --work .cache/bench
@@ -28,7 +29,7 @@ from pathlib import Path
 
 from embed import PEER as ST_PEER, inputs, timed
 from generate import PEER as HF_PEER
-from machine import describe, peer_runs_bf16, ratio, run_with_peak_rss
+from machine import describe, peer_runs_bf16, rate as figure, ratio, run_with_peak_rss
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 THREADS = 2
@@ -56,7 +57,7 @@ def main():
     ap.add_argument("--gpt2", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--decode-rounds", type=int, default=5, help="rounds of ckpt's decoding in each precision (PyTorch's: --rounds)")
+    ap.add_argument("--decode-rounds", type=int, default=5, help="generations of each precision in the interleaved decode")
     args = ap.parse_args()
     work = Path(args.work)
     system, _ = describe(args.ckpt)
@@ -97,29 +98,29 @@ def main():
 
     text = ROOT / "fixtures" / "data" / "trec-test.tsv"
     runs = []
-    for round_number in range(max(args.rounds, args.decode_rounds)):
+    for _ in range(args.rounds):
         round_ = {p: json.loads(subprocess.run([args.ckpt, "bench-generate", "--model", args.gpt2, "--threads", str(THREADS), "--precision", p,
                                                 str(text)], check=True, capture_output=True, text=True).stdout) for p in ("f32", "bf16", "int8")}
-        if round_number < args.rounds and bf16:
+        if bf16:
             round_["torch_bf16"] = json.loads(subprocess.run([sys.executable, "-c", HF_PEER, args.gpt2, str(text), str(THREADS), "bf16"],
                                                              check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
         runs.append(round_)
     gpt2 = {k: {m: max(r[k][m] for r in runs if k in r) for m in ("decode_tokens_per_second", "prefill_tokens_per_second")} for k in runs[0]}
-    # The same round's runs are seconds apart, so their ratio drifts less than the best-of figures'.
-    for p in ("bf16", "int8"):
-        ratios = sorted(r[p]["decode_tokens_per_second"] / r["f32"]["decode_tokens_per_second"] for r in runs)
-        gpt2[p]["decode_vs_f32_per_round"] = ratios
+    # The precisions' decoding a step each in turn in one process: the machine's drift falls on all alike.
+    interleaved = json.loads(subprocess.run([args.ckpt, "bench-decode-precisions", "--model", args.gpt2, "--threads", str(THREADS),
+                                             "--rounds", str(args.decode_rounds), str(text)], check=True, capture_output=True, text=True).stdout)
+    for p, tokens_per_second in interleaved["decode_tokens_per_second"].items():
+        gpt2[p]["decode_interleaved_tokens_per_second"] = tokens_per_second
     report["gpt2"] = gpt2
-    f32 = gpt2["f32"]
-    print(f"\n{'GPT-2 124M':12} {'decode tok/s':>12} {'vs f32':>7} {'prefill tok/s':>14} {'vs torch bf16':>14}")
+    print(f"\n{'GPT-2 124M':12} {'decode tok/s':>12} {'interleaved':>12} {'vs f32':>7} {'prefill tok/s':>14} {'vs torch bf16':>14}")
     for k, v in gpt2.items():
         torch_prefill = gpt2["torch_bf16"]["prefill_tokens_per_second"] if bf16 else None
-        print(f"{k:12} {v['decode_tokens_per_second']:12.1f} {v['decode_tokens_per_second'] / f32['decode_tokens_per_second']:6.2f}x "
+        together = v.get("decode_interleaved_tokens_per_second")
+        versus = ratio(together, gpt2["f32"]["decode_interleaved_tokens_per_second"]) if together else figure(None, 7, "")
+        print(f"{k:12} {v['decode_tokens_per_second']:12.1f} {figure(together, 12, '.1f')} {versus} "
               f"{v['prefill_tokens_per_second']:14.0f} {ratio(v['prefill_tokens_per_second'], torch_prefill, 14)}")
-    for p in ("bf16", "int8"):
-        ratios = gpt2[p]["decode_vs_f32_per_round"]
-        print(f"decode {p} / f32 within each of {len(ratios)} rounds: median {ratios[len(ratios) // 2]:.2f}x, "
-              f"range {ratios[0]:.2f}-{ratios[-1]:.2f}x")
+    print(f"decode tok/s: best of {args.rounds} processes per precision; interleaved: the three in one process, a step of each in turn, "
+          f"{args.decode_rounds} × 128 tokens")
 
     short = inputs(work)[0][1]
     for precision in ("f32", "bf16", "int8"):

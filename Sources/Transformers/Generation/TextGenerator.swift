@@ -59,20 +59,50 @@ public final class TextGenerator: @unchecked Sendable {
     /// `onToken` sees each id as it is chosen.
     public func generate(_ prompt: [Int32], maxNewTokens: Int, sampling: SamplingSettings, threads: Int = 1,
                          onToken: (Int32) -> Void = { _ in }) -> (ids: [Int32], stop: StopReason) {
-        precondition(!prompt.isEmpty && prompt.count < model.config.maxPositions, "generate: the prompt must leave room for a token")
-        guard maxNewTokens > 0 else { return ([], .maxNewTokens) }
-        let cache = KVCache(for: model.config)
-        var sampler = Sampler(sampling)
-        var logits = model.logits(prompt, cache: cache, threads: threads)
+        var decoding = decoding(prompt, maxNewTokens: maxNewTokens, sampling: sampling, threads: threads)
         var new: [Int32] = []
-        while true {
-            let next = sampler.next(logits)
+        while let next = decoding.next() {
             new.append(next)
             onToken(next)
-            if next == model.config.endOfText { return (new, .endOfText) }
-            if new.count == maxNewTokens { return (new, .maxNewTokens) }
-            if cache.remaining == 0 { return (new, .context) }
-            logits = model.logits([next], cache: cache, threads: threads)
         }
+        return (new, decoding.stop!)
+    }
+
+    /// The generation of `generate`, one token per `next()`, for callers that interleave it with
+    /// other work. The prompt's prefill runs here.
+    public func decoding(_ prompt: [Int32], maxNewTokens: Int, sampling: SamplingSettings, threads: Int = 1) -> Decoding {
+        Decoding(model: model, prompt: prompt, maxNewTokens: maxNewTokens, sampling: sampling, threads: threads)
+    }
+}
+
+/// A generation one token at a time: each `next()` chooses a token from the last logits and, unless
+/// it ends the generation, runs it through the model against the KV cache.
+public struct Decoding: IteratorProtocol {
+    private let model: GPT2, cache: KVCache, maxNewTokens: Int, threads: Int
+    private var sampler: Sampler, logits: [Float] = [], produced = 0
+    /// Why generation stopped, once it has (then `next()` is nil).
+    public private(set) var stop: StopReason?
+
+    init(model: GPT2, prompt: [Int32], maxNewTokens: Int, sampling: SamplingSettings, threads: Int) {
+        precondition(!prompt.isEmpty && prompt.count < model.config.maxPositions, "generate: the prompt must leave room for a token")
+        (self.model, self.maxNewTokens, self.threads) = (model, maxNewTokens, threads)
+        cache = KVCache(for: model.config)
+        sampler = Sampler(sampling)
+        if maxNewTokens > 0 { logits = model.logits(prompt, cache: cache, threads: threads) } else { stop = .maxNewTokens }
+    }
+
+    public mutating func next() -> Int32? {
+        guard stop == nil else { return nil }
+        let next = sampler.next(logits)
+        produced += 1
+        stop = stopReason(after: next)
+        if stop == nil { logits = model.logits([next], cache: cache, threads: threads) }
+        return next
+    }
+
+    private func stopReason(after next: Int32) -> StopReason? {
+        if next == model.config.endOfText { return .endOfText }
+        if produced == maxNewTokens { return .maxNewTokens }
+        return cache.remaining == 0 ? .context : nil
     }
 }
