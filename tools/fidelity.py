@@ -6,7 +6,9 @@ autocast through sentence-transformers, ONNX Runtime `quantize_dynamic` int8):
 
 1. Feature fidelity: the worst and mean cosine of each route's MiniLM features to
    sentence-transformers f32 over the parity sentence set (fixtures/minilm/sentences.jsonl: 240
-   varied sentences, some past 256 tokens; its f32 features are fixtures/minilm/embeddings.npy).
+   varied sentences, some past 256 tokens; its f32 features are fixtures/minilm/embeddings.npy),
+   and over 256 inputs of 128 tokens (runs of 14 TREC training questions, cut at 128 tokens by
+   every route), where attention runs over more than 64 keys.
 2. A similarity task built from the bundled data: 3,000 seeded pairs of TREC test questions, half
    of the same class and half of different ones, scored 1 or 0; each route's Spearman (×100)
    between cosine similarity and that score, STS-B style.
@@ -39,24 +41,28 @@ def ckpt(args, *command, stdin=None):
     return subprocess.run([args.ckpt, *command], check=True, capture_output=True, text=True, input=stdin).stdout
 
 
-def ckpt_features(args, texts, precision, path):
+def ckpt_features(args, texts, precision, path, max_length=None):
     source = path.with_suffix(".jsonl")  # texts may hold line breaks
     source.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
-    ckpt(args, "embed", "--model", args.minilm, "--precision", precision, "--output", str(path), "--force", "--quiet", str(source))
+    limit = ["--max-length", str(max_length)] if max_length else []
+    ckpt(args, "embed", "--model", args.minilm, "--precision", precision, *limit, "--output", str(path), "--force", "--quiet", str(source))
     return np.load(path)
 
 
-def peer_features(args, texts):
-    """sentence-transformers f32 and bf16 autocast, and ONNX Runtime int8."""
+def peer_features(args, texts, max_length=None):
+    """sentence-transformers f32 and bf16 autocast, and ONNX Runtime int8 (each cutting inputs at
+    max_length tokens, or at the model's 256)."""
     import torch
     from sentence_transformers import SentenceTransformer
     import onnx_minilm
 
     model = SentenceTransformer(args.minilm, device="cpu")
+    model.max_seq_length = max_length or model.max_seq_length
     out = {"ST f32": model.encode(texts, batch_size=32, normalize_embeddings=True)}
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out["PyTorch bf16 autocast"] = model.encode(texts, batch_size=32, normalize_embeddings=True)
-    encoder = onnx_minilm.OrtEncoder(onnx_minilm.export_int8(args.minilm, Path(args.work) / "onnx"), args.minilm, threads=2)
+    encoder = onnx_minilm.OrtEncoder(onnx_minilm.export_int8(args.minilm, Path(args.work) / "onnx"), args.minilm, threads=2,
+                                     max_length=max_length or 256)
     out["ONNX Runtime int8"] = encoder.encode(texts)
     return {name: np.asarray(v, dtype=np.float32) for name, v in out.items()}
 
@@ -76,6 +82,12 @@ def similarity_pairs(count=3000, seed=0):
         if i != j and same == len(pairs) % 2:
             pairs.append((i, j, same))
     return texts, pairs
+
+
+def long_inputs(count=256, questions_each=14):
+    rows = (ROOT / "fixtures" / "data" / "trec-train.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    questions = [r.split("\t", 1)[1] for r in rows]
+    return [" ".join(questions[i * questions_each:(i + 1) * questions_each]) for i in range(count)]
 
 
 def spearman(features, pairs):
@@ -124,18 +136,23 @@ def main():
     sentences = [json.loads(l) for l in (ROOT / "fixtures" / "minilm" / "sentences.jsonl").read_text(encoding="utf-8").split("\n") if l]
     golden = np.load(ROOT / "fixtures" / "minilm" / "embeddings.npy")
     questions, pairs = similarity_pairs()
+    long = long_inputs()
     routes = {f"ckpt {p}": (ckpt_features(args, sentences, p, work / f"fidelity-parity-{p}.npy"),
-                            ckpt_features(args, questions, p, work / f"fidelity-trec-{p}.npy")) for p in PRECISIONS}
-    peers_parity, peers_trec = peer_features(args, sentences), peer_features(args, questions)
-    routes.update({name: (peers_parity[name], peers_trec[name]) for name in peers_parity})
+                            ckpt_features(args, questions, p, work / f"fidelity-trec-{p}.npy"),
+                            ckpt_features(args, long, p, work / f"fidelity-long-{p}.npy", max_length=128)) for p in PRECISIONS}
+    peers = [peer_features(args, sentences), peer_features(args, questions), peer_features(args, long, max_length=128)]
+    routes.update({name: tuple(features[name] for features in peers) for name in peers[0]})
+    long_reference = routes["ST f32"][2]
 
     report = {"cpu": json.loads(ckpt(args, "system", "--json"))["cpu"]["model"], "features": {}}
-    print(f"{'route':24} {'worst cos':>10} {'mean cos':>10} {'TREC Spearman':>14}")
-    for name, (parity, trec) in routes.items():
-        c = cosines(parity, golden)
-        row = {"worst_cosine": float(c.min()), "mean_cosine": float(c.mean()), "spearman": float(spearman(trec, pairs))}
+    print(f"{'route':24} {'worst cos':>10} {'mean cos':>10} {'TREC Spearman':>14} {'128 tokens: worst cos':>22} {'mean cos':>10}")
+    for name, (parity, trec, long_features) in routes.items():
+        c, c_long = cosines(parity, golden), cosines(long_features, long_reference)
+        row = {"worst_cosine": float(c.min()), "mean_cosine": float(c.mean()), "spearman": float(spearman(trec, pairs)),
+               "worst_cosine_128_tokens": float(c_long.min()), "mean_cosine_128_tokens": float(c_long.mean())}
         report["features"][name] = row
-        print(f"{name:24} {row['worst_cosine']:10.5f} {row['mean_cosine']:10.6f} {row['spearman']:14.2f}")
+        print(f"{name:24} {row['worst_cosine']:10.5f} {row['mean_cosine']:10.6f} {row['spearman']:14.2f} "
+              f"{row['worst_cosine_128_tokens']:22.5f} {row['mean_cosine_128_tokens']:10.6f}")
 
     report["gpt2"] = gpt2_drift(args, work)
     print(f"\n{'GPT-2 124M (random)':24} {'perplexity':>12} {'drift':>8} {'greedy tokens before divergence (of 64, 20 prompts)':>20}")

@@ -81,24 +81,6 @@ INLINE void product(const float *a, int64_t lda, const float *b, int64_t ldb, in
     LAST_TILE(rows - i, LAST_ROWS);
 }
 
-// One stage of a 16 × 16 transpose in registers: for each pair of rows `width` apart, the
-// off-diagonal blocks of `width` lanes swapped. Stages of widths 8, 4, 2 and 1 transpose the rows.
-#define SWAP_BLOCKS(v, width, low, high)                                          \
-    UNROLLED for (int i = 0; i < LANES; i++)                                      \
-        if (!(i & (width))) {                                                     \
-            f32x16 a = (v)[i], b = (v)[i + (width)];                              \
-            (v)[i] = __builtin_shufflevector(a, b, low);                          \
-            (v)[i + (width)] = __builtin_shufflevector(a, b, high);               \
-        }
-#define LANES_8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
-#define LANES_8_HIGH 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
-#define LANES_4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
-#define LANES_4_HIGH 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
-#define LANES_2 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
-#define LANES_2_HIGH 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
-#define LANES_1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
-#define LANES_1_HIGH 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
-
 // kt[c][j] = k[j][c] for j < keys and c < d, and 0 for keys ≤ j < padded: blocks of 16 keys (the
 // last one filled out with zeros) by 16 channels transposed in registers, channels past the last
 // whole vector one element at a time. (Left to the vectoriser, the element loops became scatters,
@@ -110,10 +92,7 @@ INLINE void transpose_keys(const float *k, int64_t ldk, int64_t keys, int64_t d,
         for (; c0 + LANES <= d; c0 += LANES) {
             f32x16 v[LANES];
             UNROLLED for (int r = 0; r < LANES; r++) v[r] = r < present ? load16(k + (first + r) * ldk + c0) : (f32x16){};
-            SWAP_BLOCKS(v, 8, LANES_8, LANES_8_HIGH)
-            SWAP_BLOCKS(v, 4, LANES_4, LANES_4_HIGH)
-            SWAP_BLOCKS(v, 2, LANES_2, LANES_2_HIGH)
-            SWAP_BLOCKS(v, 1, LANES_1, LANES_1_HIGH)
+            TRANSPOSE_16(v);
             UNROLLED for (int r = 0; r < LANES; r++) store16(kt + (c0 + r) * stride + first, v[r]);
         }
         for (int64_t c = c0; c < d; c++)

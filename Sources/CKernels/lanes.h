@@ -57,4 +57,31 @@ __attribute__((always_inline)) static inline double tree_sum_d(double *v, int wi
     return v[0];
 }
 
+// One stage of a 16 × 16 transpose in registers (v: 16 vectors of 16 32-bit lanes): for each
+// pair of rows `width` apart, the off-diagonal blocks of `width` lanes swapped.
+#define SWAP_BLOCKS(v, width, low, high)                                      \
+    _Pragma("clang loop unroll(full)") for (int i = 0; i < 16; i++)           \
+        if (!(i & (width))) {                                                 \
+            __typeof__((v)[0]) a = (v)[i], b = (v)[i + (width)];              \
+            (v)[i] = __builtin_shufflevector(a, b, low);                      \
+            (v)[i + (width)] = __builtin_shufflevector(a, b, high);           \
+        }
+#define LANES_8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define LANES_8_HIGH 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define LANES_4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define LANES_4_HIGH 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define LANES_2 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define LANES_2_HIGH 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define LANES_1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define LANES_1_HIGH 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+
+// Transposes 16 vectors of 16 32-bit lanes in registers: stages of widths 8, 4, 2 and 1.
+#define TRANSPOSE_16(v)                             \
+    do {                                            \
+        SWAP_BLOCKS(v, 8, LANES_8, LANES_8_HIGH)    \
+        SWAP_BLOCKS(v, 4, LANES_4, LANES_4_HIGH)    \
+        SWAP_BLOCKS(v, 2, LANES_2, LANES_2_HIGH)    \
+        SWAP_BLOCKS(v, 1, LANES_1, LANES_1_HIGH)    \
+    } while (0)
+
 #endif

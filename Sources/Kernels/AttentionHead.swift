@@ -10,6 +10,12 @@ package enum AttentionHead {
     /// register tiles gain as the keys grow (10.6 against 11.2 µs for a head at 128 keys).
     package static let maxKeys = 64
 
+    /// Whether the bf16 kernels run on this CPU (it has VDPBF16PS).
+    package static let bf16Runs = ckpt_attention_bf16_runs() != 0
+
+    /// Whether they are faster than the f32 ones here (see `ckpt_attention_bf16_gains`).
+    package static let bf16Gains = ckpt_attention_bf16_gains() != 0
+
     /// scores[i][j] = scale · q[i]·k[j] for `rows` queries and `keys` keys of `d` channels; score
     /// rows `stride` apart (≥ keys rounded up to 16). `transposedKeys`: scratch of d · stride floats.
     package static func scores(_ q: UnsafePointer<Float>, ldq: Int, _ k: UnsafePointer<Float>, ldk: Int, rows: Int, keys: Int, d: Int,
@@ -23,5 +29,27 @@ package enum AttentionHead {
     package static func context(_ p: UnsafePointer<Float>, ldp: Int, _ v: UnsafePointer<Float>, ldv: Int, rows: Int, keys: Int, d: Int,
                                 into out: UnsafeMutablePointer<Float>, ldo: Int) {
         ckpt_attention_context(p, Int64(ldp), v, Int64(ldv), Int64(rows), Int64(keys), Int64(d), out, Int64(ldo))
+    }
+
+    /// The UInt32 scratch `scoresInBF16` and `contextInBF16` take for `rows` queries over `keys` keys.
+    package static func bf16Scratch(rows: Int, keys: Int, d: Int) -> Int {
+        Int(ckpt_attention_bf16_scratch(Int64(rows), Int64(keys), Int64(d)))
+    }
+
+    /// `scores` over q and k rounded to bf16, pairs of channels' products summed in f32 by
+    /// VDPBF16PS, any number of keys. Only where `bf16Runs`.
+    package static func scoresInBF16(_ q: UnsafePointer<Float>, ldq: Int, _ k: UnsafePointer<Float>, ldk: Int, rows: Int, keys: Int, d: Int,
+                                     scale: Float, into scores: UnsafeMutablePointer<Float>, stride: Int, scratch: UnsafeMutablePointer<UInt32>) {
+        precondition(bf16Runs, "AttentionHead.scoresInBF16: this CPU has no VDPBF16PS")
+        precondition(stride >= (keys + 15) / 16 * 16, "AttentionHead.scoresInBF16: stride \(stride) is short of \(keys) keys in whole vectors")
+        ckpt_attention_scores_bf16(q, Int64(ldq), k, Int64(ldk), Int64(rows), Int64(keys), Int64(d), scale, scores, Int64(stride), scratch)
+    }
+
+    /// `context` over p and v rounded to bf16, pairs of keys' products summed in f32 by VDPBF16PS,
+    /// any number of keys. Only where `bf16Runs`.
+    package static func contextInBF16(_ p: UnsafePointer<Float>, ldp: Int, _ v: UnsafePointer<Float>, ldv: Int, rows: Int, keys: Int, d: Int,
+                                      into out: UnsafeMutablePointer<Float>, ldo: Int, scratch: UnsafeMutablePointer<UInt32>) {
+        precondition(bf16Runs, "AttentionHead.contextInBF16: this CPU has no VDPBF16PS")
+        ckpt_attention_context_bf16(p, Int64(ldp), v, Int64(ldv), Int64(rows), Int64(keys), Int64(d), out, Int64(ldo), scratch)
     }
 }

@@ -5,7 +5,7 @@ import Kernels
 import TensorFormats
 
 /// `ckpt system`: what ckpt runs on here — the CPU, its instruction-set extensions, the engine and
-/// kernel of each precision, the threads — and with `--measure` the engines' product rates and the
+/// kernel of each precision, the precision of attention, the threads — and with `--measure` the engines' product rates and the
 /// memory bandwidth, the peaks that the benchmarks divide by.
 struct System: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -62,6 +62,7 @@ struct System: ParsableCommand {
                 (precision.rawValue, .object([("engine", .string(engine.rawValue)), ("kernel", .string(engine.kernel(precision))),
                                               ("native", .bool(engine.runsNatively(precision)))]))
             })),
+            ("attention", .object([("bf16_above_keys", AttentionHead.bf16Gains ? .number("\(AttentionHead.maxKeys)") : .null)])),
         ]
         if measure {
             members.append(("measured", .array(rates.map {
@@ -81,7 +82,9 @@ struct System: ParsableCommand {
             "cpu        \(cpu.model)",
             "features   \(cpu.features.isEmpty ? "none of ckpt's" : cpu.features.joined(separator: " "))",
             "threads    \(cpu.cores) (the default of --threads)",
-        ] + Precision.allCases.map { "\($0.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))\(engine.rawValue) (\(engine.kernel($0)))" }
+        ] + Precision.allCases.map { "\($0.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))\(engine.rawValue) (\(engine.kernel($0)))" } + [
+            "attention  f32" + (AttentionHead.bf16Gains ? "; in bf16 and int8, bf16 (VDPBF16PS) over more than \(AttentionHead.maxKeys) keys" : ""),
+        ]
         if measure {
             lines.append("")
             lines.append("products, GFLOP/s (a layer's products, best of 10)")

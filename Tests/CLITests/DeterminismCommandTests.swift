@@ -100,6 +100,23 @@ final class DeterminismCommandTests: XCTestCase {
         XCTAssertEqual(kernels.count, 1, "bf16 kernels chosen: \(kernels.sorted())")
     }
 
+    /// Attention runs in bf16 (over more than 64 keys) where the CPU has VDPBF16PS at twice the f32
+    /// rate: on AMD cores with AVX512-BF16.
+    func testSystemReportsWhereAttentionRunsInBF16() throws {
+        let result = try Ckpt.run(["system", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let cpu = try XCTUnwrap(report["cpu"] as? [String: Any], result.stdout)
+        let features = try XCTUnwrap(cpu["features"] as? [String], result.stdout), model = try XCTUnwrap(cpu["model"] as? String)
+        let keys = try XCTUnwrap((report["attention"] as? [String: Any])?["bf16_above_keys"], result.stdout)
+        if features.contains("avx512_bf16") && model.hasPrefix("AMD") {
+            XCTAssertEqual(keys as? Int, 64, result.stdout)
+            XCTAssertTrue(try Ckpt.run(["system"]).stdout.contains("\nattention  f32; in bf16 and int8, bf16 (VDPBF16PS) over more than 64 keys\n"))
+        } else {
+            XCTAssertTrue(keys is NSNull, result.stdout)
+        }
+    }
+
     func testAnUnknownEngineIsRefusedBeforeAnyWork() throws {
         let result = try Ckpt.run(["sh", "-c", "CKPT_ENGINE=cuda '\(Ckpt.executable.path)' embed --model '\(minilm)' --quiet"],
                                   shell: true, input: "hello\n")

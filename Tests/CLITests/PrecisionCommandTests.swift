@@ -8,7 +8,8 @@ import XCTest
 final class PrecisionCommandTests: XCTestCase {
     let minilm = ProcessInfo.processInfo.environment["CKPT_MINILM"] ?? Ckpt.repository.path + "/.cache/models/all-MiniLM-L6-v2"
     let gpt2 = Ckpt.fixtures + "/gpt2/bare"
-    let sentences = (0..<40).map { "sentence \($0): " + String(repeating: "words of varied length ", count: 1 + $0 % 9) }.joined(separator: "\n") + "\n"
+    /// 9 to 81 tokens: attention over fewer and more than 64 keys (its f32 and bf16 routes in bf16 and int8).
+    let sentences = (0..<40).map { "sentence \($0): " + String(repeating: "words of varied length ", count: 1 + $0 % 19) }.joined(separator: "\n") + "\n"
 
     func run(_ arguments: [String], input: String = "") throws -> CkptResult {
         let result = try Ckpt.run(arguments, input: input)

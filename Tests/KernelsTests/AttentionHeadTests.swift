@@ -1,41 +1,74 @@
 import XCTest
 @testable import Kernels
 
-/// ckpt's kernels for one attention head: scores and context within 1e-5 of double-precision sums,
-/// the scores past the keys zero, and each query's results the same bits whether it runs alone or
-/// with others (what lets a sequence's queries run in one call, whatever the batch).
+/// ckpt's kernels for one attention head, f32 and bf16: scores and context within 1e-5 of
+/// double-precision sums (of the operands rounded to bf16, for the bf16 kernels), the scores past
+/// the keys zero, and each query's results the same bits whether it runs alone or with others
+/// (what lets a sequence's queries run in one call, whatever the batch).
 final class AttentionHeadTests: XCTestCase {
     /// (queries, keys, channels): tiles of eight rows and a remainder, keys in whole and partial
     /// vectors, channels in pairs of vectors, one vector and a remainder.
     static let shapes = [(rows: 24, keys: 24, d: 32), (rows: 13, keys: 7, d: 32), (rows: 40, keys: 64, d: 64), (rows: 9, keys: 33, d: 24),
                          (rows: 3, keys: 1, d: 8), (rows: 17, keys: 50, d: 40)]
 
+    /// The bf16 kernels take any number of keys: also more than 64, odd channel counts and partial pairs.
+    static let bf16Shapes = shapes + [(rows: 21, keys: 130, d: 32), (rows: 70, keys: 97, d: 64), (rows: 5, keys: 19, d: 7)]
+
     func testScoresAndContextMatchDoublePrecisionSums() {
-        for (rows, keys, d) in Self.shapes {
-            let head = Head(rows: rows, keys: keys, d: d)
-            let (scores, context) = head.run(queries: 0..<rows)
-            for i in 0..<rows {
-                for j in 0..<head.stride {
-                    let expected = j < keys ? head.scale * (0..<d).reduce(0.0) { $0 + Double(head.q(i, $1)) * Double(head.k(j, $1)) } : 0
-                    XCTAssertEqual(Double(scores[i * head.stride + j]), expected, accuracy: 1e-5, "scores [\(rows), \(keys), \(d)] (\(i), \(j))")
-                }
-                for c in 0..<d {
-                    let expected = (0..<keys).reduce(0.0) { $0 + Double(head.p(i, $1)) * Double(head.v($1, c)) }
-                    XCTAssertEqual(Double(context[i * head.ldo + c]), expected, accuracy: 1e-5, "context [\(rows), \(keys), \(d)] (\(i), \(c))")
-                }
-            }
-        }
+        for (rows, keys, d) in Self.shapes { checkSums(Head(rows: rows, keys: keys, d: d), inBF16: false) }
     }
 
     func testAQuerysResultsDoNotDependOnTheOtherQueries() {
-        for (rows, keys, d) in Self.shapes {
-            let head = Head(rows: rows, keys: keys, d: d)
-            let (scores, context) = head.run(queries: 0..<rows)
-            for i in 0..<rows {
-                let (alone, aloneContext) = head.run(queries: i..<(i + 1))
-                XCTAssertEqual(Array(alone[0..<head.stride]), Array(scores[(i * head.stride)..<((i + 1) * head.stride)]), "[\(rows), \(keys), \(d)] query \(i)")
-                XCTAssertEqual(Array(aloneContext[0..<d]), Array(context[(i * head.ldo)..<(i * head.ldo + d)]), "[\(rows), \(keys), \(d)] query \(i)")
+        for (rows, keys, d) in Self.shapes { checkQueriesAlone(Head(rows: rows, keys: keys, d: d), inBF16: false) }
+    }
+
+    func testBF16ScoresAndContextMatchDoublePrecisionSumsOfRoundedOperands() throws {
+        try XCTSkipUnless(AttentionHead.bf16Runs, "this CPU has no VDPBF16PS (AVX512-BF16)")
+        for (rows, keys, d) in Self.bf16Shapes { checkSums(Head(rows: rows, keys: keys, d: d), inBF16: true) }
+    }
+
+    func testABF16QuerysResultsDoNotDependOnTheOtherQueries() throws {
+        try XCTSkipUnless(AttentionHead.bf16Runs, "this CPU has no VDPBF16PS (AVX512-BF16)")
+        for (rows, keys, d) in Self.bf16Shapes { checkQueriesAlone(Head(rows: rows, keys: keys, d: d), inBF16: true) }
+    }
+
+    /// The value a kernel multiplies: x itself in f32, else x rounded to the nearest bf16 (ties to even).
+    private func operand(_ x: Float, inBF16: Bool) -> Double {
+        guard inBF16 else { return Double(x) }
+        let bits = x.bitPattern
+        return Double(Float(bitPattern: (bits &+ 0x7fff &+ ((bits >> 16) & 1)) & 0xffff_0000))
+    }
+
+    private func checkSums(_ head: Head, inBF16: Bool, file: StaticString = #filePath, line: UInt = #line) {
+        let (rows, keys, d) = (head.rows, head.keys, head.d)
+        let (scores, context) = head.run(queries: 0..<rows, inBF16: inBF16)
+        for i in 0..<rows {
+            for j in 0..<head.stride {
+                let expected = j < keys
+                    ? head.scale * (0..<d).reduce(0.0) { $0 + operand(head.q(i, $1), inBF16: inBF16) * operand(head.k(j, $1), inBF16: inBF16) } : 0
+                XCTAssertEqual(Double(scores[i * head.stride + j]), expected, accuracy: 1e-5, "scores [\(rows), \(keys), \(d)] (\(i), \(j))",
+                               file: file, line: line)
             }
+            for c in 0..<d {
+                let expected = (0..<keys).reduce(0.0) { $0 + operand(head.p(i, $1), inBF16: inBF16) * operand(head.v($1, c), inBF16: inBF16) }
+                XCTAssertEqual(Double(context[i * head.ldo + c]), expected, accuracy: 1e-5, "context [\(rows), \(keys), \(d)] (\(i), \(c))",
+                               file: file, line: line)
+            }
+            // Past a row's d channels: the next head's, untouched.
+            XCTAssertTrue(context[(i * head.ldo + d)..<((i + 1) * head.ldo)].allSatisfy(\.isNaN), "context [\(rows), \(keys), \(d)] row \(i)",
+                          file: file, line: line)
+        }
+    }
+
+    private func checkQueriesAlone(_ head: Head, inBF16: Bool, file: StaticString = #filePath, line: UInt = #line) {
+        let (rows, keys, d) = (head.rows, head.keys, head.d)
+        let (scores, context) = head.run(queries: 0..<rows, inBF16: inBF16)
+        for i in 0..<rows {
+            let (alone, aloneContext) = head.run(queries: i..<(i + 1), inBF16: inBF16)
+            XCTAssertEqual(Array(alone[0..<head.stride]), Array(scores[(i * head.stride)..<((i + 1) * head.stride)]), "[\(rows), \(keys), \(d)] query \(i)",
+                           file: file, line: line)
+            XCTAssertEqual(Array(aloneContext[0..<d]), Array(context[(i * head.ldo)..<(i * head.ldo + d)]), "[\(rows), \(keys), \(d)] query \(i)",
+                           file: file, line: line)
         }
     }
 }
@@ -65,23 +98,38 @@ private struct Head {
     func p(_ i: Int, _ j: Int) -> Float { probabilities[i * stride + j] }
 
     /// Scores (rows `stride` apart, NaN where nothing should be written) and the context of
-    /// `probabilities` (rows `ldo` apart) for these queries.
-    func run(queries: Range<Int>) -> (scores: [Float], context: [Float]) {
+    /// `probabilities` (rows `ldo` apart) for these queries, by the f32 or the bf16 kernels.
+    func run(queries: Range<Int>, inBF16: Bool) -> (scores: [Float], context: [Float]) {
         var scores = [Float](repeating: .nan, count: queries.count * stride)
         var context = [Float](repeating: .nan, count: queries.count * ldo)
         var transposed = [Float](repeating: .nan, count: d * stride)
+        var pairs = [UInt32](repeating: 0xffff_ffff, count: AttentionHead.bf16Scratch(rows: queries.count, keys: keys, d: d))
         qkv.withUnsafeBufferPointer { qkv in
-            let base = qkv.baseAddress!
+            let base = qkv.baseAddress!, q = base + queries.lowerBound * ld
             scores.withUnsafeMutableBufferPointer { s in
-                transposed.withUnsafeMutableBufferPointer { t in
-                    AttentionHead.scores(base + queries.lowerBound * ld, ldq: ld, base + d, ldk: ld, rows: queries.count, keys: keys, d: d,
-                                         scale: Float(scale), into: s.baseAddress!, stride: stride, transposedKeys: t.baseAddress!)
+                if inBF16 {
+                    pairs.withUnsafeMutableBufferPointer { scratch in
+                        AttentionHead.scoresInBF16(q, ldq: ld, base + d, ldk: ld, rows: queries.count, keys: keys, d: d, scale: Float(scale),
+                                                   into: s.baseAddress!, stride: stride, scratch: scratch.baseAddress!)
+                    }
+                } else {
+                    transposed.withUnsafeMutableBufferPointer { t in
+                        AttentionHead.scores(q, ldq: ld, base + d, ldk: ld, rows: queries.count, keys: keys, d: d, scale: Float(scale),
+                                             into: s.baseAddress!, stride: stride, transposedKeys: t.baseAddress!)
+                    }
                 }
             }
             probabilities.withUnsafeBufferPointer { p in
                 context.withUnsafeMutableBufferPointer { o in
-                    AttentionHead.context(p.baseAddress! + queries.lowerBound * stride, ldp: stride, base + 2 * d, ldv: ld, rows: queries.count,
-                                          keys: keys, d: d, into: o.baseAddress!, ldo: ldo)
+                    let p = p.baseAddress! + queries.lowerBound * stride
+                    if inBF16 {
+                        pairs.withUnsafeMutableBufferPointer { scratch in
+                            AttentionHead.contextInBF16(p, ldp: stride, base + 2 * d, ldv: ld, rows: queries.count, keys: keys, d: d,
+                                                        into: o.baseAddress!, ldo: ldo, scratch: scratch.baseAddress!)
+                        }
+                    } else {
+                        AttentionHead.context(p, ldp: stride, base + 2 * d, ldv: ld, rows: queries.count, keys: keys, d: d, into: o.baseAddress!, ldo: ldo)
+                    }
                 }
             }
         }

@@ -55,6 +55,27 @@ void ckpt_attention_scores(const float *q, int64_t ldq, const float *k, int64_t 
 void ckpt_attention_context(const float *p, int64_t ldp, const float *v, int64_t ldv, int64_t rows, int64_t keys, int64_t d, float *out,
                             int64_t ldo);
 
+/// Whether this CPU runs the bf16 attention kernels below: it has VDPBF16PS (AVX512-BF16).
+int ckpt_attention_bf16_runs(void);
+
+/// Whether they are faster than the f32 ones here: VDPBF16PS issues at twice the f32
+/// multiply-add rate (AMD cores; Intel cores issue it on one port where f32 FMAs issue on two).
+int ckpt_attention_bf16_gains(void);
+
+/// The uint32 scratch the bf16 attention kernels take for `rows` queries over `keys` keys of d channels.
+int64_t ckpt_attention_bf16_scratch(int64_t rows, int64_t keys, int64_t d);
+
+/// `ckpt_attention_scores` with q and k rounded to bf16 (nearest, ties to even) and each pair of
+/// channels' exact products added to the f32 sum by VDPBF16PS, pairs in channel order. Only where
+/// `ckpt_attention_bf16_runs()`.
+void ckpt_attention_scores_bf16(const float *q, int64_t ldq, const float *k, int64_t ldk, int64_t rows, int64_t keys, int64_t d, float scale,
+                                float *scores, int64_t stride, uint32_t *scratch);
+
+/// `ckpt_attention_context` with p and v rounded to bf16 and summed by VDPBF16PS, pairs of keys in
+/// order. Only where `ckpt_attention_bf16_runs()`.
+void ckpt_attention_context_bf16(const float *p, int64_t ldp, const float *v, int64_t ldv, int64_t rows, int64_t keys, int64_t d, float *out,
+                                 int64_t ldo, uint32_t *scratch);
+
 /// y[rows, n] = LayerNorm(x + bias)·γ + β per row: mean, then variance about it (two passes, as
 /// PyTorch), ε inside the square root. bias [n] may be NULL; y may be x.
 void ckpt_layer_norm(const float *x, const float *bias, float *y, int64_t rows, int64_t n, const float *gamma, const float *beta,

@@ -16,6 +16,12 @@ public final class BERT: @unchecked Sendable {
     /// The precision of the products with weights.
     public let precision: Precision
 
+    /// The precision of attention's score and context products over more than
+    /// `AttentionHead.maxKeys` keys: bf16 where the weights' products are reduced (bf16 or int8)
+    /// and the CPU gains from it (`AttentionHead.bf16Gains`), else f32. Shorter sequences'
+    /// products run in f32, where converting their operands costs more than bf16 saves.
+    public let attentionPrecision: Precision
+
     /// Loads the configuration and weights of a model directory (weights in any supported format)
     /// or a GGUF file, packed for products in `precision`.
     public convenience init(path: String, precision: Precision = .f32) throws {
@@ -30,6 +36,7 @@ public final class BERT: @unchecked Sendable {
     public init(config: BERTConfig, checkpoint: Checkpoint, precision: Precision = .f32) throws {
         self.config = config
         self.precision = precision
+        attentionPrecision = precision != .f32 && AttentionHead.bf16Gains ? .bf16 : .f32
         weights = try BERTWeights(checkpoint, config: config, precision: precision)
     }
 
@@ -104,26 +111,32 @@ public final class BERT: @unchecked Sendable {
         let stride = (T + 15) / 16 * 16
         // Sequences are spread over the threads, each with one score buffer for all its sequences.
         // A sequence's queries give results that do not depend on the batch: up to
-        // `AttentionHead.maxKeys` keys all its queries, real and padding (which transformers
-        // computes too), run in one call of kernels whose rows are independent; above it its L
-        // real queries run as a GEMM of their own shape, whatever the batch's padded length, and
-        // its padding queries as one of theirs.
+        // `AttentionHead.maxKeys` keys, and above it where attention runs in bf16, all its queries,
+        // real and padding (which transformers computes too), run in one call of kernels whose
+        // rows are independent; else its L real queries run as a GEMM of their own shape, whatever
+        // the batch's padded length, and its padding queries as one of theirs.
+        let longInBF16 = attentionPrecision == .bf16
         Parallel.forEachPart(of: 0..<B, threads: threads) { sequences in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: T * stride)
             let transposedKeys = UnsafeMutablePointer<Float>.allocate(capacity: D * stride)
+            let pairs = UnsafeMutablePointer<UInt32>.allocate(capacity: longInBF16 ? AttentionHead.bf16Scratch(rows: T, keys: T, d: D) : 0)
             defer {
                 scores.deallocate()
                 transposedKeys.deallocate()
+                pairs.deallocate()
             }
             for b in sequences {
-                let L = lengths[b], ownKernels = L <= AttentionHead.maxKeys
+                let L = lengths[b], inBF16 = longInBF16 && L > AttentionHead.maxKeys, ownKernels = inBF16 || L <= AttentionHead.maxKeys
                 for h in 0..<H {
                     let k = qkv.p + b * T * 3 * C + C + h * D
                     for queries in ownKernels ? [0..<T] : [0..<L, L..<T] where !queries.isEmpty {
                         let q = qkv.p + (b * T + queries.lowerBound) * 3 * C + h * D, rows = queries.count
                         let out = context.p + (b * T + queries.lowerBound) * C + h * D
                         // scores = q·kᵀ / √D over the L real keys: [rows, D]·[L, D]ᵀ
-                        if ownKernels {
+                        if inBF16 {
+                            AttentionHead.scoresInBF16(q, ldq: 3 * C, k, ldk: 3 * C, rows: rows, keys: L, d: D, scale: scale, into: scores, stride: stride,
+                                                       scratch: pairs)
+                        } else if ownKernels {
                             AttentionHead.scores(q, ldq: 3 * C, k, ldk: 3 * C, rows: rows, keys: L, d: D, scale: scale, into: scores, stride: stride,
                                                  transposedKeys: transposedKeys)
                         } else {
@@ -136,7 +149,9 @@ public final class BERT: @unchecked Sendable {
                                                       keys: L, scores: scores, stride: stride)
                         }
                         // context = softmax · v: [rows, L]·[L, D]
-                        if ownKernels {
+                        if inBF16 {
+                            AttentionHead.contextInBF16(scores, ldp: stride, k + C, ldv: 3 * C, rows: rows, keys: L, d: D, into: out, ldo: C, scratch: pairs)
+                        } else if ownKernels {
                             AttentionHead.context(scores, ldp: stride, k + C, ldv: 3 * C, rows: rows, keys: L, d: D, into: out, ldo: C)
                         } else {
                             MatmulEngine.current.gemm(scores, lda: stride, k + C, ldb: 3 * C, transposeB: false, into: out, ldc: C, m: rows, n: D, k: L)
