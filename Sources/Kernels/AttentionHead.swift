@@ -16,6 +16,13 @@ package enum AttentionHead {
     /// Whether they are faster than the f32 ones here (see `ckpt_attention_bf16_gains`).
     package static let bf16Gains = ckpt_attention_bf16_gains() != 0
 
+    /// The precision of attention's products over more than `maxKeys` keys in a model whose
+    /// weight products run in `weights`: bf16 where those are reduced (bf16 or int8) and the CPU
+    /// gains from it, else f32. Over fewer keys converting the operands costs more than bf16 saves.
+    package static func precision(forWeights weights: Precision) -> Precision {
+        weights != .f32 && bf16Gains ? .bf16 : .f32
+    }
+
     /// scores[i][j] = scale · q[i]·k[j] for `rows` queries and `keys` keys of `d` channels; score
     /// rows `stride` apart (≥ keys rounded up to 16). `transposedKeys`: scratch of d · stride floats.
     package static func scores(_ q: UnsafePointer<Float>, ldq: Int, _ k: UnsafePointer<Float>, ldk: Int, rows: Int, keys: Int, d: Int,

@@ -16,10 +16,8 @@ public final class BERT: @unchecked Sendable {
     /// The precision of the products with weights.
     public let precision: Precision
 
-    /// The precision of attention's score and context products over more than
-    /// `AttentionHead.maxKeys` keys: bf16 where the weights' products are reduced (bf16 or int8)
-    /// and the CPU gains from it (`AttentionHead.bf16Gains`), else f32. Shorter sequences'
-    /// products run in f32, where converting their operands costs more than bf16 saves.
+    /// The precision of attention's score and context products over more than 64 keys (see
+    /// `AttentionHead.precision(forWeights:)`); over fewer they run in f32.
     public let attentionPrecision: Precision
 
     /// Loads the configuration and weights of a model directory (weights in any supported format)
@@ -36,7 +34,7 @@ public final class BERT: @unchecked Sendable {
     public init(config: BERTConfig, checkpoint: Checkpoint, precision: Precision = .f32) throws {
         self.config = config
         self.precision = precision
-        attentionPrecision = precision != .f32 && AttentionHead.bf16Gains ? .bf16 : .f32
+        attentionPrecision = AttentionHead.precision(forWeights: precision)
         weights = try BERTWeights(checkpoint, config: config, precision: precision)
     }
 

@@ -20,6 +20,11 @@ public final class GPT2: @unchecked Sendable {
     /// The precision of the products with weights.
     public let precision: Precision
 
+    /// The precision of a prompt's attention products over more than 64 keys (see
+    /// `AttentionHead.precision(forWeights:)`); over fewer, and for a decoded token (whose one
+    /// query would convert the whole cache for one row of products), they run in f32.
+    public let attentionPrecision: Precision
+
     /// Loads the configuration and weights of a model directory (weights in any supported format)
     /// or a GGUF file, packed for products in `precision`.
     public convenience init(path: String, precision: Precision = .f32) throws {
@@ -34,6 +39,7 @@ public final class GPT2: @unchecked Sendable {
     public init(config: GPT2Config, checkpoint: Checkpoint, precision: Precision = .f32) throws {
         self.config = config
         self.precision = precision
+        attentionPrecision = AttentionHead.precision(forWeights: precision)
         weights = try GPT2Weights(checkpoint, config: config, precision: precision)
     }
 
@@ -161,9 +167,15 @@ public final class GPT2: @unchecked Sendable {
         // (sequence, head) pairs are spread over the threads, with one score buffer per thread: a
         // buffer per pair (128 KB at 512 tokens, mmap'd by malloc) cost a mapping, page faults and
         // an unmapping each time.
+        let promptInBF16 = attentionPrecision == .bf16 && T > 1, blockRows = min(T, Self.queryBlock)
         Parallel.forEachPart(of: 0..<(S * H), threads: T > 1 ? threads : 1) { pairs in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: min(T, Self.queryBlock) * L)
-            defer { scores.deallocate() }
+            // Score rows padded to whole vectors for the bf16 kernels.
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * ((L + 15) / 16 * 16))
+            let bf16Scratch = UnsafeMutablePointer<UInt32>.allocate(capacity: promptInBF16 ? AttentionHead.bf16Scratch(rows: blockRows, keys: L, d: D) : 0)
+            defer {
+                scores.deallocate()
+                bf16Scratch.deallocate()
+            }
             for pair in pairs {
                 let s = pair / H, h = pair % H
                 let keys = cache.keyRow(layer: l, sequence: s, position: 0) + h * D
@@ -172,15 +184,24 @@ public final class GPT2: @unchecked Sendable {
                 // skips most of the products whose scores the causal mask would zero.
                 for first in stride(from: 0, to: lengths[s], by: Self.queryBlock) {
                     let rows = min(Self.queryBlock, lengths[s] - first), seen = P + first + rows
-                    let q = qkv.p + (s * T + first) * 3 * C + h * D
+                    let inBF16 = promptInBF16 && seen > AttentionHead.maxKeys, ld = inBF16 ? (seen + 15) / 16 * 16 : seen
+                    let q = qkv.p + (s * T + first) * 3 * C + h * D, out = context.p + (s * T + first) * C + h * D
                     // scores = q·kᵀ / √D: [rows, D]·[seen, D]ᵀ
-                    MatmulEngine.current.gemm(q, lda: 3 * C, keys, ldb: C, transposeB: true, into: scores, ldc: seen, m: rows, n: seen, k: D, alpha: scale)
+                    if inBF16 {
+                        AttentionHead.scoresInBF16(q, ldq: 3 * C, keys, ldk: C, rows: rows, keys: seen, d: D, scale: scale, into: scores, stride: ld,
+                                                   scratch: bf16Scratch)
+                    } else {
+                        MatmulEngine.current.gemm(q, lda: 3 * C, keys, ldb: C, transposeB: true, into: scores, ldc: ld, m: rows, n: seen, k: D, alpha: scale)
+                    }
                     // The causal mask: row i keeps its first P + i + 1 keys; later ones get weight 0.
-                    for i in 0..<rows { RowKernels.softmaxRows(scores + i * seen, rows: 1, n: P + first + i + 1, stride: seen) }
-                    recorder?.record(layer: l, sequence: s, head: h, firstQuery: first, rows: rows, keys: seen, scores: scores, stride: seen)
+                    for i in 0..<rows { RowKernels.softmaxRows(scores + i * ld, rows: 1, n: P + first + i + 1, stride: ld) }
+                    recorder?.record(layer: l, sequence: s, head: h, firstQuery: first, rows: rows, keys: seen, scores: scores, stride: ld)
                     // context = softmax · v: [rows, seen]·[seen, D]
-                    MatmulEngine.current.gemm(scores, lda: seen, values, ldb: C, transposeB: false, into: context.p + (s * T + first) * C + h * D, ldc: C,
-                              m: rows, n: D, k: seen)
+                    if inBF16 {
+                        AttentionHead.contextInBF16(scores, ldp: ld, values, ldv: C, rows: rows, keys: seen, d: D, into: out, ldo: C, scratch: bf16Scratch)
+                    } else {
+                        MatmulEngine.current.gemm(scores, lda: ld, values, ldb: C, transposeB: false, into: out, ldc: C, m: rows, n: D, k: seen)
+                    }
                 }
                 for t in lengths[s]..<T { (context.p + (s * T + t) * C + h * D).update(repeating: 0, count: D) }
             }
