@@ -62,7 +62,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "KernelsTests", dependencies: ["CkptSupport", "Kernels"]),
+        .testTarget(name: "KernelsTests", dependencies: ["CkptSupport", "Kernels", "TensorFormats"]),
         .testTarget(name: "TensorFormatsTests", dependencies: ["CkptSupport", "TensorFormats"]),
         .testTarget(name: "TokenizersTests", dependencies: ["CkptSupport", "Tokenizers", "TensorFormats"]),
         .testTarget(name: "TransformersTests", dependencies: ["CkptSupport", "Transformers", "Kernels", "TensorFormats"]),

@@ -11,27 +11,8 @@
 #pragma clang diagnostic ignored "-Wpsabi"
 typedef float f32x16 __attribute__((vector_size(64)));
 
-#define INLINE __attribute__((always_inline)) static inline
-// The loops over a tile's rows and vectors (constants where each tile is inlined) unrolled, so
-// that its accumulators stay in registers.
-#define UNROLLED _Pragma("clang loop unroll(full)")
-
 // Rows per tile: eight rows by two vectors keep sixteen sums in registers, each loaded vector feeding eight FMAs.
 enum { LANES = 16, ROW_TILE = 8 };
-
-// The last rows (fewer than ROW_TILE) as one tile of their own count, a constant in each case so
-// that its sums stay in registers: one row at a time, each row's chain of dependent multiply-adds
-// left the FMA units idle.
-#define LAST_TILE(count, run)    \
-    switch (count) {             \
-    case 1: run(1); break;       \
-    case 2: run(2); break;       \
-    case 3: run(3); break;       \
-    case 4: run(4); break;       \
-    case 5: run(5); break;       \
-    case 6: run(6); break;       \
-    case 7: run(7); break;       \
-    }
 
 INLINE f32x16 load16(const float *p) { f32x16 v; memcpy(&v, p, sizeof v); return v; }
 INLINE void store16(float *p, f32x16 v) { memcpy(p, &v, sizeof v); }

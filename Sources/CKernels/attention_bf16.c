@@ -13,8 +13,6 @@ enum { LANES = 16, ROW_TILE = 8 };
 typedef uint32_t u32x16 __attribute__((vector_size(64)));
 
 #define BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
-#define INLINE __attribute__((always_inline)) static inline
-#define UNROLLED _Pragma("clang loop unroll(full)")
 
 int ckpt_attention_bf16_runs(void) {
     __builtin_cpu_init();
@@ -87,15 +85,7 @@ BF16 static void product(const uint32_t *a, int64_t lda, const uint32_t *b, int6
     int64_t i = 0;
     for (; i + ROW_TILE <= rows; i += ROW_TILE) rows_product(a + i * lda, lda, b, ldb, depth, width, ROW_TILE, scale, out + i * ldo, ldo);
 #define LAST_ROWS(n) rows_product(a + i * lda, lda, b, ldb, depth, width, n, scale, out + i * ldo, ldo)
-    switch (rows - i) {
-    case 1: LAST_ROWS(1); break;
-    case 2: LAST_ROWS(2); break;
-    case 3: LAST_ROWS(3); break;
-    case 4: LAST_ROWS(4); break;
-    case 5: LAST_ROWS(5); break;
-    case 6: LAST_ROWS(6); break;
-    case 7: LAST_ROWS(7); break;
-    }
+    LAST_TILE(rows - i, LAST_ROWS);
 #undef LAST_ROWS
 }
 

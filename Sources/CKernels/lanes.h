@@ -3,6 +3,26 @@
 
 // What the kernels share: how they are compiled, and how they reduce their partial results.
 
+#define INLINE __attribute__((always_inline)) static inline
+
+// Loops over a tile's rows and vectors (constants where each tile is inlined) unrolled, so that
+// its accumulators stay in registers.
+#define UNROLLED _Pragma("clang loop unroll(full)")
+
+// The last rows of a product (fewer than its row tile of 8) as one tile of their own count, a
+// constant in each case so that its sums stay in registers: one row at a time, each row's chain of
+// dependent multiply-adds left the FMA units idle.
+#define LAST_TILE(count, run)    \
+    switch (count) {             \
+    case 1: run(1); break;       \
+    case 2: run(2); break;       \
+    case 3: run(3); break;       \
+    case 4: run(4); break;       \
+    case 5: run(5); break;       \
+    case 6: run(6); break;       \
+    case 7: run(7); break;       \
+    }
+
 // Compiled once per instruction set and chosen at load time (GCC/Clang function multiversioning),
 // so one binary runs everywhere and uses AVX-512 or AVX2 where the CPU has them. The loops are
 // plain arithmetic with no calls, so each clone vectorises them for its own vector width;

@@ -20,7 +20,6 @@ typedef float f32x16 __attribute__((vector_size(64)));
 typedef float f32x8 __attribute__((vector_size(32)));
 typedef double f64x8 __attribute__((vector_size(64)));
 
-#define INLINE __attribute__((always_inline)) static inline
 
 INLINE f32x16 load_f32x16(const float *p) { f32x16 v; memcpy(&v, p, sizeof v); return v; }
 INLINE void store_f32x16(float *p, f32x16 v) { memcpy(p, &v, sizeof v); }

@@ -6,8 +6,9 @@ import CKernels
 /// keys a library GEMM's set-up per call costs as much as the arithmetic: on an AMD Zen 5, 0.68
 /// against 1.12 µs for both products of a head at 24 keys (32 channels).
 package enum AttentionHead {
-    /// The most keys these kernels take; longer sequences go to the engine's GEMM, whose larger
-    /// register tiles gain as the keys grow (10.6 against 11.2 µs for a head at 128 keys).
+    /// The most keys the f32 kernels take; longer sequences go to the engine's GEMM, whose larger
+    /// register tiles gain as the keys grow (10.6 against 11.2 µs for a head at 128 keys), or to
+    /// the bf16 kernels where `precision(forWeights:)` is bf16.
     package static let maxKeys = 64
 
     /// Whether the bf16 kernels run on this CPU (it has VDPBF16PS).

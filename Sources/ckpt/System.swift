@@ -5,8 +5,8 @@ import Kernels
 import TensorFormats
 
 /// `ckpt system`: what ckpt runs on here — the CPU, its instruction-set extensions, the engine and
-/// kernel of each precision, the precision of attention, the threads — and with `--measure` the engines' product rates and the
-/// memory bandwidth, the peaks that the benchmarks divide by.
+/// kernel of each precision, the precision of attention, the threads — and with `--measure` the
+/// engines' product rates and the memory bandwidth, the peaks that the benchmarks divide by.
 struct System: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the CPU, the matrix-product engine and threads; --measure times the engines.",

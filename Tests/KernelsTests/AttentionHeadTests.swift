@@ -1,3 +1,4 @@
+import TensorFormats
 import XCTest
 @testable import Kernels
 
@@ -34,9 +35,7 @@ final class AttentionHeadTests: XCTestCase {
 
     /// The value a kernel multiplies: x itself in f32, else x rounded to the nearest bf16 (ties to even).
     private func operand(_ x: Float, inBF16: Bool) -> Double {
-        guard inBF16 else { return Double(x) }
-        let bits = x.bitPattern
-        return Double(Float(bitPattern: (bits &+ 0x7fff &+ ((bits >> 16) & 1)) & 0xffff_0000))
+        inBF16 ? Double(Float(bitPattern: UInt32(FloatBits.bfloat16(from: x)) << 16)) : Double(x)
     }
 
     private func checkSums(_ head: Head, inBF16: Bool, file: StaticString = #filePath, line: UInt = #line) {

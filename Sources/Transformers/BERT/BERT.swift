@@ -18,7 +18,7 @@ public final class BERT: @unchecked Sendable {
 
     /// The precision of attention's score and context products over more than 64 keys (see
     /// `AttentionHead.precision(forWeights:)`); over fewer they run in f32.
-    public let attentionPrecision: Precision
+    public var attentionPrecision: Precision { AttentionHead.precision(forWeights: precision) }
 
     /// Loads the configuration and weights of a model directory (weights in any supported format)
     /// or a GGUF file, packed for products in `precision`.
@@ -34,7 +34,6 @@ public final class BERT: @unchecked Sendable {
     public init(config: BERTConfig, checkpoint: Checkpoint, precision: Precision = .f32) throws {
         self.config = config
         self.precision = precision
-        attentionPrecision = AttentionHead.precision(forWeights: precision)
         weights = try BERTWeights(checkpoint, config: config, precision: precision)
     }
 

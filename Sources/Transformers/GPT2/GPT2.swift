@@ -23,7 +23,7 @@ public final class GPT2: @unchecked Sendable {
     /// The precision of a prompt's attention products over more than 64 keys (see
     /// `AttentionHead.precision(forWeights:)`); over fewer, and for a decoded token (whose one
     /// query would convert the whole cache for one row of products), they run in f32.
-    public let attentionPrecision: Precision
+    public var attentionPrecision: Precision { AttentionHead.precision(forWeights: precision) }
 
     /// Loads the configuration and weights of a model directory (weights in any supported format)
     /// or a GGUF file, packed for products in `precision`.
@@ -39,7 +39,6 @@ public final class GPT2: @unchecked Sendable {
     public init(config: GPT2Config, checkpoint: Checkpoint, precision: Precision = .f32) throws {
         self.config = config
         self.precision = precision
-        attentionPrecision = AttentionHead.precision(forWeights: precision)
         weights = try GPT2Weights(checkpoint, config: config, precision: precision)
     }
 
@@ -169,7 +168,7 @@ public final class GPT2: @unchecked Sendable {
         // an unmapping each time.
         let promptInBF16 = attentionPrecision == .bf16 && T > 1, blockRows = min(T, Self.queryBlock)
         Parallel.forEachPart(of: 0..<(S * H), threads: T > 1 ? threads : 1) { pairs in
-            // Score rows padded to whole vectors for the bf16 kernels.
+            // Room for score rows padded to whole vectors, as the bf16 kernels write them.
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * ((L + 15) / 16 * 16))
             let bf16Scratch = UnsafeMutablePointer<UInt32>.allocate(capacity: promptInBF16 ? AttentionHead.bf16Scratch(rows: blockRows, keys: L, d: D) : 0)
             defer {
@@ -184,6 +183,7 @@ public final class GPT2: @unchecked Sendable {
                 // skips most of the products whose scores the causal mask would zero.
                 for first in stride(from: 0, to: lengths[s], by: Self.queryBlock) {
                     let rows = min(Self.queryBlock, lengths[s] - first), seen = P + first + rows
+                    // The f32 route keeps unpadded rows: oneDNN's GEMM rounds differently for another leading dimension.
                     let inBF16 = promptInBF16 && seen > AttentionHead.maxKeys, ld = inBF16 ? (seen + 15) / 16 * 16 : seen
                     let q = qkv.p + (s * T + first) * 3 * C + h * D, out = context.p + (s * T + first) * C + h * D
                     // scores = q·kᵀ / √D: [rows, D]·[seen, D]ᵀ
