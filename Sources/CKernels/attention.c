@@ -23,9 +23,9 @@ INLINE f32x16 splat16(float x) { return (f32x16){x, x, x, x, x, x, x, x, x, x, x
 // `first`, summed in t order: both of attention's products (scale 1 for the context's).
 INLINE void tile_product(const float *a, int64_t lda, const float *b, int64_t ldb, int64_t depth, int tile, int vectors, int64_t first,
                          float scale, float *out, int64_t ldo) {
-    f32x16 acc[ROW_TILE][2] = {};
+    f32x16 acc[ROW_TILE][4] = {};
     for (int64_t t = 0; t < depth; t++) {
-        f32x16 columns[2];
+        f32x16 columns[4];
         UNROLLED for (int v = 0; v < vectors; v++) columns[v] = load16(b + t * ldb + first + v * LANES);
         UNROLLED for (int r = 0; r < tile; r++) {
             f32x16 x = splat16(a[r * lda + t]);
@@ -36,10 +36,13 @@ INLINE void tile_product(const float *a, int64_t lda, const float *b, int64_t ld
         UNROLLED for (int v = 0; v < vectors; v++) store16(out + r * ldo + first + v * LANES, acc[r][v] * scale);
 }
 
-// `tile` rows of out's `width` columns: 32 or 16 at a time, the last width mod 16 one by one.
+// `tile` rows of out's `width` columns: 32 or 16 at a time (one row: 64 first, four chains of
+// multiply-adds to hide their latency), the last width mod 16 one by one.
 INLINE void rows_product(const float *a, int64_t lda, const float *b, int64_t ldb, int64_t depth, int64_t width, int tile, float scale,
                          float *out, int64_t ldo) {
     int64_t first = 0;
+    if (tile == 1)
+        for (; first + 4 * LANES <= width; first += 4 * LANES) tile_product(a, lda, b, ldb, depth, 1, 4, first, scale, out, ldo);
     for (; first + 2 * LANES <= width; first += 2 * LANES) tile_product(a, lda, b, ldb, depth, tile, 2, first, scale, out, ldo);
     if (first + LANES <= width) {
         tile_product(a, lda, b, ldb, depth, tile, 1, first, scale, out, ldo);
@@ -104,3 +107,40 @@ INLINE void ckpt_attention_context_body(ckpt_isa isa, const float *p, int64_t ld
 ISA_VERSIONED(void, ckpt_attention_context,
               (const float *p, int64_t ldp, const float *v, int64_t ldv, int64_t rows, int64_t keys, int64_t d, float *out, int64_t ldo),
               p, ldp, v, ldv, rows, keys, d, out, ldo)
+
+TRANSPOSED_SUMS(transposed_sums_f32x16, f32x16, 16, F32X16_PAIR_SHUFFLES)
+
+// One query's scores: scores[j] = scale · q·k[j] for j < keys, each as sixteen partial sums (lane
+// l over channels l, l + 16, … in order, fused multiply-adds; channels past d count as zeros)
+// added pairwise (lane l + lane l + 8, then + 4, + 2, + 1). Each key is read once, in order, where
+// `ckpt_attention_scores` first transposes the keys: for a decoded token over a long cache, that
+// transposition cost more than the products.
+INLINE void ckpt_attention_query_scores_body(ckpt_isa isa, const float *q, const float *k, int64_t ldk, int64_t keys, int64_t d, float scale,
+                                             float *scores) {
+    (void)isa;
+    int64_t whole = d / LANES * LANES;
+    f32x16 q_tail = {};
+    for (int64_t c = whole; c < d; c++) q_tail[c - whole] = q[c];
+    for (int64_t first = 0; first < keys; first += LANES) {
+        int n = keys - first < LANES ? (int)(keys - first) : LANES;
+        f32x16 partial[LANES];
+        for (int j = 0; j < n; j++) {
+            const float *row = k + (first + j) * ldk;
+            f32x16 sum = {};
+            for (int64_t c = 0; c < whole; c += LANES) sum = fma16(load16(q + c), load16(row + c), sum);
+            if (whole < d) {
+                f32x16 k_tail = {};
+                for (int64_t c = whole; c < d; c++) k_tail[c - whole] = row[c];
+                sum = fma16(q_tail, k_tail, sum);
+            }
+            partial[j] = sum;
+        }
+        double sums[LANES];
+        transposed_sums_f32x16(partial, n, sums);
+        for (int j = 0; j < n; j++) scores[first + j] = (float)sums[j] * scale;
+    }
+}
+
+ISA_VERSIONED(void, ckpt_attention_query_scores,
+              (const float *q, const float *k, int64_t ldk, int64_t keys, int64_t d, float scale, float *scores),
+              q, k, ldk, keys, d, scale, scores)

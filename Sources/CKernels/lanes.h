@@ -104,4 +104,49 @@ __attribute__((always_inline)) static inline double tree_sum_d(double *v, int wi
         SWAP_BLOCKS(v, 1, LANES_1, LANES_1_HIGH)    \
     } while (0)
 
+// Sums of n vectors, one per vector, in order: the vectors are added pairwise while being
+// interleaved (the lanes of two vectors halved into one, then again), so LANES vectors reduce to one
+// vector of their LANES sums in log2(LANES) rounds of two shuffles and one add each — about three
+// operations per sum where reducing each vector on its own takes nine. Missing vectors of the last
+// group count as zeros; one or two vectors are reduced on their own.
+#define TRANSPOSED_SUMS(name, VEC, LANES, ...)                                                        \
+    INLINE VEC name##_pair(VEC a, VEC b, int width) {                                                  \
+        VEC low, high;                                                                                 \
+        switch (width) { __VA_ARGS__ }                                                                 \
+        return low + high;                                                                             \
+    }                                                                                                  \
+    INLINE void name(const VEC *v, int n, double *out) {                                               \
+        if (n <= 2) { /* too few to interleave: each vector halved onto itself */                      \
+            for (int i = 0; i < n; i++) {                                                              \
+                VEC s = v[i];                                                                          \
+                for (int width = LANES / 2; width >= 1; width /= 2) s = name##_pair(s, s, width);      \
+                out[i] = s[0];                                                                         \
+            }                                                                                          \
+            return;                                                                                    \
+        }                                                                                              \
+        for (int group = 0; group < n; group += LANES) {                                               \
+            VEC level[LANES];                                                                          \
+            for (int i = 0; i < LANES; i++) level[i] = group + i < n ? v[group + i] : (VEC){};          \
+            int count = LANES;                                                                         \
+            for (int width = LANES / 2; width >= 1; width /= 2, count /= 2)                            \
+                for (int i = 0; i < count / 2; i++) level[i] = name##_pair(level[2 * i], level[2 * i + 1], width); \
+            for (int i = 0; i < LANES && group + i < n; i++) out[group + i] = level[0][i];             \
+        }                                                                                              \
+    }
+
+// The pair step at each width: lanes taken `width` at a time, alternately from a and b; `low` gets
+// each pair of runs' first halves, `high` their second.
+#define SHUFFLE_CASE(width, ...) case width: __VA_ARGS__; break;
+
+// The pair steps of `TRANSPOSED_SUMS` for 16 lanes.
+#define F32X16_PAIR_SHUFFLES \
+    SHUFFLE_CASE(8, low = __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23); \
+                    high = __builtin_shufflevector(a, b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31)) \
+    SHUFFLE_CASE(4, low = __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27); \
+                    high = __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31)) \
+    SHUFFLE_CASE(2, low = __builtin_shufflevector(a, b, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29); \
+                    high = __builtin_shufflevector(a, b, 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31)) \
+    SHUFFLE_CASE(1, low = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30); \
+                    high = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31))
+
 #endif

@@ -33,6 +33,14 @@ package enum AttentionHead {
         ckpt_attention_scores(q, Int64(ldq), k, Int64(ldk), Int64(rows), Int64(keys), Int64(d), scale, scores, Int64(stride), transposedKeys)
     }
 
+    /// scores[j] = scale · q·k[j] for one query over `keys` keys of `d` channels (rows `ldk` apart),
+    /// each read once: a decoded token's scores over its cache. Each sum is sixteen partial sums
+    /// added pairwise (see `ckpt_attention_query_scores`).
+    package static func queryScores(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, ldk: Int, keys: Int, d: Int, scale: Float,
+                                    into scores: UnsafeMutablePointer<Float>) {
+        ckpt_attention_query_scores(q, k, Int64(ldk), Int64(keys), Int64(d), scale, scores)
+    }
+
     /// out[i] = Σ_j p[i][j] · v[j] for `rows` queries over `keys` value rows of `d` channels.
     package static func context(_ p: UnsafePointer<Float>, ldp: Int, _ v: UnsafePointer<Float>, ldv: Int, rows: Int, keys: Int, d: Int,
                                 into out: UnsafeMutablePointer<Float>, ldo: Int) {

@@ -8,7 +8,8 @@ import Transformers
 /// so that the machine's drift falls on every precision alike (on some VMs the memory bandwidth
 /// that bounds decoding moves by half from one second to the next); for tools/bench/precision.py.
 /// A precision's rate is as `bench-generate`'s decode: new tokens over the time of the prompt's
-/// prefill and every step. Prints one JSON object.
+/// prefill and every step; `step_tokens_per_second` leaves the prefill out (the rate of a long
+/// context's steps). Prints one JSON object.
 struct BenchDecodePrecisions: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-decode-precisions", abstract: "Time GPT-2 decoding in several precisions, interleaved.", shouldDisplay: false)
@@ -31,6 +32,7 @@ struct BenchDecodePrecisions: ParsableCommand {
             }
             let greedy = try SamplingSettings()
             var seconds = [Double](repeating: 0, count: generators.count), tokens = [Int](repeating: 0, count: generators.count)
+            var stepSeconds = seconds
             var ids: [[Int32]] = []
             for _ in 0..<rounds {
                 var decodings = generators.indices.map { i in
@@ -41,7 +43,9 @@ struct BenchDecodePrecisions: ParsableCommand {
                 while running {
                     running = false
                     for i in decodings.indices {
+                        let start = seconds[i]
                         guard let id = timed(&seconds[i], { decodings[i].next() }) else { continue }
+                        stepSeconds[i] += seconds[i] - start
                         ids[i].append(id)
                         tokens[i] += 1
                         running = true
@@ -49,9 +53,11 @@ struct BenchDecodePrecisions: ParsableCommand {
                 }
             }
             let rates = precisions.indices.map { "\"\(precisions[$0].rawValue)\": \(Double(tokens[$0]) / seconds[$0])" }
+            let stepRates = precisions.indices.map { "\"\(precisions[$0].rawValue)\": \(Double(tokens[$0]) / stepSeconds[$0])" }
             let lists = precisions.indices.map { "\"\(precisions[$0].rawValue)\": [\(ids[$0].map { "\($0)" }.joined(separator: ","))]" }
             print("""
-                {"decode_tokens_per_second": {\(rates.joined(separator: ", "))}, "rounds": \(rounds), \
+                {"decode_tokens_per_second": {\(rates.joined(separator: ", "))}, \
+                "step_tokens_per_second": {\(stepRates.joined(separator: ", "))}, "rounds": \(rounds), \
                 "ids": {\(lists.joined(separator: ", "))}}
                 """)
         }

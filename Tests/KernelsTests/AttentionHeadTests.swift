@@ -10,7 +10,7 @@ final class AttentionHeadTests: XCTestCase {
     /// (queries, keys, channels): tiles of eight rows and a remainder, keys in whole and partial
     /// vectors, channels in pairs of vectors, one vector and a remainder.
     static let shapes = [(rows: 24, keys: 24, d: 32), (rows: 13, keys: 7, d: 32), (rows: 40, keys: 64, d: 64), (rows: 9, keys: 33, d: 24),
-                         (rows: 3, keys: 1, d: 8), (rows: 17, keys: 50, d: 40)]
+                         (rows: 3, keys: 1, d: 8), (rows: 17, keys: 50, d: 40), (rows: 6, keys: 40, d: 80)]
 
     /// The bf16 kernels take any number of keys: also more than 64, odd channel counts and partial pairs.
     static let bf16Shapes = shapes + [(rows: 21, keys: 130, d: 32), (rows: 70, keys: 97, d: 64), (rows: 5, keys: 19, d: 7)]
@@ -31,6 +31,29 @@ final class AttentionHeadTests: XCTestCase {
     func testABF16QuerysResultsDoNotDependOnTheOtherQueries() throws {
         try XCTSkipUnless(AttentionHead.bf16Runs, "this CPU has no VDPBF16PS (AVX512-BF16)")
         for (rows, keys, d) in Self.bf16Shapes { checkQueriesAlone(Head(rows: rows, keys: keys, d: d), inBF16: true) }
+    }
+
+    /// A decoded token's scores: each the sixteen partial sums the kernel defines, added pairwise,
+    /// to the bit — for any number of keys (whole groups of 16, partial ones, one or two alone) and
+    /// channels (whole vectors and a remainder) — and nothing written past the keys.
+    func testAQuerysScoresAreSixteenPartialSumsAddedPairwise() {
+        for (keys, d) in [(1, 64), (2, 64), (3, 24), (16, 64), (17, 80), (40, 7), (300, 64), (1000, 64)] {
+            let ldk = d + 3, scale = 1 / Float(d).squareRoot()
+            let q = (0..<d).map { Float(sin(Double($0) * 0.71) * 1.3) }
+            let k = (0..<(keys * ldk)).map { Float(cos(Double($0) * 0.37) * 1.5) }
+            var scores = [Float](repeating: .nan, count: keys + 16)
+            scores.withUnsafeMutableBufferPointer { AttentionHead.queryScores(q, k, ldk: ldk, keys: keys, d: d, scale: scale, into: $0.baseAddress!) }
+            for j in 0..<keys {
+                var partial = [Float](repeating: 0, count: 16)
+                for c in stride(from: 0, to: (d + 15) / 16 * 16, by: 1) {
+                    let (x, y) = c < d ? (q[c], k[j * ldk + c]) : (0, 0)
+                    partial[c % 16] = partial[c % 16].addingProduct(x, y)
+                }
+                for width in [8, 4, 2, 1] { for l in 0..<width { partial[l] += partial[l + width] } }
+                XCTAssertEqual(scores[j].bitPattern, (partial[0] * scale).bitPattern, "[\(keys) keys, d \(d)] key \(j)")
+            }
+            XCTAssertTrue(scores[keys...].allSatisfy(\.isNaN), "[\(keys) keys, d \(d)] written past the keys")
+        }
     }
 
     /// The value a kernel multiplies: x itself in f32, else x rounded to the nearest bf16 (ties to even).

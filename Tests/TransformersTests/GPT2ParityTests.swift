@@ -75,15 +75,18 @@ final class GPT2ParityTests: XCTestCase {
 
     func testDecodingWithTheCacheMatchesThePrefill() throws {
         // Prefill 5 tokens, then feed the rest one at a time (two threads): every step's logits
-        // against transformers' full-sequence logits, and all positions of one prefill too.
+        // against transformers' full-sequence logits, and the same bits on one thread (a long
+        // cache's heads are spread over the threads); all positions of one prefill too.
         let golden = try GoldenLogits("tied_")
         let model = try GPT2(path: Self.root + "/lmhead")
         let V = model.config.vocabularySize, n = golden.ids.count
-        let cache = KVCache(for: model.config)
+        let cache = KVCache(for: model.config), oneThread = KVCache(for: model.config)
         var worst = golden.difference(model.logits(Array(golden.ids[0..<5]), cache: cache, threads: 2)[0..<V], position: 4)
+        _ = model.logits(Array(golden.ids[0..<5]), cache: oneThread, threads: 1)
         for t in 5..<n {
             let logits = model.logits([golden.ids[t]], cache: cache, threads: 2)
             worst = max(worst, golden.difference(logits[0..<V], position: t))
+            XCTAssertEqual(model.logits([golden.ids[t]], cache: oneThread, threads: 1), logits, "step \(t): 1 and 2 threads differ")
         }
         XCTAssertEqual(cache.remaining, 0)
         let all = model.logits(golden.ids, cache: KVCache(for: model.config), allPositions: true, threads: 2)

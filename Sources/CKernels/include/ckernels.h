@@ -49,6 +49,12 @@ void ckpt_softmax_rows(float *x, int64_t rows, int64_t n, int64_t stride);
 void ckpt_attention_scores(const float *q, int64_t ldq, const float *k, int64_t ldk, int64_t rows, int64_t keys, int64_t d, float scale,
                            float *scores, int64_t stride, float *kt);
 
+/// One query's scores over `keys` keys (rows ldk apart): scores[j] = scale · Σ_c q[c]·k[j][c], each
+/// sum as sixteen partial sums (lane l over channels c ≡ l mod 16 in order, fused multiply-adds)
+/// added pairwise (lane l + lane l + 8, then + 4, + 2, + 1), so the same bits for any key count,
+/// split or vector width. For a decoded token: each cached key is read once.
+void ckpt_attention_query_scores(const float *q, const float *k, int64_t ldk, int64_t keys, int64_t d, float scale, float *scores);
+
 /// One attention head's context: out[i][c] = Σ_j p[i][j]·v[j][c] for i < rows, c < d, summed in
 /// key order with fused multiply-adds (the same bits whatever the rows beside it and the CPU's
 /// vector width). Rows of p, v and out are ldp, ldv and ldo apart.

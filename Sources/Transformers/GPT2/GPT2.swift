@@ -16,6 +16,9 @@ public final class GPT2: @unchecked Sendable {
     private let workspaces = WorkspacePool()
     /// Query rows of a prompt whose causal attention runs as one pair of products.
     private static let queryBlock = 64
+    /// Cached keys from which a decoded token's heads are spread over the threads; over a shorter
+    /// cache, attention is a small share of a step.
+    private static let threadedDecodeKeys = 128
 
     /// The precision of the products with weights.
     public let precision: Precision
@@ -147,29 +150,24 @@ public final class GPT2: @unchecked Sendable {
     }
 
     /// Causal multi-head self-attention of the new tokens over the cached ones and themselves.
-    /// qkv: [S, T, 3C] (head h of q at channels h·D ..< (h+1)·D, k at C + …, v at 2C + …); the new
-    /// keys and values are first written to the cache; scores per (s, h): [T, L], row i seeing
+    /// qkv: [S, T, 3C] (head h of q at channels h·D ..< (h+1)·D, k at C + …, v at 2C + …); each
+    /// head first writes its new keys and values to the cache; scores per (s, h): [T, L], row i seeing
     /// keys 0 ... P + i; context: [S, T, C]. Only each sequence's first `lengths[s]` queries run,
     /// in products of its own shape; the context of its padding rows is zero.
     private func attention(_ qkv: FloatBuffer, layer l: Int, S: Int, T: Int, lengths: [Int], cache: KVCache, threads: Int,
                            into context: FloatBuffer, recorder: AttentionRecorder?) {
         let C = config.hiddenSize, H = config.heads, D = config.headSize, P = cache.count, L = P + T
         precondition(recorder == nil || P == 0, "GPT2.attention: attention is recorded from an empty cache only")
-        for s in 0..<S {
-            for t in 0..<T {
-                let row = qkv.p + (s * T + t) * 3 * C
-                cache.keyRow(layer: l, sequence: s, position: P + t).update(from: row + C, count: C)
-                cache.valueRow(layer: l, sequence: s, position: P + t).update(from: row + 2 * C, count: C)
-            }
-        }
         let scale = 1 / Float(D).squareRoot()
         // (sequence, head) pairs are spread over the threads, with one score buffer per thread: a
         // buffer per pair (128 KB at 512 tokens, mmap'd by malloc) cost a mapping, page faults and
         // an unmapping each time.
         let promptInBF16 = attentionPrecision == .bf16 && T > 1, blockRows = min(T, Self.queryBlock)
-        Parallel.forEachPart(of: 0..<(S * H), threads: T > 1 ? threads : 1) { pairs in
+        // A decoded token's one query runs ckpt's own kernels, which read each cached key once.
+        let decoding = T == 1, padded = (L + 15) / 16 * 16
+        Parallel.forEachPart(of: 0..<(S * H), threads: T > 1 || L >= Self.threadedDecodeKeys ? threads : 1) { pairs in
             // Room for score rows padded to whole vectors, as the bf16 kernels write them.
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * ((L + 15) / 16 * 16))
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * padded)
             let bf16Scratch = UnsafeMutablePointer<UInt32>.allocate(capacity: promptInBF16 ? AttentionHead.bf16Scratch(rows: blockRows, keys: L, d: D) : 0)
             defer {
                 scores.deallocate()
@@ -177,30 +175,34 @@ public final class GPT2: @unchecked Sendable {
             }
             for pair in pairs {
                 let s = pair / H, h = pair % H
-                let keys = cache.keyRow(layer: l, sequence: s, position: 0) + h * D
-                let values = cache.valueRow(layer: l, sequence: s, position: 0) + h * D
+                cache.append(layer: l, sequence: s, head: h, position: P, tokens: T, from: qkv.p + s * T * 3 * C + C, ld: 3 * C)
+                let keys = cache.headKeys(layer: l, sequence: s, head: h), values = cache.headValues(layer: l, sequence: s, head: h)
                 // Query rows in blocks, each against the keys up to its last row only: a long prompt
                 // skips most of the products whose scores the causal mask would zero.
                 for first in stride(from: 0, to: lengths[s], by: Self.queryBlock) {
                     let rows = min(Self.queryBlock, lengths[s] - first), seen = P + first + rows
                     // The f32 route keeps unpadded rows: oneDNN's GEMM rounds differently for another leading dimension.
-                    let inBF16 = promptInBF16 && seen > AttentionHead.maxKeys, ld = inBF16 ? (seen + 15) / 16 * 16 : seen
+                    let inBF16 = promptInBF16 && seen > AttentionHead.maxKeys, ld = inBF16 || decoding ? (seen + 15) / 16 * 16 : seen
                     let q = qkv.p + (s * T + first) * 3 * C + h * D, out = context.p + (s * T + first) * C + h * D
                     // scores = q·kᵀ / √D: [rows, D]·[seen, D]ᵀ
                     if inBF16 {
-                        AttentionHead.scoresInBF16(q, ldq: 3 * C, keys, ldk: C, rows: rows, keys: seen, d: D, scale: scale, into: scores, stride: ld,
+                        AttentionHead.scoresInBF16(q, ldq: 3 * C, keys, ldk: D, rows: rows, keys: seen, d: D, scale: scale, into: scores, stride: ld,
                                                    scratch: bf16Scratch)
+                    } else if decoding {
+                        AttentionHead.queryScores(q, keys, ldk: D, keys: seen, d: D, scale: scale, into: scores)
                     } else {
-                        MatmulEngine.current.gemm(q, lda: 3 * C, keys, ldb: C, transposeB: true, into: scores, ldc: ld, m: rows, n: seen, k: D, alpha: scale)
+                        MatmulEngine.current.gemm(q, lda: 3 * C, keys, ldb: D, transposeB: true, into: scores, ldc: ld, m: rows, n: seen, k: D, alpha: scale)
                     }
                     // The causal mask: row i keeps its first P + i + 1 keys; later ones get weight 0.
                     for i in 0..<rows { RowKernels.softmaxRows(scores + i * ld, rows: 1, n: P + first + i + 1, stride: ld) }
                     recorder?.record(layer: l, sequence: s, head: h, firstQuery: first, rows: rows, keys: seen, scores: scores, stride: ld)
                     // context = softmax · v: [rows, seen]·[seen, D]
                     if inBF16 {
-                        AttentionHead.contextInBF16(scores, ldp: ld, values, ldv: C, rows: rows, keys: seen, d: D, into: out, ldo: C, scratch: bf16Scratch)
+                        AttentionHead.contextInBF16(scores, ldp: ld, values, ldv: D, rows: rows, keys: seen, d: D, into: out, ldo: C, scratch: bf16Scratch)
+                    } else if decoding {
+                        AttentionHead.context(scores, ldp: ld, values, ldv: D, rows: 1, keys: seen, d: D, into: out, ldo: C)
                     } else {
-                        MatmulEngine.current.gemm(scores, lda: ld, values, ldb: C, transposeB: false, into: out, ldc: C, m: rows, n: D, k: seen)
+                        MatmulEngine.current.gemm(scores, lda: ld, values, ldb: D, transposeB: false, into: out, ldc: C, m: rows, n: D, k: seen)
                     }
                 }
                 for t in lengths[s]..<T { (context.p + (s * T + t) * C + h * D).update(repeating: 0, count: D) }

@@ -86,7 +86,7 @@ public struct Decoding: IteratorProtocol {
     init(model: GPT2, prompt: [Int32], maxNewTokens: Int, sampling: SamplingSettings, threads: Int) {
         precondition(!prompt.isEmpty && prompt.count < model.config.maxPositions, "generate: the prompt must leave room for a token")
         (self.model, self.maxNewTokens, self.threads) = (model, maxNewTokens, threads)
-        cache = KVCache(for: model.config)
+        cache = KVCache(for: model.config, capacity: prompt.count + maxNewTokens)
         sampler = Sampler(sampling)
         if maxNewTokens > 0 { logits = model.logits(prompt, cache: cache, threads: threads) } else { stop = .maxNewTokens }
     }
