@@ -10,6 +10,8 @@
 
 #pragma clang diagnostic ignored "-Wpsabi"
 typedef float f32x16 __attribute__((vector_size(64)));
+typedef uint16_t u16x16 __attribute__((vector_size(32)));
+typedef uint32_t u32x16 __attribute__((vector_size(64)));
 
 // Rows per tile: eight rows by two vectors keep sixteen sums in registers, each loaded vector feeding eight FMAs.
 enum { LANES = 16, ROW_TILE = 8 };
@@ -110,14 +112,32 @@ ISA_VERSIONED(void, ckpt_attention_context,
 
 TRANSPOSED_SUMS(transposed_sums_f32x16, f32x16, 16, F32X16_PAIR_SHUFFLES)
 
+// A row's next 16 values: f32 as they are, or bf16 bits widened (exactly) to f32.
+INLINE f32x16 load_row16(const float *f32, const uint16_t *bf16, int64_t at) {
+    if (!bf16) return load16(f32 + at);
+    u16x16 bits;
+    memcpy(&bits, bf16 + at, sizeof bits);
+    u32x16 wide = __builtin_convertvector(bits, u32x16) << 16;
+    f32x16 v;
+    memcpy(&v, &wide, sizeof v);
+    return v;
+}
+
+INLINE float load_row1(const float *f32, const uint16_t *bf16, int64_t at) {
+    if (!bf16) return f32[at];
+    uint32_t wide = (uint32_t)bf16[at] << 16;
+    float v;
+    memcpy(&v, &wide, sizeof v);
+    return v;
+}
+
 // One query's scores: scores[j] = scale · q·k[j] for j < keys, each as sixteen partial sums (lane
 // l over channels l, l + 16, … in order, fused multiply-adds; channels past d count as zeros)
 // added pairwise (lane l + lane l + 8, then + 4, + 2, + 1). Each key is read once, in order, where
 // `ckpt_attention_scores` first transposes the keys: for a decoded token over a long cache, that
-// transposition cost more than the products.
-INLINE void ckpt_attention_query_scores_body(ckpt_isa isa, const float *q, const float *k, int64_t ldk, int64_t keys, int64_t d, float scale,
-                                             float *scores) {
-    (void)isa;
+// transposition cost more than the products. Keys are f32 (`kf`) or bf16 bits (`kb`).
+INLINE void query_scores(const float *q, const float *kf, const uint16_t *kb, int64_t ldk, int64_t keys, int64_t d, float scale,
+                         float *scores) {
     int64_t whole = d / LANES * LANES;
     f32x16 q_tail = {};
     for (int64_t c = whole; c < d; c++) q_tail[c - whole] = q[c];
@@ -125,12 +145,12 @@ INLINE void ckpt_attention_query_scores_body(ckpt_isa isa, const float *q, const
         int n = keys - first < LANES ? (int)(keys - first) : LANES;
         f32x16 partial[LANES];
         for (int j = 0; j < n; j++) {
-            const float *row = k + (first + j) * ldk;
+            int64_t row = (first + j) * ldk;
             f32x16 sum = {};
-            for (int64_t c = 0; c < whole; c += LANES) sum = fma16(load16(q + c), load16(row + c), sum);
+            for (int64_t c = 0; c < whole; c += LANES) sum = fma16(load16(q + c), load_row16(kf, kb, row + c), sum);
             if (whole < d) {
                 f32x16 k_tail = {};
-                for (int64_t c = whole; c < d; c++) k_tail[c - whole] = row[c];
+                for (int64_t c = whole; c < d; c++) k_tail[c - whole] = load_row1(kf, kb, row + c);
                 sum = fma16(q_tail, k_tail, sum);
             }
             partial[j] = sum;
@@ -141,6 +161,53 @@ INLINE void ckpt_attention_query_scores_body(ckpt_isa isa, const float *q, const
     }
 }
 
+INLINE void ckpt_attention_query_scores_body(ckpt_isa isa, const float *q, const float *k, int64_t ldk, int64_t keys, int64_t d, float scale,
+                                             float *scores) {
+    (void)isa;
+    query_scores(q, k, NULL, ldk, keys, d, scale, scores);
+}
+
 ISA_VERSIONED(void, ckpt_attention_query_scores,
               (const float *q, const float *k, int64_t ldk, int64_t keys, int64_t d, float scale, float *scores),
               q, k, ldk, keys, d, scale, scores)
+
+INLINE void ckpt_attention_query_scores_bf16_keys_body(ckpt_isa isa, const float *q, const uint16_t *k, int64_t ldk, int64_t keys, int64_t d,
+                                                       float scale, float *scores) {
+    (void)isa;
+    query_scores(q, NULL, k, ldk, keys, d, scale, scores);
+}
+
+ISA_VERSIONED(void, ckpt_attention_query_scores_bf16_keys,
+              (const float *q, const uint16_t *k, int64_t ldk, int64_t keys, int64_t d, float scale, float *scores),
+              q, k, ldk, keys, d, scale, scores)
+
+// One query's context over bf16 values: out[c] = Σ_j p[j]·v[j][c], summed in key order with fused
+// multiply-adds as `ckpt_attention_context` sums (so the same bits as it gives on the widened
+// values), 64 channels at a time in four chains, then 16, then one.
+INLINE void ckpt_attention_query_context_bf16_values_body(ckpt_isa isa, const float *p, const uint16_t *v, int64_t ldv, int64_t keys,
+                                                         int64_t d, float *out) {
+    (void)isa;
+    int64_t first = 0;
+    for (; first + 4 * LANES <= d; first += 4 * LANES) {
+        f32x16 acc[4] = {};
+        for (int64_t j = 0; j < keys; j++) {
+            f32x16 x = splat16(p[j]);
+            UNROLLED for (int u = 0; u < 4; u++) acc[u] = fma16(x, load_row16(NULL, v, j * ldv + first + u * LANES), acc[u]);
+        }
+        UNROLLED for (int u = 0; u < 4; u++) store16(out + first + u * LANES, acc[u]);
+    }
+    for (; first + LANES <= d; first += LANES) {
+        f32x16 acc = {};
+        for (int64_t j = 0; j < keys; j++) acc = fma16(splat16(p[j]), load_row16(NULL, v, j * ldv + first), acc);
+        store16(out + first, acc);
+    }
+    for (; first < d; first++) {
+        float sum = 0;
+        for (int64_t j = 0; j < keys; j++) sum = __builtin_fmaf(p[j], load_row1(NULL, v, j * ldv + first), sum);
+        out[first] = sum;
+    }
+}
+
+ISA_VERSIONED(void, ckpt_attention_query_context_bf16_values,
+              (const float *p, const uint16_t *v, int64_t ldv, int64_t keys, int64_t d, float *out),
+              p, v, ldv, keys, d, out)

@@ -41,6 +41,20 @@ package enum AttentionHead {
         ckpt_attention_query_scores(q, k, Int64(ldk), Int64(keys), Int64(d), scale, scores)
     }
 
+    /// `queryScores` over keys held as bf16 bits (a bf16 key-value cache): the same bits as over
+    /// the keys widened to f32.
+    package static func queryScores(_ q: UnsafePointer<Float>, bf16Keys k: UnsafePointer<UInt16>, ldk: Int, keys: Int, d: Int, scale: Float,
+                                    into scores: UnsafeMutablePointer<Float>) {
+        ckpt_attention_query_scores_bf16_keys(q, k, Int64(ldk), Int64(keys), Int64(d), scale, scores)
+    }
+
+    /// One query's `context` over values held as bf16 bits: the same bits as `context` over the
+    /// values widened to f32.
+    package static func queryContext(_ p: UnsafePointer<Float>, bf16Values v: UnsafePointer<UInt16>, ldv: Int, keys: Int, d: Int,
+                                     into out: UnsafeMutablePointer<Float>) {
+        ckpt_attention_query_context_bf16_values(p, v, Int64(ldv), Int64(keys), Int64(d), out)
+    }
+
     /// out[i] = Σ_j p[i][j] · v[j] for `rows` queries over `keys` value rows of `d` channels.
     package static func context(_ p: UnsafePointer<Float>, ldp: Int, _ v: UnsafePointer<Float>, ldv: Int, rows: Int, keys: Int, d: Int,
                                 into out: UnsafeMutablePointer<Float>, ldo: Int) {

@@ -33,7 +33,7 @@ struct BenchGenerate: ParsableCommand {
             }
             let config = generator.model.config
             let prefill = bestTime(repeats: repeats) {
-                generator.model.logits(Array(ids.prefix(prefillTokens)), cache: KVCache(for: config, capacity: prefillTokens), threads: threads)
+                generator.model.logits(Array(ids.prefix(prefillTokens)), cache: generator.model.makeCache(capacity: prefillTokens), threads: threads)
             }
             let bandwidth = MemoryBandwidth.measure(threads: threads)
             print("""

@@ -56,6 +56,31 @@ final class AttentionHeadTests: XCTestCase {
         }
     }
 
+    /// A decoded token over a bf16 cache: the kernels that read bf16 bits give the bits of the f32
+    /// kernels over the same values widened, scores and a one-row context alike.
+    func testAQuerysKernelsOverBF16BitsEqualThoseOverTheWidenedValues() {
+        for (keys, d) in [(1, 64), (3, 8), (17, 80), (40, 7), (300, 64), (129, 24)] {
+            let ldk = d + 3, scale = 1 / Float(d).squareRoot()
+            let q = (0..<d).map { Float(sin(Double($0) * 0.71) * 1.3) }
+            let bits = (0..<(keys * ldk)).map { FloatBits.bfloat16(from: Float(cos(Double($0) * 0.37) * 1.5)) }
+            let widened = bits.map { Float(bitPattern: UInt32($0) << 16) }
+            let p = (0..<keys).map { Float(1 + cos(Double($0) * 0.11)) / Float(2 * keys) }
+            var fromBits = [Float](repeating: .nan, count: keys + 16), fromWidened = fromBits
+            fromBits.withUnsafeMutableBufferPointer { AttentionHead.queryScores(q, bf16Keys: bits, ldk: ldk, keys: keys, d: d, scale: scale, into: $0.baseAddress!) }
+            fromWidened.withUnsafeMutableBufferPointer { AttentionHead.queryScores(q, widened, ldk: ldk, keys: keys, d: d, scale: scale, into: $0.baseAddress!) }
+            XCTAssertEqual(fromBits.map(\.bitPattern), fromWidened.map(\.bitPattern), "scores [\(keys) keys, d \(d)]")
+            var contextFromBits = [Float](repeating: .nan, count: d + 2), contextFromWidened = contextFromBits
+            contextFromBits.withUnsafeMutableBufferPointer {
+                AttentionHead.queryContext(p, bf16Values: bits, ldv: ldk, keys: keys, d: d, into: $0.baseAddress!)
+            }
+            contextFromWidened.withUnsafeMutableBufferPointer {
+                AttentionHead.context(p, ldp: keys, widened, ldv: ldk, rows: 1, keys: keys, d: d, into: $0.baseAddress!, ldo: d)
+            }
+            XCTAssertEqual(contextFromBits.map(\.bitPattern), contextFromWidened.map(\.bitPattern), "context [\(keys) keys, d \(d)]")
+            XCTAssertTrue(contextFromBits[d...].allSatisfy(\.isNaN), "context [\(keys) keys, d \(d)] written past d")
+        }
+    }
+
     /// The value a kernel multiplies: x itself in f32, else x rounded to the nearest bf16 (ties to even).
     private func operand(_ x: Float, inBF16: Bool) -> Double {
         inBF16 ? Double(Float(bitPattern: UInt32(FloatBits.bfloat16(from: x)) << 16)) : Double(x)

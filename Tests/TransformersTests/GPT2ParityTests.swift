@@ -100,18 +100,29 @@ final class GPT2ParityTests: XCTestCase {
     }
 
     /// bf16 and int8 logits of every position of a 128-token prefill (attention over more than 64
-    /// keys, in bf16 where the CPU gains from it) within a bound of transformers' f32 logits, which
-    /// span about ±4.2 here. Measured on an AMD Zen 4: bf16 0.041, int8 0.069, as with attention
-    /// in f32 (0.041, 0.069): the weights' rounding, not attention's, sets them.
+    /// keys, in bf16 where the CPU gains from it), and of every step of decoding the same tokens
+    /// one at a time after 5, within a bound of transformers' f32 logits, which span about ±4.2
+    /// here; both against the model's own bf16 KV cache. Measured on an AMD Zen 4: bf16 0.040,
+    /// int8 0.098; with an f32 cache 0.041 and 0.069. (This model's heads have 8 channels; on the
+    /// 124M shape the bf16 cache moved neither perplexity nor greedy agreement: BENCHMARKS.md.)
+    /// Decoding gives the same bits on one thread and two.
     func testReducedPrecisionLogitsStayNearTransformers() throws {
         let golden = try GoldenLogits("tied_")
-        for (precision, bound) in [(Precision.bf16, Float(0.06)), (.int8, 0.1)] {
+        for (precision, bound) in [(Precision.bf16, Float(0.06)), (.int8, 0.15)] {
             let model = try GPT2(path: Self.root + "/lmhead", precision: precision)
+            XCTAssertEqual(model.cacheElements, .bf16)
             let V = model.config.vocabularySize, n = golden.ids.count
             XCTAssertGreaterThan(n, AttentionHead.maxKeys)
-            let all = model.logits(golden.ids, cache: KVCache(for: model.config), allPositions: true, threads: 2)
-            let worst = (0..<n).map { golden.difference(all[($0 * V)..<(($0 + 1) * V)], position: $0) }.max()!
-            print("GPT-2 \(precision), attention in \(model.attentionPrecision): logits within \(worst) of transformers f32")
+            let all = model.logits(golden.ids, cache: model.makeCache(), allPositions: true, threads: 2)
+            var worst = (0..<n).map { golden.difference(all[($0 * V)..<(($0 + 1) * V)], position: $0) }.max()!
+            let cache = model.makeCache(), oneThread = model.makeCache()
+            for c in [cache, oneThread] { _ = model.logits(Array(golden.ids[0..<5]), cache: c, threads: 2) }
+            for t in 5..<n {
+                let logits = model.logits([golden.ids[t]], cache: cache, threads: 2)
+                worst = max(worst, golden.difference(logits[0..<V], position: t))
+                XCTAssertEqual(model.logits([golden.ids[t]], cache: oneThread, threads: 1), logits, "\(precision) step \(t): 1 and 2 threads differ")
+            }
+            print("GPT-2 \(precision), attention in \(model.attentionPrecision), cache in \(model.cacheElements): logits within \(worst) of transformers f32")
             XCTAssertLessThan(worst, bound, "\(precision): logits differ by up to \(worst)")
         }
     }

@@ -55,6 +55,14 @@ void ckpt_attention_scores(const float *q, int64_t ldq, const float *k, int64_t 
 /// split or vector width. For a decoded token: each cached key is read once.
 void ckpt_attention_query_scores(const float *q, const float *k, int64_t ldk, int64_t keys, int64_t d, float scale, float *scores);
 
+/// `ckpt_attention_query_scores` over keys held as bf16 bits (a bf16 key-value cache), widened
+/// exactly: the same bits as on the keys widened to f32.
+void ckpt_attention_query_scores_bf16_keys(const float *q, const uint16_t *k, int64_t ldk, int64_t keys, int64_t d, float scale, float *scores);
+
+/// One query's context over values held as bf16 bits: out[c] = Σ_j p[j]·v[j][c], the same bits as
+/// `ckpt_attention_context` gives for one row on the values widened to f32.
+void ckpt_attention_query_context_bf16_values(const float *p, const uint16_t *v, int64_t ldv, int64_t keys, int64_t d, float *out);
+
 /// One attention head's context: out[i][c] = Σ_j p[i][j]·v[j][c] for i < rows, c < d, summed in
 /// key order with fused multiply-adds (the same bits whatever the rows beside it and the CPU's
 /// vector width). Rows of p, v and out are ldp, ldv and ldo apart.

@@ -59,6 +59,17 @@ public final class GPT2: @unchecked Sendable {
         return products + 4 * (c.layers * (4 * C + 3 * C + C + I + C) + 2 * C + 2 * C)
     }
 
+    /// How `makeCache` stores keys and values: bf16 where the weights are reduced (bf16 or int8),
+    /// which halves the bytes a decoded token's attention reads; else f32.
+    public var cacheElements: KVCache.Elements { precision == .f32 ? .f32 : .bf16 }
+
+    /// An empty cache for this model (`elements`, else `cacheElements`), for `sequences` sequences of
+    /// up to `capacity` tokens (the context length when nil; a cache sized for the tokens it will
+    /// hold costs less to fill).
+    public func makeCache(sequences: Int = 1, capacity: Int? = nil, elements: KVCache.Elements? = nil) -> KVCache {
+        KVCache(for: config, sequences: sequences, capacity: capacity, elements: elements ?? cacheElements)
+    }
+
     /// Logits for `ids` ([T] new tokens of the cache's one sequence), continuing after the cached
     /// tokens: [T, V] with `allPositions`, else the last position's [V]. The tokens' keys and values
     /// are appended to the cache.
@@ -79,7 +90,7 @@ public final class GPT2: @unchecked Sendable {
     /// the same bits whatever batch it is in; padding rows hold states of no meaning.
     public func hiddenStates(ids: [Int32], batch B: Int, length T: Int, lengths: [Int]? = nil, threads: Int = 1) -> [Float] {
         precondition(ids.count == B * T, "hiddenStates: ids must be [B, T]")
-        let cache = KVCache(for: config, sequences: B, capacity: T)
+        let cache = makeCache(sequences: B, capacity: T)
         return forward(ids, sequences: B, lengths: lengths, cache: cache, threads: threads).array
     }
 
@@ -88,7 +99,7 @@ public final class GPT2: @unchecked Sendable {
     public func attention(ids: [Int32], batch B: Int, length T: Int, lengths: [Int]? = nil, threads: Int = 1) -> AttentionMaps {
         precondition(ids.count == B * T, "attention: ids must be [B, T]")
         let recorder = AttentionRecorder(layers: config.layers, batch: B, heads: config.heads, length: T)
-        _ = forward(ids, sequences: B, lengths: lengths, cache: KVCache(for: config, sequences: B, capacity: T), threads: threads, recorder: recorder)
+        _ = forward(ids, sequences: B, lengths: lengths, cache: makeCache(sequences: B, capacity: T), threads: threads, recorder: recorder)
         return recorder.maps
     }
 
@@ -169,14 +180,25 @@ public final class GPT2: @unchecked Sendable {
             // Room for score rows padded to whole vectors, as the bf16 kernels write them.
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * padded)
             let bf16Scratch = UnsafeMutablePointer<UInt32>.allocate(capacity: promptInBF16 ? AttentionHead.bf16Scratch(rows: blockRows, keys: L, d: D) : 0)
+            // A bf16 cache's head widened for a prompt's products (a decoded token's kernels read the bits).
+            let widened = UnsafeMutablePointer<Float>.allocate(capacity: cache.elements == .bf16 ? 2 * L * D : 0)
             defer {
                 scores.deallocate()
                 bf16Scratch.deallocate()
+                widened.deallocate()
             }
             for pair in pairs {
                 let s = pair / H, h = pair % H
                 cache.append(layer: l, sequence: s, head: h, position: P, tokens: T, from: qkv.p + s * T * 3 * C + C, ld: 3 * C)
-                let keys = cache.headKeys(layer: l, sequence: s, head: h), values = cache.headValues(layer: l, sequence: s, head: h)
+                if decoding && cache.elements == .bf16 && lengths[s] == 1 && recorder == nil {
+                    let (keys, values) = cache.headBits(layer: l, sequence: s, head: h)
+                    let q = qkv.p + s * 3 * C + h * D
+                    AttentionHead.queryScores(q, bf16Keys: keys, ldk: D, keys: L, d: D, scale: scale, into: scores)
+                    RowKernels.softmaxRows(scores, rows: 1, n: L, stride: padded)
+                    AttentionHead.queryContext(scores, bf16Values: values, ldv: D, keys: L, d: D, into: context.p + s * C + h * D)
+                    continue
+                }
+                let (keys, values) = cache.head(layer: l, sequence: s, head: h, tokens: L, scratch: widened)
                 // Query rows in blocks, each against the keys up to its last row only: a long prompt
                 // skips most of the products whose scores the causal mask would zero.
                 for first in stride(from: 0, to: lengths[s], by: Self.queryBlock) {

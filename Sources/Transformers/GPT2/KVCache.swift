@@ -1,33 +1,45 @@
+import CKernels
 import Kernels
+
 /// The keys and values of every token a GPT-2 has seen, per layer, for `sequences` sequences that
 /// advance together: [S, H, capacity, D] each, so that one head's keys (and values) lie in one
 /// run of memory. Decoding a token then costs one row of projections, not a pass over the prompt,
 /// and its attention streams each head's cache from memory (rows of the projection's [C] layout,
 /// one 256-byte head slice per 3 KB, were read at a third of the memory's rate).
 public final class KVCache: @unchecked Sendable {
+    /// How the cache stores keys and values: as the projection computed them, or rounded to bf16
+    /// (nearest, ties to even), half the bytes a decoded token's attention reads.
+    public enum Elements: String, Sendable {
+        case f32, bf16
+    }
+
     public let sequences: Int
     /// Most tokens per sequence (the model's context length).
     public let capacity: Int
+    public let elements: Elements
     let heads: Int
     let headSize: Int
-    let keys: [FloatBuffer]
-    let values: [FloatBuffer]
+    /// f32 values, or bf16 bits two to a float.
+    private let keys: [FloatBuffer]
+    private let values: [FloatBuffer]
     /// Tokens cached so far, per sequence.
     public internal(set) var count = 0
 
-    /// An empty cache for `sequences` sequences of up to `capacity` tokens (at most the context length).
-    public init(for config: GPT2Config, sequences: Int = 1, capacity: Int? = nil) {
+    /// An empty cache for `sequences` sequences of up to `capacity` tokens (at most the context
+    /// length). `GPT2.makeCache` chooses the elements for the model's precision.
+    public init(for config: GPT2Config, sequences: Int = 1, capacity: Int? = nil, elements: Elements = .f32) {
         self.sequences = sequences
         self.capacity = min(capacity ?? config.maxPositions, config.maxPositions)
+        self.elements = elements
         heads = config.heads
         headSize = config.headSize
-        let size = sequences * self.capacity * config.hiddenSize
+        let size = sequences * self.capacity * config.hiddenSize, floats = elements == .f32 ? size : (size + 1) / 2
         // On 2 MB pages: a 512-token prompt of the 124M shape writes 38 MB of keys and values, in
         // 13 ms rather than 23–28 (9,200 fewer page faults). The cost: a layer's keys or values
         // hold at least one 2 MB page, and every page the heads' runs span is cleared on first
         // use, so callers size the cache for the tokens they will run.
-        keys = (0..<config.layers).map { _ in FloatBuffer(size, hugePages: true) }
-        values = (0..<config.layers).map { _ in FloatBuffer(size, hugePages: true) }
+        keys = (0..<config.layers).map { _ in FloatBuffer(floats, hugePages: true) }
+        values = (0..<config.layers).map { _ in FloatBuffer(floats, hugePages: true) }
     }
 
     /// Room left per sequence.
@@ -36,14 +48,29 @@ public final class KVCache: @unchecked Sendable {
     /// Forgets every cached token (the buffers are reused).
     public func reset() { count = 0 }
 
-    /// Head `head` of sequence `s` in layer `layer`'s keys: [capacity, D], rows D apart.
-    func headKeys(layer: Int, sequence s: Int, head: Int) -> UnsafeMutablePointer<Float> {
-        keys[layer].p + (s * heads + head) * capacity * headSize
+    /// Head `head` of sequence `s` in layer `layer`: its first `tokens` keys and values as f32,
+    /// [tokens, D] each, rows D apart — the cache itself, or for a bf16 cache, widened (exactly)
+    /// into `scratch` (2 · tokens · D floats).
+    func head(layer: Int, sequence s: Int, head: Int, tokens: Int, scratch: UnsafeMutablePointer<Float>)
+        -> (keys: UnsafePointer<Float>, values: UnsafePointer<Float>) {
+        let offset = (s * heads + head) * capacity * headSize
+        switch elements {
+        case .f32:
+            return (UnsafePointer(keys[layer].p + offset), UnsafePointer(values[layer].p + offset))
+        case .bf16:
+            let count = tokens * headSize, (k, v) = headBits(layer: layer, sequence: s, head: head)
+            ckpt_from_bf16(k, scratch, Int64(count))
+            ckpt_from_bf16(v, scratch + count, Int64(count))
+            return (UnsafePointer(scratch), UnsafePointer(scratch + count))
+        }
     }
 
-    /// The same head's values.
-    func headValues(layer: Int, sequence s: Int, head: Int) -> UnsafeMutablePointer<Float> {
-        values[layer].p + (s * heads + head) * capacity * headSize
+    /// A bf16 cache's head `head` of sequence `s` in layer `layer`: its keys' and values' bits,
+    /// [capacity, D] each, rows D apart.
+    func headBits(layer: Int, sequence s: Int, head: Int) -> (keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>) {
+        precondition(elements == .bf16, "KVCache.headBits: an f32 cache")
+        let offset = (s * heads + head) * capacity * headSize
+        return (UnsafePointer(bits(keys[layer]) + offset), UnsafePointer(bits(values[layer]) + offset))
     }
 
     /// Writes head `head`'s keys and values of `tokens` tokens of sequence `s` at positions
@@ -51,11 +78,22 @@ public final class KVCache: @unchecked Sendable {
     /// on (heads side by side in C, as the attention projection makes them).
     func append(layer: Int, sequence s: Int, head: Int, position: Int, tokens: Int, from kv: UnsafePointer<Float>, ld: Int) {
         let C = heads * headSize, source = kv + head * headSize
-        let keys = headKeys(layer: layer, sequence: s, head: head) + position * headSize
-        let values = headValues(layer: layer, sequence: s, head: head) + position * headSize
+        let first = ((s * heads + head) * capacity + position) * headSize
         for t in 0..<tokens {
-            (keys + t * headSize).update(from: source + t * ld, count: headSize)
-            (values + t * headSize).update(from: source + t * ld + C, count: headSize)
+            let k = source + t * ld, v = k + C, at = first + t * headSize
+            switch elements {
+            case .f32:
+                (keys[layer].p + at).update(from: k, count: headSize)
+                (values[layer].p + at).update(from: v, count: headSize)
+            case .bf16:
+                ckpt_to_bf16(k, bits(keys[layer]) + at, Int64(headSize))
+                ckpt_to_bf16(v, bits(values[layer]) + at, Int64(headSize))
+            }
         }
+    }
+
+    /// A bf16 cache's buffer as the bits it holds.
+    private func bits(_ buffer: FloatBuffer) -> UnsafeMutablePointer<UInt16> {
+        UnsafeMutableRawPointer(buffer.p).assumingMemoryBound(to: UInt16.self)
     }
 }

@@ -40,7 +40,7 @@ extension GPT2 {
         var score = PerplexityScore(tokens: ids.count, predicted: 0, totalNLL: 0)
         guard ids.count > 1 else { return score }
         let V = config.vocabularySize
-        let cache = KVCache(for: config, capacity: ids.count)
+        let cache = makeCache(capacity: ids.count)
         var previousEnd = 0
         for begin in Swift.stride(from: 0, to: ids.count, by: stride) {
             let end = min(begin + config.maxPositions, ids.count)

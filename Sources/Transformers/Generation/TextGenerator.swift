@@ -69,9 +69,11 @@ public final class TextGenerator: @unchecked Sendable {
     }
 
     /// The generation of `generate`, one token per `next()`, for callers that interleave it with
-    /// other work. The prompt's prefill runs here.
-    public func decoding(_ prompt: [Int32], maxNewTokens: Int, sampling: SamplingSettings, threads: Int = 1) -> Decoding {
-        Decoding(model: model, prompt: prompt, maxNewTokens: maxNewTokens, sampling: sampling, threads: threads)
+    /// other work. The prompt's prefill runs here. `cacheElements`: how the KV cache stores keys
+    /// and values (nil: the model's `cacheElements`).
+    public func decoding(_ prompt: [Int32], maxNewTokens: Int, sampling: SamplingSettings, threads: Int = 1,
+                         cacheElements: KVCache.Elements? = nil) -> Decoding {
+        Decoding(model: model, prompt: prompt, maxNewTokens: maxNewTokens, sampling: sampling, threads: threads, cacheElements: cacheElements)
     }
 }
 
@@ -83,10 +85,10 @@ public struct Decoding: IteratorProtocol {
     /// Why generation stopped, once it has (then `next()` is nil).
     public private(set) var stop: StopReason?
 
-    init(model: GPT2, prompt: [Int32], maxNewTokens: Int, sampling: SamplingSettings, threads: Int) {
+    init(model: GPT2, prompt: [Int32], maxNewTokens: Int, sampling: SamplingSettings, threads: Int, cacheElements: KVCache.Elements?) {
         precondition(!prompt.isEmpty && prompt.count < model.config.maxPositions, "generate: the prompt must leave room for a token")
         (self.model, self.maxNewTokens, self.threads) = (model, maxNewTokens, threads)
-        cache = KVCache(for: model.config, capacity: prompt.count + maxNewTokens)
+        cache = model.makeCache(capacity: prompt.count + maxNewTokens, elements: cacheElements)
         sampler = Sampler(sampling)
         if maxNewTokens > 0 { logits = model.logits(prompt, cache: cache, threads: threads) } else { stop = .maxNewTokens }
     }
