@@ -3,9 +3,8 @@ import Kernels
 
 /// The keys and values of every token a GPT-2 has seen, per layer, for `sequences` sequences that
 /// advance together: [S, H, capacity, D] each, so that one head's keys (and values) lie in one
-/// run of memory. Decoding a token then costs one row of projections, not a pass over the prompt,
-/// and its attention streams each head's cache from memory (rows of the projection's [C] layout,
-/// one 256-byte head slice per 3 KB, were read at a third of the memory's rate).
+/// run of memory, which a decoded token's attention reads in order. Decoding a token then costs
+/// one row of projections, not a pass over the prompt.
 public final class KVCache: @unchecked Sendable {
     /// How the cache stores keys and values: as the projection computed them, or rounded to bf16
     /// (nearest, ties to even), half the bytes a decoded token's attention reads.
