@@ -24,8 +24,8 @@ public final class GPT2: @unchecked Sendable {
     public let precision: Precision
 
     /// The precision of a prompt's attention products over more than 64 keys (see
-    /// `AttentionHead.precision(forWeights:)`); over fewer, and for a decoded token (whose one
-    /// query would convert the whole cache for one row of products), they run in f32.
+    /// `AttentionHead.precision(forWeights:)`); over fewer, and for a decoded token (whose one row
+    /// of products is bound by reading the cache), they run in f32.
     public var attentionPrecision: Precision { AttentionHead.precision(forWeights: precision) }
 
     /// Loads the configuration and weights of a model directory (weights in any supported format)
