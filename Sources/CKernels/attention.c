@@ -21,14 +21,34 @@ INLINE void store16(float *p, f32x16 v) { memcpy(p, &v, sizeof v); }
 INLINE f32x16 fma16(f32x16 a, f32x16 b, f32x16 c) { return __builtin_elementwise_fma(a, b, c); }
 INLINE f32x16 splat16(float x) { return (f32x16){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
 
+// A row's next 16 values: f32 as they are, or bf16 bits widened (exactly) to f32.
+INLINE f32x16 load_row16(const float *f32, const uint16_t *bf16, int64_t at) {
+    if (!bf16) return load16(f32 + at);
+    u16x16 bits;
+    memcpy(&bits, bf16 + at, sizeof bits);
+    u32x16 wide = __builtin_convertvector(bits, u32x16) << 16;
+    f32x16 v;
+    memcpy(&v, &wide, sizeof v);
+    return v;
+}
+
+INLINE float load_row1(const float *f32, const uint16_t *bf16, int64_t at) {
+    if (!bf16) return f32[at];
+    uint32_t wide = (uint32_t)bf16[at] << 16;
+    float v;
+    memcpy(&v, &wide, sizeof v);
+    return v;
+}
+
 // out[r][c] = scale · Σ_t a[r][t]·b[t][c] for `tile` rows and the `vectors` · 16 columns from
-// `first`, summed in t order: both of attention's products (scale 1 for the context's).
-INLINE void tile_product(const float *a, int64_t lda, const float *b, int64_t ldb, int64_t depth, int tile, int vectors, int64_t first,
-                         float scale, float *out, int64_t ldo) {
+// `first`, summed in t order: both of attention's products (scale 1 for the context's). b is f32
+// (`bf`) or bf16 bits (`bb`, a bf16 key-value cache's values).
+INLINE void tile_product(const float *a, int64_t lda, const float *bf, const uint16_t *bb, int64_t ldb, int64_t depth, int tile, int vectors,
+                         int64_t first, float scale, float *out, int64_t ldo) {
     f32x16 acc[ROW_TILE][4] = {};
     for (int64_t t = 0; t < depth; t++) {
         f32x16 columns[4];
-        UNROLLED for (int v = 0; v < vectors; v++) columns[v] = load16(b + t * ldb + first + v * LANES);
+        UNROLLED for (int v = 0; v < vectors; v++) columns[v] = load_row16(bf, bb, t * ldb + first + v * LANES);
         UNROLLED for (int r = 0; r < tile; r++) {
             f32x16 x = splat16(a[r * lda + t]);
             UNROLLED for (int v = 0; v < vectors; v++) acc[r][v] = fma16(x, columns[v], acc[r][v]);
@@ -40,20 +60,20 @@ INLINE void tile_product(const float *a, int64_t lda, const float *b, int64_t ld
 
 // `tile` rows of out's `width` columns: 32 or 16 at a time (one row: 64 first, four chains of
 // multiply-adds to hide their latency), the last width mod 16 one by one.
-INLINE void rows_product(const float *a, int64_t lda, const float *b, int64_t ldb, int64_t depth, int64_t width, int tile, float scale,
-                         float *out, int64_t ldo) {
+INLINE void rows_product(const float *a, int64_t lda, const float *bf, const uint16_t *bb, int64_t ldb, int64_t depth, int64_t width, int tile,
+                         float scale, float *out, int64_t ldo) {
     int64_t first = 0;
     if (tile == 1)
-        for (; first + 4 * LANES <= width; first += 4 * LANES) tile_product(a, lda, b, ldb, depth, 1, 4, first, scale, out, ldo);
-    for (; first + 2 * LANES <= width; first += 2 * LANES) tile_product(a, lda, b, ldb, depth, tile, 2, first, scale, out, ldo);
+        for (; first + 4 * LANES <= width; first += 4 * LANES) tile_product(a, lda, bf, bb, ldb, depth, 1, 4, first, scale, out, ldo);
+    for (; first + 2 * LANES <= width; first += 2 * LANES) tile_product(a, lda, bf, bb, ldb, depth, tile, 2, first, scale, out, ldo);
     if (first + LANES <= width) {
-        tile_product(a, lda, b, ldb, depth, tile, 1, first, scale, out, ldo);
+        tile_product(a, lda, bf, bb, ldb, depth, tile, 1, first, scale, out, ldo);
         first += LANES;
     }
     for (int r = 0; r < tile; r++)
         for (int64_t c = first; c < width; c++) {
             float sum = 0;
-            for (int64_t t = 0; t < depth; t++) sum = __builtin_fmaf(a[r * lda + t], b[t * ldb + c], sum);
+            for (int64_t t = 0; t < depth; t++) sum = __builtin_fmaf(a[r * lda + t], load_row1(bf, bb, t * ldb + c), sum);
             out[r * ldo + c] = sum * scale;
         }
 }
@@ -62,8 +82,8 @@ INLINE void rows_product(const float *a, int64_t lda, const float *b, int64_t ld
 INLINE void product(const float *a, int64_t lda, const float *b, int64_t ldb, int64_t rows, int64_t depth, int64_t width, float scale,
                     float *out, int64_t ldo) {
     int64_t i = 0;
-    for (; i + ROW_TILE <= rows; i += ROW_TILE) rows_product(a + i * lda, lda, b, ldb, depth, width, ROW_TILE, scale, out + i * ldo, ldo);
-#define LAST_ROWS(n) rows_product(a + i * lda, lda, b, ldb, depth, width, n, scale, out + i * ldo, ldo)
+    for (; i + ROW_TILE <= rows; i += ROW_TILE) rows_product(a + i * lda, lda, b, NULL, ldb, depth, width, ROW_TILE, scale, out + i * ldo, ldo);
+#define LAST_ROWS(n) rows_product(a + i * lda, lda, b, NULL, ldb, depth, width, n, scale, out + i * ldo, ldo)
     LAST_TILE(rows - i, LAST_ROWS);
 }
 
@@ -111,25 +131,6 @@ ISA_VERSIONED(void, ckpt_attention_context,
               p, ldp, v, ldv, rows, keys, d, out, ldo)
 
 TRANSPOSED_SUMS(transposed_sums_f32x16, f32x16, 16, F32X16_PAIR_SHUFFLES)
-
-// A row's next 16 values: f32 as they are, or bf16 bits widened (exactly) to f32.
-INLINE f32x16 load_row16(const float *f32, const uint16_t *bf16, int64_t at) {
-    if (!bf16) return load16(f32 + at);
-    u16x16 bits;
-    memcpy(&bits, bf16 + at, sizeof bits);
-    u32x16 wide = __builtin_convertvector(bits, u32x16) << 16;
-    f32x16 v;
-    memcpy(&v, &wide, sizeof v);
-    return v;
-}
-
-INLINE float load_row1(const float *f32, const uint16_t *bf16, int64_t at) {
-    if (!bf16) return f32[at];
-    uint32_t wide = (uint32_t)bf16[at] << 16;
-    float v;
-    memcpy(&v, &wide, sizeof v);
-    return v;
-}
 
 // One query's scores: scores[j] = scale · q·k[j] for j < keys, each as sixteen partial sums (lane
 // l over channels l, l + 16, … in order, fused multiply-adds; channels past d count as zeros)
@@ -181,31 +182,11 @@ ISA_VERSIONED(void, ckpt_attention_query_scores_bf16_keys,
               (const float *q, const uint16_t *k, int64_t ldk, int64_t keys, int64_t d, float scale, float *scores),
               q, k, ldk, keys, d, scale, scores)
 
-// One query's context over bf16 values: out[c] = Σ_j p[j]·v[j][c], summed in key order with fused
-// multiply-adds as `ckpt_attention_context` sums (so the same bits as it gives on the widened
-// values), 64 channels at a time in four chains, then 16, then one.
+// One query's context over bf16 values: `ckpt_attention_context`'s one-row sums, over the bits.
 INLINE void ckpt_attention_query_context_bf16_values_body(ckpt_isa isa, const float *p, const uint16_t *v, int64_t ldv, int64_t keys,
                                                          int64_t d, float *out) {
     (void)isa;
-    int64_t first = 0;
-    for (; first + 4 * LANES <= d; first += 4 * LANES) {
-        f32x16 acc[4] = {};
-        for (int64_t j = 0; j < keys; j++) {
-            f32x16 x = splat16(p[j]);
-            UNROLLED for (int u = 0; u < 4; u++) acc[u] = fma16(x, load_row16(NULL, v, j * ldv + first + u * LANES), acc[u]);
-        }
-        UNROLLED for (int u = 0; u < 4; u++) store16(out + first + u * LANES, acc[u]);
-    }
-    for (; first + LANES <= d; first += LANES) {
-        f32x16 acc = {};
-        for (int64_t j = 0; j < keys; j++) acc = fma16(splat16(p[j]), load_row16(NULL, v, j * ldv + first), acc);
-        store16(out + first, acc);
-    }
-    for (; first < d; first++) {
-        float sum = 0;
-        for (int64_t j = 0; j < keys; j++) sum = __builtin_fmaf(p[j], load_row1(NULL, v, j * ldv + first), sum);
-        out[first] = sum;
-    }
+    rows_product(p, keys, NULL, v, ldv, keys, d, 1, 1, out, d);
 }
 
 ISA_VERSIONED(void, ckpt_attention_query_context_bf16_values,

@@ -31,7 +31,6 @@ struct BenchGenerate: ParsableCommand {
             let decode = bestTime(repeats: repeats) {
                 generator.generate(Array(ids.prefix(promptTokens)), maxNewTokens: newTokens, sampling: greedy, threads: threads).ids
             }
-            let config = generator.model.config
             let prefill = bestTime(repeats: repeats) {
                 generator.model.logits(Array(ids.prefix(prefillTokens)), cache: generator.model.makeCache(capacity: prefillTokens), threads: threads)
             }

@@ -174,14 +174,13 @@ public final class GPT2: @unchecked Sendable {
         // buffer per pair (128 KB at 512 tokens, mmap'd by malloc) cost a mapping, page faults and
         // an unmapping each time.
         let promptInBF16 = attentionPrecision == .bf16 && T > 1, blockRows = min(T, Self.queryBlock)
-        // A decoded token's one query runs ckpt's own kernels, which read each cached key once.
         let decoding = T == 1, padded = (L + 15) / 16 * 16
         Parallel.forEachPart(of: 0..<(S * H), threads: T > 1 || L >= Self.threadedDecodeKeys ? threads : 1) { pairs in
             // Room for score rows padded to whole vectors, as the bf16 kernels write them.
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * padded)
             let bf16Scratch = UnsafeMutablePointer<UInt32>.allocate(capacity: promptInBF16 ? AttentionHead.bf16Scratch(rows: blockRows, keys: L, d: D) : 0)
             // A bf16 cache's head widened for a prompt's products (a decoded token's kernels read the bits).
-            let widened = UnsafeMutablePointer<Float>.allocate(capacity: cache.elements == .bf16 ? 2 * L * D : 0)
+            let widened = UnsafeMutablePointer<Float>.allocate(capacity: cache.elements == .bf16 && !decoding ? 2 * L * D : 0)
             defer {
                 scores.deallocate()
                 bf16Scratch.deallocate()
@@ -190,28 +189,27 @@ public final class GPT2: @unchecked Sendable {
             for pair in pairs {
                 let s = pair / H, h = pair % H
                 cache.append(layer: l, sequence: s, head: h, position: P, tokens: T, from: qkv.p + s * T * 3 * C + C, ld: 3 * C)
-                if decoding && cache.elements == .bf16 && lengths[s] == 1 && recorder == nil {
-                    let (keys, values) = cache.headBits(layer: l, sequence: s, head: h)
-                    let q = qkv.p + s * 3 * C + h * D
-                    AttentionHead.queryScores(q, bf16Keys: keys, ldk: D, keys: L, d: D, scale: scale, into: scores)
-                    RowKernels.softmaxRows(scores, rows: 1, n: L, stride: padded)
-                    AttentionHead.queryContext(scores, bf16Values: values, ldv: D, keys: L, d: D, into: context.p + s * C + h * D)
+                for t in lengths[s]..<T { (context.p + (s * T + t) * C + h * D).update(repeating: 0, count: D) }
+                if decoding {
+                    if lengths[s] == 1 {
+                        attendOneQuery(qkv.p + s * 3 * C + h * D, cache.rows(layer: l, sequence: s, head: h), keys: L, scale: scale, scores: scores,
+                                       stride: padded, into: context.p + s * C + h * D)
+                        recorder?.record(layer: l, sequence: s, head: h, firstQuery: 0, rows: 1, keys: L, scores: scores, stride: padded)
+                    }
                     continue
                 }
-                let (keys, values) = cache.head(layer: l, sequence: s, head: h, tokens: L, scratch: widened)
+                let (keys, values) = cache.widenedRows(layer: l, sequence: s, head: h, tokens: L, scratch: widened)
                 // Query rows in blocks, each against the keys up to its last row only: a long prompt
                 // skips most of the products whose scores the causal mask would zero.
                 for first in stride(from: 0, to: lengths[s], by: Self.queryBlock) {
                     let rows = min(Self.queryBlock, lengths[s] - first), seen = P + first + rows
                     // The f32 route keeps unpadded rows: oneDNN's GEMM rounds differently for another leading dimension.
-                    let inBF16 = promptInBF16 && seen > AttentionHead.maxKeys, ld = inBF16 || decoding ? (seen + 15) / 16 * 16 : seen
+                    let inBF16 = promptInBF16 && seen > AttentionHead.maxKeys, ld = inBF16 ? (seen + 15) / 16 * 16 : seen
                     let q = qkv.p + (s * T + first) * 3 * C + h * D, out = context.p + (s * T + first) * C + h * D
                     // scores = q·kᵀ / √D: [rows, D]·[seen, D]ᵀ
                     if inBF16 {
                         AttentionHead.scoresInBF16(q, ldq: 3 * C, keys, ldk: D, rows: rows, keys: seen, d: D, scale: scale, into: scores, stride: ld,
                                                    scratch: bf16Scratch)
-                    } else if decoding {
-                        AttentionHead.queryScores(q, keys, ldk: D, keys: seen, d: D, scale: scale, into: scores)
                     } else {
                         MatmulEngine.current.gemm(q, lda: 3 * C, keys, ldb: D, transposeB: true, into: scores, ldc: ld, m: rows, n: seen, k: D, alpha: scale)
                     }
@@ -221,14 +219,29 @@ public final class GPT2: @unchecked Sendable {
                     // context = softmax · v: [rows, seen]·[seen, D]
                     if inBF16 {
                         AttentionHead.contextInBF16(scores, ldp: ld, values, ldv: D, rows: rows, keys: seen, d: D, into: out, ldo: C, scratch: bf16Scratch)
-                    } else if decoding {
-                        AttentionHead.context(scores, ldp: ld, values, ldv: D, rows: 1, keys: seen, d: D, into: out, ldo: C)
                     } else {
                         MatmulEngine.current.gemm(scores, lda: ld, values, ldb: D, transposeB: false, into: out, ldc: C, m: rows, n: D, k: seen)
                     }
                 }
-                for t in lengths[s]..<T { (context.p + (s * T + t) * C + h * D).update(repeating: 0, count: D) }
             }
+        }
+    }
+
+    /// A decoded token's attention in one head: its query's scores over the `keys` cached keys,
+    /// their softmax (in `scores`, `stride` ≥ keys rounded up to 16) and the context, by ckpt's
+    /// own kernels, which read each cached key and value once (a bf16 cache's as bits, widened
+    /// as they load, the same sums as over f32).
+    private func attendOneQuery(_ q: UnsafePointer<Float>, _ head: KVCache.HeadRows, keys L: Int, scale: Float,
+                                scores: UnsafeMutablePointer<Float>, stride: Int, into out: UnsafeMutablePointer<Float>) {
+        let D = config.headSize
+        switch head {
+        case let .f32(keys, _): AttentionHead.queryScores(q, keys, ldk: D, keys: L, d: D, scale: scale, into: scores)
+        case let .bf16(keys, _): AttentionHead.queryScores(q, bf16Keys: keys, ldk: D, keys: L, d: D, scale: scale, into: scores)
+        }
+        RowKernels.softmaxRows(scores, rows: 1, n: L, stride: stride)
+        switch head {
+        case let .f32(_, values): AttentionHead.context(scores, ldp: stride, values, ldv: D, rows: 1, keys: L, d: D, into: out, ldo: D)
+        case let .bf16(_, values): AttentionHead.queryContext(scores, bf16Values: values, ldv: D, keys: L, d: D, into: out)
         }
     }
 }

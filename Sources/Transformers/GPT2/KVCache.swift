@@ -47,29 +47,34 @@ public final class KVCache: @unchecked Sendable {
     /// Forgets every cached token (the buffers are reused).
     public func reset() { count = 0 }
 
-    /// Head `head` of sequence `s` in layer `layer`: its first `tokens` keys and values as f32,
-    /// [tokens, D] each, rows D apart — the cache itself, or for a bf16 cache, widened (exactly)
-    /// into `scratch` (2 · tokens · D floats).
-    func head(layer: Int, sequence s: Int, head: Int, tokens: Int, scratch: UnsafeMutablePointer<Float>)
-        -> (keys: UnsafePointer<Float>, values: UnsafePointer<Float>) {
+    /// One head's keys and values, [capacity, D] each, rows D apart, as the cache holds them.
+    enum HeadRows {
+        case f32(keys: UnsafePointer<Float>, values: UnsafePointer<Float>)
+        case bf16(keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>)
+    }
+
+    /// Head `head` of sequence `s` in layer `layer`.
+    func rows(layer: Int, sequence s: Int, head: Int) -> HeadRows {
         let offset = (s * heads + head) * capacity * headSize
         switch elements {
-        case .f32:
-            return (UnsafePointer(keys[layer].p + offset), UnsafePointer(values[layer].p + offset))
-        case .bf16:
-            let count = tokens * headSize, (k, v) = headBits(layer: layer, sequence: s, head: head)
-            ckpt_from_bf16(k, scratch, Int64(count))
-            ckpt_from_bf16(v, scratch + count, Int64(count))
-            return (UnsafePointer(scratch), UnsafePointer(scratch + count))
+        case .f32: return .f32(keys: keys[layer].p + offset, values: values[layer].p + offset)
+        case .bf16: return .bf16(keys: bits(keys[layer]) + offset, values: bits(values[layer]) + offset)
         }
     }
 
-    /// A bf16 cache's head `head` of sequence `s` in layer `layer`: its keys' and values' bits,
-    /// [capacity, D] each, rows D apart.
-    func headBits(layer: Int, sequence s: Int, head: Int) -> (keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>) {
-        precondition(elements == .bf16, "KVCache.headBits: an f32 cache")
-        let offset = (s * heads + head) * capacity * headSize
-        return (UnsafePointer(bits(keys[layer]) + offset), UnsafePointer(bits(values[layer]) + offset))
+    /// The same head's first `tokens` keys and values as f32, [tokens, D] each: the cache itself,
+    /// or for a bf16 cache, widened (exactly) into `scratch` (2 · tokens · D floats).
+    func widenedRows(layer: Int, sequence s: Int, head: Int, tokens: Int, scratch: UnsafeMutablePointer<Float>)
+        -> (keys: UnsafePointer<Float>, values: UnsafePointer<Float>) {
+        switch rows(layer: layer, sequence: s, head: head) {
+        case let .f32(keys, values):
+            return (keys, values)
+        case let .bf16(keys, values):
+            let count = tokens * headSize
+            ckpt_from_bf16(keys, scratch, Int64(count))
+            ckpt_from_bf16(values, scratch + count, Int64(count))
+            return (UnsafePointer(scratch), UnsafePointer(scratch + count))
+        }
     }
 
     /// Writes head `head`'s keys and values of `tokens` tokens of sequence `s` at positions
