@@ -10,8 +10,9 @@ import COneDNN
 /// running on one thread. A piece's result depends only on its inputs and shape, never on the
 /// thread that runs it, so products are the same bits at any thread count. Where oneDNN's panels
 /// give every bit of its product over all outputs (`ckpt_dnnl_weights_sliceable`, probed per shape),
-/// the weights are packed once and a product of enough row blocks runs them as whole rows instead:
-/// one call per block, whose output rows need no copying, and the same bits. A product of a single
+/// the weights are packed once and a product on one thread, or of enough row blocks, runs them as
+/// whole rows instead: one call per run of up to `blocksPerRun` blocks, whose output rows need no
+/// copying, and the same bits (oneDNN's AVX-512 kernels sum a row alike in a call of any row count). A product of a single
 /// row (decoding one token) runs, where it can, as one loop per thread over the packed weights,
 /// each thread claiming runs of 64 outputs (`ckpt_dnnl_row_share`): again each output's bits do not
 /// depend on the thread that computes it, and they are the primitive's. A row's result does
@@ -33,6 +34,11 @@ public final class LinearWeight: @unchecked Sendable {
     public let native: Bool
     /// Rows of x per piece.
     public static let rowBlock = 64
+    /// The most row blocks a product over whole rows runs in one call. Weights read from the L3
+    /// (a model's layers do not fit a core's L2) cost a call of one 64-row block about 6 % of its
+    /// rate against one of four blocks (bf16, MiniLM's shapes, one thread per core, on an AMD EPYC
+    /// Zen 4); eight blocks were no faster than four.
+    static let blocksPerRun = 4
     /// Outputs per piece: narrow enough that a product of a few rows spreads over the threads.
     public static let panelWidth = Int(CKPT_DNNL_PANEL_WIDTH)
     /// The most outputs packed as one matrix for whole rows. Its probe multiplies a matrix of the
@@ -261,9 +267,15 @@ public final class LinearWeight: @unchecked Sendable {
         guard m > 0 else { return }
         if m == 1, let rowPanels { return applyRow(x, rowPanels, bias: bias, into: y, accumulate: accumulate, threads: threads) }
         let blocks = (m + Self.rowBlock - 1) / Self.rowBlock
-        // Whole rows where there are enough blocks to share among the threads (the same bits as panels).
-        let wholeRows = whole != nil && blocks >= 4 * threads, columnPieces = wholeRows ? 1 : panels.count
-        let pieces = blocks * columnPieces
+        // Whole rows on one thread, or where there are enough blocks to share among the threads
+        // (the same bits as panels).
+        let wholeRows = whole != nil && (threads == 1 || blocks >= 4 * threads), columnPieces = wholeRows ? 1 : panels.count
+        // Whole rows take runs of up to `blocksPerRun` full blocks per call (the same bits as one
+        // call per block, see `product`), the threads' shares of them, and the short last block alone.
+        let fullBlocks = m / Self.rowBlock
+        let blocksPerRun = wholeRows ? max(1, min(Self.blocksPerRun, fullBlocks / threads)) : 1
+        let fullRuns = (fullBlocks + blocksPerRun - 1) / blocksPerRun, runs = fullRuns + (blocks - fullBlocks)
+        let pieces = runs * columnPieces
         let rows = PreparedRows(x, rows: m, inputs: inputs, precision: precision, bits: takesReducedInputs, threads: threads)
         // Each thread writes only its own pieces of y.
         let operands = UncheckedSendable(Operands(x: x, rows: rows, y: y, bias: bias, count: m))
@@ -271,9 +283,10 @@ public final class LinearWeight: @unchecked Sendable {
         // thread widens a panel once for the blocks it takes in a row. Either order gives the same bits.
         let panelMajor = precision == .bf16 && native && !takesReducedInputs
         Parallel.forEachIndex(pieces, threads: threads) { piece in
-            let (block, panel) = panelMajor ? (piece % blocks, piece / blocks) : (piece / columnPieces, piece % columnPieces)
-            let first = block * Self.rowBlock
-            self.run(wholeRows ? self.whole! : self.panels[panel], operands.value, rows: first..<min(m, first + Self.rowBlock), accumulate: accumulate)
+            let (rowRun, panel) = panelMajor ? (piece % runs, piece / runs) : (piece / columnPieces, piece % columnPieces)
+            let fullRows = fullBlocks * Self.rowBlock
+            let span = rowRun < fullRuns ? (rowRun * blocksPerRun * Self.rowBlock)..<min(fullRows, (rowRun + 1) * blocksPerRun * Self.rowBlock) : fullRows..<m
+            self.run(wholeRows ? self.whole! : self.panels[panel], operands.value, rows: span, accumulate: accumulate)
         }
     }
 
@@ -308,6 +321,11 @@ public final class LinearWeight: @unchecked Sendable {
         }
     }
 
+    /// A run of rows cut into blocks of `rowBlock` (the last one shorter).
+    private static func blocks(of rows: Range<Int>) -> [Range<Int>] {
+        stride(from: rows.lowerBound, to: rows.upperBound, by: rowBlock).map { $0..<min(rows.upperBound, $0 + rowBlock) }
+    }
+
     /// One piece: rows × the panel's outputs.
     private func run(_ panel: Panel, _ o: Operands, rows: Range<Int>, accumulate: Bool) {
         let y = o.y + rows.lowerBound * outputs + panel.first, bias = o.bias.map { $0 + panel.first }
@@ -324,7 +342,13 @@ public final class LinearWeight: @unchecked Sendable {
                     let (sumsOfColumns, scalesOfColumns) = (columnSums.baseAddress! + panel.first, columnScales.baseAddress! + panel.first)
                     guard let values else {
                         // Integer sums are exact, so a block of any row count gives each row the same result.
-                        let product = OneDNNProducts.product(panel.packed!, rows: rows.count, width: panel.width, bias: false, accumulate: false)!
+                        guard let product = OneDNNProducts.product(panel.packed!, rows: rows.count, width: panel.width, bias: false, accumulate: false)
+                        else {
+                            // A run of blocks whose row count needs another layout.
+                            precondition(rows.count > Self.rowBlock, "LinearWeight: oneDNN has no int8 product of \(rows.count) rows")
+                            for block in Self.blocks(of: rows) { run(panel, o, rows: block, accumulate: accumulate) }
+                            return
+                        }
                         return OneDNNProducts.succeeded(
                             ckpt_dnnl_int8_piece(product.pointer, panel.packed!, Int64(origin(panel)), Int64(panel.width), q + start, rowScales,
                                                  rowZeros, sumsOfColumns, scalesOfColumns, bias, y, Int64(outputs), accumulate ? 1 : 0))
@@ -345,11 +369,17 @@ public final class LinearWeight: @unchecked Sendable {
                                            _ y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
         let first = origin(panel)
         if let packed = panel.packed {
-            // A short block runs as it is where that leaves its rows' results unchanged (or where
-            // the whole product is one row), else padded.
+            // A short block, or a run of several, runs as it is where that leaves its rows' results
+            // unchanged (or where the whole product is one row); else a run goes block by block
+            // and a short block is padded.
             if let exact = OneDNNProducts.product(packed, rows: rows, width: panel.width, bias: bias != nil, accumulate: accumulate),
                exact.rowInvariant || productRows == 1 || rows == Self.rowBlock {
                 OneDNNProducts.run(exact, packed, first: first, x, bias, y, ldy: ldy)
+            } else if rows > Self.rowBlock {
+                for block in Self.blocks(of: 0..<rows) {
+                    product(panel, x + block.lowerBound * inputs, rows: block.count, productRows: productRows, bias: bias, y + block.lowerBound * ldy,
+                            ldy: ldy, accumulate: accumulate)
+                }
             } else {
                 let product = OneDNNProducts.product(packed, rows: Self.rowBlock, width: panel.width, bias: bias != nil, accumulate: accumulate)!
                 staged(rows, width: panel.width, ldy: ldy, padRows: true, accumulate: accumulate, x, y) { x, y, ldy in

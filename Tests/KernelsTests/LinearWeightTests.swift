@@ -144,10 +144,18 @@ final class LinearWeightTests: XCTestCase {
             // oneDNN's AVX-512 f32 kernel sums each output in the same order whatever the panel's width.
             if avx512 && precision == .f32 { XCTAssertTrue(weight.runsWholeRows, "MiniLM's f32 weights were not sliceable") }
             guard weight.runsWholeRows else { continue }
-            // 9 blocks: whole rows at 1 and 2 threads, panels at 3.
+            // 9 blocks: whole rows at 1 and 2 threads (runs of four blocks, then the short last
+            // one), panels at 3.
             let panels = problem.run(weight, threads: 3, accumulate: true)
             for threads in [1, 2] {
                 XCTAssertEqual(problem.run(weight, threads: threads, accumulate: true), panels, "\(precision) at \(threads) threads")
+            }
+            // Whole rows at 1 thread, panels at 2: 3 blocks (a run of two, then the short one), and
+            // 6 blocks (a run of four, a run of one, then the short one).
+            for fullBlocks in [2, 5] {
+                let few = problem.rows(0..<(fullBlocks * LinearWeight.rowBlock + 5))
+                XCTAssertEqual(few.run(weight, threads: 1, accumulate: true), few.run(weight, threads: 2, accumulate: true),
+                               "\(precision), \(fullBlocks + 1) blocks")
             }
         }
     }
