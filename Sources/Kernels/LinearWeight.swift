@@ -58,7 +58,7 @@ public final class LinearWeight: @unchecked Sendable {
     /// a product of one row then runs as one loop per thread.
     private let rowPanels: UnsafeMutablePointer<ckpt_dnnl_panel>?
 
-    private struct Panel {
+    struct Panel {
         let first: Int, width: Int
         /// Plain rows first ..< first + width of w (OpenBLAS), or
         let plain: UnsafeMutablePointer<Float>?
@@ -126,109 +126,6 @@ public final class LinearWeight: @unchecked Sendable {
         rowPanels = Self.rowPanels(panels, whole: whole)
     }
 
-    /// `panels` for `ckpt_dnnl_row_share`, or nil where its loop does not run over them all.
-    private static func rowPanels(_ panels: [Panel], whole: Panel?) -> UnsafeMutablePointer<ckpt_dnnl_panel>? {
-        guard panels.allSatisfy({ $0.packed.map { ckpt_dnnl_row_shareable($0) != 0 } ?? false }) else { return nil }
-        let rowPanels = UnsafeMutablePointer<ckpt_dnnl_panel>.allocate(capacity: panels.count)
-        for (i, panel) in panels.enumerated() {
-            rowPanels[i] = ckpt_dnnl_panel(weights: panel.packed, origin: Int64(origin(panel, whole: whole)), first: Int64(panel.first),
-                                           width: Int64(panel.width))
-        }
-        return rowPanels
-    }
-
-    /// oneDNN's panels: slices of one pack of all outputs where that is exact (then also the
-    /// panel of all of them), else a pack per panel; nil where `pack(first, width)` packs none.
-    private static func onednnPanels(outputs: Int, _ pack: (_ first: Int, _ width: Int) -> OpaquePointer?) -> (panels: [Panel], whole: Panel?)? {
-        if outputs <= wholeRowsOutputs, let all = pack(0, outputs) {
-            if ckpt_dnnl_weights_sliceable(all) != 0 {
-                let panels = panelSpans(outputs).map { Panel(first: $0, width: $1, plain: nil, packed: all) }
-                return (panels, Panel(first: 0, width: outputs, plain: nil, packed: all))
-            }
-            ckpt_dnnl_weights_free(all)
-        }
-        var panels: [Panel] = []
-        for (first, width) in panelSpans(outputs) {
-            guard let packed = pack(first, width) else {
-                for panel in panels { ckpt_dnnl_weights_free(panel.packed) }
-                return nil
-            }
-            panels.append(Panel(first: first, width: width, plain: nil, packed: packed))
-        }
-        return (panels, nil)
-    }
-
-    /// Each panel's first output and width.
-    private static func panelSpans(_ outputs: Int) -> [(first: Int, width: Int)] {
-        stride(from: 0, to: outputs, by: panelWidth).map { ($0, min(panelWidth, outputs - $0)) }
-    }
-
-    /// The panel's first column in its pack: its own first output in the pack of all outputs, else 0.
-    private static func origin(_ panel: Panel, whole: Panel?) -> Int { whole == nil ? 0 : panel.first }
-    private func origin(_ panel: Panel) -> Int { Self.origin(panel, whole: whole) }
-
-    /// The sum of each row of quantized weights [outputs, inputs] (each output's, for the zero points of x's rows).
-    private static func rowSums(_ values: [Int8], inputs: Int) -> [Int32] {
-        values.withUnsafeBufferPointer { v in
-            (0..<(v.count / inputs)).map { j in
-                var sum: Int32 = 0
-                for i in (j * inputs)..<((j + 1) * inputs) { sum += Int32(v[i]) }
-                return sum
-            }
-        }
-    }
-
-    /// Panels packed by oneDNN for bf16 or int8 products, or nil where it has no such product here.
-    private static func nativePanels(_ source: Source, _ quantized: Int8Weights?, outputs: Int, inputs: Int,
-                                     precision: Precision) -> (panels: [Panel], whole: Panel?)? {
-        let target: Int32
-        switch precision {
-        case .f32: return nil
-        case .bf16: target = Int32(CKPT_DNNL_BF16)
-        case .int8:
-            guard ckpt_dnnl_int8_native() != 0 else { return nil }
-            target = Int32(CKPT_DNNL_INT8)
-        }
-        func pack(_ base: UnsafeRawPointer, type: Int32, elementSize: Int) -> (panels: [Panel], whole: Panel?)? {
-            onednnPanels(outputs: outputs) { first, width in
-                ckpt_dnnl_pack(base + first * inputs * elementSize, type, Int64(inputs), Int64(width), Int64(rowBlock), target)
-            }
-        }
-        if let quantized { return quantized.values.withUnsafeBytes { pack($0.baseAddress!, type: Int32(CKPT_DNNL_INT8), elementSize: 1) } }
-        switch source {
-        case .f32(let w): return pack(w, type: Int32(CKPT_DNNL_F32), elementSize: 4)
-        case .bf16(let w): return pack(w, type: Int32(CKPT_DNNL_BF16), elementSize: 2)
-        case .int8(let q): return withValues(q.dequantized(inputs: inputs)) { pack($0, type: Int32(CKPT_DNNL_F32), elementSize: 4) }
-        }
-    }
-
-    /// The weights as f32 values for an f32 product: as they are (f32), rounded to bf16, or the
-    /// quantized values themselves (int8, whose scales are applied after the product).
-    private static func f32Values<T>(_ source: Source, _ quantized: Int8Weights?, outputs: Int, inputs: Int, precision: Precision,
-                                     _ body: (UnsafePointer<Float>) -> T) -> T {
-        let count = outputs * inputs
-        if let quantized { return withValues(quantized.values.map(Float.init), body) }
-        switch source {
-        case .f32(let w) where precision == .bf16:
-            let rounded = FloatBuffer(count)
-            ckpt_round_to_bf16(w, rounded.p, Int64(count))
-            return body(rounded.p)
-        case .f32(let w): return body(w)
-        case .bf16(let w): return widened(w, count: count, body)
-        case .int8(let q): return withValues(q.dequantized(inputs: inputs), body)
-        }
-    }
-
-    private static func widened<T>(_ w: UnsafePointer<UInt16>, count: Int, _ body: (UnsafePointer<Float>) -> T) -> T {
-        let wide = FloatBuffer(count)
-        ckpt_from_bf16(w, wide.p, Int64(count))
-        return body(wide.p)
-    }
-
-    private static func withValues<T>(_ values: [Float], _ body: (UnsafePointer<Float>) -> T) -> T {
-        values.withUnsafeBufferPointer { body($0.baseAddress!) }
-    }
-
     /// Packs an array [outputs, inputs].
     public convenience init(_ weight: [Float], outputs: Int, inputs: Int, precision: Precision = .f32, engine: MatmulEngine = .current) {
         precondition(weight.count == outputs * inputs, "LinearWeight: \(weight.count) values are not [\(outputs), \(inputs)]")
@@ -237,6 +134,9 @@ public final class LinearWeight: @unchecked Sendable {
         _ = UnsafeMutableBufferPointer(start: copy.p, count: weight.count).update(from: weight)
         self.init(.f32(copy.p), outputs: outputs, inputs: inputs, precision: precision, engine: engine)
     }
+
+    /// The panel's first column in its pack (see `origin(_:whole:)`).
+    private func origin(_ panel: Panel) -> Int { Self.origin(panel, whole: whole) }
 
     /// The panels that own their weights: the panel of all outputs where the others are its slices.
     private var owningPanels: [Panel] { whole.map { [$0] } ?? panels }
@@ -272,10 +172,8 @@ public final class LinearWeight: @unchecked Sendable {
         let wholeRows = whole != nil && (threads == 1 || blocks >= 4 * threads), columnPieces = wholeRows ? 1 : panels.count
         // Whole rows take runs of up to `blocksPerRun` full blocks per call (the same bits as one
         // call per block, see `product`), the threads' shares of them, and the short last block alone.
-        let fullBlocks = m / Self.rowBlock
-        let blocksPerRun = wholeRows ? max(1, min(Self.blocksPerRun, fullBlocks / threads)) : 1
-        let fullRuns = (fullBlocks + blocksPerRun - 1) / blocksPerRun, runs = fullRuns + (blocks - fullBlocks)
-        let pieces = runs * columnPieces
+        let blocksPerRun = wholeRows ? max(1, min(Self.blocksPerRun, m / Self.rowBlock / threads)) : 1
+        let spans = Self.runs(of: 0..<m, blocksPerRun: blocksPerRun), pieces = spans.count * columnPieces
         let rows = PreparedRows(x, rows: m, inputs: inputs, precision: precision, bits: takesReducedInputs, threads: threads)
         // Each thread writes only its own pieces of y.
         let operands = UncheckedSendable(Operands(x: x, rows: rows, y: y, bias: bias, count: m))
@@ -283,10 +181,8 @@ public final class LinearWeight: @unchecked Sendable {
         // thread widens a panel once for the blocks it takes in a row. Either order gives the same bits.
         let panelMajor = precision == .bf16 && native && !takesReducedInputs
         Parallel.forEachIndex(pieces, threads: threads) { piece in
-            let (rowRun, panel) = panelMajor ? (piece % runs, piece / runs) : (piece / columnPieces, piece % columnPieces)
-            let fullRows = fullBlocks * Self.rowBlock
-            let span = rowRun < fullRuns ? (rowRun * blocksPerRun * Self.rowBlock)..<min(fullRows, (rowRun + 1) * blocksPerRun * Self.rowBlock) : fullRows..<m
-            self.run(wholeRows ? self.whole! : self.panels[panel], operands.value, rows: span, accumulate: accumulate)
+            let (span, panel) = panelMajor ? (piece % spans.count, piece / spans.count) : (piece / columnPieces, piece % columnPieces)
+            self.run(wholeRows ? self.whole! : self.panels[panel], operands.value, rows: spans[span], accumulate: accumulate)
         }
     }
 
@@ -321,9 +217,12 @@ public final class LinearWeight: @unchecked Sendable {
         }
     }
 
-    /// A run of rows cut into blocks of `rowBlock` (the last one shorter).
-    private static func blocks(of rows: Range<Int>) -> [Range<Int>] {
-        stride(from: rows.lowerBound, to: rows.upperBound, by: rowBlock).map { $0..<min(rows.upperBound, $0 + rowBlock) }
+    /// `rows` cut into runs of up to `blocksPerRun` full blocks of `rowBlock` rows, then the short
+    /// last block alone.
+    private static func runs(of rows: Range<Int>, blocksPerRun: Int) -> [Range<Int>] {
+        let fullEnd = rows.lowerBound + rows.count / rowBlock * rowBlock, length = blocksPerRun * rowBlock
+        let full = stride(from: rows.lowerBound, to: fullEnd, by: length).map { $0..<min(fullEnd, $0 + length) }
+        return fullEnd < rows.upperBound ? full + [fullEnd..<rows.upperBound] : full
     }
 
     /// One piece: rows × the panel's outputs.
@@ -346,7 +245,7 @@ public final class LinearWeight: @unchecked Sendable {
                         else {
                             // A run of blocks whose row count needs another layout.
                             precondition(rows.count > Self.rowBlock, "LinearWeight: oneDNN has no int8 product of \(rows.count) rows")
-                            for block in Self.blocks(of: rows) { run(panel, o, rows: block, accumulate: accumulate) }
+                            for block in Self.runs(of: rows, blocksPerRun: 1) { run(panel, o, rows: block, accumulate: accumulate) }
                             return
                         }
                         return OneDNNProducts.succeeded(
@@ -376,7 +275,7 @@ public final class LinearWeight: @unchecked Sendable {
                exact.rowInvariant || productRows == 1 || rows == Self.rowBlock {
                 OneDNNProducts.run(exact, packed, first: first, x, bias, y, ldy: ldy)
             } else if rows > Self.rowBlock {
-                for block in Self.blocks(of: 0..<rows) {
+                for block in Self.runs(of: 0..<rows, blocksPerRun: 1) {
                     product(panel, x + block.lowerBound * inputs, rows: block.count, productRows: productRows, bias: bias, y + block.lowerBound * ldy,
                             ldy: ldy, accumulate: accumulate)
                 }
