@@ -5,7 +5,8 @@ import Transformers
 
 /// Times feature extraction alone (model loaded, texts read before the clock starts) and reports
 /// the achieved matrix-product rate against the engine's f32 rate on the model's own products
-/// (`EngineRate`, MiniLM's shapes for models of up to 384 channels, else GPT-2's), for tools/bench/embed.py.
+/// (`EngineRate`, MiniLM's shapes for models of up to 384 channels, else GPT-2's) and the vector
+/// multiply-add peak of its precision (`VectorPeak`), for tools/bench/embed.py and precision.py.
 struct BenchEmbed: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-embed", abstract: "Time sentence-feature extraction.", shouldDisplay: false)
@@ -33,7 +34,9 @@ struct BenchEmbed: ParsableCommand {
             let (best, flops) = bestTime(repeats: repeats) { extractor.run(texts, batchSize: batchSize, threads: threads).flops }
             let peaks = (before + EngineRate.samples(model: shapes, engine: engine, precision: precision, threads: threads)).sorted()
             let peak = (peaks[peaks.count / 2 - 1] + peaks[peaks.count / 2]) / 2
-            print("{\"seconds\": \(best), \"texts\": \(texts.count), \"gflops\": \(flops / best / 1e9), \"peak_gflops\": \(peak), \"best_peak_gflops\": \(peaks.last!), \"model_gflop\": \(flops / 1e9), \"engine\": \"\(engine.rawValue)\", \"precision\": \"\(precision.rawValue)\", \"peak_rss_bytes\": \(peakResidentBytes()), \"cpu\": \"\(CPUInfo.current().model)\"}")
+            // The ceiling of any route: no product runs faster than the multiply-add instructions alone.
+            let vectorPeak = VectorPeak.measure(precision, threads: threads).map { "\($0)" } ?? "null"
+            print("{\"seconds\": \(best), \"texts\": \(texts.count), \"gflops\": \(flops / best / 1e9), \"peak_gflops\": \(peak), \"best_peak_gflops\": \(peaks.last!), \"vector_peak_gflops\": \(vectorPeak), \"model_gflop\": \(flops / 1e9), \"engine\": \"\(engine.rawValue)\", \"precision\": \"\(precision.rawValue)\", \"peak_rss_bytes\": \(peakResidentBytes()), \"cpu\": \"\(CPUInfo.current().model)\"}")
         }
     }
 }

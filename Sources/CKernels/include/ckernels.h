@@ -26,6 +26,19 @@ double ckpt_softmax_regression_pass(const float *x, const int32_t *labels, const
 /// Sixteen-wide partial sums keep the loop vectorised and bound by loads, not by adds.
 float ckpt_stream_sum(const float *x, int64_t n);
 
+/// The precisions of the vector multiply-add peak.
+typedef enum { CKPT_PEAK_F32, CKPT_PEAK_BF16, CKPT_PEAK_INT8 } ckpt_peak_precision;
+
+/// Multiply-adds one instruction of `precision`'s peak loop does on this CPU: f32 16 (AVX-512 FMA)
+/// or 8 (AVX2 FMA), bf16 32 (VDPBF16PS), int8 64 (VPDPBUSD); 0 where the CPU lacks the instruction.
+int ckpt_vector_peak_multiply_adds(ckpt_peak_precision precision);
+/// Independent chains of multiply-adds kept in registers (no memory traffic) in the loop below.
+int ckpt_vector_peak_chains(void);
+/// Runs `steps` steps of the peak loop, one instruction per chain a step, and returns the sum of
+/// every accumulator lane: steps × chains × multiply-adds × the product, each product 2^-20 in
+/// f32 and bf16 and 2 in int8 (exact for steps < 2^23). 0 where the CPU lacks the instruction.
+double ckpt_vector_peak_run(ckpt_peak_precision precision, int64_t steps);
+
 /// Element-wise activations (transformers' ACT2FN names in the comments).
 typedef enum {
     CKPT_GELU_ERF,   ///< "gelu": x·Φ(x) with the exact normal CDF, erf within 1.5e-7 absolute
