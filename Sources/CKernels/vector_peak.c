@@ -1,6 +1,7 @@
 #include "ckernels.h"
 #include "lanes.h"
 #include <immintrin.h>
+#include <stdbool.h>
 
 // Chains of multiply-adds on registers alone. Twelve independent accumulators outnumber a
 // multiply-add's latency (4–5 cycles) times the units that issue it (2), so a loop runs at the
@@ -54,27 +55,40 @@ __attribute__((target("avx512f,avx512vnni"))) static double peak_int8(int64_t st
     PEAK_LOOP(__m512i, _mm512_setzero_si512(), _mm512_dpbusd_epi32(acc[c], one, two), (double)_mm512_reduce_add_epi32)
 }
 
-int ckpt_vector_peak_multiply_adds(ckpt_peak_precision precision) {
+typedef double (*peak_loop)(int64_t steps);
+
+// The loop of `precision` this CPU runs, and the multiply-adds one of its instructions does;
+// NULL and 0 where the CPU lacks the instruction.
+static peak_loop loop_of(ckpt_peak_precision precision, int *multiply_adds) {
     __builtin_cpu_init();
+    bool avx512 = __builtin_cpu_supports("avx512f");
+    peak_loop loop = NULL;
+    *multiply_adds = 0;
     switch (precision) {
     case CKPT_PEAK_F32:
-        return __builtin_cpu_supports("avx512f") ? 16 : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 8 : 0;
+        if (avx512) loop = peak_f32_avx512, *multiply_adds = 16;
+        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) loop = peak_f32_avx2, *multiply_adds = 8;
+        break;
     case CKPT_PEAK_BF16:
-        return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") ? 32 : 0;
+        if (__builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw")) loop = peak_bf16, *multiply_adds = 32;
+        break;
     case CKPT_PEAK_INT8:
-        return __builtin_cpu_supports("avx512vnni") ? 64 : 0;
+        if (avx512 && __builtin_cpu_supports("avx512vnni")) loop = peak_int8, *multiply_adds = 64;
+        break;
     }
-    return 0;
+    return loop;
+}
+
+int ckpt_vector_peak_multiply_adds(ckpt_peak_precision precision) {
+    int multiply_adds;
+    loop_of(precision, &multiply_adds);
+    return multiply_adds;
 }
 
 double ckpt_vector_peak_run(ckpt_peak_precision precision, int64_t steps) {
-    switch (ckpt_vector_peak_multiply_adds(precision)) {
-    case 16: return peak_f32_avx512(steps);
-    case 8: return peak_f32_avx2(steps);
-    case 32: return peak_bf16(steps);
-    case 64: return peak_int8(steps);
-    }
-    return 0;
+    int multiply_adds;
+    peak_loop loop = loop_of(precision, &multiply_adds);
+    return loop ? loop(steps) : 0;
 }
 
 int ckpt_vector_peak_chains(void) { return CHAINS; }

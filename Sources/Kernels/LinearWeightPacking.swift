@@ -58,7 +58,7 @@ extension LinearWeight {
 
     /// Panels packed by oneDNN for bf16 or int8 products, or nil where it has no such product here.
     static func nativePanels(_ source: Source, _ quantized: Int8Weights?, outputs: Int, inputs: Int,
-                                     precision: Precision) -> (panels: [Panel], whole: Panel?)? {
+                             precision: Precision) -> (panels: [Panel], whole: Panel?)? {
         let target: Int32
         switch precision {
         case .f32: return nil
@@ -83,7 +83,7 @@ extension LinearWeight {
     /// The weights as f32 values for an f32 product: as they are (f32), rounded to bf16, or the
     /// quantized values themselves (int8, whose scales are applied after the product).
     static func f32Values<T>(_ source: Source, _ quantized: Int8Weights?, outputs: Int, inputs: Int, precision: Precision,
-                                     _ body: (UnsafePointer<Float>) -> T) -> T {
+                             _ body: (UnsafePointer<Float>) -> T) -> T {
         let count = outputs * inputs
         if let quantized { return withValues(quantized.values.map(Float.init), body) }
         switch source {

@@ -55,7 +55,8 @@ public enum VectorPeak {
     static func multiplyAdds(_ precision: Precision) -> Int { Int(ckpt_vector_peak_multiply_adds(precision.peakPrecision)) }
 }
 
-private extension Precision {
+extension Precision {
+    /// The precision's code in CKernels' peak loop.
     var peakPrecision: ckpt_peak_precision {
         switch self {
         case .f32: CKPT_PEAK_F32

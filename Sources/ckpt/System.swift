@@ -16,7 +16,9 @@ struct System: ParsableCommand {
             --measure times a layer's products of MiniLM (384 channels) and GPT-2 124M (768) on every \
             engine, in each precision it runs natively (f32 on both; bf16 and int8 on oneDNN where the \
             CPU has the instructions), at 1 thread and at all threads (GFLOP/s, best of 10; int8 counts \
-            its multiply-adds as FLOPs); the vector multiply-add peak of each precision (FMA, VDPBF16PS,             VPDPBUSD on registers alone, the ceiling of any product that reads memory); and the memory             read bandwidth that bounds decoding.
+            its multiply-adds as FLOPs); the vector multiply-add peak of each precision (FMA, VDPBF16PS, \
+            VPDPBUSD on registers alone, the ceiling of any product that reads memory); and the memory \
+            read bandwidth that bounds decoding.
             """)
 
     @Flag(help: "Print the report as JSON.")

@@ -14,7 +14,7 @@ final class VectorPeakTests: XCTestCase {
         XCTAssertEqual(VectorPeak.instruction(.int8), features.contains("avx512_vnni") ? "VPDPBUSD zmm" : nil)
         for precision in Precision.allCases where VectorPeak.instruction(precision) == nil {
             XCTAssertNil(VectorPeak.measure(precision, threads: 1), "\(precision)")
-            XCTAssertEqual(ckpt_vector_peak_run(precision == .bf16 ? CKPT_PEAK_BF16 : CKPT_PEAK_INT8, 10), 0, "\(precision)")
+            XCTAssertEqual(ckpt_vector_peak_run(precision.peakPrecision, 10), 0, "\(precision)")
         }
     }
 
@@ -23,17 +23,17 @@ final class VectorPeakTests: XCTestCase {
     /// 1 and 2^-20) or 2 (int8: 1 · 2). A loop the compiler shortened, or one that ran another
     /// instruction, would sum to something else.
     func testTheLoopSumsEveryProductOnce() {
-        let cases: [(Precision, ckpt_peak_precision, [String: Double], Double)] = [
-            (.f32, CKPT_PEAK_F32, ["VFMADD zmm": 16, "VFMADD ymm": 8], 0x1p-20),
-            (.bf16, CKPT_PEAK_BF16, ["VDPBF16PS zmm": 32], 0x1p-20),
-            (.int8, CKPT_PEAK_INT8, ["VPDPBUSD zmm": 64], 2),
+        let cases: [(Precision, [String: Double], Double)] = [
+            (.f32, ["VFMADD zmm": 16, "VFMADD ymm": 8], 0x1p-20),
+            (.bf16, ["VDPBF16PS zmm": 32], 0x1p-20),
+            (.int8, ["VPDPBUSD zmm": 64], 2),
         ]
         XCTAssertEqual(VectorPeak.chains, 12)
-        for (precision, code, multiplyAdds, product) in cases {
+        for (precision, multiplyAdds, product) in cases {
             guard let instruction = VectorPeak.instruction(precision) else { continue }
             guard let perInstruction = multiplyAdds[instruction] else { XCTFail("unknown \(instruction)"); continue }
             for steps in [1, 7, 1000, 1 << 20] {
-                XCTAssertEqual(ckpt_vector_peak_run(code, Int64(steps)), Double(steps) * 12 * perInstruction * product, "\(instruction), \(steps) steps")
+                XCTAssertEqual(ckpt_vector_peak_run(precision.peakPrecision, Int64(steps)), Double(steps) * 12 * perInstruction * product, "\(instruction), \(steps) steps")
             }
         }
     }
