@@ -24,12 +24,20 @@ int ckpt_attention_bf16_gains(void) {
     return ckpt_attention_bf16_runs() && __builtin_cpu_is("amd");
 }
 
+INLINE int64_t whole_vectors(int64_t n) { return (n + LANES - 1) / LANES * LANES; }
+
+int64_t ckpt_attention_bf16_packed_keys(int64_t keys, int64_t d) { return (d + 1) / 2 * whole_vectors(keys); }
+
+int64_t ckpt_attention_bf16_packed_values(int64_t keys, int64_t d) { return (keys + 1) / 2 * whole_vectors(d); }
+
+int64_t ckpt_attention_bf16_row_scratch(int64_t rows, int64_t keys, int64_t d) {
+    int64_t longer = keys > d ? keys : d;
+    return rows * whole_vectors((longer + 1) / 2);
+}
+
 int64_t ckpt_attention_bf16_scratch(int64_t rows, int64_t keys, int64_t d) {
-    int64_t channel_pairs = (d + 1) / 2, key_pairs = (keys + 1) / 2;
-    int64_t padded_keys = (keys + LANES - 1) / LANES * LANES, padded_d = (d + LANES - 1) / LANES * LANES;
-    int64_t scores = channel_pairs * padded_keys + rows * ((channel_pairs + LANES - 1) / LANES * LANES);
-    int64_t context = key_pairs * padded_d + rows * ((key_pairs + LANES - 1) / LANES * LANES);
-    return scores > context ? scores : context;
+    int64_t keys_packed = ckpt_attention_bf16_packed_keys(keys, d), values_packed = ckpt_attention_bf16_packed_values(keys, d);
+    return (keys_packed > values_packed ? keys_packed : values_packed) + ckpt_attention_bf16_row_scratch(rows, keys, d);
 }
 
 // The mask of the first `count` (clamped to 0 ..< 16) lanes.
@@ -89,41 +97,91 @@ BF16 static void product(const uint32_t *a, int64_t lda, const uint32_t *b, int6
 #undef LAST_ROWS
 }
 
-BF16 void ckpt_attention_scores_bf16(const float *q, int64_t ldq, const float *k, int64_t ldk, int64_t rows, int64_t keys, int64_t d,
-                                     float scale, float *scores, int64_t stride, uint32_t *scratch) {
-    int64_t pairs = (d + 1) / 2, padded_keys = (keys + LANES - 1) / LANES * LANES;
-    int64_t query_stride = (pairs + LANES - 1) / LANES * LANES;
-    // key_pairs[p][j]: key j's channels 2p and 2p + 1 (zeros for the padding keys).
-    uint32_t *key_pairs = scratch, *query_pairs = scratch + pairs * padded_keys;
-    for (int64_t first = 0; first < padded_keys; first += LANES) {
-        for (int64_t p0 = 0; p0 < pairs; p0 += LANES) {
-            u32x16 v[LANES];
-            for (int r = 0; r < LANES; r++)
-                v[r] = first + r < keys ? (u32x16)pairs_vector(k + (first + r) * ldk + 2 * p0, d - 2 * p0) : (u32x16){};
-            TRANSPOSE_16(v);
-            for (int64_t p = p0; p < pairs && p < p0 + LANES; p++) memcpy(key_pairs + p * padded_keys + first, &v[p - p0], sizeof v[0]);
-        }
-    }
-    for (int64_t r = 0; r < rows; r++) row_pairs(q + r * ldq, d, query_pairs + r * query_stride);
-    product(query_pairs, query_stride, key_pairs, padded_keys, rows, pairs, padded_keys, scale, scores, stride);
+// The mask of the first `count` (clamped to 0 ..< 32) 16-bit lanes.
+INLINE __mmask32 first_halves(int64_t count) {
+    return count <= 0 ? 0 : count >= 2 * LANES ? (__mmask32)0xffffffffu : (__mmask32)((1u << count) - 1);
 }
 
-BF16 void ckpt_attention_context_bf16(const float *p, int64_t ldp, const float *v, int64_t ldv, int64_t rows, int64_t keys, int64_t d,
-                                      float *out, int64_t ldo, uint32_t *scratch) {
-    int64_t pairs = (keys + 1) / 2, padded_d = (d + LANES - 1) / LANES * LANES;
-    int64_t weight_stride = (pairs + LANES - 1) / LANES * LANES;
-    // value_pairs[t][c]: channel c of values 2t and 2t + 1 (zero past the last key and channel).
-    uint32_t *value_pairs = scratch, *weight_pairs = scratch + pairs * padded_d;
-    for (int64_t t = 0; t < pairs; t++) {
-        const float *even = v + 2 * t * ldv, *odd = even + ldv;
-        int odd_present = 2 * t + 1 < keys;
-        for (int64_t c = 0; c < padded_d; c += LANES) {
-            __mmask16 present = first_lanes(d - c);
-            __m512i low = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(present, even + c)));
-            __m512i high = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(odd_present ? present : 0, odd + c)));
-            _mm512_storeu_si512(value_pairs + t * padded_d + c, _mm512_or_si512(low, _mm512_slli_epi32(high, 16)));
-        }
-    }
-    for (int64_t r = 0; r < rows; r++) row_pairs(p + r * ldp, keys, weight_pairs + r * weight_stride);
-    product(weight_pairs, weight_stride, value_pairs, padded_d, rows, pairs, d, 1, out, ldo);
+// Keys in the layout the scores' product reads: key_pairs[p][j] holds key j's channels 2p and
+// 2p + 1, rows whole_vectors(keys) apart, zeros for the padding keys. `pairs_of(j, p0)` gives the
+// 16 pairs p0 ... of key j; 16 keys' worth are transposed at a time.
+#define PACK_KEYS(pairs_of)                                                                                              \
+    do {                                                                                                                 \
+        int64_t pairs = (d + 1) / 2, padded_keys = whole_vectors(keys);                                                  \
+        for (int64_t first = 0; first < padded_keys; first += LANES)                                                     \
+            for (int64_t p0 = 0; p0 < pairs; p0 += LANES) {                                                              \
+                u32x16 v[LANES];                                                                                         \
+                for (int r = 0; r < LANES; r++) v[r] = first + r < keys ? (u32x16)pairs_of(first + r, p0) : (u32x16){}; \
+                TRANSPOSE_16(v);                                                                                         \
+                for (int64_t p = p0; p < pairs && p < p0 + LANES; p++)                                                   \
+                    memcpy(key_pairs + p * padded_keys + first, &v[p - p0], sizeof v[0]);                                \
+            }                                                                                                            \
+    } while (0)
+
+BF16 void ckpt_attention_bf16_pack_keys(const float *k, int64_t ldk, int64_t keys, int64_t d, uint32_t *key_pairs) {
+#define FROM_VALUES(j, p0) pairs_vector(k + (j) * ldk + 2 * (p0), d - 2 * (p0))
+    PACK_KEYS(FROM_VALUES);
+#undef FROM_VALUES
+}
+
+BF16 void ckpt_attention_bf16_pack_key_bits(const uint16_t *k, int64_t ldk, int64_t keys, int64_t d, uint32_t *key_pairs) {
+    // A key's bits already sit in pairs: channel 2p in the low half of its pth 32 bits.
+#define FROM_BITS(j, p0) _mm512_maskz_loadu_epi16(first_halves(d - 2 * (p0)), k + (j) * ldk + 2 * (p0))
+    PACK_KEYS(FROM_BITS);
+#undef FROM_BITS
+}
+
+// Values in the layout the context's product reads: value_pairs[t][c] holds channel c of values
+// 2t (low half) and 2t + 1 (high half), rows whole_vectors(d) apart, zeros past the last value and
+// channel. `halves_of(j, c, present)` gives channels c ... of value j as 16 bf16s zero-extended to 32 bits.
+#define PACK_VALUES(halves_of)                                                                            \
+    do {                                                                                                  \
+        int64_t padded_d = whole_vectors(d);                                                              \
+        for (int64_t t = 0; t < (keys + 1) / 2; t++) {                                                    \
+            int odd_present = 2 * t + 1 < keys;                                                           \
+            for (int64_t c = 0; c < padded_d; c += LANES) {                                               \
+                __mmask16 present = first_lanes(d - c);                                                   \
+                __m512i low = halves_of(2 * t, c, present), high = halves_of(2 * t + 1, c, odd_present ? present : 0); \
+                _mm512_storeu_si512(value_pairs + t * padded_d + c, _mm512_or_si512(low, _mm512_slli_epi32(high, 16))); \
+            }                                                                                             \
+        }                                                                                                 \
+    } while (0)
+
+BF16 void ckpt_attention_bf16_pack_values(const float *v, int64_t ldv, int64_t keys, int64_t d, uint32_t *value_pairs) {
+#define FROM_VALUES(j, c, present) _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(present, v + (j) * ldv + (c))))
+    PACK_VALUES(FROM_VALUES);
+#undef FROM_VALUES
+}
+
+BF16 void ckpt_attention_bf16_pack_value_bits(const uint16_t *v, int64_t ldv, int64_t keys, int64_t d, uint32_t *value_pairs) {
+#define FROM_BITS(j, c, present) _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(present, v + (j) * ldv + (c)))
+    PACK_VALUES(FROM_BITS);
+#undef FROM_BITS
+}
+
+BF16 void ckpt_attention_scores_bf16_packed(const float *q, int64_t ldq, const uint32_t *key_pairs, int64_t packed_keys, int64_t rows,
+                                            int64_t keys, int64_t d, float scale, float *scores, int64_t stride, uint32_t *scratch) {
+    int64_t pairs = (d + 1) / 2, query_stride = whole_vectors(pairs);
+    for (int64_t r = 0; r < rows; r++) row_pairs(q + r * ldq, d, scratch + r * query_stride);
+    product(scratch, query_stride, key_pairs, whole_vectors(packed_keys), rows, pairs, whole_vectors(keys), scale, scores, stride);
+}
+
+BF16 void ckpt_attention_context_bf16_packed(const float *p, int64_t ldp, const uint32_t *value_pairs, int64_t rows, int64_t keys, int64_t d,
+                                             float *out, int64_t ldo, uint32_t *scratch) {
+    int64_t pairs = (keys + 1) / 2, weight_stride = whole_vectors(pairs);
+    for (int64_t r = 0; r < rows; r++) row_pairs(p + r * ldp, keys, scratch + r * weight_stride);
+    product(scratch, weight_stride, value_pairs, whole_vectors(d), rows, pairs, d, 1, out, ldo);
+}
+
+void ckpt_attention_scores_bf16(const float *q, int64_t ldq, const float *k, int64_t ldk, int64_t rows, int64_t keys, int64_t d, float scale,
+                                float *scores, int64_t stride, uint32_t *scratch) {
+    ckpt_attention_bf16_pack_keys(k, ldk, keys, d, scratch);
+    ckpt_attention_scores_bf16_packed(q, ldq, scratch, keys, rows, keys, d, scale, scores, stride,
+                                      scratch + ckpt_attention_bf16_packed_keys(keys, d));
+}
+
+void ckpt_attention_context_bf16(const float *p, int64_t ldp, const float *v, int64_t ldv, int64_t rows, int64_t keys, int64_t d, float *out,
+                                 int64_t ldo, uint32_t *scratch) {
+    ckpt_attention_bf16_pack_values(v, ldv, keys, d, scratch);
+    ckpt_attention_context_bf16_packed(p, ldp, scratch, rows, keys, d, out, ldo, scratch + ckpt_attention_bf16_packed_values(keys, d));
 }

@@ -75,6 +75,64 @@ package enum AttentionHead {
         ckpt_attention_scores_bf16(q, Int64(ldq), k, Int64(ldk), Int64(rows), Int64(keys), Int64(d), scale, scores, Int64(stride), scratch)
     }
 
+    /// One head's keys and values, rows `ld` apart: f32 values, or bf16 bits (a bf16 key-value cache).
+    package enum KeyValueRows {
+        case f32(keys: UnsafePointer<Float>, values: UnsafePointer<Float>)
+        case bf16(keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>)
+    }
+
+    /// One head's keys and values packed once for the bf16 products of many blocks of queries
+    /// (a long prompt's, each block against a prefix of the keys): `scoresInBF16` and
+    /// `contextInBF16` over a prefix of them give the same bits as over those keys and values
+    /// passed as f32 rows, without packing them again for each block.
+    package struct PackedBF16Head {
+        /// Room for `keys` keys and values of `d` channels, and blocks of up to `queries` queries.
+        package static func scratch(queries: Int, keys: Int, d: Int) -> Int {
+            Int(ckpt_attention_bf16_packed_keys(Int64(keys), Int64(d)) + ckpt_attention_bf16_packed_values(Int64(keys), Int64(d))
+                + ckpt_attention_bf16_row_scratch(Int64(queries), Int64(keys), Int64(d)))
+        }
+
+        let keyPairs: UnsafeMutablePointer<UInt32>, valuePairs: UnsafeMutablePointer<UInt32>, rowScratch: UnsafeMutablePointer<UInt32>
+        /// Keys packed, channels, and the most queries of a block.
+        let keys: Int, d: Int, queries: Int
+
+        /// Packs `keys` keys and values of `d` channels (rows `ld` apart) into `scratch`
+        /// (`scratch(queries:keys:d:)` UInt32s), for blocks of up to `queries` queries. Only where `bf16Runs`.
+        package init(_ rows: KeyValueRows, ld: Int, keys: Int, d: Int, queries: Int, scratch: UnsafeMutablePointer<UInt32>) {
+            precondition(bf16Runs, "AttentionHead.PackedBF16Head: this CPU has no VDPBF16PS")
+            (self.keys, self.d, self.queries) = (keys, d, queries)
+            keyPairs = scratch
+            valuePairs = scratch + Int(ckpt_attention_bf16_packed_keys(Int64(keys), Int64(d)))
+            rowScratch = valuePairs + Int(ckpt_attention_bf16_packed_values(Int64(keys), Int64(d)))
+            switch rows {
+            case let .f32(k, v):
+                ckpt_attention_bf16_pack_keys(k, Int64(ld), Int64(keys), Int64(d), keyPairs)
+                ckpt_attention_bf16_pack_values(v, Int64(ld), Int64(keys), Int64(d), valuePairs)
+            case let .bf16(k, v):
+                ckpt_attention_bf16_pack_key_bits(k, Int64(ld), Int64(keys), Int64(d), keyPairs)
+                ckpt_attention_bf16_pack_value_bits(v, Int64(ld), Int64(keys), Int64(d), valuePairs)
+            }
+        }
+    }
+
+    /// `scoresInBF16` of `rows` queries over the first `keys` keys of `head`.
+    package static func scoresInBF16(_ q: UnsafePointer<Float>, ldq: Int, _ head: PackedBF16Head, rows: Int, keys: Int, scale: Float,
+                                     into scores: UnsafeMutablePointer<Float>, stride: Int) {
+        precondition(keys <= head.keys && rows <= head.queries && stride >= (keys + 15) / 16 * 16,
+                     "AttentionHead.scoresInBF16: \(rows) queries of \(head.queries), \(keys) keys of \(head.keys), stride \(stride)")
+        ckpt_attention_scores_bf16_packed(q, Int64(ldq), head.keyPairs, Int64(head.keys), Int64(rows), Int64(keys), Int64(head.d), scale, scores,
+                                          Int64(stride), head.rowScratch)
+    }
+
+    /// `contextInBF16` of `rows` queries over the first `keys` values of `head` (finite values:
+    /// where `keys` is odd, the next one is multiplied by p's zero).
+    package static func contextInBF16(_ p: UnsafePointer<Float>, ldp: Int, _ head: PackedBF16Head, rows: Int, keys: Int,
+                                      into out: UnsafeMutablePointer<Float>, ldo: Int) {
+        precondition(keys <= head.keys && rows <= head.queries, "AttentionHead.contextInBF16: \(rows) queries of \(head.queries), \(keys) values of \(head.keys)")
+        ckpt_attention_context_bf16_packed(p, Int64(ldp), head.valuePairs, Int64(rows), Int64(keys), Int64(head.d), out, Int64(ldo),
+                                           head.rowScratch)
+    }
+
     /// `context` over p and v rounded to bf16, pairs of keys' products summed in f32 by VDPBF16PS,
     /// any number of keys. Only where `bf16Runs`.
     package static func contextInBF16(_ p: UnsafePointer<Float>, ldp: Int, _ v: UnsafePointer<Float>, ldv: Int, rows: Int, keys: Int, d: Int,

@@ -81,6 +81,60 @@ final class AttentionHeadTests: XCTestCase {
         }
     }
 
+    /// A prompt's head packed once (from f32 values, or from bf16 bits as a bf16 cache holds them):
+    /// scores and context over any prefix of its keys are the bits of the unpacked kernels over
+    /// those keys alone (odd prefixes, partial vectors and pairs included), and nothing is written
+    /// past a prefix's keys rounded up to 16 or past d.
+    func testAHeadPackedOnceGivesTheBitsOfEachPrefixAlone() throws {
+        try XCTSkipUnless(AttentionHead.bf16Runs, "this CPU has no VDPBF16PS (AVX512-BF16)")
+        for (keys, d, prefixes) in [(130, 64, [1, 16, 17, 64, 65, 97, 130]), (45, 24, [2, 33, 45]), (19, 7, [3, 19])] {
+            let rows = 11, ld = d + 3, scale = 1 / Float(d).squareRoot()
+            let q = (0..<(rows * ld)).map { Float(sin(Double($0) * 0.71) * 1.3) }
+            let bits = (0..<(2 * keys * ld)).map { FloatBits.bfloat16(from: Float(cos(Double($0) * 0.37) * 1.5)) }
+            let widened = bits.map { Float(bitPattern: UInt32($0) << 16) }
+            for fromBits in [false, true] {
+                var scratch = [UInt32](repeating: 0xffff_ffff, count: AttentionHead.PackedBF16Head.scratch(queries: rows, keys: keys, d: d))
+                bits.withUnsafeBufferPointer { bits in
+                    widened.withUnsafeBufferPointer { widened in
+                        scratch.withUnsafeMutableBufferPointer { scratch in
+                            let (k, v) = (widened.baseAddress!, widened.baseAddress! + keys * ld)
+                            let source: AttentionHead.KeyValueRows = fromBits
+                                ? .bf16(keys: bits.baseAddress!, values: bits.baseAddress! + keys * ld) : .f32(keys: k, values: v)
+                            let packed = AttentionHead.PackedBF16Head(source, ld: ld, keys: keys, d: d, queries: rows, scratch: scratch.baseAddress!)
+                            for n in prefixes {
+                                checkPrefix(packed, q: q, k: k, v: v, ld: ld, rows: rows, keys: n, d: d, scale: scale,
+                                            label: "[\(keys) keys, d \(d), prefix \(n), from bits: \(fromBits)]")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Scores and context of `rows` queries over the first `keys` keys and values, from `packed`
+    /// and from the rows k and v themselves.
+    private func checkPrefix(_ packed: AttentionHead.PackedBF16Head, q: [Float], k: UnsafePointer<Float>, v: UnsafePointer<Float>, ld: Int,
+                             rows: Int, keys n: Int, d: Int, scale: Float, label: String) {
+        let whole = (n + 15) / 16 * 16, stride = whole + 16
+        let p = (0..<(rows * stride)).map { i in i % stride < n ? Float(1 + cos(Double(i) * 0.11)) / Float(2 * n) : 0 }
+        var scores = [Float](repeating: .nan, count: rows * stride), alone = scores
+        var context = [Float](repeating: .nan, count: rows * (d + 2)), contextAlone = context
+        var scratch = [UInt32](repeating: 0xffff_ffff, count: AttentionHead.bf16Scratch(rows: rows, keys: n, d: d))
+        AttentionHead.scoresInBF16(q, ldq: ld, packed, rows: rows, keys: n, scale: scale, into: &scores, stride: stride)
+        AttentionHead.scoresInBF16(q, ldq: ld, k, ldk: ld, rows: rows, keys: n, d: d, scale: scale, into: &alone, stride: stride, scratch: &scratch)
+        AttentionHead.contextInBF16(p, ldp: stride, packed, rows: rows, keys: n, into: &context, ldo: d + 2)
+        AttentionHead.contextInBF16(p, ldp: stride, v, ldv: ld, rows: rows, keys: n, d: d, into: &contextAlone, ldo: d + 2, scratch: &scratch)
+        for i in 0..<rows {
+            let row = (i * stride)..<(i * stride + n), past = (i * stride + whole)..<((i + 1) * stride)
+            XCTAssertEqual(scores[row].map(\.bitPattern), alone[row].map(\.bitPattern), "scores \(label) row \(i)")
+            XCTAssertTrue(scores[past].allSatisfy(\.isNaN), "scores \(label) row \(i) written past the keys")
+            let out = (i * (d + 2))..<(i * (d + 2) + d)
+            XCTAssertEqual(context[out].map(\.bitPattern), contextAlone[out].map(\.bitPattern), "context \(label) row \(i)")
+            XCTAssertTrue(context[out.upperBound..<(out.upperBound + 2)].allSatisfy(\.isNaN), "context \(label) row \(i) written past d")
+        }
+    }
+
     /// The value a kernel multiplies: x itself in f32, else x rounded to the nearest bf16 (ties to even).
     private func operand(_ x: Float, inBF16: Bool) -> Double {
         inBF16 ? Double(Float(bitPattern: UInt32(FloatBits.bfloat16(from: x)) << 16)) : Double(x)

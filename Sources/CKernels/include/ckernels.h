@@ -92,6 +92,39 @@ int ckpt_attention_bf16_gains(void);
 /// The uint32 scratch the bf16 attention kernels take for `rows` queries over `keys` keys of d channels.
 int64_t ckpt_attention_bf16_scratch(int64_t rows, int64_t keys, int64_t d);
 
+/// The uint32s of `keys` keys of d channels packed for `ckpt_attention_scores_bf16_packed`.
+int64_t ckpt_attention_bf16_packed_keys(int64_t keys, int64_t d);
+
+/// The uint32s of `keys` values of d channels packed for `ckpt_attention_context_bf16_packed`.
+int64_t ckpt_attention_bf16_packed_values(int64_t keys, int64_t d);
+
+/// The uint32 scratch the packed kernels take for `rows` queries over up to `keys` keys of d channels.
+int64_t ckpt_attention_bf16_row_scratch(int64_t rows, int64_t keys, int64_t d);
+
+/// Packs `keys` keys of d channels (rows ldk apart), rounded to bf16, for the scores' product.
+void ckpt_attention_bf16_pack_keys(const float *k, int64_t ldk, int64_t keys, int64_t d, uint32_t *key_pairs);
+
+/// `ckpt_attention_bf16_pack_keys` over keys held as bf16 bits: the same packing as of the keys widened to f32.
+void ckpt_attention_bf16_pack_key_bits(const uint16_t *k, int64_t ldk, int64_t keys, int64_t d, uint32_t *key_pairs);
+
+/// Packs `keys` values of d channels (rows ldv apart), rounded to bf16, for the context's product.
+void ckpt_attention_bf16_pack_values(const float *v, int64_t ldv, int64_t keys, int64_t d, uint32_t *value_pairs);
+
+/// `ckpt_attention_bf16_pack_values` over values held as bf16 bits.
+void ckpt_attention_bf16_pack_value_bits(const uint16_t *v, int64_t ldv, int64_t keys, int64_t d, uint32_t *value_pairs);
+
+/// `ckpt_attention_scores_bf16` over the first `keys` of `packed_keys` keys packed by
+/// `ckpt_attention_bf16_pack_keys`: the same bits as over those keys alone. Score rows get
+/// `keys` rounded up to 16 entries (scores of later keys, or zeros, past `keys`).
+void ckpt_attention_scores_bf16_packed(const float *q, int64_t ldq, const uint32_t *key_pairs, int64_t packed_keys, int64_t rows,
+                                       int64_t keys, int64_t d, float scale, float *scores, int64_t stride, uint32_t *scratch);
+
+/// `ckpt_attention_context_bf16` over the first `keys` values packed by
+/// `ckpt_attention_bf16_pack_values`. Where `keys` is odd, the value after the last one is
+/// multiplied by p's zero entry rather than being zero itself (the same sums while it is finite).
+void ckpt_attention_context_bf16_packed(const float *p, int64_t ldp, const uint32_t *value_pairs, int64_t rows, int64_t keys, int64_t d,
+                                        float *out, int64_t ldo, uint32_t *scratch);
+
 /// `ckpt_attention_scores` with q and k rounded to bf16 (nearest, ties to even) and each pair of
 /// channels' exact products added to the f32 sum by VDPBF16PS, pairs in channel order. Only where
 /// `ckpt_attention_bf16_runs()`.
@@ -131,6 +164,8 @@ int ckpt_pool_share(int64_t participants, ckpt_pool_body body, void *context);
 
 /// f32 → bf16 bits, rounding to nearest (ties to even), as oneDNN and PyTorch convert.
 void ckpt_to_bf16(const float *x, uint16_t *out, int64_t count);
+/// `ckpt_to_bf16` of `rows` rows of n values, ldx apart in x and ldo apart in out.
+void ckpt_rows_to_bf16(const float *x, int64_t ldx, int64_t rows, int64_t n, uint16_t *out, int64_t ldo);
 /// Each value rounded to the nearest bf16, kept as f32 (the bf16 route of engines without bf16 products).
 void ckpt_round_to_bf16(const float *x, float *out, int64_t count);
 /// Whether this CPU has the instructions `ckpt_crc32_fold` needs (PCLMULQDQ, SSE4.1).

@@ -175,15 +175,18 @@ public final class GPT2: @unchecked Sendable {
         // an unmapping each time.
         let promptInBF16 = attentionPrecision == .bf16 && T > 1, blockRows = min(T, Self.queryBlock)
         let decoding = T == 1, padded = (L + 15) / 16 * 16
+        // The keys a prompt's f32 products read: all of them, or in bf16 only those of the blocks that see few.
+        let f32Keys = promptInBF16 ? min(L, AttentionHead.maxKeys) : L
         Parallel.forEachPart(of: 0..<(S * H), threads: T > 1 || L >= Self.threadedDecodeKeys ? threads : 1) { pairs in
             // Room for score rows padded to whole vectors, as the bf16 kernels write them.
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * padded)
-            let bf16Scratch = UnsafeMutablePointer<UInt32>.allocate(capacity: promptInBF16 ? AttentionHead.bf16Scratch(rows: blockRows, keys: L, d: D) : 0)
-            // A bf16 cache's head widened for a prompt's products (a decoded token's kernels read the bits).
-            let widened = UnsafeMutablePointer<Float>.allocate(capacity: cache.elements == .bf16 && !decoding ? 2 * L * D : 0)
+            let packing = UnsafeMutablePointer<UInt32>.allocate(
+                capacity: promptInBF16 ? AttentionHead.PackedBF16Head.scratch(queries: blockRows, keys: L, d: D) : 0)
+            // A bf16 cache's head widened for a prompt's f32 products (a decoded token's kernels read the bits).
+            let widened = UnsafeMutablePointer<Float>.allocate(capacity: cache.elements == .bf16 && !decoding ? 2 * f32Keys * D : 0)
             defer {
                 scores.deallocate()
-                bf16Scratch.deallocate()
+                packing.deallocate()
                 widened.deallocate()
             }
             for pair in pairs {
@@ -198,18 +201,23 @@ public final class GPT2: @unchecked Sendable {
                     }
                     continue
                 }
-                let (keys, values) = cache.widenedRows(layer: l, sequence: s, head: h, tokens: L, scratch: widened)
+                let (keys, values) = cache.widenedRows(layer: l, sequence: s, head: h, tokens: f32Keys, scratch: widened)
+                // The keys and values of the blocks in bf16, packed once for all of them.
+                let seenByAll = P + lengths[s]
+                let packed = promptInBF16 && seenByAll > AttentionHead.maxKeys
+                    ? AttentionHead.PackedBF16Head(cache.rows(layer: l, sequence: s, head: h), ld: D, keys: seenByAll, d: D, queries: blockRows,
+                                                   scratch: packing)
+                    : nil
                 // Query rows in blocks, each against the keys up to its last row only: a long prompt
                 // skips most of the products whose scores the causal mask would zero.
                 for first in stride(from: 0, to: lengths[s], by: Self.queryBlock) {
                     let rows = min(Self.queryBlock, lengths[s] - first), seen = P + first + rows
                     // The f32 route keeps unpadded rows: oneDNN's GEMM rounds differently for another leading dimension.
-                    let inBF16 = promptInBF16 && seen > AttentionHead.maxKeys, ld = inBF16 ? (seen + 15) / 16 * 16 : seen
+                    let bf16Head = seen > AttentionHead.maxKeys ? packed : nil, ld = bf16Head != nil ? (seen + 15) / 16 * 16 : seen
                     let q = qkv.p + (s * T + first) * 3 * C + h * D, out = context.p + (s * T + first) * C + h * D
                     // scores = q·kᵀ / √D: [rows, D]·[seen, D]ᵀ
-                    if inBF16 {
-                        AttentionHead.scoresInBF16(q, ldq: 3 * C, keys, ldk: D, rows: rows, keys: seen, d: D, scale: scale, into: scores, stride: ld,
-                                                   scratch: bf16Scratch)
+                    if let bf16Head {
+                        AttentionHead.scoresInBF16(q, ldq: 3 * C, bf16Head, rows: rows, keys: seen, scale: scale, into: scores, stride: ld)
                     } else {
                         MatmulEngine.current.gemm(q, lda: 3 * C, keys, ldb: D, transposeB: true, into: scores, ldc: ld, m: rows, n: seen, k: D, alpha: scale)
                     }
@@ -217,8 +225,8 @@ public final class GPT2: @unchecked Sendable {
                     for i in 0..<rows { RowKernels.softmaxRows(scores + i * ld, rows: 1, n: P + first + i + 1, stride: ld) }
                     recorder?.record(layer: l, sequence: s, head: h, firstQuery: first, rows: rows, keys: seen, scores: scores, stride: ld)
                     // context = softmax · v: [rows, seen]·[seen, D]
-                    if inBF16 {
-                        AttentionHead.contextInBF16(scores, ldp: ld, values, ldv: D, rows: rows, keys: seen, d: D, into: out, ldo: C, scratch: bf16Scratch)
+                    if let bf16Head {
+                        AttentionHead.contextInBF16(scores, ldp: ld, bf16Head, rows: rows, keys: seen, into: out, ldo: C)
                     } else {
                         MatmulEngine.current.gemm(scores, lda: ld, values, ldb: D, transposeB: false, into: out, ldc: C, m: rows, n: D, k: seen)
                     }

@@ -48,10 +48,7 @@ public final class KVCache: @unchecked Sendable {
     public func reset() { count = 0 }
 
     /// One head's keys and values, [capacity, D] each, rows D apart, as the cache holds them.
-    enum HeadRows {
-        case f32(keys: UnsafePointer<Float>, values: UnsafePointer<Float>)
-        case bf16(keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>)
-    }
+    typealias HeadRows = AttentionHead.KeyValueRows
 
     /// Head `head` of sequence `s` in layer `layer`.
     func rows(layer: Int, sequence s: Int, head: Int) -> HeadRows {
@@ -83,16 +80,17 @@ public final class KVCache: @unchecked Sendable {
     func append(layer: Int, sequence s: Int, head: Int, position: Int, tokens: Int, from kv: UnsafePointer<Float>, ld: Int) {
         let C = heads * headSize, source = kv + head * headSize
         let first = ((s * heads + head) * capacity + position) * headSize
-        for t in 0..<tokens {
-            let k = source + t * ld, v = k + C, at = first + t * headSize
-            switch elements {
-            case .f32:
+        switch elements {
+        case .f32:
+            for t in 0..<tokens {
+                let k = source + t * ld, v = k + C, at = first + t * headSize
                 (keys[layer].p + at).update(from: k, count: headSize)
                 (values[layer].p + at).update(from: v, count: headSize)
-            case .bf16:
-                ckpt_to_bf16(k, bits(keys[layer]) + at, Int64(headSize))
-                ckpt_to_bf16(v, bits(values[layer]) + at, Int64(headSize))
             }
+        case .bf16:
+            let (rows, n, to) = (Int64(tokens), Int64(headSize), Int64(headSize))
+            ckpt_rows_to_bf16(source, Int64(ld), rows, n, bits(keys[layer]) + first, to)
+            ckpt_rows_to_bf16(source + C, Int64(ld), rows, n, bits(values[layer]) + first, to)
         }
     }
 
