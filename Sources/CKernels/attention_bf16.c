@@ -134,17 +134,18 @@ BF16 void ckpt_attention_bf16_pack_key_bits(const uint16_t *k, int64_t ldk, int6
 // Values in the layout the context's product reads: value_pairs[t][c] holds channel c of values
 // 2t (low half) and 2t + 1 (high half), rows whole_vectors(d) apart, zeros past the last value and
 // channel. `halves_of(j, c, present)` gives channels c ... of value j as 16 bf16s zero-extended to 32 bits.
-#define PACK_VALUES(halves_of)                                                                            \
-    do {                                                                                                  \
-        int64_t padded_d = whole_vectors(d);                                                              \
-        for (int64_t t = 0; t < (keys + 1) / 2; t++) {                                                    \
-            int odd_present = 2 * t + 1 < keys;                                                           \
-            for (int64_t c = 0; c < padded_d; c += LANES) {                                               \
-                __mmask16 present = first_lanes(d - c);                                                   \
-                __m512i low = halves_of(2 * t, c, present), high = halves_of(2 * t + 1, c, odd_present ? present : 0); \
+#define PACK_VALUES(halves_of)                                                                                          \
+    do {                                                                                                                \
+        int64_t padded_d = whole_vectors(d);                                                                            \
+        for (int64_t t = 0; t < (keys + 1) / 2; t++) {                                                                  \
+            int odd_present = 2 * t + 1 < keys;                                                                         \
+            for (int64_t c = 0; c < padded_d; c += LANES) {                                                             \
+                __mmask16 present = first_lanes(d - c);                                                                 \
+                __m512i low = halves_of(2 * t, c, present);                                                             \
+                __m512i high = halves_of(2 * t + 1, c, odd_present ? present : 0);                                      \
                 _mm512_storeu_si512(value_pairs + t * padded_d + c, _mm512_or_si512(low, _mm512_slli_epi32(high, 16))); \
-            }                                                                                             \
-        }                                                                                                 \
+            }                                                                                                           \
+        }                                                                                                               \
     } while (0)
 
 BF16 void ckpt_attention_bf16_pack_values(const float *v, int64_t ldv, int64_t keys, int64_t d, uint32_t *value_pairs) {
