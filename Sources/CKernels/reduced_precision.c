@@ -62,15 +62,12 @@ void ckpt_quantize_q8_0(const float *x, uint8_t *out, int64_t blocks) {
 }
 
 MULTIVERSION
-void ckpt_to_bf16(const float *x, uint16_t *out, int64_t count) {
-    for (int64_t i = 0; i < count; i++) out[i] = bf16_bits(x[i]);
-}
-
-MULTIVERSION
 void ckpt_rows_to_bf16(const float *x, int64_t ldx, int64_t rows, int64_t n, uint16_t *out, int64_t ldo) {
     for (int64_t r = 0; r < rows; r++)
         for (int64_t i = 0; i < n; i++) out[r * ldo + i] = bf16_bits(x[r * ldx + i]);
 }
+
+void ckpt_to_bf16(const float *x, uint16_t *out, int64_t count) { ckpt_rows_to_bf16(x, count, 1, count, out, count); }
 
 MULTIVERSION
 void ckpt_round_to_bf16(const float *x, float *out, int64_t count) {
