@@ -39,7 +39,7 @@ public final class FeatureExtractor: @unchecked Sendable {
     public var maxLength: Int { min(settings.maxLength ?? model.maxPositions, model.maxPositions) }
 
     /// Features of `texts`, [texts.count × dimension] row-major, and how many texts were truncated;
-    /// encoded in batches of at most `batchSize` texts and `batchTokens` padded tokens.
+    /// encoded in batches of at most `batchSize` texts and `batchTokens(_:)` padded tokens.
     public func features(_ texts: [String], batchSize: Int = 32, threads: Int = 1,
                          progress: (@Sendable (Int) -> Void)? = nil) -> (values: [Float], truncated: Int) {
         let result = run(texts, batchSize: batchSize, threads: threads, progress: progress)
@@ -77,7 +77,7 @@ public final class FeatureExtractor: @unchecked Sendable {
                      progress: (@Sendable (Int) -> Void)?) -> (values: [Float], flops: Double) {
         // Longest batches first, so that the last ones a thread picks up are the quickest.
         let order = inputs.indices.sorted { inputs[$0].count > inputs[$1].count }
-        let batches = Self.batches(order, lengths: inputs.map(\.count), texts: batchSize, tokens: Self.batchTokens)
+        let batches = Self.batches(order, lengths: inputs.map(\.count), texts: batchSize, tokens: Self.batchTokens(model.precision))
         // Several batches run side by side, one thread each: splitting one batch's products over
         // threads makes them wait for each other at every product of every layer. Either way a
         // text's features are the same bits (see `LinearWeight`).
@@ -105,8 +105,12 @@ public final class FeatureExtractor: @unchecked Sendable {
     /// Most padded tokens (rows of every product) in a batch of several texts. A layer's
     /// activations for that many rows stay in a core's cache from one product to the next, where a
     /// batch of 32 texts of 128 tokens streams each element-wise pass (GELU, softmax, layer norm,
-    /// the conversions for bf16 and int8 products) through memory.
-    public static let batchTokens = 256
+    /// the conversions for bf16 and int8 products) through memory. int8 takes half as many: its
+    /// products run at twice bf16's rate, so the passes between them (quantizing a product's rows,
+    /// dequantizing its sums, GELU) take a larger share, and they read and write a 128-row
+    /// block's feed-forward activations (768 KiB of f32) within a core's L2; f32 and bf16, whose products
+    /// lose more to the smaller row count than the passes gain, keep 256.
+    public static func batchTokens(_ precision: Precision) -> Int { precision == .int8 ? 128 : 256 }
 
     /// `order` (indices of texts, longest first) cut into batches of at most `texts` texts and at
     /// most `tokens` padded tokens, save a batch of one text.
