@@ -16,15 +16,17 @@ final class LinearWeightTests: XCTestCase {
             for (k, n) in Self.shapes {
                 let problem = Problem(m: 2 * LinearWeight.rowBlock + 5, k: k, n: n)
                 let operands = problem.operands(precision)
-                for accumulate in [false, true] {
-                    let y = problem.run(engine: engine, precision: precision, threads: 1, accumulate: accumulate)
+                // Without accumulating, int8's sums take the output's place (dequantized in place), with a bias or none.
+                for (accumulate, withBias) in [(false, true), (false, false), (true, true)] {
+                    let y = problem.run(engine: engine, precision: precision, threads: 1, accumulate: accumulate, withBias: withBias)
                     // Every fifth row, the last partial block's rows among them.
                     let worst = stride(from: 0, to: problem.m, by: 5).flatMap { r in
-                        (0..<n).map { j in abs(Double(y[r * n + j]) - problem.exact(r, j, accumulate, operands)) }
+                        (0..<n).map { j in abs(Double(y[r * n + j]) - problem.exact(r, j, accumulate, withBias: withBias, operands)) }
                     }.max()!
                     // int8 on engines without its instructions sums integers in f32, exact below 2^24.
                     let tolerance = precision == .int8 ? 1e-3 : 1e-4
-                    XCTAssertLessThan(worst, tolerance, "\(engine) \(precision) [\(problem.m), \(k)] → \(n), accumulate \(accumulate): max difference \(worst)")
+                    XCTAssertLessThan(worst, tolerance,
+                                      "\(engine) \(precision) [\(problem.m), \(k)] → \(n), accumulate \(accumulate), bias \(withBias): max difference \(worst)")
                 }
             }
         }
@@ -219,16 +221,17 @@ private struct Problem {
         start = Array(p.start[(range.lowerBound * n)..<(range.upperBound * n)])
     }
 
-    func run(engine: MatmulEngine, precision: Precision, threads: Int, accumulate: Bool) -> [Float] {
-        run(LinearWeight(w, outputs: n, inputs: k, precision: precision, engine: engine), threads: threads, accumulate: accumulate)
+    func run(engine: MatmulEngine, precision: Precision, threads: Int, accumulate: Bool, withBias: Bool = true) -> [Float] {
+        run(LinearWeight(w, outputs: n, inputs: k, precision: precision, engine: engine), threads: threads, accumulate: accumulate, withBias: withBias)
     }
 
-    func run(_ weight: LinearWeight, threads: Int, accumulate: Bool) -> [Float] {
+    func run(_ weight: LinearWeight, threads: Int, accumulate: Bool, withBias: Bool = true) -> [Float] {
         var y = accumulate ? start : [Float](repeating: .nan, count: m * n)
         x.withUnsafeBufferPointer { x in
             bias.withUnsafeBufferPointer { b in
                 y.withUnsafeMutableBufferPointer { y in
-                    weight.apply(x.baseAddress!, rows: m, bias: b.baseAddress!, into: y.baseAddress!, accumulate: accumulate, threads: threads)
+                    weight.apply(x.baseAddress!, rows: m, bias: withBias ? b.baseAddress! : nil, into: y.baseAddress!, accumulate: accumulate,
+                                 threads: threads)
                 }
             }
         }
@@ -260,8 +263,8 @@ private struct Problem {
         }
     }
 
-    func exact(_ r: Int, _ j: Int, _ accumulate: Bool, _ operands: (x: [Double], w: [Double])) -> Double {
-        var sum = Double(bias[j]) + (accumulate ? Double(start[r * n + j]) : 0)
+    func exact(_ r: Int, _ j: Int, _ accumulate: Bool, withBias: Bool, _ operands: (x: [Double], w: [Double])) -> Double {
+        var sum = (withBias ? Double(bias[j]) : 0) + (accumulate ? Double(start[r * n + j]) : 0)
         for i in 0..<k { sum += operands.x[r * k + i] * operands.w[j * k + i] }
         return sum
     }

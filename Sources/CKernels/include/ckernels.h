@@ -188,6 +188,10 @@ void ckpt_quantize_rows(const float *x, int64_t rows, int64_t k, uint8_t *q, flo
 void ckpt_dequantize_rows(const int32_t *sums, int64_t rows, int64_t n, const float *row_scales, const int32_t *row_zero_points,
                           const int32_t *column_sums, const float *column_scales, const float *bias, float *y, int64_t ldy,
                           int accumulate);
+/// `ckpt_dequantize_rows` without `accumulate`, where y [rows, n] (dense) holds the s32 sums and
+/// takes their f32 values in their place.
+void ckpt_dequantize_rows_in_place(void *y, int64_t rows, int64_t n, const float *row_scales, const int32_t *row_zero_points,
+                                   const int32_t *column_sums, const float *column_scales, const float *bias);
 
 /// Symmetric per-channel quantization of w [outputs, inputs]: scale = max|w_j| / 127 (1 for a row
 /// of zeros or non-finite values), value = w / scale rounded to nearest (ties to even), clamped to ±127, NaN to 0.

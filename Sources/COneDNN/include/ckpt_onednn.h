@@ -114,7 +114,9 @@ int ckpt_dnnl_row_share(const ckpt_dnnl_panel *panels, int64_t count, int64_t pa
 /// `columns` of the weights from `first` (a loop over the packed weights for a single row, where it
 /// runs; else the primitive), in a buffer of the thread's, then dequantized into y (row stride ldy)
 /// by `ckpt_dequantize_rows` with the rows' scales and zero points and the columns' weight sums and
-/// scales (all from their first row and column). Returns 0, or oneDNN's status.
+/// scales (all from their first row and column). Where y's rows are dense (ldy = columns) and not
+/// added to, the primitive writes the sums into y itself, dequantized there in place.
+/// Returns 0, or oneDNN's status.
 int ckpt_dnnl_int8_piece(const ckpt_dnnl_product *product, const ckpt_dnnl_weights *weights, int64_t first, int64_t columns,
                          const uint8_t *x, const float *row_scales, const int32_t *row_zero_points, const int32_t *column_sums,
                          const float *column_scales, const float *bias, float *y, int64_t ldy, int accumulate);
