@@ -110,7 +110,7 @@ INLINE void transpose_keys(const float *k, int64_t ldk, int64_t keys, int64_t d,
 INLINE void ckpt_attention_scores_body(ckpt_isa isa, const float *q, int64_t ldq, const float *k, int64_t ldk, int64_t rows, int64_t keys,
                                        int64_t d, float scale, float *scores, int64_t stride, float *kt) {
     (void)isa;
-    int64_t padded = (keys + LANES - 1) / LANES * LANES;
+    int64_t padded = whole_vectors(keys);
     transpose_keys(k, ldk, keys, d, kt, stride, padded);
     product(q, ldq, kt, stride, rows, d, padded, scale, scores, stride);
 }

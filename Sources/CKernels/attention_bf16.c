@@ -24,8 +24,6 @@ int ckpt_attention_bf16_gains(void) {
     return ckpt_attention_bf16_runs() && __builtin_cpu_is("amd");
 }
 
-INLINE int64_t whole_vectors(int64_t n) { return (n + LANES - 1) / LANES * LANES; }
-
 int64_t ckpt_attention_bf16_packed_keys(int64_t keys, int64_t d) { return (d + 1) / 2 * whole_vectors(keys); }
 
 int64_t ckpt_attention_bf16_packed_values(int64_t keys, int64_t d) { return (keys + 1) / 2 * whole_vectors(d); }

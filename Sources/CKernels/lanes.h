@@ -64,6 +64,9 @@ typedef enum { ISA_BASELINE, ISA_AVX2_FMA, ISA_AVX512 } ckpt_isa;
             for (int l_ = 0; l_ < half_; l_++) (v)[l_] = combine((v)[l_], (v)[l_ + half_]); \
     } while (0)
 
+// n rounded up to whole vectors of 16 lanes: the length of a padded score row or packed row.
+INLINE int64_t whole_vectors(int64_t n) { return (n + 15) / 16 * 16; }
+
 #define TREE_ADD(a, b) ((a) + (b))
 #define TREE_MAX(a, b) ((b) > (a) ? (b) : (a))
 

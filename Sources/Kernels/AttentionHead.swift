@@ -24,12 +24,15 @@ package enum AttentionHead {
         weights != .f32 && bf16Gains ? .bf16 : .f32
     }
 
+    /// `n` rounded up to whole vectors of 16: the shortest score row the kernels write for `n` keys.
+    package static func wholeVectors(_ n: Int) -> Int { (n + 15) / 16 * 16 }
+
     /// scores[i][j] = scale · q[i]·k[j] for `rows` queries and `keys` keys of `d` channels; score
     /// rows `stride` apart (≥ keys rounded up to 16). `transposedKeys`: scratch of d · stride floats.
     package static func scores(_ q: UnsafePointer<Float>, ldq: Int, _ k: UnsafePointer<Float>, ldk: Int, rows: Int, keys: Int, d: Int,
                                scale: Float, into scores: UnsafeMutablePointer<Float>, stride: Int,
                                transposedKeys: UnsafeMutablePointer<Float>) {
-        precondition(stride >= (keys + 15) / 16 * 16, "AttentionHead.scores: stride \(stride) is short of \(keys) keys in whole vectors")
+        precondition(stride >= wholeVectors(keys), "AttentionHead.scores: stride \(stride) is short of \(keys) keys in whole vectors")
         ckpt_attention_scores(q, Int64(ldq), k, Int64(ldk), Int64(rows), Int64(keys), Int64(d), scale, scores, Int64(stride), transposedKeys)
     }
 
@@ -71,7 +74,7 @@ package enum AttentionHead {
     package static func scoresInBF16(_ q: UnsafePointer<Float>, ldq: Int, _ k: UnsafePointer<Float>, ldk: Int, rows: Int, keys: Int, d: Int,
                                      scale: Float, into scores: UnsafeMutablePointer<Float>, stride: Int, scratch: UnsafeMutablePointer<UInt32>) {
         precondition(bf16Runs, "AttentionHead.scoresInBF16: this CPU has no VDPBF16PS")
-        precondition(stride >= (keys + 15) / 16 * 16, "AttentionHead.scoresInBF16: stride \(stride) is short of \(keys) keys in whole vectors")
+        precondition(stride >= wholeVectors(keys), "AttentionHead.scoresInBF16: stride \(stride) is short of \(keys) keys in whole vectors")
         ckpt_attention_scores_bf16(q, Int64(ldq), k, Int64(ldk), Int64(rows), Int64(keys), Int64(d), scale, scores, Int64(stride), scratch)
     }
 
@@ -118,7 +121,7 @@ package enum AttentionHead {
     /// `scoresInBF16` of `rows` queries over the first `keys` keys of `head`.
     package static func scoresInBF16(_ q: UnsafePointer<Float>, ldq: Int, _ head: PackedBF16Head, rows: Int, keys: Int, scale: Float,
                                      into scores: UnsafeMutablePointer<Float>, stride: Int) {
-        precondition(keys <= head.keys && rows <= head.queries && stride >= (keys + 15) / 16 * 16,
+        precondition(keys <= head.keys && rows <= head.queries && stride >= wholeVectors(keys),
                      "AttentionHead.scoresInBF16: \(rows) queries of \(head.queries), \(keys) keys of \(head.keys), stride \(stride)")
         ckpt_attention_scores_bf16_packed(q, Int64(ldq), head.keyPairs, Int64(head.keys), Int64(rows), Int64(keys), Int64(head.d), scale, scores,
                                           Int64(stride), head.rowScratch)

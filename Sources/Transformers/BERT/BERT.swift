@@ -105,7 +105,7 @@ public final class BERT: @unchecked Sendable {
         l.queryKeyValue.apply(x.p, rows: N, bias: l.queryKeyValueBias.p, into: qkv.p, threads: threads)
         let scale = 1 / Float(D).squareRoot()
         // Score rows padded to whole vectors (the softmax masks what lies past the L keys).
-        let stride = (T + 15) / 16 * 16
+        let stride = AttentionHead.wholeVectors(T)
         // Sequences are spread over the threads, each with one score buffer for all its sequences.
         // A sequence's queries give results that do not depend on the batch: up to
         // `AttentionHead.maxKeys` keys, and above it where attention runs in bf16, all its queries,

@@ -174,7 +174,7 @@ public final class GPT2: @unchecked Sendable {
         // buffer per pair (128 KB at 512 tokens, mmap'd by malloc) cost a mapping, page faults and
         // an unmapping each time.
         let promptInBF16 = attentionPrecision == .bf16 && T > 1, blockRows = min(T, Self.queryBlock)
-        let decoding = T == 1, padded = (L + 15) / 16 * 16
+        let decoding = T == 1, padded = AttentionHead.wholeVectors(L)
         // The keys a prompt's f32 products read: all of them, or in bf16 only those of the blocks that see few.
         let f32Keys = promptInBF16 ? min(L, AttentionHead.maxKeys) : L
         Parallel.forEachPart(of: 0..<(S * H), threads: T > 1 || L >= Self.threadedDecodeKeys ? threads : 1) { pairs in
@@ -213,7 +213,7 @@ public final class GPT2: @unchecked Sendable {
                 for first in stride(from: 0, to: lengths[s], by: Self.queryBlock) {
                     let rows = min(Self.queryBlock, lengths[s] - first), seen = P + first + rows
                     // The f32 route keeps unpadded rows: oneDNN's GEMM rounds differently for another leading dimension.
-                    let bf16Head = seen > AttentionHead.maxKeys ? packed : nil, ld = bf16Head != nil ? (seen + 15) / 16 * 16 : seen
+                    let bf16Head = seen > AttentionHead.maxKeys ? packed : nil, ld = bf16Head != nil ? AttentionHead.wholeVectors(seen) : seen
                     let q = qkv.p + (s * T + first) * 3 * C + h * D, out = context.p + (s * T + first) * C + h * D
                     // scores = q·kᵀ / √D: [rows, D]·[seen, D]ᵀ
                     if let bf16Head {

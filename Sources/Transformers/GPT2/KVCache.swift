@@ -88,9 +88,10 @@ public final class KVCache: @unchecked Sendable {
                 (values[layer].p + at).update(from: v, count: headSize)
             }
         case .bf16:
-            let (rows, n, to) = (Int64(tokens), Int64(headSize), Int64(headSize))
-            ckpt_rows_to_bf16(source, Int64(ld), rows, n, bits(keys[layer]) + first, to)
-            ckpt_rows_to_bf16(source + C, Int64(ld), rows, n, bits(values[layer]) + first, to)
+            // The cache's rows are headSize apart.
+            let (rows, n) = (Int64(tokens), Int64(headSize))
+            ckpt_rows_to_bf16(source, Int64(ld), rows, n, bits(keys[layer]) + first, n)
+            ckpt_rows_to_bf16(source + C, Int64(ld), rows, n, bits(values[layer]) + first, n)
         }
     }
 
