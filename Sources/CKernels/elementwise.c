@@ -85,6 +85,26 @@ void ckpt_bias_activation(float *x, int64_t rows, int64_t n, const float *bias, 
     }
 }
 
+// The largest entry of row[0 ..< n], -∞ if none (a plain comparison: no NaN is the peak): whole
+// blocks of LANES, then the rest as one block masked past n when `masked`, else one by one. Written
+// without a branch between the two ways and apart from the exponentials' pass: in either of those
+// shapes the sixteen running maxima were compiled to pairs of lanes rather than one vector.
+__attribute__((always_inline)) static inline float row_peak(const float *row, int64_t n, int64_t whole, bool masked) {
+    float peaks[LANES];
+    for (int l = 0; l < LANES; l++) peaks[l] = -INFINITY;
+    for (int64_t i = 0; i < whole; i += LANES)
+        for (int l = 0; l < LANES; l++) peaks[l] = TREE_MAX(peaks[l], row[i + l]);
+    int in_block = masked ? (int)(n - whole) : 0;
+    int64_t one_by_one = masked ? n : whole;
+    for (int l = 0; l < LANES; l++) {
+        float v = l < in_block ? row[whole + l] : -INFINITY;
+        peaks[l] = TREE_MAX(peaks[l], v);
+    }
+    for (int64_t i = one_by_one; i < n; i++) peaks[0] = TREE_MAX(peaks[0], row[i]);
+    TREE_REDUCE(peaks, LANES, TREE_MAX);
+    return peaks[0];
+}
+
 // Whole blocks of LANES up to n, then one block masked past n when the stride has room for it
 // (its entries past n are read but given no weight), so that a row of 24 keys in a stride of 32 is
 // two vector steps rather than one and eight scalar ones; only when the stride has no room is
@@ -98,19 +118,7 @@ void ckpt_softmax_rows(float *x, int64_t rows, int64_t n, int64_t stride) {
     bool masked = keys > 0 && whole + LANES <= stride;
     for (int64_t r = 0; r < rows; r++) {
         float *row = x + r * stride;
-        float peaks[LANES];
-        for (int l = 0; l < LANES; l++) peaks[l] = -INFINITY;
-        for (int64_t i = 0; i < whole; i += LANES)
-            for (int l = 0; l < LANES; l++) peaks[l] = row[i + l] > peaks[l] ? row[i + l] : peaks[l];
-        if (masked)
-            for (int l = 0; l < LANES; l++) {
-                float v = l < keys ? row[whole + l] : -INFINITY;
-                peaks[l] = v > peaks[l] ? v : peaks[l];
-            }
-        else
-            for (int64_t i = whole; i < n; i++) peaks[0] = row[i] > peaks[0] ? row[i] : peaks[0];
-        TREE_REDUCE(peaks, LANES, fmaxf);
-        float peak = peaks[0];
+        float peak = row_peak(row, n, whole, masked);
         float sums[LANES] = {0};
         for (int64_t i = 0; i < whole; i += LANES)
             for (int l = 0; l < LANES; l++) {
