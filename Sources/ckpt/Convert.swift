@@ -10,7 +10,9 @@ struct Convert: ParsableCommand {
         discussion: """
             The output format comes from OUTPUT: a .safetensors file, an .npz file, or a directory \
             (existing, or written with a trailing '/'), which receives model.safetensors or, past \
-            --max-shard-size, shards and model.safetensors.index.json; or, from a BERT or GPT-2 model \
+            --max-shard-size, shards and model.safetensors.index.json, and from a model directory also its \
+            config.json, tokenizer files and sentence-transformers settings, so that it is a model directory too \
+            (none of them may exist there already without --force); or, from a BERT or GPT-2 model \
             directory, a .gguf file with llama.cpp's names and metadata (--dtype keep, f32, f16, bf16 or q8_0). \
             A BERT or GPT-2 .gguf INPUT is written back under Hugging Face names; into a directory, with \
             config.json, the tokenizer files and sentence-transformers' pooling files rebuilt from its metadata. \
@@ -114,18 +116,28 @@ struct Convert: ParsableCommand {
                 if !quiet { printError("wrote \(output) (GGUF, \(dtype.rawValue))") }
                 return
             }
-            // A GGUF model reads back under Hugging Face names; a directory receives its config and tokenizer too.
+            // A GGUF model reads back under Hugging Face names. A directory OUTPUT of a model (a
+            // GGUF file or a model directory) receives its config, tokenizer and pooling files too,
+            // checked before any weight is written.
             let gguf = readsGGUFModel ? try GGUFModel(path: input) : nil
             let checkpoint = try gguf?.checkpoint ?? Checkpoint(path: input)
+            var companions: (directory: String, files: ModelDirectoryFiles)?
+            if case .directory(let directory, _)? = target, gguf != nil || FileSystem.isDirectory(input) {
+                let files = try gguf?.directoryFiles ?? ModelDirectoryFiles(copying: input)
+                if !force, let taken = files.existing(in: directory).first {
+                    throw FormatError(file: FileSystem.directoryPrefix(directory) + taken, OutputError.exists)
+                }
+                companions = (directory, files)
+            }
             let selection = try TensorSelection(include: include, exclude: exclude)
             let bar = ProgressBar(total: checkpoint.tensors.filter { selection.contains($0.name) }.reduce(0) { $0 + $1.byteCount },
                                   unit: .bytes, quiet: quiet)
             var summary = try Converter.convert(checkpoint, to: target!, dtype: outputType, quantize: dtype == .int8, selection: selection,
                                                 overwrite: force, threads: parallel.threads) { done, _ in bar.update(done) }
             bar.finish()
-            if let gguf, case .directory(let directory, _)? = target {
-                try gguf.writeDirectoryFiles(into: directory, overwrite: force)
-                summary.files += gguf.directoryFiles.files.map { FileSystem.directoryPrefix(directory) + $0.path }
+            if let (directory, files) = companions {
+                try files.write(into: directory, overwrite: force)
+                summary.files += files.files.map { FileSystem.directoryPrefix(directory) + $0.path }
             }
             if !quiet {
                 let cast = summary.castCount > 0 ? ", \(summary.castCount) \(dtype == .int8 ? "quantized" : "cast") to \(dtype.rawValue)" : ""

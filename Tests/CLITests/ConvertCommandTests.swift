@@ -97,4 +97,54 @@ final class ConvertCommandTests: XCTestCase {
             XCTAssertTrue(result.stderr.contains("Error: "), result.stderr)
         }
     }
+
+    /// A model directory converted into a directory brings its config, tokenizer and
+    /// sentence-transformers files (read through links, as in a Hugging Face cache), checked for
+    /// clashes before any weight is written.
+    func testAModelDirectoryIntoADirectoryBringsItsOtherFiles() throws {
+        let directory = try Ckpt.temporaryDirectory(self)
+        let files = FileManager.default
+        let model = directory + "/model", bare = Ckpt.fixtures + "/gpt2/bare"
+        try files.createDirectory(atPath: model + "/1_Pooling", withIntermediateDirectories: true)
+        try files.createDirectory(atPath: model + "/2_Normalize", withIntermediateDirectories: true)
+        for name in ["config.json", "model.safetensors"] { try files.copyItem(atPath: bare + "/" + name, toPath: model + "/" + name) }
+        for name in ["vocab.json", "merges.txt"] {
+            try files.createSymbolicLink(atPath: model + "/" + name, withDestinationPath: URL(fileURLWithPath: bare + "/" + name).resolvingSymlinksInPath().path)
+        }
+        let modules = #"[{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}, "#
+            + #"{"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}, "#
+            + #"{"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]"#
+        try Data(modules.utf8).write(to: URL(fileURLWithPath: model + "/modules.json"))
+        try Data(#"{"word_embedding_dimension": 64, "pooling_mode_mean_tokens": true}"#.utf8).write(to: URL(fileURLWithPath: model + "/1_Pooling/config.json"))
+        try Data("not a model file\n".utf8).write(to: URL(fileURLWithPath: model + "/README.md"))
+
+        let output = directory + "/out"
+        let result = try Ckpt.run(["convert", model, output + "/", "--dtype", "bf16", "--quiet"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let copied = ["config.json", "vocab.json", "merges.txt", "modules.json", "1_Pooling/config.json"]
+        XCTAssertEqual(Set(try files.subpathsOfDirectory(atPath: output)), Set(copied + ["model.safetensors", "1_Pooling", "2_Normalize"]))
+        for path in copied {
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: output + "/" + path)), try Data(contentsOf: URL(fileURLWithPath: model + "/" + path)), path)
+            XCTAssertNil(try? files.destinationOfSymbolicLink(atPath: output + "/" + path), "\(path) is a link, not a copy")
+        }
+        let generated = try Ckpt.run(["generate", "--model", output, "--prompt", "Hello", "--max-new-tokens", "3", "--quiet"])
+        XCTAssertEqual(generated.status, 0, generated.stderr)
+
+        let clash = directory + "/clash"
+        try files.createDirectory(atPath: clash, withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: clash + "/config.json"))
+        let refused = try Ckpt.run(["convert", model, clash + "/"])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertEqual(refused.stderr, "error: \(clash)/config.json: already exists (pass --force to overwrite it)\n")
+        XCTAssertEqual(try files.contentsOfDirectory(atPath: clash), ["config.json"], "weights written before the clash was found")
+        XCTAssertEqual(try Ckpt.run(["convert", model, clash + "/", "--force", "--quiet"]).status, 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: clash + "/config.json")), try Data(contentsOf: URL(fileURLWithPath: model + "/config.json")))
+
+        try Data(#"[{"path": "../escape", "type": "sentence_transformers.models.Pooling"}]"#.utf8).write(to: URL(fileURLWithPath: model + "/modules.json"))
+        let escaping = try Ckpt.run(["convert", model, directory + "/escaping/"])
+        XCTAssertEqual(escaping.status, 1)
+        XCTAssertEqual(escaping.stderr,
+                       "error: \(model)/modules.json: a module's path \"../escape\" is not the name of a folder inside the model directory\n")
+        XCTAssertFalse(files.fileExists(atPath: directory + "/escaping"))
+    }
 }

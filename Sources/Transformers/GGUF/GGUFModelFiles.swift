@@ -5,9 +5,12 @@ extension GGUFModel {
     /// `config.json`; `vocab.txt` and `tokenizer_config.json` (BERT) or `vocab.json` and
     /// `merges.txt` (GPT-2); and sentence-transformers' `modules.json`, `1_Pooling/config.json`
     /// and `sentence_bert_config.json` when the pooling is not the family's plain default. An
-    /// empty `2_Normalize/` directory stands for the Normalize step (`directories`).
-    public var directoryFiles: (files: [(path: String, text: String)], directories: [String]) {
+    /// empty `2_Normalize/` folder stands for the Normalize step.
+    public var directoryFiles: ModelDirectoryFiles {
         var files: [(String, String)] = [("config.json", config.compactText + "\n")]
+        func directory(folders: [String]) -> ModelDirectoryFiles {
+            ModelDirectoryFiles(files: files.map { ($0.0, Array($0.1.utf8)) }, folders: folders)
+        }
         switch family {
         case .bert:
             files.append(("vocab.txt", tokens.joined(separator: "\n") + "\n"))
@@ -19,7 +22,7 @@ extension GGUFModel {
             let merges = file["tokenizer.ggml.merges"]?.array?.compactMap(\.string) ?? []
             files.append(("merges.txt", (["#version: 0.2"] + merges).joined(separator: "\n") + "\n"))
         }
-        guard pooling != PoolingSettings(modes: [family.defaultPooling], normalize: false, maxLength: nil) else { return (files, []) }
+        guard pooling != PoolingSettings(modes: [family.defaultPooling], normalize: false, maxLength: nil) else { return directory(folders: []) }
         var modules: [JSON] = [module(0, "", "Transformer"), module(1, "1_Pooling", "Pooling")]
         if pooling.normalize { modules.append(module(2, "2_Normalize", "Normalize")) }
         files.append(("modules.json", JSON.array(modules).compactText + "\n"))
@@ -33,25 +36,11 @@ extension GGUFModel {
         if let maxLength = pooling.maxLength {
             files.append(("sentence_bert_config.json", JSON.object([("max_seq_length", .number("\(maxLength)")), ("do_lower_case", .bool(false))]).compactText + "\n"))
         }
-        return (files, pooling.normalize ? ["2_Normalize"] : [])
+        return directory(folders: pooling.normalize ? ["2_Normalize"] : [])
     }
 
     private func module(_ index: Int, _ path: String, _ type: String) -> JSON {
         .object([("idx", .number("\(index)")), ("name", .string("\(index)")), ("path", .string(path)),
                  ("type", .string("sentence_transformers.models.\(type)"))])
-    }
-
-    /// Writes `directoryFiles` into `directory` (which exists), each file under a temporary name first.
-    public func writeDirectoryFiles(into directory: String, overwrite: Bool) throws {
-        let root = FileSystem.directoryPrefix(directory)
-        let (files, directories) = directoryFiles
-        for sub in directories + files.compactMap({ $0.path.contains("/") ? String($0.path.split(separator: "/")[0]) : nil }) {
-            if let problem = FileSystem.makeDirectories(root + sub) { throw FormatError(file: root + sub, OutputError.cannotCreate(reason: problem)) }
-        }
-        for (path, text) in files {
-            let output = try AtomicOutputFile(path: root + path, overwrite: overwrite)
-            try output.write(Array(text.utf8))
-            try output.commit()
-        }
     }
 }
