@@ -124,8 +124,8 @@ struct Convert: ParsableCommand {
             var companions: (directory: String, files: ModelDirectoryFiles)?
             if case .directory(let directory, _)? = target, gguf != nil || FileSystem.isDirectory(input) {
                 let files = try gguf?.directoryFiles ?? ModelDirectoryFiles(copying: input)
-                if !force, let taken = files.existing(in: directory).first {
-                    throw FormatError(file: FileSystem.directoryPrefix(directory) + taken, OutputError.exists)
+                if !force, let taken = files.paths(in: directory).first(where: FileSystem.exists) {
+                    throw FormatError(file: taken, OutputError.exists)
                 }
                 companions = (directory, files)
             }
@@ -136,8 +136,7 @@ struct Convert: ParsableCommand {
                                                 overwrite: force, threads: parallel.threads) { done, _ in bar.update(done) }
             bar.finish()
             if let (directory, files) = companions {
-                try files.write(into: directory, overwrite: force)
-                summary.files += files.files.map { FileSystem.directoryPrefix(directory) + $0.path }
+                summary.files += try files.write(into: directory, overwrite: force)
             }
             if !quiet {
                 let cast = summary.castCount > 0 ? ", \(summary.castCount) \(dtype == .int8 ? "quantized" : "cast") to \(dtype.rawValue)" : ""

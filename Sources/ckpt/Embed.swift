@@ -31,7 +31,7 @@ struct Embed: ParsableCommand {
     @Option(help: "Most tokens per text, special tokens included (default: the model's max_seq_length).")
     var maxLength: Int?
 
-    @Option(help: "Most texts per forward pass (which also holds at most \(FeatureExtractor.batchTokens(.f32)) padded tokens, \(FeatureExtractor.batchTokens(.int8)) in int8, unless it is one text).")
+    @Option(help: EncodingOptions.batchSizeHelp)
     var batchSize: Int = 32
 
     @OptionGroup var parallel: ThreadOptions

@@ -7,7 +7,11 @@ import Transformers
 /// How a command encodes texts with a model: the batch, the on-disk feature cache, the threads,
 /// the precision, and whether it reports progress.
 struct EncodingOptions: ParsableArguments {
-    @Option(help: "Most texts per forward pass (which also holds at most \(FeatureExtractor.batchTokens(.f32)) padded tokens, \(FeatureExtractor.batchTokens(.int8)) in int8, unless it is one text).")
+    /// `--batch-size`'s help, here and in `embed`.
+    static let batchSizeHelp = ArgumentHelp(
+        "Most texts per forward pass (which also holds at most \(FeatureExtractor.batchTokens(.f32)) padded tokens, \(FeatureExtractor.batchTokens(.int8)) in int8, unless it is one text).")
+
+    @Option(help: batchSizeHelp)
     var batchSize: Int = 32
 
     @Option(help: "Where encoded features are kept (default: $XDG_CACHE_HOME/ckpt/features or ~/.cache/ckpt/features).")

@@ -8,9 +8,6 @@ extension GGUFModel {
     /// empty `2_Normalize/` folder stands for the Normalize step.
     public var directoryFiles: ModelDirectoryFiles {
         var files: [(String, String)] = [("config.json", config.compactText + "\n")]
-        func directory(folders: [String]) -> ModelDirectoryFiles {
-            ModelDirectoryFiles(files: files.map { ($0.0, Array($0.1.utf8)) }, folders: folders)
-        }
         switch family {
         case .bert:
             files.append(("vocab.txt", tokens.joined(separator: "\n") + "\n"))
@@ -22,7 +19,14 @@ extension GGUFModel {
             let merges = file["tokenizer.ggml.merges"]?.array?.compactMap(\.string) ?? []
             files.append(("merges.txt", (["#version: 0.2"] + merges).joined(separator: "\n") + "\n"))
         }
-        guard pooling != PoolingSettings(modes: [family.defaultPooling], normalize: false, maxLength: nil) else { return directory(folders: []) }
+        files += sentenceTransformersFiles
+        return ModelDirectoryFiles(files: files.map { ($0.0, Array($0.1.utf8)) }, folders: pooling.normalize ? ["2_Normalize"] : [])
+    }
+
+    /// sentence-transformers' files, none where the pooling is the family's plain default.
+    private var sentenceTransformersFiles: [(String, String)] {
+        guard pooling != PoolingSettings(modes: [family.defaultPooling], normalize: false, maxLength: nil) else { return [] }
+        var files: [(String, String)] = []
         var modules: [JSON] = [module(0, "", "Transformer"), module(1, "1_Pooling", "Pooling")]
         if pooling.normalize { modules.append(module(2, "2_Normalize", "Normalize")) }
         files.append(("modules.json", JSON.array(modules).compactText + "\n"))
@@ -36,7 +40,7 @@ extension GGUFModel {
         if let maxLength = pooling.maxLength {
             files.append(("sentence_bert_config.json", JSON.object([("max_seq_length", .number("\(maxLength)")), ("do_lower_case", .bool(false))]).compactText + "\n"))
         }
-        return directory(folders: pooling.normalize ? ["2_Normalize"] : [])
+        return files
     }
 
     private func module(_ index: Int, _ path: String, _ type: String) -> JSON {

@@ -55,13 +55,12 @@ public struct ModelDirectoryFiles {
         self.folders = folders
     }
 
-    /// The files' paths that `directory` already holds.
-    public func existing(in directory: String) -> [String] {
-        files.map(\.path).filter { FileSystem.exists(FileSystem.directoryPrefix(directory) + $0) }
-    }
+    /// The files' paths in `directory`.
+    public func paths(in directory: String) -> [String] { files.map { FileSystem.directoryPrefix(directory) + $0.path } }
 
-    /// Writes the folders and files into `directory` (which exists), each file under a temporary name first.
-    public func write(into directory: String, overwrite: Bool) throws {
+    /// Writes the folders and files into `directory` (which exists), each file under a temporary name
+    /// first; returns the files' paths there.
+    public func write(into directory: String, overwrite: Bool) throws -> [String] {
         let root = FileSystem.directoryPrefix(directory)
         for folder in Set(folders + files.compactMap { $0.path.contains("/") ? String($0.path.split(separator: "/")[0]) : nil }).sorted() {
             if let problem = FileSystem.makeDirectories(root + folder) { throw FormatError(file: root + folder, OutputError.cannotCreate(reason: problem)) }
@@ -71,5 +70,6 @@ public struct ModelDirectoryFiles {
             try output.write(bytes)
             try output.commit()
         }
+        return paths(in: directory)
     }
 }
