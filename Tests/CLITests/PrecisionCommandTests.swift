@@ -86,14 +86,22 @@ final class PrecisionCommandTests: XCTestCase {
                 let shape = change(info).map { [$0.count] } ?? info.shape
                 return OutgoingTensor(info: TensorInfo(name: info.name, dtype: info.dtype, shape: shape)) { emit in try bytes.withUnsafeBytes { try emit($0) } }
             }
+            // `checkpoint` keeps the original's pages mapped after its file is replaced.
             try SafeTensorsWriter.write(tensors, metadata: checkpoint.metadata, to: weights + ".new", overwrite: true)
+            try FileManager.default.removeItem(atPath: weights)
+            try FileManager.default.moveItem(atPath: weights + ".new", toPath: weights)
         }
         try rewrite { $0.name == victim ? [1, 2, 3] : nil }
-        try FileManager.default.removeItem(atPath: weights)
-        try FileManager.default.moveItem(atPath: weights + ".new", toPath: weights)
         var result = try Ckpt.run(["embed", "--model", quantized, "--precision", "int8", "--quiet"], input: "hello\n")
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.stderr.contains("int8 tensor 'encoder.layer.0.attention.self.key.weight': its scales '\(victim)' are F32 [3], need F32 [32]"),
+                      result.stderr)
+        XCTAssertEqual(result.stdout, "")
+
+        try rewrite { $0.name == victim ? (0..<32).map { $0 == 5 ? .nan : 0.01 } : nil }
+        result = try Ckpt.run(["embed", "--model", quantized, "--precision", "bf16", "--quiet"], input: "hello\n")
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("int8 tensor 'encoder.layer.0.attention.self.key.weight': its scale for output 5 in '\(victim)' is nan, not a finite number"),
                       result.stderr)
         XCTAssertEqual(result.stdout, "")
 

@@ -9,6 +9,7 @@ public enum WeightError: Error, CustomStringConvertible, Sendable {
     case notFloat(name: String, dtype: DType)
     case missingScale(name: String, scale: String)
     case misshapenScale(name: String, scale: String, expected: [Int], found: [Int], dtype: DType)
+    case nonFiniteScale(name: String, scale: String, output: Int, value: Float)
 
     public var description: String {
         switch self {
@@ -23,6 +24,8 @@ public enum WeightError: Error, CustomStringConvertible, Sendable {
             return "int8 tensor '\(name)' has no scales: '\(scale)' is missing (quantized checkpoints store them next to the weight)"
         case .misshapenScale(let name, let scale, let expected, let found, let dtype):
             return "int8 tensor '\(name)': its scales '\(scale)' are \(dtype.rawValue) \(found), need F32 \(expected) (one per output)"
+        case .nonFiniteScale(let name, let scale, let output, let value):
+            return "int8 tensor '\(name)': its scale for output \(output) in '\(scale)' is \(value), not a finite number"
         }
     }
 }
@@ -126,7 +129,12 @@ public final class WeightSource {
                 throw FormatError(file: checkpoint.path, WeightError.misshapenScale(name: stored, scale: scaleName, expected: [shape[outputAxis]],
                                                                                     found: scales.shape, dtype: scales.dtype))
             }
-            return .int8(Int8Weights(values: Self.copy(view, as: Int8.self), scales: scales.floats()))
+            let values = scales.floats()
+            // A non-finite scale would turn every feature into NaN without a word.
+            if let output = values.firstIndex(where: { !$0.isFinite }) {
+                throw FormatError(file: checkpoint.path, WeightError.nonFiniteScale(name: stored, scale: scaleName, output: output, value: values[output]))
+            }
+            return .int8(Int8Weights(values: Self.copy(view, as: Int8.self), scales: values))
         case .BF16 where precision == .bf16 && view.shape == shape:
             used.insert(stored)
             return .bf16(Self.copy(view, as: UInt16.self))
