@@ -35,7 +35,8 @@ struct Convert: ParsableCommand {
 
     @Option(help: ArgumentHelp("""
         Element type of floating-point tensors in the output (integers keep theirs). int8 quantizes the \
-        linear layers' weights per output channel, scales beside them (see README); other tensors keep their type.
+        linear layers' weights per output channel, scales beside them (see README); other tensors keep their type. \
+        From an int8 checkpoint, f32, f16 and bf16 write its weights dequantized.
         """))
     var dtype: TargetType = .keep
 
@@ -130,11 +131,14 @@ struct Convert: ParsableCommand {
                 companions = (directory, files)
             }
             let selection = try TensorSelection(include: include, exclude: exclude)
-            let bar = ProgressBar(total: checkpoint.tensors.filter { selection.contains($0.name) }.reduce(0) { $0 + $1.byteCount },
-                                  unit: .bytes, quiet: quiet)
+            // Made on the first report, whose total counts what is written (dequantized weights at four bytes an element).
+            var bar: ProgressBar?
             var summary = try Converter.convert(checkpoint, to: target!, dtype: outputType, quantize: dtype == .int8, selection: selection,
-                                                overwrite: force, threads: parallel.threads) { done, _ in bar.update(done) }
-            bar.finish()
+                                                overwrite: force, threads: parallel.threads) { done, total in
+                if bar == nil { bar = ProgressBar(total: total, unit: .bytes, quiet: quiet) }
+                bar?.update(done)
+            }
+            bar?.finish()
             if let (directory, files) = companions {
                 summary.files += try files.write(into: directory, overwrite: force)
             }

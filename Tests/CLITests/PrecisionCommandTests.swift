@@ -72,6 +72,30 @@ final class PrecisionCommandTests: XCTestCase {
         XCTAssertLessThan(try size(quantized), try size(minilm + "/model.safetensors") * 2 / 3)
     }
 
+    func testAnInt8CheckpointConvertsBackToTheWeightsItStandsFor() throws {
+        let directory = try Ckpt.temporaryDirectory(self)
+        for model in [minilm, gpt2] {
+            let quantized = try quantizedCopy(of: model, in: directory)
+            let name = URL(fileURLWithPath: model).lastPathComponent
+            let expected = try embed(quantized, ["--precision", "f32"], into: directory + "/expected.npy")
+            // Into f32, and into GGUF (no place for the scales there): value · scale, what --precision f32 runs.
+            let f32 = directory + "/f32-" + name, gguf = directory + "/\(name).gguf"
+            _ = try run(["convert", quantized, f32 + "/", "--dtype", "f32", "--quiet"])
+            _ = try run(["convert", quantized, gguf, "--quiet"])
+            let inspect = try run(["inspect", f32]).stdout
+            XCTAssertFalse(inspect.contains("_scale") || inspect.contains(" I8 ") || inspect.contains("quantization"), inspect)
+            XCTAssertEqual(try embed(f32, ["--precision", "f32"], into: directory + "/f32.npy"), expected, "\(name): f32 from int8")
+            XCTAssertEqual(try embed(gguf, ["--precision", "f32"], into: directory + "/gguf.npy"), expected, "\(name): GGUF from int8")
+            // bf16 rounds those same values; --dtype keep copies the int8 checkpoint as it is.
+            _ = try run(["convert", quantized, directory + "/a.safetensors", "--dtype", "bf16", "--quiet", "--force"])
+            _ = try run(["convert", f32, directory + "/b.safetensors", "--dtype", "bf16", "--quiet", "--force"])
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: directory + "/a.safetensors")),
+                           try Data(contentsOf: URL(fileURLWithPath: directory + "/b.safetensors")), "\(name): bf16 from int8")
+            _ = try run(["convert", quantized, directory + "/kept.safetensors", "--quiet", "--force"])
+            XCTAssertTrue(try run(["inspect", directory + "/kept.safetensors"]).stdout.contains("quantization: int8, "))
+        }
+    }
+
     func testABrokenInt8CheckpointIsAnErrorNamingTheTensor() throws {
         let directory = try Ckpt.temporaryDirectory(self)
         let quantized = try quantizedCopy(of: Ckpt.fixtures + "/bert/bertmodel", in: directory)
@@ -99,11 +123,15 @@ final class PrecisionCommandTests: XCTestCase {
         XCTAssertEqual(result.stdout, "")
 
         try rewrite { $0.name == victim ? (0..<32).map { $0 == 5 ? .nan : 0.01 } : nil }
+        let nonFinite = "int8 tensor 'encoder.layer.0.attention.self.key.weight': its scale for output 5 in '\(victim)' is nan, not a finite number"
         result = try Ckpt.run(["embed", "--model", quantized, "--precision", "bf16", "--quiet"], input: "hello\n")
         XCTAssertEqual(result.status, 1)
-        XCTAssertTrue(result.stderr.contains("int8 tensor 'encoder.layer.0.attention.self.key.weight': its scale for output 5 in '\(victim)' is nan, not a finite number"),
-                      result.stderr)
+        XCTAssertTrue(result.stderr.contains(nonFinite), result.stderr)
         XCTAssertEqual(result.stdout, "")
+        result = try Ckpt.run(["convert", quantized, directory + "/f32.safetensors", "--dtype", "f32", "--quiet"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains(nonFinite), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/f32.safetensors"))
 
         _ = try run(["convert", weights, directory + "/no-scale.safetensors", "--exclude", "key\\.weight_scale$", "--quiet"])
         try FileManager.default.removeItem(atPath: weights)

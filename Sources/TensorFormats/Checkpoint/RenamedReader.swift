@@ -47,9 +47,7 @@ public final class RenamedReader: TensorReader {
         for tensor in resident {
             precondition(tensor.values.count == tensor.shape.reduce(1, *), "resident tensor \(tensor.name): values do not fill its shape")
             let info = TensorInfo(name: tensor.name, dtype: .F32, shape: tensor.shape)
-            let owned = OwnedBytes(count: info.byteCount)
-            tensor.values.withUnsafeBytes { owned.buffer.copyMemory(from: $0) }
-            views[tensor.name] = TensorView(info: info, bytes: UnsafeRawBufferPointer(owned.buffer), owner: owned)
+            views[tensor.name] = TensorView(resident: info, values: tensor.values)
             infos.append(info)
         }
         tensors = infos
@@ -68,6 +66,13 @@ public final class RenamedReader: TensorReader {
 }
 
 extension TensorView {
+    /// f32 `values` held in memory, described by `info` (F32, as many elements).
+    init(resident info: TensorInfo, values: [Float]) {
+        let owned = OwnedBytes(count: info.byteCount)
+        values.withUnsafeBytes { owned.buffer.copyMemory(from: $0) }
+        self.init(info: info, bytes: UnsafeRawBufferPointer(owned.buffer), owner: owned)
+    }
+
     /// The same bytes under `info` (same type and element count).
     func renamed(_ info: TensorInfo) -> TensorView { TensorView(info: info, bytes: bytes, owner: owner) }
 

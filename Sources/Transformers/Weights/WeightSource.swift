@@ -7,9 +7,6 @@ public enum WeightError: Error, CustomStringConvertible, Sendable {
     case missing([String])
     case shapeMismatch(name: String, expected: [Int], found: [Int])
     case notFloat(name: String, dtype: DType)
-    case missingScale(name: String, scale: String)
-    case misshapenScale(name: String, scale: String, expected: [Int], found: [Int], dtype: DType)
-    case nonFiniteScale(name: String, scale: String, output: Int, value: Float)
 
     public var description: String {
         switch self {
@@ -20,12 +17,6 @@ public enum WeightError: Error, CustomStringConvertible, Sendable {
             return "tensor '\(name)' has shape \(found), the config needs \(expected)"
         case .notFloat(let name, let dtype):
             return "tensor '\(name)' is \(dtype.rawValue), not a floating-point type"
-        case .missingScale(let name, let scale):
-            return "int8 tensor '\(name)' has no scales: '\(scale)' is missing (quantized checkpoints store them next to the weight)"
-        case .misshapenScale(let name, let scale, let expected, let found, let dtype):
-            return "int8 tensor '\(name)': its scales '\(scale)' are \(dtype.rawValue) \(found), need F32 \(expected) (one per output)"
-        case .nonFiniteScale(let name, let scale, let output, let value):
-            return "int8 tensor '\(name)': its scale for output \(output) in '\(scale)' is \(value), not a finite number"
         }
     }
 }
@@ -120,20 +111,8 @@ public final class WeightSource {
                 throw FormatError(file: checkpoint.path, WeightError.shapeMismatch(name: stored, expected: shape, found: view.shape))
             }
             used.insert(stored)
-            let scaleName = stored + Int8Scheme.scaleSuffix
-            guard names.contains(scaleName) else { throw FormatError(file: checkpoint.path, WeightError.missingScale(name: stored, scale: scaleName)) }
-            used.insert(scaleName)
-            let scales = try checkpoint.tensor(named: scaleName)
-            defer { scales.releasePages() }
-            guard scales.dtype == .F32, scales.shape == [shape[outputAxis]] else {
-                throw FormatError(file: checkpoint.path, WeightError.misshapenScale(name: stored, scale: scaleName, expected: [shape[outputAxis]],
-                                                                                    found: scales.shape, dtype: scales.dtype))
-            }
-            let values = scales.floats()
-            // A non-finite scale would turn every feature into NaN without a word.
-            if let output = values.firstIndex(where: { !$0.isFinite }) {
-                throw FormatError(file: checkpoint.path, WeightError.nonFiniteScale(name: stored, scale: scaleName, output: output, value: values[output]))
-            }
+            let values = try Int8Scheme.scales(of: stored, outputs: shape[outputAxis], in: checkpoint.reader)
+            used.insert(stored + Int8Scheme.scaleSuffix)
             return .int8(Int8Weights(values: Self.copy(view, as: Int8.self), scales: values))
         case .BF16 where precision == .bf16 && view.shape == shape:
             used.insert(stored)
