@@ -16,19 +16,20 @@ public final class DequantizedReader: TensorReader {
 
     public init(_ base: any TensorReader) {
         self.base = base
-        let weights = Int8Scheme.quantizedWeights(base.tensors)
-        dequantized = Set(weights.map(\.name))
-        let scales = Set(weights.map { $0.name + Int8Scheme.scaleSuffix })
+        let weights = Set(Int8Scheme.quantizedWeights(base.tensors).map(\.name))
+        let scales = Set(weights.map { $0 + Int8Scheme.scaleSuffix })
+        dequantized = weights
         tensors = base.tensors.compactMap { info in
             if scales.contains(info.name) { return nil }
-            guard weights.contains(where: { $0.name == info.name }) else { return info }
-            return TensorInfo(name: info.name, dtype: .F32, shape: info.shape)
+            return weights.contains(info.name) ? TensorInfo(name: info.name, dtype: .F32, shape: info.shape) : info
         }
     }
 
     public func tensor(named name: String) throws -> TensorView {
         guard dequantized.contains(name) else {
-            guard tensors.contains(where: { $0.name == name }) else { throw FormatError(file: path, CheckpointError.noSuchTensor(name)) }
+            if name.hasSuffix(Int8Scheme.scaleSuffix), dequantized.contains(String(name.dropLast(Int8Scheme.scaleSuffix.count))) {
+                throw FormatError(file: path, CheckpointError.noSuchTensor(name))
+            }
             return try base.tensor(named: name)
         }
         let view = try base.tensor(named: name)
