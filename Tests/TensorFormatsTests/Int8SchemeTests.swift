@@ -47,7 +47,7 @@ final class Int8SchemeTests: XCTestCase {
             tensor("dense.bias", .F32, [2], [7, 8] as [Float]),
             tensor("ids", .I8, [2], [1, 2] as [Int8]),  // an integer tensor without scales stays as it is
         ], metadata: [(Int8Scheme.metadataKey, Int8Scheme.metadataValue)], to: path, overwrite: false)
-        let reader = DequantizedReader(try Checkpoint(path: path).reader)
+        let reader = try Checkpoint(path: path).dequantized.reader
         XCTAssertEqual(reader.tensors.map(\.name), ["dense.bias", "dense.weight", "h.0.mlp.c_fc.weight", "ids"])  // in file order
         XCTAssertEqual(reader.tensors.map(\.dtype), [.F32, .F32, .F32, .I8])
         XCTAssertTrue(reader.metadata.isEmpty)

@@ -76,14 +76,13 @@ public enum Converter {
     /// `dtype` when given (integer and boolean tensors keep their type, as `model.half()` does).
     /// With `quantize`, linear layers' weights are written in ckpt's int8 scheme (`Int8Scheme`)
     /// instead, other tensors as `dtype` says. An int8 checkpoint's weights, given a `dtype`, are
-    /// dequantized into it, without their scales (`DequantizedReader`). Casts run on `threads`
+    /// dequantized into it, without their scales (`Checkpoint.dequantized`). Casts run on `threads`
     /// threads. `progress`, when given, is called after each chunk with the source bytes done and in all.
     public static func convert(_ source: Checkpoint, to target: ConversionTarget, dtype: DType?, quantize: Bool = false,
                                selection: TensorSelection, overwrite: Bool, threads: Int,
                                progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> ConversionSummary {
-        let dequantizing = dtype != nil && !quantize && Int8Scheme.quantizedCount(source.tensors) > 0
-        let dequantized = dequantizing ? DequantizedReader(source.reader) : nil
-        let checkpoint = dequantized.map { Checkpoint(reader: $0) } ?? source
+        let checkpoint = dtype != nil && !quantize ? source.dequantized : source
+        let storedTypes = Dictionary(source.tensors.map { ($0.name, $0.dtype) }) { first, _ in first }
         let selected = checkpoint.tensors.filter { selection.contains($0.name) }
         guard !selected.isEmpty else { throw FormatError(file: checkpoint.path, ConversionError.nothingSelected) }
         let totalBytes = selected.reduce(0) { $0 + $1.byteCount }
@@ -99,7 +98,7 @@ public enum Converter {
                 return quantized(checkpoint, info, outputAxis: axis, progress: report)
             }
             let outputType = dtype.flatMap { info.dtype.isFloatingPoint ? $0 : nil } ?? info.dtype
-            if outputType != info.dtype || dequantized?.dequantized.contains(info.name) == true { castCount += 1 }
+            if outputType != storedTypes[info.name] { castCount += 1 }
             var outputInfo = info
             outputInfo.dtype = outputType
             return [OutgoingTensor(info: outputInfo) { emit in

@@ -64,6 +64,14 @@ public enum Int8Scheme {
         }
         return Int8Weights(values: transposed(byOutput.values, rows: columns, columns: rows), scales: byOutput.scales)
     }
+
+    /// `quantize` undone: value · scale in the weights' own layout [rows, columns], their scales
+    /// along `axis` (the values a model multiplies with at f32).
+    static func dequantize(_ weights: Int8Weights, shape: [Int], outputAxis axis: Int) -> [Float] {
+        let rows = shape[0], columns = shape[1]
+        guard axis == 1 else { return weights.dequantized(inputs: columns) }
+        return transposed(weights.transposed(inputs: rows).dequantized(inputs: rows), rows: columns, columns: rows)
+    }
 }
 
 /// Problems with an int8 weight's scales.

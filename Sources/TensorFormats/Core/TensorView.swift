@@ -46,6 +46,17 @@ public struct TensorView: @unchecked Sendable {
         }
     }
 
+    /// The elements as they are stored, read as T (of the dtype's size: Int8 for I8, UInt16 for
+    /// BF16 bits); a mapped file's bytes need not be aligned for T.
+    public func elements<T>(as type: T.Type) -> [T] {
+        precondition(MemoryLayout<T>.size == info.dtype.size, "TensorView.elements: \(T.self) is not \(info.dtype.rawValue)'s size")
+        let count = info.elementCount
+        return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            UnsafeMutableRawBufferPointer(buffer).copyMemory(from: bytes)
+            initialized = count
+        }
+    }
+
     /// Lets the operating system drop the pages under `byteRange` of this view (all of it by
     /// default) from memory when they come from a mapped file; a no-op for heap data. The view
     /// stays valid: touching those bytes again re-reads the file.

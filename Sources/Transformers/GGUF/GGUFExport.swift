@@ -19,9 +19,8 @@ public enum GGUFExport {
                              overwrite: Bool, threads: Int) throws {
         guard FileSystem.isDirectory(directory) else { throw FormatError(file: directory, GGUFExportError.notAModelDirectory) }
         let family = try ModelFamily(directory: directory)
-        let stored = try Checkpoint(path: directory)
         // GGUF has no place for per-channel int8 scales: an int8 checkpoint goes in as the weights it stands for.
-        let checkpoint = Int8Scheme.quantizedCount(stored.tensors) > 0 ? Checkpoint(reader: DequantizedReader(stored.reader)) : stored
+        let checkpoint = try Checkpoint(path: directory).dequantized
         let tokenizer = try Tokenizer(directory: directory)
         var metadata: [(String, GGUFValue)] = []
         let mapped: [(gguf: String, source: String, transpose: Bool)]

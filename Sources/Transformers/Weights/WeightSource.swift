@@ -113,21 +113,12 @@ public final class WeightSource {
             used.insert(stored)
             let values = try Int8Scheme.scales(of: stored, outputs: shape[outputAxis], in: checkpoint.reader)
             used.insert(stored + Int8Scheme.scaleSuffix)
-            return .int8(Int8Weights(values: Self.copy(view, as: Int8.self), scales: values))
+            return .int8(Int8Weights(values: view.elements(as: Int8.self), scales: values))
         case .BF16 where precision == .bf16 && view.shape == shape:
             used.insert(stored)
-            return .bf16(Self.copy(view, as: UInt16.self))
+            return .bf16(view.elements(as: UInt16.self))
         default:
             return .f32(try tensor(name, shape).array)
-        }
-    }
-
-    /// A tensor's little-endian elements (a mapped file's bytes need not be aligned for T).
-    private static func copy<T>(_ view: TensorView, as type: T.Type) -> [T] {
-        let count = view.bytes.count / MemoryLayout<T>.size
-        return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-            UnsafeMutableRawBufferPointer(buffer).copyMemory(from: view.bytes)
-            initialized = count
         }
     }
 
