@@ -22,6 +22,13 @@ struct LabelledFeatures {
         DatasetSummary(name: source, hash: try contentHash(files), rows: labels.count, classBalance: LabelledDataset.classCounts(of: labels),
                        dimension: features.dimension)
     }
+
+    /// `settings`, a command's own for the ledger, with how its features were made after them:
+    /// `features` {pooling, precision}, null for precomputed features.
+    func studySettings(_ settings: JSON) -> JSON {
+        let made: JSON = extraction.map { .object([("pooling", $0.pooling.json), ("precision", .string($0.precision.rawValue))]) } ?? .null
+        return .object((settings.object ?? []) + [("features", made)])
+    }
 }
 
 /// The CRC-32 and length of the bytes of `paths` in turn, as `crc32:HEX:BYTES`: the ledger's

@@ -135,7 +135,7 @@ struct TrainHead: ParsableCommand {
             }
             let recorder = try StudyRecorder(ledger, StudyEntry(
                 kind: "train-head", ckptVersion: ckptVersion, model: model.map(absolutePath), modelHash: try modelHash(model),
-                dataset: try data.summary(), settings: settings.json(rows: labels.count), output: absolutePath(output)))
+                dataset: try data.summary(), settings: data.studySettings(settings.json(rows: labels.count)), output: absolutePath(output)))
             let iterative = head == .linear || head == .mlp
             let bar = ProgressBar(total: iterative ? settings.resolvedEpochs : 0, unit: .items(settings.optimizer == .lbfgs ? "iterations" : "epochs"), quiet: inputs.quiet)
             let (fitSeconds, outcome) = try bestTime(repeats: 1) {

@@ -162,7 +162,8 @@ struct TuneHead: ParsableCommand {
                 ("warm_start", .array(search.warmStart.map { .string($0.source) })),
             ])
             let recorder = try StudyRecorder(ledger, StudyEntry(kind: "tune-head", ckptVersion: ckptVersion, model: model.map(absolutePath),
-                                                                modelHash: fingerprints!.model, dataset: fingerprints!.dataset, settings: settingsJSON,
+                                                                modelHash: fingerprints!.model, dataset: fingerprints!.dataset,
+                                                                settings: data.studySettings(settingsJSON),
                                                                 output: absolutePath(output)))
             let runner = HeadSearch(space: space, validations: featureSets.mapValues {
                 CrossValidation(features: $0.train, labels: data.labels, folds: foldSplit, metric: metric)

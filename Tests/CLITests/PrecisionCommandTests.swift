@@ -1,4 +1,5 @@
 import Foundation
+import CkptSupport
 import TensorFormats
 import XCTest
 
@@ -159,9 +160,14 @@ final class PrecisionCommandTests: XCTestCase {
         let lines = try String(contentsOfFile: train, encoding: .utf8).split(separator: "\n").prefix(120).joined(separator: "\n") + "\n"
         try Data(lines.utf8).write(to: URL(fileURLWithPath: directory + "/train.tsv"))
         _ = try run(["train-head", "--model", minilm, "--train", directory + "/train.tsv", "--output", directory + "/head", "--precision", "int8",
-                     "--no-cache", "--quiet"])
+                     "--no-cache", "--quiet", "--ledger", directory + "/ledger.sqlite"])
         let json = try String(contentsOfFile: directory + "/head/head.json", encoding: .utf8)
         XCTAssertTrue(json.contains("\"precision\":\"int8\""), json)
+        let study = try JSON.parse(try run(["runs", "show", "1", "--json", "--ledger", directory + "/ledger.sqlite"]).stdout)
+        let made = study["settings"]!["features"]!
+        XCTAssertEqual(made["precision"]!.string, "int8", "the ledger records the precision of the study's features")
+        XCTAssertEqual(made["pooling"]!["modes"]!.array!.map(\.string), ["mean"])
+        XCTAssertEqual(made["pooling"]!["normalize"]!.bool, true)
         let implied = try run(["predict", "--head", directory + "/head", "--no-cache", "--format", "jsonl", directory + "/train.tsv"])
         let explicit = try run(["predict", "--head", directory + "/head", "--no-cache", "--format", "jsonl", "--precision", "int8", directory + "/train.tsv"])
         let f32 = try run(["predict", "--head", directory + "/head", "--no-cache", "--format", "jsonl", "--precision", "f32", directory + "/train.tsv"])

@@ -160,6 +160,7 @@ final class WorkbenchCommandTests: XCTestCase {
         }
         let shown = try JSON.parse(ok(try Ckpt.run(["runs", "show", "1", "--json"] + ledger)).stdout)
         XCTAssertEqual(shown["kind"]!.string, "few-shot")
+        XCTAssertEqual(shown["settings"]!["features"], .null, "precomputed features: no pooling or precision of ckpt's")
         XCTAssertEqual(shown["trials"]!.array!.map { $0["fold_scores"]!.array!.count }, [3, 3, 3])
         XCTAssertEqual(shown["trials"]!.array![0]["cv_mean"]!.double!, json["heads"]!["linear"]!["accuracy_mean"]!.double!, accuracy: 1e-12)
     }

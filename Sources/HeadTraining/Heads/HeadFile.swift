@@ -83,15 +83,8 @@ public struct SavedHead: Sendable {
         if case .neighbours(let n) = head.model {
             members.append(("neighbours", .object([("k", .number("\(n.k)")), ("voting", .string(n.voting.rawValue))])))
         }
-        if let pooling {
-            members.append(("pooling", .object([
-                ("modes", .array(pooling.modes.map { .string($0.rawValue) })), ("normalize", .bool(pooling.normalize)),
-                ("max_length", pooling.maxLength.map { .number("\($0)") } ?? .null),
-            ])))
-        } else {
-            members.append(("pooling", .null))
-        }
-        members += [("precision", precision.map { .string($0.rawValue) } ?? .null), ("training", training), ("validation", validation ?? .null)]
+        members += [("pooling", pooling?.json ?? .null), ("precision", precision.map { .string($0.rawValue) } ?? .null),
+                    ("training", training), ("validation", validation ?? .null)]
         return .object(members)
     }
 

@@ -56,6 +56,12 @@ public struct PoolingSettings: Sendable, Equatable {
         self.maxLength = maxLength
     }
 
+    /// `{"modes", "normalize", "max_length"}`, as head directories and the ledger record them.
+    public var json: JSON {
+        .object([("modes", .array(modes.map { .string($0.rawValue) })), ("normalize", .bool(normalize)),
+                 ("max_length", maxLength.map { .number("\($0)") } ?? .null)])
+    }
+
     /// Divides `row` by max(‖row‖₂, 1e-12), as torch.nn.functional.normalize (sentence-transformers'
     /// Normalize step); the squares are summed in order, so a row gives the same bits wherever it is normalised.
     public static func normalize(_ row: UnsafeMutableBufferPointer<Float>) {
