@@ -65,6 +65,14 @@ public enum MatmulEngine: String, Sendable, CaseIterable {
         precision == .f32 || reducedPrecisionKernel(precision) != nil
     }
 
+    /// What to tell a user who asked for `precision` where this engine multiplies its values in f32
+    /// (same results, slower); nil where it runs natively.
+    public func fallbackNote(_ precision: Precision) -> String? {
+        guard !runsNatively(precision) else { return nil }
+        return "note: \(rawValue) has no \(precision.rawValue) products on this CPU"
+            + "\(precision == .int8 && self == .onednn ? " (no AVX-512 VNNI)" : ""); the \(precision.rawValue) values are multiplied in f32 (same results, slower)"
+    }
+
     /// oneDNN's kernel for bf16 or int8 products of a MiniLM-shaped block, where it has one
     /// (int8 only with VNNI); nil on OpenBLAS.
     private func reducedPrecisionKernel(_ precision: Precision) -> String? {

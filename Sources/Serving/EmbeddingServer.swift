@@ -1,6 +1,7 @@
 import CkptSupport
 import Foundation
 import Hummingbird
+import Kernels
 import Logging
 
 /// `ckpt serve`: an HTTP server for the embedding, tokenization and head-prediction routes of one
@@ -28,8 +29,10 @@ public enum EmbeddingServer {
             group.addTask { try await app.runService() }
             group.addTask {
                 let model = try await Task.detached { try ServingModel(settings: settings, metrics: metrics) }.value
+                let precision = model.extractor.model.precision
+                if let note = MatmulEngine.current.fallbackNote(precision) { onEvent(note) }
                 slot.set(.ready(model))
-                onEvent("ready: \(settings.model) (\(model.extractor.dimension) features, \(model.heads.count) head(s))")
+                onEvent("ready: \(settings.model) (\(model.extractor.dimension) features, \(precision.rawValue), \(model.heads.count) head(s))")
             }
             // The loader's error (if any) comes first and cancels the server; otherwise the server runs until a signal.
             try await group.next()

@@ -162,7 +162,7 @@ struct Routes: Sendable {
         let members: [(String, JSON)] = [
             ("model_id", .string(modelName)), ("model_dir", .string(s.model)), ("dimension", .number("\(e.dimension)")),
             ("max_input_length", .number("\(e.maxLength)")), ("pooling", .string(e.settings.modes.map(\.rawValue).joined(separator: "+"))),
-            ("normalize", .bool(e.settings.normalize)), ("precision", .string(s.precision.rawValue)), ("threads", .number("\(s.threads)")),
+            ("normalize", .bool(e.settings.normalize)), ("precision", .string(e.model.precision.rawValue)), ("threads", .number("\(s.threads)")),
             ("max_batch_tokens", .number("\(s.maxBatchTokens)")), ("max_concurrent_requests", .number("\(s.maxConcurrentRequests)")),
             ("max_client_batch_size", .number("\(s.maxClientBatchSize)")), ("payload_limit", .number("\(s.payloadLimit)")),
             ("auto_truncate", .bool(s.autoTruncate)), ("heads", .array(model.heads.keys.sorted().map { .string($0) })),

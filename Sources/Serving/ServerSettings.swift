@@ -9,7 +9,9 @@ public struct ServerSettings: Sendable {
     public var port = 8080
     /// Threads of the model's products (one batch at a time runs on them).
     public var threads = 1
-    public var precision: Precision = .f32
+    /// The precision of the model's products; nil: the one the heads' features were made with
+    /// (`SavedHead.precision`), f32 without heads that record one.
+    public var precision: Precision?
     /// Most tokens (padded batch tokens not counted) taken into one round of the model.
     public var maxBatchTokens = 16_384
     /// Requests queued or running at once; more are answered 429.

@@ -13,21 +13,28 @@ final class ServingModel: Sendable {
     let settings: ServerSettings
     let metrics: ServerMetrics
 
-    /// Loads the model and the heads; a head trained on other features (pooling, normalisation,
-    /// length limit, precision) than the server makes is an error naming it.
+    /// Loads the heads and the model, in the precision the settings name, else the first head's;
+    /// a head trained on other features (pooling, normalisation, length limit, precision, dimension)
+    /// than the server makes is an error naming it, since its answers would not be `ckpt predict`'s.
     init(settings: ServerSettings, metrics: ServerMetrics) throws {
-        extractor = try FeatureExtractor(path: settings.model, precision: settings.precision)
+        let saved = try settings.heads.map { (name: $0.name, directory: $0.directory, head: try SavedHead(directory: $0.directory)) }
+        let precision = settings.precision ?? saved.lazy.compactMap(\.head.precision).first ?? .f32
+        extractor = try FeatureExtractor(path: settings.model, precision: precision)
         var heads: [String: SavedHead] = [:]
-        for (name, directory) in settings.heads {
-            let saved = try SavedHead(directory: directory)
-            if let pooling = saved.pooling, pooling.modes != extractor.settings.modes || pooling.normalize != extractor.settings.normalize {
-                throw FormatError(file: directory, ServingError.headMismatch(name: name, head: "\(pooling)", server: "\(extractor.settings)"))
+        for (name, directory, head) in saved {
+            if let pooling = head.pooling, pooling != extractor.settings {
+                throw FormatError(file: directory, ServingError.headMismatch(name: name, head: "pooling \(pooling.json.compactText)",
+                                                                            server: "pooling \(extractor.settings.json.compactText)"))
             }
-            guard saved.head.dimension == extractor.dimension else {
-                throw FormatError(file: directory, ServingError.headMismatch(name: name, head: "dimension \(saved.head.dimension)",
+            if let trained = head.precision, trained != precision {
+                throw FormatError(file: directory, ServingError.headMismatch(name: name, head: "precision \(trained.rawValue)",
+                                                                            server: "precision \(precision.rawValue)"))
+            }
+            guard head.head.dimension == extractor.dimension else {
+                throw FormatError(file: directory, ServingError.headMismatch(name: name, head: "dimension \(head.head.dimension)",
                                                                             server: "dimension \(extractor.dimension)"))
             }
-            heads[name] = saved
+            heads[name] = head
         }
         self.heads = heads
         self.settings = settings

@@ -61,7 +61,7 @@ struct Serve: AsyncParsableCommand {
         var settings = ServerSettings(model: model)
         settings.heads = heads.map { let parts = $0.split(separator: "=", maxSplits: 1); return (String(parts[0]), String(parts[1])) }
         (settings.host, settings.port, settings.threads) = (host, port, parallel.threads)
-        settings.precision = numeric.resolved()
+        settings.precision = numeric.precision
         (settings.maxBatchTokens, settings.maxConcurrentRequests) = (maxBatchTokens, maxConcurrentRequests)
         (settings.maxClientBatchSize, settings.payloadLimit, settings.autoTruncate) = (maxClientBatchSize, payloadLimit, autoTruncate)
         do {

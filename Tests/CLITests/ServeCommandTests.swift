@@ -128,6 +128,48 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertEqual(HTTPClient.post(server.port, "/predict", json: #"{"inputs": "x", "head": "nope"}"#)?.status, 404)
     }
 
+    func testTheServerRunsAtItsHeadsPrecisionAndRefusesAHeadOfOtherFeatures() throws {
+        let directory = try Ckpt.temporaryDirectory(self)
+        let trained = try Ckpt.run(["train-head", "--model", model, "--train", Ckpt.fixtures + "/data/trec-test.tsv", "--output", directory + "/head",
+                                    "--precision", "int8", "--quiet", "--no-ledger", "--no-cache"])
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        let questions = Array(texts[0..<8])
+        let byCommand = try Ckpt.run(["predict", "--head", directory + "/head", "--format", "jsonl", "--no-cache", "--top-k", "6"], input: questions.joined(separator: "\n") + "\n")
+        let inF32 = try Ckpt.run(["predict", "--head", directory + "/head", "--format", "jsonl", "--no-cache", "--precision", "f32"],
+                                 input: questions.joined(separator: "\n") + "\n")
+        XCTAssertNotEqual(byCommand.stdout, inF32.stdout, "the head's int8 features and f32 ones give other scores")
+        let scores = { (text: String) in try text.split(separator: "\n").map { try JSON.parse(String($0))["top"]!.array! } }
+
+        let server = try ServerProcess(["--model", model, "--head", "trec=" + directory + "/head"])
+        XCTAssertTrue(server.stderr.contains("384 features, int8, 1 head(s)"), server.stderr)
+        XCTAssertEqual(try JSON.parse(try XCTUnwrap(HTTPClient.request(server.port, "GET", "/info")).text)["precision"]?.string, "int8")
+        let predicted = try JSON.parse(try XCTUnwrap(HTTPClient.post(server.port, "/predict", json: #"{"inputs": \#(jsonList(questions)), "head": "trec"}"#)).text)
+        let served = try XCTUnwrap(predicted.array).map { ranked in
+            JSON.object(ranked.array!.map { ($0["label"]!.string!, $0["score"]!) })
+        }
+        let printed = try scores(byCommand.stdout)
+        XCTAssertEqual(printed.count, questions.count)
+        for (answer, expected) in zip(served, printed) {
+            XCTAssertEqual(expected.count, 6)
+            for top in expected {
+                let label = top["label"]!.string!
+                XCTAssertEqual(Float(answer[label]!.double!), Float(top["probability"]!.double!), "\(label): /predict answers what ckpt predict prints")
+            }
+        }
+        XCTAssertEqual(server.stop(), 0)
+
+        let otherPrecision = try Ckpt.run(["serve", "--port", "0", "--model", model, "--precision", "f32", "--head", "trec=" + directory + "/head"])
+        XCTAssertNotEqual(otherPrecision.status, 0)
+        XCTAssertTrue(otherPrecision.stderr.contains("head 'trec' was trained on other features (precision int8) than the server makes (precision f32)"),
+                      otherPrecision.stderr)
+        let json = try String(contentsOfFile: directory + "/head/head.json", encoding: .utf8)
+        try json.replacingOccurrences(of: #""max_length":256"#, with: #""max_length":128"#)
+            .write(toFile: directory + "/head/head.json", atomically: true, encoding: .utf8)
+        let otherLength = try Ckpt.run(["serve", "--port", "0", "--model", model, "--head", "trec=" + directory + "/head"])
+        XCTAssertNotEqual(otherLength.status, 0)
+        XCTAssertTrue(otherLength.stderr.contains(#"(pooling {"modes":["mean"],"normalize":true,"max_length":128})"#), otherLength.stderr)
+    }
+
     func testLimitsAndBadRequestsGetTheirStatusAndTheServerStaysHealthy() throws {
         let server = try ServerProcess(["--model", model, "--payload-limit", "100000", "--max-client-batch-size", "8"])
         func check(_ reply: HTTPClient.Reply?, _ status: Int, _ type: String, line: UInt = #line) {
