@@ -10,13 +10,13 @@ final class ClusterRecipeTests: XCTestCase {
     let model = ProcessInfo.processInfo.environment["CKPT_MINILM"] ?? Ckpt.repository.path + "/.cache/models/all-MiniLM-L6-v2"
     let deploy = Ckpt.repository.path + "/deploy"
 
-    /// A work directory with 200 TREC questions as input.txt and the whole run's features as whole.npy.
-    func workspace() throws -> String {
+    /// A work directory with 200 TREC questions as input.txt and the whole run's features, in `precision`, as whole.npy.
+    func workspace(precision: String = "f32") throws -> String {
         let directory = try Ckpt.temporaryDirectory(self)
         let questions = try String(contentsOfFile: Ckpt.fixtures + "/data/trec-test.tsv", encoding: .utf8)
             .split(separator: "\n").dropFirst().prefix(200).map { $0.split(separator: "\t", maxSplits: 1)[1] }
         try (questions.joined(separator: "\n") + "\n").write(toFile: directory + "/input.txt", atomically: true, encoding: .utf8)
-        let whole = try Ckpt.run(["embed", "--model", model, "--output", directory + "/whole.npy", "--quiet", directory + "/input.txt"])
+        let whole = try Ckpt.run(["embed", "--model", model, "--precision", precision, "--output", directory + "/whole.npy", "--quiet", directory + "/input.txt"])
         XCTAssertEqual(whole.status, 0, whole.stderr)
         return directory
     }
@@ -47,8 +47,9 @@ final class ClusterRecipeTests: XCTestCase {
         ["MODEL": model, "INPUT": directory + "/input.txt", "PARTS": directory + "/parts", "DATA": directory]
     }
 
-    func testKubernetesIndexedJobAndMergeEqualOneRun() throws {
-        let directory = try workspace()
+    /// With the Job's env as written but PRECISION (f32 there) set to bf16, as a user would.
+    func testKubernetesIndexedJobAndMergeEqualOneRunInBF16() throws {
+        let directory = try workspace(precision: "bf16")
         let yaml = try String(contentsOfFile: deploy + "/kubernetes/embed-job.yaml", encoding: .utf8)
         let lines = yaml.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         XCTAssertTrue(lines.contains("completionMode: Indexed"))
@@ -59,6 +60,8 @@ final class ClusterRecipeTests: XCTestCase {
             environment[String(line.dropFirst("- name: ".count))] = String(lines[i + 1].dropFirst("value: ".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
         }
         XCTAssertEqual(environment["SHARDS"], String(completions))
+        XCTAssertEqual(environment["PRECISION"], "f32")
+        environment["PRECISION"] = "bf16"
         let scripts = lines.indices.filter { lines[$0] == "args:" }.map { String(lines[$0 + 1].dropFirst(2)) }
         XCTAssertEqual(scripts.count, 2)
         environment.merge(paths(directory)) { $1 }
@@ -67,13 +70,14 @@ final class ClusterRecipeTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: directory + "/features.npy")), try Data(contentsOf: URL(fileURLWithPath: directory + "/whole.npy")))
     }
 
-    func testSlurmArrayAndMergeEqualOneRun() throws {
-        let directory = try workspace()
+    func testSlurmArrayAndMergeEqualOneRunInInt8() throws {
+        let directory = try workspace(precision: "int8")
         let sbatch = try String(contentsOfFile: deploy + "/slurm/embed-array.sbatch", encoding: .utf8)
         let array = try XCTUnwrap(sbatch.split(separator: "\n").first { $0.hasPrefix("#SBATCH --array=0-") })
         let tasks = try XCTUnwrap(Int(array.dropFirst("#SBATCH --array=0-".count))) + 1
         try runConcurrently(deploy + "/slurm/embed-array.sbatch", file: true, environments: (0..<tasks).map {
-            paths(directory).merging(["SLURM_ARRAY_TASK_ID": String($0), "SLURM_ARRAY_TASK_COUNT": String(tasks), "SLURM_CPUS_PER_TASK": "1"]) { $1 }
+            paths(directory).merging(["SLURM_ARRAY_TASK_ID": String($0), "SLURM_ARRAY_TASK_COUNT": String(tasks), "SLURM_CPUS_PER_TASK": "1",
+                                        "PRECISION": "int8"]) { $1 }
         })
         try runConcurrently(deploy + "/slurm/merge.sbatch", file: true, environments: [paths(directory)])
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: directory + "/features.npy")), try Data(contentsOf: URL(fileURLWithPath: directory + "/whole.npy")))
@@ -98,6 +102,7 @@ final class ClusterRecipeTests: XCTestCase {
         try other.write(toFile: directory + "/other.txt", atomically: true, encoding: .utf8)
         try embed(2, input: "/other.txt", to: "foreign-2.npy")
         try embed(2, ["--pooling", "max"], to: "max-2.npy")
+        try embed(2, ["--precision", "bf16"], to: "bf16-2.npy")
         let truncated = directory + "/truncated-2.npy"
         try Data(try Data(contentsOf: URL(fileURLWithPath: parts[2])).prefix(4000)).write(to: URL(fileURLWithPath: truncated))
         try FileManager.default.copyItem(atPath: parts[2] + ".manifest.json", toPath: truncated + ".manifest.json")
@@ -107,6 +112,7 @@ final class ClusterRecipeTests: XCTestCase {
             ([parts[0], parts[1], parts[1], parts[2], parts[3]], "\(parts[1]): is shard 1 of 4, as is \(parts[1])"),
             ([parts[0], parts[1], directory + "/foreign-2.npy", parts[3]], "\(directory)/foreign-2.npy: was made with another input"),
             ([parts[0], parts[1], directory + "/max-2.npy", parts[3]], "\(directory)/max-2.npy: was made with another pooling (max)"),
+            ([parts[0], parts[1], directory + "/bf16-2.npy", parts[3]], "\(directory)/bf16-2.npy: was made with another precision (bf16)"),
             ([parts[0], parts[1], truncated, parts[3]], "\(truncated): its bytes (CRC-32:size "),
         ]
         for (arguments, message) in cases {
