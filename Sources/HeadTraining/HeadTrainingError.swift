@@ -10,6 +10,8 @@ public enum HeadTrainingError: Error, CustomStringConvertible, Sendable {
     case notATable
     case badHeadFile(String)
     case badFeatureFile(String)
+    /// Features made otherwise (`these`, e.g. "precision f32") than `whose` (`those`).
+    case otherFeatures(these: String, those: String, whose: String)
     case cacheUnwritable(String)
 
     public var description: String {
@@ -28,6 +30,8 @@ public enum HeadTrainingError: Error, CustomStringConvertible, Sendable {
         case .notATable: return "labelled data must be .tsv, .csv or .jsonl (a plain text file has no label column)"
         case .emptyLabel(let row): return "data row \(row) (1-based, header excluded) has an empty label"
         case .badHeadFile(let problem), .badFeatureFile(let problem): return problem
+        case .otherFeatures(let these, let those, let whose):
+            return "these features were made with \(these), but \(whose) with \(those); make them alike (ckpt embed's --pooling, --max-length, --precision)"
         case .cacheUnwritable(let reason):
             return "cannot write the feature cache (\(reason))"
         }

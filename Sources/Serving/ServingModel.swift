@@ -22,13 +22,8 @@ final class ServingModel: Sendable {
         extractor = try FeatureExtractor(path: settings.model, precision: precision)
         var heads: [String: SavedHead] = [:]
         for (name, directory, head) in saved {
-            if let pooling = head.pooling, pooling != extractor.settings {
-                throw FormatError(file: directory, ServingError.headMismatch(name: name, head: "pooling \(pooling.json.compactText)",
-                                                                            server: "pooling \(extractor.settings.json.compactText)"))
-            }
-            if let trained = head.precision, trained != precision {
-                throw FormatError(file: directory, ServingError.headMismatch(name: name, head: "precision \(trained.rawValue)",
-                                                                            server: "precision \(precision.rawValue)"))
+            if let (trained, served) = FeatureOrigin.difference(pooling: head.pooling, precision: head.precision, from: extractor.settings, precision) {
+                throw FormatError(file: directory, ServingError.headMismatch(name: name, head: trained, server: served))
             }
             guard head.head.dimension == extractor.dimension else {
                 throw FormatError(file: directory, ServingError.headMismatch(name: name, head: "dimension \(head.head.dimension)",

@@ -12,7 +12,8 @@ struct Embed: ParsableCommand {
         discussion: """
             INPUT: .txt (a text per line), .tsv/.csv with a header (column --text-column), .jsonl (field \
             --text-column); absent or "-": lines from stdin. OUTPUT by extension: .npy (float32 [N, D], input \
-            order), .safetensors (tensor "features"), .jsonl; default JSONL on stdout. Pooling, normalisation \
+            order), .safetensors (tensor "features", with the model, pooling and precision in its metadata, which \
+            train-head --features carries into the head), .jsonl; default JSONL on stdout. Pooling, normalisation \
             and the length limit come from the model's sentence-transformers files unless given. With --shard K/N \
             and --output PART, PART.manifest.json records the input's checksum, the slice, the model and settings \
             and the part's checksum, which `ckpt merge` checks.
@@ -105,7 +106,8 @@ struct Embed: ParsableCommand {
             if truncated > 0 && !quiet {
                 printError("note: \(truncated) text(s) longer than \(extractor.maxLength) tokens were truncated")
             }
-            try write(features, rows: range.count, dimension: extractor.dimension, firstIndex: range.lowerBound)
+            let origin = FeatureOrigin(model: absolutePath(model), pooling: extractor.settings, precision: extractor.model.precision)
+            try write(features, rows: range.count, dimension: extractor.dimension, firstIndex: range.lowerBound, origin: origin)
             if let shard = shardIndices, let output {
                 try ShardManifest(inputChecksum: ShardManifest.checksum(texts: texts), inputRows: texts.count, shard: shard.k, shards: shard.n,
                                   firstRow: range.lowerBound, rows: range.count, modelWeights: ModelFingerprint.weights(modelDirectory: model),
@@ -118,14 +120,15 @@ struct Embed: ParsableCommand {
         }
     }
 
-    private func write(_ features: [Float], rows: Int, dimension: Int, firstIndex: Int) throws {
+    /// Writes the features to `output`; a .safetensors file also records their `origin`.
+    private func write(_ features: [Float], rows: Int, dimension: Int, firstIndex: Int, origin: FeatureOrigin) throws {
         switch output {
         case let path? where path.hasSuffix(".npy"):
             try NPYWriter.write(features, shape: [rows, dimension], to: path, overwrite: force)
         case let path? where path.hasSuffix(".safetensors"):
             let info = TensorInfo(name: "features", dtype: .F32, shape: [rows, dimension])
             try SafeTensorsWriter.write([OutgoingTensor(info: info) { emit in try features.withUnsafeBytes { try emit($0) } }],
-                                        metadata: [], to: path, overwrite: force)
+                                        metadata: origin.metadata, to: path, overwrite: force)
         default:
             var text: [UInt8] = []
             for row in 0..<rows {

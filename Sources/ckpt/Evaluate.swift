@@ -43,7 +43,7 @@ struct Evaluate: ParsableCommand {
                 truth = data.labels
                 features = try predictionFeatures(saved, head: head, model: model, inputs: inputs, source: test, texts: data.texts)
             } else {
-                let (matrix, labels) = try inputs.precomputed()
+                let (matrix, labels) = try inputs.precomputed(for: saved, head: head)
                 (features, truth) = (matrix, labels!)
             }
             let report = try attributing(to: inputs.features ?? head) { try saved.head.report(features, truth: truth, threads: inputs.parallel.threads) }

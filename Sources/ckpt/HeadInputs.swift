@@ -42,10 +42,10 @@ struct FeatureOptions: ParsableArguments {
     /// Texts of an input file (a text per line, or the text column of a table).
     func texts(_ path: String) throws -> [String] { try encoding.texts(path, column: textColumn) }
 
-    /// The precomputed features and their labels (`--features`, `--labels`).
-    func precomputed() throws -> (FeatureMatrix, [String]?) {
-        let matrix = try FeatureMatrix(file: features!)
-        guard let labels else { return (matrix, nil) }
+    /// The precomputed features, their labels (`--features`, `--labels`) and how they were made, when the file says.
+    func precomputed() throws -> (features: FeatureMatrix, labels: [String]?, origin: FeatureOrigin?) {
+        let matrix = try FeatureMatrix(file: features!), origin = try FeatureOrigin(file: features!)
+        guard let labels else { return (matrix, nil, origin) }
         let lines = try InputLines.lines(of: labels, quiet: encoding.quiet)
         let values = try attributing(to: labels) {
             try LabelledDataset.labels(lines: lines, format: TextInput.format(of: labels), labelColumn: labelColumn)
@@ -53,7 +53,17 @@ struct FeatureOptions: ParsableArguments {
         guard values.count == matrix.rows else {
             throw FormatError(file: labels, HeadTrainingError.countMismatch(features: matrix.rows, labels: values.count))
         }
-        return (matrix, values)
+        return (matrix, values, origin)
+    }
+
+    /// The precomputed features and labels for `saved`, the head in `head`; features that record
+    /// another pooling or precision than its training features had are an error.
+    func precomputed(for saved: SavedHead, head: String) throws -> (features: FeatureMatrix, labels: [String]?) {
+        let given = try precomputed()
+        if let (these, trained) = given.origin?.difference(from: saved.pooling, saved.precision) {
+            throw FormatError(file: features!, HeadTrainingError.otherFeatures(these: these, those: trained, whose: "the head's training features (\(head))"))
+        }
+        return (given.features, given.labels)
     }
 }
 

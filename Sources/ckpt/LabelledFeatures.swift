@@ -11,11 +11,11 @@ import Transformers
 struct LabelledFeatures {
     var features: FeatureMatrix
     var labels: [String]
-    /// Pooling and precision of features encoded here (nil for precomputed features).
-    var extraction: (pooling: PoolingSettings, precision: Precision)?
     /// The file(s) the data came from: a name for people, and the files the content hash reads.
     var source: String
     var files: [String]
+    /// How the features were made: by the model here, or as a precomputed file records it (nil if it does not).
+    var origin: FeatureOrigin?
 
     /// What the ledger records of the data; hashes the files (read again), so only for a ledger.
     func summary() throws -> DatasetSummary {
@@ -24,9 +24,9 @@ struct LabelledFeatures {
     }
 
     /// `settings`, a command's own for the ledger, with how its features were made after them:
-    /// `features` {pooling, precision}, null for precomputed features.
+    /// `features` {pooling, precision}, null for precomputed features that do not record them.
     func studySettings(_ settings: JSON) -> JSON {
-        let made: JSON = extraction.map { .object([("pooling", $0.pooling.json), ("precision", .string($0.precision.rawValue))]) } ?? .null
+        let made: JSON = origin.map { .object([("pooling", $0.pooling.json), ("precision", .string($0.precision.rawValue))]) } ?? .null
         return .object((settings.object ?? []) + [("features", made)])
     }
 }
@@ -45,19 +45,19 @@ func contentHash(_ paths: [String]) throws -> String {
 }
 
 extension FeatureOptions {
-    /// The texts of `file` encoded by `extractor` (through the cache) with their labels.
-    func labelled(_ file: String, extractor: FeatureExtractor, cache: FeatureCache?) throws -> LabelledFeatures {
+    /// The texts of `file` encoded by `extractor` of `model` (through the cache) with their labels.
+    func labelled(_ file: String, extractor: FeatureExtractor, model: String, cache: FeatureCache?) throws -> LabelledFeatures {
         let data = try dataset(file)
         let features = try encoding.encode(data.texts, extractor: extractor, cache: cache, source: file)
-        return LabelledFeatures(features: features, labels: data.labels, extraction: (extractor.settings, extractor.model.precision),
-                                source: file, files: [file])
+        return LabelledFeatures(features: features, labels: data.labels, source: file, files: [file],
+                                origin: FeatureOrigin(model: absolutePath(model), pooling: extractor.settings, precision: extractor.model.precision))
     }
 
     /// `--features` with `--labels`.
     func labelledPrecomputed() throws -> LabelledFeatures {
-        let (features, labels) = try precomputed()
-        return LabelledFeatures(features: features, labels: labels!, extraction: nil, source: self.features! + " + " + self.labels!,
-                                files: [self.features!, self.labels!])
+        let (features, labels, origin) = try precomputed()
+        return LabelledFeatures(features: features, labels: labels!, source: self.features! + " + " + self.labels!,
+                                files: [self.features!, self.labels!], origin: origin)
     }
 
     /// Precomputed features and labels other than `--features`/`--labels` (test sets).
@@ -70,20 +70,26 @@ extension FeatureOptions {
 
     /// The training data and a second labelled set (test or validation): the texts of `train` and
     /// `other` encoded by `model` (one extractor, one cache), or `--features`/`--labels` with
-    /// `otherFeatures`/`otherLabels`. `everyPooling`: the texts' features under every pooling mode,
+    /// `otherFeatures`/`otherLabels`, which must not record another pooling or precision than
+    /// `--features` does. `everyPooling`: the texts' features under every pooling mode,
     /// concatenated in `PoolingMode.allCases` order and not normalised (one pass, one cache).
     func labelledSets(model: String?, train: String?, other: String?, otherFeatures: String?, otherLabels: String?,
                       everyPooling: Bool = false) throws -> (LabelledFeatures, LabelledFeatures?) {
         guard let model, let train else {
             let data = try labelledPrecomputed()
-            return (data, try otherFeatures.map { try labelledPrecomputed(features: $0, labels: otherLabels!) })
+            let other = try otherFeatures.map { try labelledPrecomputed(features: $0, labels: otherLabels!) }
+            if let made = data.origin, let (these, those) = other?.origin?.difference(from: made.pooling, made.precision) {
+                throw FormatError(file: otherFeatures!, HeadTrainingError.otherFeatures(these: these, those: those, whose: "--features \(features!)"))
+            }
+            return (data, other)
         }
         let source = try ModelSource(path: model)
         var settings = try source.poolingSettings()
         if everyPooling { (settings.modes, settings.normalize) = (PoolingMode.allCases, false) }
         let extractor = try FeatureExtractor(source: source, settings: settings, precision: encoding.numeric.resolved(quiet: encoding.quiet))
         let cache = try encoding.cache(for: extractor, model: model)
-        return (try labelled(train, extractor: extractor, cache: cache), try other.map { try labelled($0, extractor: extractor, cache: cache) })
+        return (try labelled(train, extractor: extractor, model: model, cache: cache),
+                try other.map { try labelled($0, extractor: extractor, model: model, cache: cache) })
     }
 }
 

@@ -74,7 +74,7 @@ struct Predict: ParsableCommand {
 /// head's model (or `model`) with the head's pooling.
 func predictionFeatures(_ saved: SavedHead, head: String, model: String?, inputs: FeatureOptions, source: String,
                         texts given: [String]? = nil) throws -> FeatureMatrix {
-    if inputs.features != nil { return try inputs.precomputed().0 }
+    if inputs.features != nil { return try inputs.precomputed(for: saved, head: head).features }
     let directory = try modelDirectory(for: saved, override: model, head: head)
     let extractor = try FeatureExtractor(path: directory, settings: saved.pooling,
                                          precision: inputs.numeric.resolved(default: saved.precision ?? .f32, quiet: inputs.quiet))

@@ -92,7 +92,7 @@ struct Project: ParsableCommand {
     /// The features, their labels if any, their texts if encoded, and the file they came from.
     private func load() throws -> (FeatureMatrix, [String]?, [String]?, String) {
         if source.features != nil {
-            let (matrix, labels) = try source.precomputed()
+            let (matrix, labels, _) = try source.precomputed()
             return (matrix, labels, nil, source.features!)
         }
         let path = input!

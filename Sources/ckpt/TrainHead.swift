@@ -152,7 +152,7 @@ struct TrainHead: ParsableCommand {
                 if !inputs.quiet { printError("validation: accuracy \(String(format: "%.4f", report.accuracy)), macro-F1 \(String(format: "%.4f", report.macroF1)) on \(vl.count) examples") }
             }
             let record = outcome.record(settings: settings, rows: labels.count)
-            let saved = SavedHead(head: outcome.head, model: model.map(absolutePath), pooling: data.extraction?.pooling, precision: data.extraction?.precision,
+            let saved = SavedHead(head: outcome.head, model: data.origin?.model, pooling: data.origin?.pooling, precision: data.origin?.precision,
                                   training: record, validation: metrics)
             try saved.save(to: output, overwrite: force)
             try recorder.record(TrialEntry(number: 0, head: head.rawValue, parameters: record, foldScores: validationScores,

@@ -195,13 +195,13 @@ struct TuneHead: ParsableCommand {
                             ("trial", .number("\(best.number)")), ("cv_mean", .number("\(best.mean)")), ("cv_std", .number("\(best.std)"))]
                 training = .object(members)
             }
-            var pooling = data.extraction?.pooling
+            var pooling = data.origin?.pooling
             if searchPooling, let mode = best.parameters["pooling"]?.choice.flatMap(PoolingMode.init(rawValue:)) {
                 pooling?.modes = [mode]
                 pooling?.normalize = best.parameters["normalize"]?.choice == "true"
             }
-            let saved = SavedHead(head: outcome.head, model: model.map(absolutePath), pooling: pooling,
-                                  precision: data.extraction?.precision, training: training, validation: nil)
+            let saved = SavedHead(head: outcome.head, model: data.origin?.model, pooling: pooling,
+                                  precision: data.origin?.precision, training: training, validation: nil)
             try saved.save(to: output, overwrite: force)
             try recorder.finish(bestTrial: best.number, test: testScores, seconds: Date().timeIntervalSince(began))
             let bestJSON = JSON.object([("trial", .number("\(best.number)")), ("params", space.json(best.parameters)),

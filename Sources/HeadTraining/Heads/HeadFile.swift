@@ -11,12 +11,13 @@ import Transformers
 /// indices) for a kNN head, whose `k` and `voting` head.json keeps under `neighbours`.
 public struct SavedHead: Sendable {
     public var head: ClassifierHead
-    /// The model directory the features came from (absolute), nil for precomputed features.
+    /// The model directory the features came from (absolute). This and the next two are nil for
+    /// precomputed features that do not record their `FeatureOrigin`.
     public var model: String?
-    /// Pooling, normalisation and length limit of those features, nil for precomputed features.
+    /// Pooling, normalisation and length limit of those features.
     public var pooling: PoolingSettings?
-    /// The precision of the model products that made the training features (nil for precomputed
-    /// features); `predict` and `evaluate` encode in it unless told otherwise.
+    /// The precision of the model products that made the training features; `predict` and
+    /// `evaluate` encode in it unless told otherwise.
     public var precision: Precision?
     public var training: JSON
     public var validation: JSON?
@@ -107,21 +108,11 @@ public struct SavedHead: Sendable {
         let checkpoint = try Checkpoint(path: weightsPath)
         head = try SavedHead.model(kind, labels: labels, json: json, checkpoint: checkpoint, file: weightsPath, bad: bad)
         model = json["model"]?.string
-        if let p = json["pooling"], p != .null {
-            let modes = try (p["modes"]?.array ?? []).map { m -> PoolingMode in
-                guard let mode = m.string.flatMap(PoolingMode.init(rawValue:)) else { throw bad("unknown pooling mode \(m.compactText)") }
-                return mode
-            }
-            guard !modes.isEmpty else { throw bad("'pooling.modes' is empty") }
-            pooling = PoolingSettings(modes: modes, normalize: p["normalize"]?.bool ?? false, maxLength: p["max_length"]?.int)
-        } else {
-            pooling = nil
-        }
-        if let p = json["precision"], p != .null {
-            guard let precision = p.string.flatMap(Precision.init(rawValue:)) else {
-                throw bad("unknown precision \(p.compactText) (known: \(Precision.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            self.precision = precision
+        do throws(FeatureOriginError) {
+            if let p = json["pooling"], p != .null { pooling = try PoolingSettings(recorded: p) }
+            if let p = json["precision"], p != .null { precision = try Precision(recorded: p) }
+        } catch {
+            throw bad(error.description)
         }
         training = json["training"] ?? .null
         validation = json["validation"].flatMap { $0 == .null ? nil : $0 }

@@ -4,7 +4,8 @@ import TensorFormats
 /// Joins the parts of a sharded feature run into one file after checking their manifests: the same
 /// input, model and settings, every shard K of N present once, contiguous rows covering the input,
 /// and each part's bytes as its manifest recorded. `.npy` and `.safetensors` parts are streamed into
-/// one [rows, dimension] array ("features"), `.jsonl` parts concatenated. Nothing is written unless
+/// one [rows, dimension] array ("features"; from .safetensors parts with the first part's metadata,
+/// their `FeatureOrigin`), `.jsonl` parts concatenated. Nothing is written unless
 /// every check passes.
 public enum ShardMerge {
     /// Merges `parts` (in any order) into `output`; returns the manifests in shard order.
@@ -31,7 +32,7 @@ public enum ShardMerge {
             let info = TensorInfo(name: "features", dtype: .F32, shape: [rows, dimension])
             try SafeTensorsWriter.write([OutgoingTensor(info: info) { emit in
                 for part in ordered { try emitFeatures(of: part.path, emit) }
-            }], metadata: [], to: output, overwrite: overwrite)
+            }], metadata: try Checkpoint(path: ordered[0].path).metadata, to: output, overwrite: overwrite)
         }
         return ordered.map(\.manifest)
     }
