@@ -114,7 +114,13 @@ struct Convert: ParsableCommand {
             if writesGGUF {
                 try GGUFExport.write(modelDirectory: input, to: output, target: GGUFExport.Target(rawValue: dtype.rawValue)!, withHeads: withHeads, overwrite: force,
                                      threads: parallel.threads)
-                if !quiet { printError("wrote \(output) (GGUF, \(dtype.rawValue))") }
+                if !quiet {
+                    printError("wrote \(output) (GGUF, \(dtype.rawValue))")
+                    let quantized = Int8Scheme.quantizedCount(try Checkpoint(path: input).tensors)
+                    if quantized > 0 && dtype == .keep {
+                        printError("note: GGUF has no place for per-channel int8 scales, so the \(quantized) int8 weights went in as the f32 values they stand for; --dtype q8_0 keeps 8 bits")
+                    }
+                }
                 return
             }
             // A GGUF model reads back under Hugging Face names. A directory OUTPUT of a model (a
