@@ -85,14 +85,11 @@ struct FewShot: ParsableCommand {
             settings.seed = seed
             settings.base.neighbours = neighbours
             settings.base.seed = seed
-            let recorder = try StudyRecorder(ledger, StudyEntry(
-                kind: "few-shot", ckptVersion: ckptVersion, model: model.map(absolutePath), modelHash: try modelHash(model), dataset: try trainData.summary(),
-                settings: trainData.studySettings(.object([
-                    ("shots", .number("\(shots)")), ("repeats", .number("\(repeats)")), ("seed", .number("\(seed)")),
-                    ("heads", .array(headKinds.map { .string($0.rawValue) })), ("k", .number("\(neighbours)")),
-                    ("test", .string(testData.source)), ("test_hash", .string(try contentHash(testData.files))),
-                ])),
-                output: nil))
+            let recorder = try StudyRecorder(ledger, try trainData.studyEntry(kind: "few-shot", settings: .object([
+                ("shots", .number("\(shots)")), ("repeats", .number("\(repeats)")), ("seed", .number("\(seed)")),
+                ("heads", .array(headKinds.map { .string($0.rawValue) })), ("k", .number("\(neighbours)")),
+                ("test", .string(testData.source)), ("test_hash", .string(try contentHash(testData.files))),
+            ]), output: nil))
             let results = try FewShotEvaluation.run(train: trainData.features, labels: trainData.labels, test: testData.features,
                                                     testLabels: testData.labels, settings: settings, threads: inputs.parallel.threads)
             let seconds = Date().timeIntervalSince(began)

@@ -23,9 +23,25 @@ struct LabelledFeatures {
                        dimension: features.dimension)
     }
 
+    /// The model the ledger records, the one that made the features, with its weights' fingerprint:
+    /// nil for features that do not say, no fingerprint when a file names a model no longer there.
+    func ledgerModel() throws -> (path: String?, hash: String?) {
+        guard let model = origin?.model else { return (nil, nil) }
+        return (model, FileSystem.exists(model) ? try ModelFingerprint.weights(modelDirectory: model) : nil)
+    }
+
+    /// A study of `kind` on these features as the ledger records it: `model` (else `ledgerModel()`),
+    /// `dataset` (else `summary()`), and `settings` with how the features were made (`studySettings`).
+    func studyEntry(kind: String, settings: JSON, output: String?, model: (path: String?, hash: String?)? = nil,
+                    dataset: DatasetSummary? = nil) throws -> StudyEntry {
+        let encoder = try model ?? ledgerModel()
+        return StudyEntry(kind: kind, ckptVersion: ckptVersion, model: encoder.path, modelHash: encoder.hash, dataset: try dataset ?? summary(),
+                          settings: studySettings(settings), output: output)
+    }
+
     /// `settings`, a command's own for the ledger, with how its features were made after them:
     /// `features` {pooling, precision}, null for precomputed features that do not record them.
-    func studySettings(_ settings: JSON) -> JSON {
+    private func studySettings(_ settings: JSON) -> JSON {
         let made: JSON = origin.map { .object([("pooling", $0.pooling.json), ("precision", .string($0.precision.rawValue))]) } ?? .null
         return .object((settings.object ?? []) + [("features", made)])
     }

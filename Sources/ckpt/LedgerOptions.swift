@@ -55,8 +55,3 @@ struct StudyRecorder {
 
 /// The version the ledger records.
 let ckptVersion = "0.1.0"
-
-/// The model fingerprint the ledger records, or nil for precomputed features.
-func modelHash(_ model: String?) throws -> String? {
-    try model.map { try ModelFingerprint.weights(modelDirectory: $0) }
-}

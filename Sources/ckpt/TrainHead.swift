@@ -133,9 +133,8 @@ struct TrainHead: ParsableCommand {
             if !inputs.quiet {
                 printError("\(labels.count) training examples, \(counts.count) classes: " + counts.map { "\($0.label) \($0.count)" }.joined(separator: ", "))
             }
-            let recorder = try StudyRecorder(ledger, StudyEntry(
-                kind: "train-head", ckptVersion: ckptVersion, model: model.map(absolutePath), modelHash: try modelHash(model),
-                dataset: try data.summary(), settings: data.studySettings(settings.json(rows: labels.count)), output: absolutePath(output)))
+            let recorder = try StudyRecorder(ledger, try data.studyEntry(kind: "train-head", settings: settings.json(rows: labels.count),
+                                                                         output: absolutePath(output)))
             let iterative = head == .linear || head == .mlp
             let bar = ProgressBar(total: iterative ? settings.resolvedEpochs : 0, unit: .items(settings.optimizer == .lbfgs ? "iterations" : "epochs"), quiet: inputs.quiet)
             let (fitSeconds, outcome) = try bestTime(repeats: 1) {

@@ -143,10 +143,10 @@ struct TuneHead: ParsableCommand {
                 var dataset = try data.summary()
                 // The ledger records one pooling's dimension, not that of the poolings side by side.
                 if searchPooling { dataset.dimension /= PoolingMode.allCases.count }
-                return (model: try modelHash(model), dataset: dataset)
+                return (model: try data.ledgerModel(), dataset: dataset)
             }
             if warmStart, let ledger, let fingerprints {
-                search.warmStart = try ledger.nearestStudies(to: fingerprints.dataset, modelHash: fingerprints.model, limit: 3).compactMap { found in
+                search.warmStart = try ledger.nearestStudies(to: fingerprints.dataset, modelHash: fingerprints.model.hash, limit: 3).compactMap { found in
                     space.trial(from: found.best.parameters).map { ($0, "study \(found.study.id) trial \(found.best.number)") }
                 }
                 if !inputs.quiet {
@@ -161,10 +161,8 @@ struct TuneHead: ParsableCommand {
                 ("search_pooling", .bool(searchPooling)),
                 ("warm_start", .array(search.warmStart.map { .string($0.source) })),
             ])
-            let recorder = try StudyRecorder(ledger, StudyEntry(kind: "tune-head", ckptVersion: ckptVersion, model: model.map(absolutePath),
-                                                                modelHash: fingerprints!.model, dataset: fingerprints!.dataset,
-                                                                settings: data.studySettings(settingsJSON),
-                                                                output: absolutePath(output)))
+            let recorder = try StudyRecorder(ledger, try data.studyEntry(kind: "tune-head", settings: settingsJSON, output: absolutePath(output),
+                                                                         model: fingerprints!.model, dataset: fingerprints!.dataset))
             let runner = HeadSearch(space: space, validations: featureSets.mapValues {
                 CrossValidation(features: $0.train, labels: data.labels, folds: foldSplit, metric: metric)
             }, settings: search, threads: inputs.parallel.threads)

@@ -44,7 +44,7 @@ final class FeatureOriginCommandTests: XCTestCase {
         _ = try run(["train-head", "--features", int8, "--labels", directory + "/labels.txt", "--output", directory + "/from-features",
                      "--quiet", "--ledger", ledger])
         _ = try run(["train-head", "--model", minilm, "--precision", "int8", "--train", directory + "/train.tsv", "--output", directory + "/from-texts",
-                     "--quiet", "--no-cache", "--no-ledger"])
+                     "--quiet", "--no-cache", "--ledger", ledger])
         // The same features make the same head, and head.json records the same model, pooling and precision.
         XCTAssertEqual(try bytes(directory + "/from-features/head.safetensors"), try bytes(directory + "/from-texts/head.safetensors"))
         let recorded = { (head: String) -> [JSON?] in
@@ -53,8 +53,12 @@ final class FeatureOriginCommandTests: XCTestCase {
         }
         XCTAssertEqual(try recorded("from-features"), try recorded("from-texts"))
         XCTAssertEqual(try recorded("from-features")[2], .string("int8"))
-        let study = try JSON.parse(try run(["runs", "show", "1", "--json", "--ledger", ledger]).stdout)
-        XCTAssertEqual(study["settings"]?["features"]?["precision"]?.string, "int8", "the ledger records the file's precision")
+        let studies = try ["1", "2"].map { try JSON.parse(try run(["runs", "show", $0, "--json", "--ledger", ledger]).stdout) }
+        XCTAssertEqual(studies[0]["settings"]?["features"]?["precision"]?.string, "int8", "the ledger records the file's precision")
+        XCTAssertEqual(studies[0]["model"]?.string, minilm)
+        XCTAssertNotNil(studies[0]["model_hash"]?.string)
+        for key in ["model", "model_hash"] { XCTAssertEqual(studies[0][key], studies[1][key], key) }
+        XCTAssertEqual(studies[0]["settings"]?["features"], studies[1]["settings"]?["features"])
 
         // Texts given to the head are encoded as its training features were: int8, without --model.
         let fromTexts = try run(["predict", "--head", directory + "/from-features", "--no-cache", "--format", "jsonl", directory + "/texts.txt"])
@@ -130,5 +134,13 @@ final class FeatureOriginCommandTests: XCTestCase {
             XCTAssertEqual(result.stderr, "error: \(path): \(problem)\n")
             XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/head"))
         }
+        // A model no longer where the file says is recorded without a fingerprint; the head still trains.
+        let moved = try rewritten("moved.safetensors") { $0.map { $0.0 == "ckpt.features.model" ? ($0.0, "/nowhere/minilm") : $0 } }
+        let ledger = directory + "/ledger.sqlite"
+        _ = try run(["train-head", "--features", moved, "--labels", directory + "/labels.txt", "--output", directory + "/head", "--quiet", "--ledger", ledger])
+        let study = try JSON.parse(try run(["runs", "show", "1", "--json", "--ledger", ledger]).stdout)
+        XCTAssertEqual(study["model"], .string("/nowhere/minilm"))
+        XCTAssertEqual(study["model_hash"], .null)
+        XCTAssertEqual(try JSON.read(file: directory + "/head/head.json")["model"], .string("/nowhere/minilm"))
     }
 }
