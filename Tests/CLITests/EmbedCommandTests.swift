@@ -79,6 +79,18 @@ final class EmbedCommandTests: XCTestCase {
         XCTAssertEqual(result.stderr, "error: \(directory)/config.json: cannot open: No such file or directory\n")
     }
 
+    func testATokenLimitUnderTwoIsAnErrorNamingTheFile() throws {
+        let directory = try Ckpt.temporaryDirectory(self)
+        for name in try FileManager.default.contentsOfDirectory(atPath: model) where name != "sentence_bert_config.json" {
+            try FileManager.default.createSymbolicLink(atPath: directory + "/" + name, withDestinationPath: model + "/" + name)
+        }
+        try #"{"max_seq_length": 1, "do_lower_case": false}"#.write(toFile: directory + "/sentence_bert_config.json", atomically: true, encoding: .utf8)
+        let result = try Ckpt.run(["embed", "--model", directory, trec])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stderr, "error: \(directory)/sentence_bert_config.json: 'max_seq_length' is 1; it must be a whole number of tokens, at least 2\n")
+        XCTAssertEqual(result.stdout, "")
+    }
+
     func testBadOptionsAreUsageErrors() throws {
         for arguments in [["--output", "x.bin"], ["--shard", "3/3"], ["--shard", "x"], ["--batch-size", "0"]] {
             XCTAssertEqual(try Ckpt.run(["embed", "--model", model, trec] + arguments).status, 64, arguments.joined(separator: " "))

@@ -126,6 +126,8 @@ final class FeatureOriginCommandTests: XCTestCase {
              "its metadata records how the features were made but lacks 'ckpt.features.model'"),
             (try rewritten("pooling.safetensors") { $0.map { $0.0 == "ckpt.features.pooling" ? ($0.0, "{\"modes\":[\"sum\"]}") : $0 } },
              "unknown pooling mode \"sum\" (known: cls, max, mean, last)"),
+            (try rewritten("short.safetensors") { $0.map { $0.0 == "ckpt.features.pooling" ? ($0.0, #"{"modes":["mean"],"normalize":true,"max_length":0}"#) : $0 } },
+             "'max_length' is 0; it must be a whole number of tokens, at least 2"),
         ]
         for (path, problem) in cases {
             let result = try Ckpt.run(["train-head", "--features", path, "--labels", directory + "/labels.txt", "--output", directory + "/head",

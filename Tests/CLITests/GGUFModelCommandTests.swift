@@ -139,7 +139,7 @@ final class GGUFModelCommandTests: XCTestCase {
     }
 
     /// Head metadata that does not describe a tensor is refused by name when the file is read as a model.
-    func testMalformedHeadMetadataIsRefused() throws {
+    func testMalformedCkptMetadataIsRefused() throws {
         let directory = try Ckpt.temporaryDirectory(self)
         let source = try GGUFFile(path: try gguf(bert, directory, heads: true))
         let texts = directory + "/texts.txt"
@@ -154,14 +154,16 @@ final class GGUFModelCommandTests: XCTestCase {
              "the GGUF metadata's ckpt.heads names 'cls.predictions.bias' twice, or a tensor the file already holds"),
             ("ckpt.heads", .array(.string, [.string("bert.embeddings.LayerNorm.bias")]),
              "the GGUF metadata's ckpt.heads names 'bert.embeddings.LayerNorm.bias' twice, or a tensor the file already holds"),
+            ("ckpt.max_seq_length", .uint32(1), "the GGUF metadata's ckpt.max_seq_length is 1; it must be at least 2 tokens"),
         ]
         for (number, (key, value, message)) in cases.enumerated() {
             let path = directory + "/bad-\(number).gguf"
             let tensors = source.tensors.map { info in
                 GGUFOutgoingTensor(name: info.name, type: .f32, sourceShape: info.shape, transpose: false) { try source.tensor(named: info.name) }
             }
-            try GGUFWriter.write(metadata: source.keyValues.map { ($0.key, $0.key == key ? value : $0.value) }, tensors: tensors,
-                                 to: path, overwrite: false, threads: 1)
+            var metadata = source.keyValues.map { ($0.key, $0.key == key ? value : $0.value) }
+            if !metadata.contains(where: { $0.0 == key }) { metadata.append((key, value)) }
+            try GGUFWriter.write(metadata: metadata, tensors: tensors, to: path, overwrite: false, threads: 1)
             let result = try Ckpt.run(["embed", texts, "--model", path, "--output", directory + "/out.jsonl", "--quiet"])
             XCTAssertEqual(result.status, 1)
             XCTAssertEqual(result.stderr, "error: \(path): \(message)\n")

@@ -125,6 +125,19 @@ final class HeadCommandTests: XCTestCase {
         result = try Ckpt.run(["predict", "--head", directory + "/out", "--quiet"], input: "a text\n")
         XCTAssertEqual(result.stderr, "error: \(directory)/out: this head was trained on precomputed features; pass --features, or --model to encode texts\n")
 
+        // head.json's pooling, edited by hand: a token limit under 2 or a normalisation that is not a bool.
+        let headJSON = directory + "/out/head.json"
+        let saved = try String(contentsOfFile: headJSON, encoding: .utf8)
+        for (pooling, problem) in [(#"{"modes":["mean"],"normalize":true,"max_length":1}"#, "'max_length' is 1; it must be a whole number of tokens, at least 2"),
+                                   (#"{"modes":["mean"],"normalize":"yes","max_length":128}"#, "'normalize' is \"yes\"; it must be true or false")] {
+            try saved.replacingOccurrences(of: #""pooling":null"#, with: #""pooling":"# + pooling).write(toFile: headJSON, atomically: true, encoding: .utf8)
+            result = try Ckpt.run(["predict", "--head", directory + "/out", "--model", model, "--no-cache", "--quiet"], input: "a text\n")
+            XCTAssertEqual(result.status, 1)
+            XCTAssertEqual(result.stderr, "error: \(headJSON): \(problem)\n")
+            XCTAssertEqual(result.stdout, "")
+        }
+        try saved.write(toFile: headJSON, atomically: true, encoding: .utf8)
+
         XCTAssertEqual(try trainHead(["--features", trainFeatures]).status, 64)
         XCTAssertEqual(try trainHead(["--features", trainFeatures, "--labels", train, "--head", "mlp", "--optimizer", "lbfgs"]).status, 64)
         XCTAssertEqual(try trainHead(["--features", trainFeatures, "--labels", train, "--valid-fraction", "1.5"]).status, 64)

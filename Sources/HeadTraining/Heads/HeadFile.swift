@@ -108,7 +108,7 @@ public struct SavedHead: Sendable {
         let checkpoint = try Checkpoint(path: weightsPath)
         head = try SavedHead.model(kind, labels: labels, json: json, checkpoint: checkpoint, file: weightsPath, bad: bad)
         model = json["model"]?.string
-        do throws(FeatureOriginError) {
+        do throws(FeatureSettingsError) {
             if let p = json["pooling"], p != .null { pooling = try PoolingSettings(recorded: p) }
             if let p = json["precision"], p != .null { precision = try Precision(recorded: p) }
         } catch {

@@ -26,7 +26,7 @@ public struct FeatureOrigin: Equatable, Sendable {
     }
 
     /// The origin `metadata` records; nil when it records none (features from elsewhere).
-    public init?(metadata: [(String, String)]) throws(FeatureOriginError) {
+    public init?(metadata: [(String, String)]) throws(FeatureSettingsError) {
         let entries = Dictionary(metadata.filter { $0.0.hasPrefix("ckpt.features.") }, uniquingKeysWith: { first, _ in first })
         if entries.isEmpty { return nil }
         for key in [Self.modelKey, Self.poolingKey, Self.precisionKey] where entries[key] == nil { throw .incomplete(missing: key) }
@@ -63,30 +63,42 @@ public struct FeatureOrigin: Equatable, Sendable {
 
 extension PoolingSettings {
     /// Settings as `json` writes them (head.json, a features file's metadata), read back.
-    public init(recorded json: JSON) throws(FeatureOriginError) {
-        let modes = try (json["modes"]?.array ?? []).map { (m: JSON) throws(FeatureOriginError) -> PoolingMode in
+    public init(recorded json: JSON) throws(FeatureSettingsError) {
+        let modes = try (json["modes"]?.array ?? []).map { (m: JSON) throws(FeatureSettingsError) -> PoolingMode in
             guard let mode = m.string.flatMap(PoolingMode.init(rawValue:)) else { throw .unknownPoolingMode(m.compactText) }
             return mode
         }
         guard !modes.isEmpty else { throw .noPoolingModes }
-        self.init(modes: modes, normalize: json["normalize"]?.bool ?? false, maxLength: json["max_length"]?.int)
+        guard let normalize = json["normalize"]?.bool else { throw .notABool(key: "normalize", json["normalize"]?.compactText ?? "missing") }
+        var maxLength: Int?
+        if let limit = json["max_length"], limit != .null { maxLength = try PoolingSettings.tokenLimit(limit, key: "max_length") }
+        self.init(modes: modes, normalize: normalize, maxLength: maxLength)
+    }
+
+    /// A recorded limit of tokens per text: a whole number, at least 2 (a special token at each end).
+    static func tokenLimit(_ json: JSON, key: String) throws(FeatureSettingsError) -> Int {
+        guard let limit = json.int, limit >= 2 else { throw .badTokenLimit(key: key, json.compactText) }
+        return limit
     }
 }
 
 extension Precision {
     /// A precision as head.json and a features file's metadata record it.
-    public init(recorded json: JSON) throws(FeatureOriginError) {
+    public init(recorded json: JSON) throws(FeatureSettingsError) {
         guard let precision = json.string.flatMap(Precision.init(rawValue:)) else { throw .unknownPrecision(json.compactText) }
         self = precision
     }
 }
 
-/// A recorded feature origin (head.json, a features file's metadata) that cannot be read.
-public enum FeatureOriginError: Error, CustomStringConvertible, Sendable {
+/// Recorded feature settings that cannot be used: head.json's, a features file's metadata, a model's
+/// `sentence_bert_config.json`.
+public enum FeatureSettingsError: Error, CustomStringConvertible, Sendable {
     case incomplete(missing: String)
     case notJSON(key: String)
     case unknownPoolingMode(String)
     case noPoolingModes
+    case notABool(key: String, String)
+    case badTokenLimit(key: String, String)
     case unknownPrecision(String)
 
     public var description: String {
@@ -95,6 +107,8 @@ public enum FeatureOriginError: Error, CustomStringConvertible, Sendable {
         case .notJSON(let key): return "metadata '\(key)' is not JSON"
         case .unknownPoolingMode(let mode): return "unknown pooling mode \(mode) (known: \(PoolingMode.allCases.map(\.rawValue).joined(separator: ", ")))"
         case .noPoolingModes: return "the pooling names no mode"
+        case .notABool(let key, let value): return "'\(key)' is \(value); it must be true or false"
+        case .badTokenLimit(let key, let value): return "'\(key)' is \(value); it must be a whole number of tokens, at least 2"
         case .unknownPrecision(let name): return "unknown precision \(name) (known: \(Precision.allCases.map(\.rawValue).joined(separator: ", ")))"
         }
     }

@@ -89,6 +89,10 @@ public struct PoolingSettings: Sendable, Equatable {
         }
         if modes.isEmpty { modes = [defaultMode] }
         normalize = modules.contains { $0["type"]?.string?.hasSuffix("Normalize") == true }
-        maxLength = try json("sentence_bert_config.json")?["max_seq_length"]?.int
+        maxLength = nil
+        if let limit = try json("sentence_bert_config.json")?["max_seq_length"], limit != .null {
+            do throws(FeatureSettingsError) { maxLength = try PoolingSettings.tokenLimit(limit, key: "max_seq_length") }
+            catch { throw FormatError(file: dir + "sentence_bert_config.json", error) }
+        }
     }
 }

@@ -136,7 +136,9 @@ public struct GGUFModel {
             }
         }
         if modes.isEmpty { modes = [family.defaultPooling] }
-        return PoolingSettings(modes: modes, normalize: file[GGUFKeys.normalize]?.bool ?? false, maxLength: file[GGUFKeys.maxSeqLength]?.int)
+        let maxLength = file[GGUFKeys.maxSeqLength]?.int
+        if let maxLength, maxLength < 2 { throw fail(.badKey(GGUFKeys.maxSeqLength, "is \(maxLength); it must be at least 2 tokens")) }
+        return PoolingSettings(modes: modes, normalize: file[GGUFKeys.normalize]?.bool ?? false, maxLength: maxLength)
     }
 
     /// The tokens in Hugging Face's spelling: llama.cpp writes WordPiece vocabularies in
