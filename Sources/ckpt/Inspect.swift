@@ -40,7 +40,7 @@ struct Inspect: ParsableCommand {
         lines.append("")
         lines.append("format: \(checkpoint.formatName)")
         lines.append("total: \(checkpoint.tensors.count) tensors, \(parameters) parameters, \(bytes) bytes (\(humanBytes(bytes)))")
-        for (key, value) in checkpoint.metadata { lines.append("metadata: \(key) = \(value)") }
+        for (key, value) in checkpoint.metadata { lines.append("metadata: \(printable(key)) = \(printable(value))") }
         if path.hasSuffix(".gguf"), let gguf = try? GGUFFile(path: path) {
             let counts = Dictionary(grouping: gguf.storedTypes.values, by: \.name).map { "\($0.key) × \($0.value.count)" }.sorted()
             lines.append("gguf: version \(gguf.version), alignment \(gguf.alignment); stored types: \(counts.joined(separator: ", ")) (Q8_0 listed as its dequantized F32)")
@@ -74,7 +74,8 @@ struct Inspect: ParsableCommand {
         ]).compactText
     }
 
-    /// A tensor name with control characters escaped, so one tensor stays one row.
+    /// A tensor name or metadata text with control characters escaped, so that each stays on its row
+    /// and a file cannot send escape sequences to the terminal.
     private func printable(_ name: String) -> String {
         String(name.unicodeScalars.map { scalar in
             scalar.value < 0x20 || scalar.value == 0x7F ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)

@@ -1,4 +1,5 @@
 import Foundation
+import TensorFormats
 import XCTest
 
 final class InspectCommandTests: XCTestCase {
@@ -13,6 +14,18 @@ final class InspectCommandTests: XCTestCase {
         let result = try Ckpt.run(["inspect", "--json", "formats/valid/sharded"], in: Ckpt.fixtures)
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(result.stdout, try String(contentsOfFile: Ckpt.fixtures + "/cli/inspect_sharded.json", encoding: .utf8))
+    }
+
+    func testControlCharactersInNamesAndMetadataAreEscaped() throws {
+        let path = try Ckpt.temporaryDirectory(self) + "/hostile.safetensors"
+        let info = TensorInfo(name: "w\u{1b}[2J", dtype: .F32, shape: [1])
+        try SafeTensorsWriter.write([OutgoingTensor(info: info) { emit in try [Float(1)].withUnsafeBytes { try emit($0) } }],
+                                    metadata: [("note\n", "first line\nsecond\u{1b}[31m line")], to: path, overwrite: false)
+        let result = try Ckpt.run(["inspect", path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertFalse(result.stdout.contains("\u{1b}"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("\nw\\u{1b}[2J  F32"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("\nmetadata: note\\u{a} = first line\\u{a}second\\u{1b}[31m line\n"), result.stdout)
     }
 
     func testMissingPathFailsWithOneLine() throws {
