@@ -31,6 +31,7 @@ public enum EmbeddingServer {
                 let model = try await Task.detached { try ServingModel(settings: settings, metrics: metrics) }.value
                 let precision = model.extractor.model.precision
                 if let note = MatmulEngine.current.fallbackNote(precision) { onEvent(note) }
+                model.notes.forEach(onEvent)
                 slot.set(.ready(model))
                 onEvent("ready: \(settings.model) (\(model.extractor.dimension) features, \(precision.rawValue), \(model.heads.count) head(s))")
             }

@@ -12,6 +12,8 @@ final class ServingModel: Sendable {
     let batcher: DynamicBatcher
     let settings: ServerSettings
     let metrics: ServerMetrics
+    /// Notes for the operator: heads trained on features of a model at another path than the server's.
+    let notes: [String]
 
     /// Loads the heads and the model, in the precision the settings name, else the first head's;
     /// a head trained on other features (pooling, normalisation, length limit, precision, dimension)
@@ -20,8 +22,13 @@ final class ServingModel: Sendable {
         let saved = try settings.heads.map { (name: $0.name, directory: $0.directory, head: try SavedHead(directory: $0.directory)) }
         let precision = settings.precision ?? saved.lazy.compactMap(\.head.precision).first ?? .f32
         extractor = try FeatureExtractor(path: settings.model, precision: precision)
-        var heads: [String: SavedHead] = [:]
+        var heads: [String: SavedHead] = [:], notes: [String] = []
+        let served = URL(fileURLWithPath: settings.model).standardizedFileURL.path
         for (name, directory, head) in saved {
+            // Another path may hold the same model (a copy, a converted checkpoint), so this is a note, not an error.
+            if let trainedOn = head.model, URL(fileURLWithPath: trainedOn).standardizedFileURL.path != served {
+                notes.append("note: head '\(name)' was trained on features of \(trainedOn); this server encodes with \(settings.model)")
+            }
             if let (trained, served) = FeatureOrigin.difference(pooling: head.pooling, precision: head.precision, from: extractor.settings, precision) {
                 throw FormatError(file: directory, ServingError.headMismatch(name: name, head: trained, server: served))
             }
@@ -32,6 +39,7 @@ final class ServingModel: Sendable {
             heads[name] = head
         }
         self.heads = heads
+        self.notes = notes
         self.settings = settings
         self.metrics = metrics
         batcher = DynamicBatcher(extractor: extractor, threads: settings.threads, maxBatchTokens: settings.maxBatchTokens,

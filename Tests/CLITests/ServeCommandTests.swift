@@ -142,6 +142,7 @@ final class ServeCommandTests: XCTestCase {
 
         let server = try ServerProcess(["--model", model, "--head", "trec=" + directory + "/head"])
         XCTAssertTrue(server.stderr.contains("384 features, int8, 1 head(s)"), server.stderr)
+        XCTAssertFalse(server.stderr.contains("note:"), server.stderr)
         XCTAssertEqual(try JSON.parse(try XCTUnwrap(HTTPClient.request(server.port, "GET", "/info")).text)["precision"]?.string, "int8")
         let predicted = try JSON.parse(try XCTUnwrap(HTTPClient.post(server.port, "/predict", json: #"{"inputs": \#(jsonList(questions)), "head": "trec"}"#)).text)
         let served = try XCTUnwrap(predicted.array).map { ranked in
@@ -163,6 +164,13 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertTrue(otherPrecision.stderr.contains("head 'trec' was trained on other features (precision int8) than the server makes (precision f32)"),
                       otherPrecision.stderr)
         let json = try String(contentsOfFile: directory + "/head/head.json", encoding: .utf8)
+        // A head trained on a model at another path is served, with a note.
+        try json.replacingOccurrences(of: #""model":"\#(model)""#, with: #""model":"/elsewhere/minilm""#)
+            .write(toFile: directory + "/head/head.json", atomically: true, encoding: .utf8)
+        let elsewhere = try ServerProcess(["--model", model, "--head", "trec=" + directory + "/head"])
+        XCTAssertTrue(elsewhere.stderr.contains("note: head 'trec' was trained on features of /elsewhere/minilm; this server encodes with \(model)\n"),
+                      elsewhere.stderr)
+        XCTAssertEqual(elsewhere.stop(), 0)
         try json.replacingOccurrences(of: #""max_length":256"#, with: #""max_length":128"#)
             .write(toFile: directory + "/head/head.json", atomically: true, encoding: .utf8)
         let otherLength = try Ckpt.run(["serve", "--port", "0", "--model", model, "--head", "trec=" + directory + "/head"])
