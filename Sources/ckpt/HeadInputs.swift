@@ -44,7 +44,8 @@ struct FeatureOptions: ParsableArguments {
 
     /// The precomputed features, their labels (`--features`, `--labels`) and how they were made, when the file says.
     func precomputed() throws -> (features: FeatureMatrix, labels: [String]?, origin: FeatureOrigin?) {
-        let matrix = try FeatureMatrix(file: features!), origin = try FeatureOrigin(file: features!)
+        let file = try Checkpoint(path: features!)
+        let matrix = try FeatureMatrix(checkpoint: file), origin = try FeatureOrigin(checkpoint: file)
         guard let labels else { return (matrix, nil, origin) }
         let lines = try InputLines.lines(of: labels, quiet: encoding.quiet)
         let values = try attributing(to: labels) {

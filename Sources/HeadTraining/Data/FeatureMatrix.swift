@@ -18,7 +18,12 @@ public struct FeatureMatrix: Sendable, Equatable {
     /// A 2-D float tensor from a file (`.npy`, or the one tensor — or "features" — of a
     /// `.safetensors`/`.npz`), f16/bf16/f64 converted to float32.
     public init(file path: String) throws {
-        let checkpoint = try Checkpoint(path: path)
+        try self.init(checkpoint: try Checkpoint(path: path))
+    }
+
+    /// The features `checkpoint` holds, read as `init(file:)` reads them.
+    public init(checkpoint: Checkpoint) throws {
+        let path = checkpoint.path
         let info = try attributing(to: path) { () throws -> TensorInfo in
             let candidates = checkpoint.tensors.count == 1 ? checkpoint.tensors : checkpoint.tensors.filter { $0.name == "features" }
             guard let info = candidates.first else {

@@ -37,8 +37,12 @@ public struct FeatureOrigin: Equatable, Sendable {
 
     /// The origin recorded in the features file at `path` (only .safetensors files carry one).
     public init?(file path: String) throws {
-        let checkpoint = try Checkpoint(path: path)
-        do { try self.init(metadata: checkpoint.metadata) } catch { throw FormatError(file: path, error) }
+        try self.init(checkpoint: try Checkpoint(path: path))
+    }
+
+    /// The origin recorded in an opened features file; its problems name the file.
+    public init?(checkpoint: Checkpoint) throws {
+        do { try self.init(metadata: checkpoint.metadata) } catch { throw FormatError(file: checkpoint.path, error) }
     }
 
     /// The first setting in which features made with (`pooling`, `precision`) differ from features
