@@ -112,11 +112,10 @@ struct Convert: ParsableCommand {
         BLAS.endIdleThreads()
         try reportingFailure {
             if writesGGUF {
-                try GGUFExport.write(modelDirectory: input, to: output, target: GGUFExport.Target(rawValue: dtype.rawValue)!, withHeads: withHeads, overwrite: force,
-                                     threads: parallel.threads)
+                let quantized = try GGUFExport.write(modelDirectory: input, to: output, target: GGUFExport.Target(rawValue: dtype.rawValue)!,
+                                                     withHeads: withHeads, overwrite: force, threads: parallel.threads)
                 if !quiet {
                     printError("wrote \(output) (GGUF, \(dtype.rawValue))")
-                    let quantized = Int8Scheme.quantizedCount(try Checkpoint(path: input).tensors)
                     if quantized > 0 && dtype == .keep {
                         printError("note: GGUF has no place for per-channel int8 scales, so the \(quantized) int8 weights went in as the f32 values they stand for; --dtype q8_0 keeps 8 bits")
                     }

@@ -15,12 +15,14 @@ public enum GGUFExport {
 
     /// Writes `directory`'s model to `output`, converting on `threads` threads; `withHeads` also
     /// writes a BERT model's pooler and masked-LM head as f32 metadata arrays (`GGUFKeys.heads`).
+    /// Returns how many int8 weights (`Int8Scheme`) went in dequantized.
+    @discardableResult
     public static func write(modelDirectory directory: String, to output: String, target: Target, withHeads: Bool = false,
-                             overwrite: Bool, threads: Int) throws {
+                             overwrite: Bool, threads: Int) throws -> Int {
         guard FileSystem.isDirectory(directory) else { throw FormatError(file: directory, GGUFExportError.notAModelDirectory) }
         let family = try ModelFamily(directory: directory)
         // GGUF has no place for per-channel int8 scales: an int8 checkpoint goes in as the weights it stands for.
-        let checkpoint = try Checkpoint(path: directory).dequantized
+        let stored = try Checkpoint(path: directory), checkpoint = stored.dequantized
         let tokenizer = try Tokenizer(directory: directory)
         var metadata: [(String, GGUFValue)] = []
         let mapped: [(gguf: String, source: String, transpose: Bool)]
@@ -66,6 +68,7 @@ public enum GGUFExport {
             }
         }
         try GGUFWriter.write(metadata: metadata, tensors: tensors, to: output, overwrite: overwrite, threads: threads)
+        return Int8Scheme.quantizedCount(stored.tensors)
     }
 
     /// The pooler and masked-LM head tensors of a BERT checkpoint (those not among the `carried`
