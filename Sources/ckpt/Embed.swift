@@ -65,7 +65,9 @@ struct Embed: ParsableCommand {
             throw ValidationError("--output must end in .npy, .safetensors or .jsonl")
         }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
+        if let maxLength, maxLength < PoolingSettings.fewestTokens {
+            throw ValidationError("--max-length must be at least \(PoolingSettings.fewestTokens)")
+        }
         if shard != nil && shardRange(count: 0) == nil { throw ValidationError("--shard takes K/N with 0 ≤ K < N, e.g. 0/4") }
     }
 

@@ -49,6 +49,8 @@ public struct PoolingSettings: Sendable, Equatable {
     public var normalize: Bool
     /// Most tokens per text, special tokens included; nil: the model's position limit.
     public var maxLength: Int?
+    /// The smallest limit a text may be cut to: a special token at each end.
+    public static let fewestTokens = 2
 
     public init(modes: [PoolingMode], normalize: Bool, maxLength: Int?) {
         self.modes = modes

@@ -15,9 +15,9 @@ extension PoolingSettings {
         self.init(modes: modes, normalize: normalize, maxLength: maxLength)
     }
 
-    /// A recorded limit of tokens per text: a whole number, at least 2 (a special token at each end).
+    /// A recorded limit of tokens per text: a whole number, at least `fewestTokens`.
     static func tokenLimit(_ json: JSON, key: String) throws(FeatureSettingsError) -> Int {
-        guard let limit = json.int, limit >= 2 else { throw .badTokenLimit(key: key, json.compactText) }
+        guard let limit = json.int, limit >= fewestTokens else { throw .badTokenLimit(key: key, json.compactText) }
         return limit
     }
 }
@@ -48,7 +48,7 @@ public enum FeatureSettingsError: Error, CustomStringConvertible, Sendable {
         case .unknownPoolingMode(let mode): return "unknown pooling mode \(mode) (known: \(PoolingMode.allCases.map(\.rawValue).joined(separator: ", ")))"
         case .noPoolingModes: return "the pooling names no mode"
         case .notABool(let key, let value): return "'\(key)' is \(value); it must be true or false"
-        case .badTokenLimit(let key, let value): return "'\(key)' is \(value); it must be a whole number of tokens, at least 2"
+        case .badTokenLimit(let key, let value): return "'\(key)' is \(value); it must be a whole number of tokens, at least \(PoolingSettings.fewestTokens)"
         case .unknownPrecision(let name): return "unknown precision \(name) (known: \(Precision.allCases.map(\.rawValue).joined(separator: ", ")))"
         }
     }

@@ -137,7 +137,9 @@ public struct GGUFModel {
         }
         if modes.isEmpty { modes = [family.defaultPooling] }
         let maxLength = file[GGUFKeys.maxSeqLength]?.int
-        if let maxLength, maxLength < 2 { throw fail(.badKey(GGUFKeys.maxSeqLength, "is \(maxLength); it must be at least 2 tokens")) }
+        if let maxLength, maxLength < PoolingSettings.fewestTokens {
+            throw fail(.badKey(GGUFKeys.maxSeqLength, "is \(maxLength); it must be at least \(PoolingSettings.fewestTokens) tokens"))
+        }
         return PoolingSettings(modes: modes, normalize: file[GGUFKeys.normalize]?.bool ?? false, maxLength: maxLength)
     }
 
