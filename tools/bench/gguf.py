@@ -8,7 +8,6 @@ its PyTorch loading), whole process. Best of 3 wall times; peak RSS of each (inp
     python tools/bench/gguf.py --ckpt .build/release/ckpt --model .cache/models/gpt2-124m --work .cache/bench
 """
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
