@@ -7,7 +7,8 @@ the TREC test questions: decode = greedy generation of 128 new tokens after a 16
 (tokens/s over the whole call, best of 3; the generated ids must agree); prefill = one forward pass
 over a 512-token prompt giving the next token's logits (transformers' generate asks for the last
 position only: logits_to_keep=1), best of 3. At 1 and 2 threads (torch.set_num_threads for the peer).
-The peer runs in f32 and, on CPUs with native bf16 products, under bf16 autocast.
+The peer runs in f32 and, on CPUs with native bf16 products, on its two bf16 routes (autocast, and
+the weights in bf16: see machine.BF16_ROUTES); "vs bf16" is against the faster of them.
 
 ckpt's `bench-generate` also measures the machine's memory read bandwidth (streaming 1 GiB with the
 same threads) and the decode bound it sets: bandwidth ÷ f32 weight bytes read per token (the tied
@@ -29,7 +30,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from machine import describe, peer_runs_bf16, rate, ratio
+from machine import best_bf16, describe, rate, ratio, torch_routes
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEXT = ROOT / "fixtures" / "data" / "trec-test.tsv"
@@ -38,17 +39,18 @@ PEER = r"""
 import json, sys, time, torch
 from tokenizers import Tokenizer
 from transformers import GPT2LMHeadModel
-model_dir, text_path, threads, precision = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+model_dir, text_path, threads, route = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 torch.set_num_threads(threads)
 text = "\n".join(open(text_path, encoding="utf-8").read().splitlines())
 ids = Tokenizer.from_file(model_dir + "/tokenizer.json").encode(text).ids
 model = GPT2LMHeadModel.from_pretrained(model_dir).eval()
+if route == "bf16-weights": model = model.to(torch.bfloat16)
 def best(f, repeats=3):
     times, result = [], None
     for _ in range(repeats):
         t = time.perf_counter(); result = f(); times.append(time.perf_counter() - t)
     return min(times), result
-with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=route == "bf16-autocast"):
     prompt = torch.tensor([ids[:16]])
     seconds, out = best(lambda: model.generate(prompt, do_sample=False, max_new_tokens=128, pad_token_id=50256))
     new = out[0, 16:].tolist()
@@ -89,30 +91,42 @@ def main():
         subprocess.run([sys.executable, str(ROOT / "tools" / "make_gpt2_fixtures.py"), "--bench", args.model], check=True,
                        capture_output=True)
     system, f32 = describe(args.ckpt)
-    bf16 = peer_runs_bf16(system)
-    print(f"{'GPT-2 124M (random init)':26} {'thr':>3} {'ckpt tok/s':>10} {'torch f32':>9} {'torch bf16':>10} {'vs f32':>6} {'vs bf16':>7} "
-          f"{'GB/s':>5} {'bound':>6} {'ckpt/bound':>10} {'f32/bound':>9}")
+    routes = torch_routes(system)
+    print(f"{'GPT-2 124M (random init)':26} {'thr':>3} {'ckpt tok/s':>10} {'torch f32':>9} {'torch bf16':>10} {'(route)':>13} {'vs f32':>6} "
+          f"{'vs bf16':>7} {'GB/s':>5} {'bound':>6} {'ckpt/bound':>10} {'f32/bound':>9}")
     rows = []
     for threads in (1, 2):
-        def peer(precision):
-            return json.loads(subprocess.run([sys.executable, "-c", PEER, args.model, str(TEXT), str(threads), precision], check=True,
+        def peer(route):
+            return json.loads(subprocess.run([sys.executable, "-c", PEER, args.model, str(TEXT), str(threads), route], check=True,
                                              capture_output=True, text=True).stdout)
         rounds = [(json.loads(subprocess.run([args.ckpt, "bench-generate", "--model", args.model, "--threads", str(threads), str(TEXT)],
-                                             check=True, capture_output=True, text=True).stdout), peer("f32"), peer("bf16") if bf16 else None)
+                                             check=True, capture_output=True, text=True).stdout), *(peer(route) for route in routes))
                   for _ in range(args.rounds)]
-        c, p = best_of(r[0] for r in rounds), best_of(r[1] for r in rounds)
-        h = best_of(r[2] for r in rounds) if bf16 else None
+        c = best_of(r[0] for r in rounds)
+        peers = {route: best_of(r[1 + i] for r in rounds) for i, route in enumerate(routes)}
+        p = peers["f32"]
         bandwidth = statistics.median(r[0]["bandwidth_bytes_per_second"] for r in rounds)
         bound = bandwidth / c["weight_bytes_per_token"]
         ckpt_share, peer_share = (statistics.median(shares_of_bound(rounds, side)) for side in (0, 1))
         same = id_agreement([(r[0], r[1]) for r in rounds])
-        cd, pd, hd = c["decode_tokens_per_second"], p["decode_tokens_per_second"], h and h["decode_tokens_per_second"]
-        print(f"{'decode 16 + 128 greedy':26} {threads:3} {cd:10.1f} {pd:9.1f} {rate(hd, 10, '.1f')} {cd / pd:5.2f}x {ratio(cd, hd)} "
-              f"{bandwidth / 1e9:5.1f} {bound:6.1f} {ckpt_share:10.0%} {peer_share:9.0%}  f32 {same} ({len(rounds[0][0]['ids'])} tokens)")
-        cp, pp, hp = c["prefill_tokens_per_second"], p["prefill_tokens_per_second"], h and h["prefill_tokens_per_second"]
-        print(f"{'prefill 512 tokens':26} {threads:3} {cp:10.0f} {pp:9.0f} {rate(hp, 10, '.0f')} {cp / pp:5.2f}x {ratio(cp, hp)}")
-        rows.append(dict(threads=threads, cpu=system["cpu"]["model"], engine=f32["engine"], decode=cd, decode_torch_f32=pd,
-                         decode_torch_bf16=hd, bound=bound, decode_share_of_bound=ckpt_share, prefill=cp, prefill_torch_f32=pp, prefill_torch_bf16=hp, ids=same))
+        row = dict(threads=threads, cpu=system["cpu"]["model"], engine=f32["engine"], bound=bound, ids=same)
+        for figure, label, spec in (("decode_tokens_per_second", "decode 16 + 128 greedy", ".1f"),
+                                    ("prefill_tokens_per_second", "prefill 512 tokens", ".0f")):
+            ours, theirs = c[figure], p[figure]
+            bf16_route, bf16_rate = best_bf16({route: peers[route][figure] for route in routes})
+            line = (f"{label:26} {threads:3} {ours:10{spec}} {theirs:9{spec}} {rate(bf16_rate, 10, spec)} {bf16_route or '':>13} "
+                    f"{ours / theirs:5.2f}x {ratio(ours, bf16_rate)}")
+            if figure.startswith("decode"):
+                line += (f" {bandwidth / 1e9:5.1f} {bound:6.1f} {ckpt_share:10.0%} {peer_share:9.0%}  f32 {same} "
+                         f"({len(rounds[0][0]['ids'])} tokens)")
+            print(line)
+            if len(routes) > 1:
+                print(f"{'':30} every route: " + ", ".join(f"torch {route} {peers[route][figure]:{spec}}" for route in routes))
+            kind = figure.split("_")[0]
+            row.update({kind: ours, f"{kind}_torch": {route: peers[route][figure] for route in routes},
+                        f"{kind}_torch_bf16": bf16_rate, f"{kind}_torch_bf16_route": bf16_route})
+        row["decode_share_of_bound"] = ckpt_share
+        rows.append(row)
     print(json.dumps(rows))
 
 

@@ -12,15 +12,28 @@ def describe(ckpt):
     return system, f32
 
 
-def peer_runs_bf16(system):
-    """Whether PyTorch's bf16 autocast is a route worth timing here: only where the CPU multiplies
+BF16_ROUTES = ("bf16-autocast", "bf16-weights")
+"""PyTorch's two bf16 routes: `torch.autocast("cpu", dtype=torch.bfloat16)` over the f32 model (each
+product's f32 operands cast to bf16 as it runs, norms and softmax in f32), and the model's weights
+in bf16 (`model.to(torch.bfloat16)`: every op on bf16 tensors, nothing cast at run time). Either can
+be the faster; a benchmark times both and holds ckpt against the faster."""
+
+
+def torch_routes(system):
+    """The PyTorch routes worth timing here: f32, and the bf16 routes only where the CPU multiplies
     bf16 natively (ckpt's system report says so when its engine does). Elsewhere PyTorch emulates
-    it, several times slower than its f32 (7.3 against 49 sentences/s on an AMD EPYC Zen 1), so it
-    is not the peer's best route and only takes the benchmark's time."""
-    native = system["precisions"]["bf16"]["native"]
-    if not native:
-        print("PyTorch bf16 autocast not timed: this CPU has no native bf16 products, so f32 is the peer's best route")
-    return native
+    bf16, several times slower than its f32 (autocast: 7.3 against 49 sentences/s on an AMD EPYC
+    Zen 1), so they are not the peer's best route and only take the benchmark's time."""
+    if not system["precisions"]["bf16"]["native"]:
+        print("PyTorch bf16 not timed: this CPU has no native bf16 products, so f32 is the peer's best route")
+        return ("f32",)
+    return ("f32",) + BF16_ROUTES
+
+
+def best_bf16(rates):
+    """The faster of the PyTorch bf16 routes timed in `rates` (route → rate), as (route, rate), or (None, None)."""
+    timed = [(route, rates[route]) for route in BF16_ROUTES if rates.get(route)]
+    return max(timed, key=lambda item: item[1]) if timed else (None, None)
 
 
 def rate(value, width, spec):

@@ -3,7 +3,8 @@
 
 MiniLM features (the inputs of embed.py: 2,000 TREC sentence pairs of ~24 tokens, and 512 inputs of
 128 tokens): ckpt in f32, bf16 and int8 (`bench-embed --precision`), against sentence-transformers
-under PyTorch bf16 autocast (timed only where the CPU has native bf16 products) and ONNX Runtime
+on PyTorch's two bf16 routes, autocast and the weights in bf16 (machine.BF16_ROUTES; timed only where
+the CPU has native bf16 products; ckpt's bf16 is held against the faster), and ONNX Runtime
 int8 (`quantize_dynamic`, per-channel s8 weights; see tools/onnx_minilm.py), batch size 32 on every
 side. ckpt's achieved rate is divided by its engine's measured peak for the same precision
 (`EngineRate`, as `ckpt system --measure` prints it). The vector multiply-add peak of the precision
@@ -12,7 +13,8 @@ give the most texts/s this CPU could reach, printed next to what the issue's tar
 PyTorch peer, int8 3× ONNX Runtime) ask for.
 
 GPT-2 124M shape (random weights): decode (128 greedy tokens after 16) and prefill (512 tokens) in
-each precision (`bench-generate --precision`), against transformers' prefill under bf16 autocast.
+each precision (`bench-generate --precision`), against transformers' decode and prefill on the same
+two bf16 routes.
 
 Peak RSS: `ckpt embed` of the short set and `ckpt generate` of 16 tokens, per precision.
 
@@ -32,7 +34,7 @@ from pathlib import Path
 
 from embed import PEER as ST_PEER, inputs, timed
 from generate import PEER as HF_PEER
-from machine import describe, peer_runs_bf16, rate as figure, ratio, run_with_peak_rss
+from machine import best_bf16, describe, rate as figure, ratio, run_with_peak_rss, torch_routes
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 THREADS = 2
@@ -64,27 +66,27 @@ def main():
     args = ap.parse_args()
     work = Path(args.work)
     system, _ = describe(args.ckpt)
-    bf16 = peer_runs_bf16(system)
+    bf16_routes = torch_routes(system)[1:]
     report = {"cpu": system["cpu"]["model"], "threads": THREADS, "features": [], "gpt2": {}, "rss_mb": {}}
 
-    print(f"{'workload':30} {'route':12} {'texts/s':>9} {'vs peer':>8} {'% of peak':>10}")
+    print(f"{'workload':30} {'route':20} {'texts/s':>9} {'vs peer':>8} {'% of peak':>10}")
     for label, path, max_length in inputs(work):
         def ckpt(precision):
             cmd = [args.ckpt, "bench-embed", "--model", args.minilm, "--threads", str(THREADS), "--precision", precision, str(path)]
             return timed(cmd + (["--max-length", str(max_length)] if max_length else []))[0]
 
-        def st_bf16():
-            return timed([sys.executable, "-c", ST_PEER, args.minilm, str(path), str(THREADS), str(max_length), "bf16"])[0]
+        def st(route):
+            return timed([sys.executable, "-c", ST_PEER, args.minilm, str(path), str(THREADS), str(max_length), route])[0]
 
         def ort_int8():
             return timed([sys.executable, "-c", ORT_PEER, args.minilm, str(path), str(THREADS), str(max_length), str(ROOT / "tools"),
                           str(work / "onnx")])[0]
 
         rounds = [{"f32": ckpt("f32"), "bf16": ckpt("bf16"), "int8": ckpt("int8"), "ort_int8": ort_int8(),
-                   **({"st_bf16": st_bf16()} if bf16 else {})} for _ in range(args.rounds)]
+                   **{route: st(route) for route in bf16_routes}} for _ in range(args.rounds)]
         best = {k: min((r[k] for r in rounds), key=lambda x: x["seconds"]) for k in rounds[0]}
         rate = {k: v["texts"] / v["seconds"] for k, v in best.items()}
-        peers = {"f32": None, "bf16": "st_bf16" if bf16 else None, "int8": "ort_int8"}
+        peers = {"f32": None, "bf16": best_bf16(rate)[0], "int8": "ort_int8"}
         targets = {"f32": None, "bf16": 2, "int8": 3}
         for precision in ("f32", "bf16", "int8"):
             r = best[precision]
@@ -101,22 +103,22 @@ def main():
                    "target_texts_per_second": targets[precision] * rate[peer] if peer else None}
             report["features"].append(row)
             versus = f"{rate[precision] / rate[peer]:7.2f}x" if peer else " " * 8
-            target = f", target {row['target_texts_per_second']:.0f}" if peer else ""
-            print(f"{label:30} {'ckpt ' + precision:12} {rate[precision]:9.1f} {versus} {100 * row['peak_fraction']:9.0f}% "
+            target = f", target {row['target_texts_per_second']:.0f}: {targets[precision]}x {peer}" if peer else ""
+            print(f"{label:30} {'ckpt ' + precision:20} {rate[precision]:9.1f} {versus} {100 * row['peak_fraction']:9.0f}% "
                   f"(of {r['peak_gflops']:.0f} GFLOP/s; ceiling {row['ceiling_texts_per_second']:.0f} texts/s at "
                   f"{ceiling_gflops:.0f}{target})")
-        if bf16:
-            print(f"{label:30} {'ST bf16':12} {rate['st_bf16']:9.1f}")
-        print(f"{label:30} {'ORT int8':12} {rate['ort_int8']:9.1f}")
+        for route in bf16_routes:
+            print(f"{label:30} {'ST ' + route:20} {rate[route]:9.1f}")
+        print(f"{label:30} {'ORT int8':20} {rate['ort_int8']:9.1f}")
 
     text = ROOT / "fixtures" / "data" / "trec-test.tsv"
     runs = []
     for _ in range(args.rounds):
         round_ = {p: json.loads(subprocess.run([args.ckpt, "bench-generate", "--model", args.gpt2, "--threads", str(THREADS), "--precision", p,
                                                 str(text)], check=True, capture_output=True, text=True).stdout) for p in ("f32", "bf16", "int8")}
-        if bf16:
-            round_["torch_bf16"] = json.loads(subprocess.run([sys.executable, "-c", HF_PEER, args.gpt2, str(text), str(THREADS), "bf16"],
-                                                             check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        for route in bf16_routes:
+            round_["torch " + route] = json.loads(subprocess.run([sys.executable, "-c", HF_PEER, args.gpt2, str(text), str(THREADS), route],
+                                                                 check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
         runs.append(round_)
     gpt2 = {k: {m: max(r[k][m] for r in runs if k in r) for m in ("decode_tokens_per_second", "prefill_tokens_per_second")} for k in runs[0]}
     # The precisions' decoding a step each in turn in one process: the machine's drift falls on all alike.
@@ -125,12 +127,19 @@ def main():
     for p, tokens_per_second in interleaved["decode_tokens_per_second"].items():
         gpt2[p]["decode_interleaved_tokens_per_second"] = tokens_per_second
     report["gpt2"] = gpt2
-    print(f"\n{'GPT-2 124M':12} {'decode tok/s':>12} {'interleaved':>12} {'vs f32':>7} {'prefill tok/s':>14} {'vs torch bf16':>14}")
+    def torch_best(measure):
+        """The faster PyTorch bf16 route's figure for `measure`, or None where none was timed."""
+        return best_bf16({route: gpt2["torch " + route][measure] for route in bf16_routes})[1]
+
+    torch_decode, torch_prefill = torch_best("decode_tokens_per_second"), torch_best("prefill_tokens_per_second")
+    report["gpt2_torch_bf16_best"] = {"decode_tokens_per_second": torch_decode, "prefill_tokens_per_second": torch_prefill}
+    print(f"\n{'GPT-2 124M':24} {'decode tok/s':>12} {'interleaved':>12} {'vs f32':>7} {'vs torch bf16':>14} {'prefill tok/s':>14} "
+          f"{'vs torch bf16':>14}")
     for k, v in gpt2.items():
-        torch_prefill = gpt2["torch_bf16"]["prefill_tokens_per_second"] if bf16 else None
         together = v.get("decode_interleaved_tokens_per_second")
         versus = ratio(together, gpt2["f32"]["decode_interleaved_tokens_per_second"]) if together else figure(None, 7, "")
-        print(f"{k:12} {v['decode_tokens_per_second']:12.1f} {figure(together, 12, '.1f')} {versus} "
+        print(f"{k:24} {v['decode_tokens_per_second']:12.1f} {figure(together, 12, '.1f')} {versus} "
+              f"{ratio(v['decode_tokens_per_second'], torch_decode, 14)} "
               f"{v['prefill_tokens_per_second']:14.0f} {ratio(v['prefill_tokens_per_second'], torch_prefill, 14)}")
     print(f"decode tok/s: best of {args.rounds} processes per precision; interleaved: the three in one process, a step of each in turn, "
           f"{args.decode_rounds} × 128 tokens")
