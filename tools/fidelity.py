@@ -2,8 +2,8 @@
 """What each precision costs, measured against the reference stack (issue: bf16 and int8).
 
 For ckpt's f32, bf16 and int8 routes, and the peers' own reduced-precision routes (through
-sentence-transformers, PyTorch's two bf16 routes: autocast, and the weights in bf16; ONNX Runtime
-`quantize_dynamic` int8):
+sentence-transformers, PyTorch's two bf16 routes: autocast, and the weights in bf16; ONNX Runtime's
+`quantize_dynamic` int8 on the plain and on the fused graph, tools/onnx_minilm.py):
 
 1. Feature fidelity: the worst and mean cosine of each route's MiniLM features to
    sentence-transformers f32 over the parity sentence set (fixtures/minilm/sentences.jsonl: 240
@@ -51,8 +51,8 @@ def ckpt_features(args, texts, precision, path, max_length=None):
 
 
 def peer_features(args, texts, max_length=None):
-    """sentence-transformers f32, under bf16 autocast and with its weights in bf16, and ONNX Runtime
-    int8 (each cutting inputs at max_length tokens, or at the model's 256)."""
+    """sentence-transformers f32, under bf16 autocast and with its weights in bf16, and ONNX Runtime's
+    two int8 routes (each cutting inputs at max_length tokens, or at the model's 256)."""
     import torch
     from sentence_transformers import SentenceTransformer
     import onnx_minilm
@@ -63,9 +63,10 @@ def peer_features(args, texts, max_length=None):
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out["PyTorch bf16 autocast"] = model.encode(texts, batch_size=32, normalize_embeddings=True)
     out["PyTorch bf16 weights"] = model.to(torch.bfloat16).encode(texts, batch_size=32, normalize_embeddings=True)
-    encoder = onnx_minilm.OrtEncoder(onnx_minilm.export_int8(args.minilm, Path(args.work) / "onnx"), args.minilm, threads=2,
-                                     max_length=max_length or 256)
-    out["ONNX Runtime int8"] = encoder.encode(texts)
+    for route in onnx_minilm.ROUTES:
+        encoder = onnx_minilm.OrtEncoder(onnx_minilm.export_int8(args.minilm, Path(args.work) / "onnx", route), args.minilm, threads=2,
+                                         max_length=max_length or 256)
+        out["ONNX Runtime " + route] = encoder.encode(texts)
     return {name: np.asarray(v, dtype=np.float32) for name, v in out.items()}
 
 

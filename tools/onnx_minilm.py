@@ -1,7 +1,8 @@
-"""ONNX Runtime's int8 route for a BERT sentence encoder, as its users take it: the model exported
-to ONNX, `onnxruntime.quantization.quantize_dynamic` (int8 weights per channel, uint8 activations
-quantized per tensor at run time), run with `intra_op_num_threads`, then sentence-transformers'
-mean pooling and L2 normalisation in NumPy. Texts are sorted by length and padded per batch, as
+"""ONNX Runtime's int8 routes for a BERT sentence encoder, as its users take them: the model exported
+to ONNX, optionally fused by ONNX Runtime's transformer optimizer, then
+`onnxruntime.quantization.quantize_dynamic` (int8 weights per channel, uint8 activations quantized
+per tensor at run time), run with `intra_op_num_threads`, then sentence-transformers' mean pooling
+and L2 normalisation in NumPy. Texts are sorted by length and padded per batch, as
 sentence-transformers does.
 """
 from pathlib import Path
@@ -9,16 +10,22 @@ from pathlib import Path
 import numpy as np
 
 
-def export_int8(model_dir, work):
-    """The quantized ONNX file for `model_dir`, made once under `work`."""
+ROUTES = ("int8", "int8-fused")
+"""ONNX Runtime's two int8 routes: `quantize_dynamic` on the exported graph as it is, and on the graph
+first put through ONNX Runtime's transformer optimizer (`optimize_model(model_type="bert")`), which
+fuses attention, skip layer norm, bias GELU and the embedding layer norm into single ops that the
+quantizer turns into QAttention and QEmbedLayerNormalization. Either can be the faster."""
+
+
+def export_f32(model_dir, work):
+    """The ONNX file of `model_dir`'s encoder in f32 (its last hidden state), made once under `work`."""
     import torch
     from transformers import AutoModel
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
-    f32, int8 = work / "minilm-f32.onnx", work / "minilm-int8.onnx"
-    if not int8.exists():
+    f32 = work / "minilm-f32.onnx"
+    if not f32.exists():
         # Eager attention and the TorchScript exporter: the graph ONNX Runtime's BERT optimisations
         # and quantizer know (the dynamo exporter's graph of SDPA gave wrong features after quantization).
         model = AutoModel.from_pretrained(model_dir, attn_implementation="eager").eval()
@@ -36,7 +43,30 @@ def export_int8(model_dir, work):
         torch.onnx.export(Hidden(model), (ids, ids, torch.zeros_like(ids)), str(f32), input_names=["input_ids", "attention_mask", "token_type_ids"],
                           output_names=["last_hidden_state"], dynamo=False, opset_version=17,
                           dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes})
-        quantize_dynamic(str(f32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+    return f32
+
+
+def export_int8(model_dir, work, route="int8"):
+    """The quantized ONNX file of `model_dir` for `route` (one of ROUTES), made once under `work`."""
+    import json
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    source = export_f32(model_dir, work)
+    int8 = Path(work) / f"minilm-{route}.onnx"
+    if not int8.exists():
+        options = {}
+        if route == "int8-fused":
+            from onnxruntime.transformers.optimizer import optimize_model
+
+            config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+            fused = Path(work) / "minilm-f32-fused.onnx"
+            optimize_model(str(source), model_type="bert", num_heads=config["num_attention_heads"],
+                           hidden_size=config["hidden_size"]).save_model_to_file(str(fused))
+            source = fused
+            # The fused ops come from ONNX Runtime's own domain, where shape inference gives no types.
+            options = {"DefaultTensorType": onnx.TensorProto.FLOAT}
+        quantize_dynamic(str(source), str(int8), weight_type=QuantType.QInt8, per_channel=True, extra_options=options)
     return int8
 
 

@@ -4,8 +4,9 @@
 MiniLM features (the inputs of embed.py: 2,000 TREC sentence pairs of ~24 tokens, and 512 inputs of
 128 tokens): ckpt in f32, bf16 and int8 (`bench-embed --precision`), against sentence-transformers
 on PyTorch's two bf16 routes, autocast and the weights in bf16 (machine.BF16_ROUTES; timed only where
-the CPU has native bf16 products; ckpt's bf16 is held against the faster), and ONNX Runtime
-int8 (`quantize_dynamic`, per-channel s8 weights; see tools/onnx_minilm.py), batch size 32 on every
+the CPU has native bf16 products; ckpt's bf16 is held against the faster), and ONNX Runtime's two
+int8 routes (`quantize_dynamic`, per-channel s8 weights, on the plain and the fused graph; see
+tools/onnx_minilm.py; ckpt's int8 is held against the faster), batch size 32 on every
 side. ckpt's achieved rate is divided by its engine's measured peak for the same precision
 (`EngineRate`, as `ckpt system --measure` prints it): the median of the samples taken before and
 after the workload, and the best of them. The machine's speed drifts, so the fastest pass of the
@@ -40,14 +41,16 @@ from generate import PEER as HF_PEER
 from machine import best_bf16, describe, rate as figure, ratio, run_with_peak_rss, torch_routes
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from onnx_minilm import ROUTES as ORT_ROUTES  # noqa: E402 (tools/ is on the path only from here)
 THREADS = 2
 
 ORT_PEER = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[5])
 import onnx_minilm
-model_dir, path, threads, max_length, tools = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-encoder = onnx_minilm.OrtEncoder(onnx_minilm.export_int8(model_dir, sys.argv[6]), model_dir, threads, max_length=max_length or 256)
+model_dir, path, threads, max_length, tools, work, route = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), *sys.argv[5:8]
+encoder = onnx_minilm.OrtEncoder(onnx_minilm.export_int8(model_dir, work, route), model_dir, threads, max_length=max_length or 256)
 texts = open(path, encoding="utf-8").read().splitlines()
 best = float("inf")
 for _ in range(2):
@@ -81,15 +84,15 @@ def main():
         def st(route):
             return timed([sys.executable, "-c", ST_PEER, args.minilm, str(path), str(THREADS), str(max_length), route])[0]
 
-        def ort_int8():
+        def ort(route):
             return timed([sys.executable, "-c", ORT_PEER, args.minilm, str(path), str(THREADS), str(max_length), str(ROOT / "tools"),
-                          str(work / "onnx")])[0]
+                          str(work / "onnx"), route])[0]
 
-        rounds = [{"f32": ckpt("f32"), "bf16": ckpt("bf16"), "int8": ckpt("int8"), "ort_int8": ort_int8(),
+        rounds = [{"f32": ckpt("f32"), "bf16": ckpt("bf16"), "int8": ckpt("int8"), **{"ORT " + route: ort(route) for route in ORT_ROUTES},
                    **{route: st(route) for route in bf16_routes}} for _ in range(args.rounds)]
         best = {k: min((r[k] for r in rounds), key=lambda x: x["seconds"]) for k in rounds[0]}
         rate = {k: v["texts"] / v["seconds"] for k, v in best.items()}
-        peers = {"f32": None, "bf16": best_bf16(rate)[0], "int8": "ort_int8"}
+        peers = {"f32": None, "bf16": best_bf16(rate)[0], "int8": max(("ORT " + route for route in ORT_ROUTES), key=rate.get)}
         targets = {"f32": None, "bf16": 2, "int8": 3}
         for precision in ("f32", "bf16", "int8"):
             r = best[precision]
@@ -114,7 +117,8 @@ def main():
                   f"{ceiling_gflops:.0f}{target})")
         for route in bf16_routes:
             print(f"{label:30} {'ST ' + route:20} {rate[route]:9.1f}")
-        print(f"{label:30} {'ORT int8':20} {rate['ort_int8']:9.1f}")
+        for route in ORT_ROUTES:
+            print(f"{label:30} {'ORT ' + route:20} {rate['ORT ' + route]:9.1f}")
 
     text = ROOT / "fixtures" / "data" / "trec-test.tsv"
     runs = []
