@@ -22,8 +22,9 @@ be the faster; a benchmark times both and holds ckpt against the faster."""
 def torch_routes(system):
     """The PyTorch routes worth timing here: f32, and the bf16 routes only where the CPU multiplies
     bf16 natively (ckpt's system report says so when its engine does). Elsewhere PyTorch emulates
-    bf16, several times slower than its f32 (autocast: 7.3 against 49 sentences/s on an AMD EPYC
-    Zen 1), so they are not the peer's best route and only take the benchmark's time."""
+    bf16: autocast ran several times slower than its f32 there (7.3 against 49 sentences/s on an
+    AMD EPYC Zen 1), so f32 is taken as the peer's best route. (The weights route has not been timed
+    on such a CPU.)"""
     if not system["precisions"]["bf16"]["native"]:
         print("PyTorch bf16 not timed: this CPU has no native bf16 products, so f32 is the peer's best route")
         return ("f32",)
