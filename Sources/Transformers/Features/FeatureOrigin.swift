@@ -35,12 +35,8 @@ public struct FeatureOrigin: Equatable, Sendable {
                   precision: try Precision(recorded: .string(entries[Self.precisionKey]!)))
     }
 
-    /// The origin recorded in the features file at `path` (only .safetensors files carry one).
-    public init?(file path: String) throws {
-        try self.init(checkpoint: try Checkpoint(path: path))
-    }
-
-    /// The origin recorded in an opened features file; its problems name the file.
+    /// The origin recorded in an opened features file (only .safetensors files carry one); its
+    /// problems name the file.
     public init?(checkpoint: Checkpoint) throws {
         do { try self.init(metadata: checkpoint.metadata) } catch { throw FormatError(file: checkpoint.path, error) }
     }
