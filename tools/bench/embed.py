@@ -21,7 +21,7 @@ import json
 import sys
 from pathlib import Path
 
-from machine import best_bf16, describe, rate, ratio, run_with_peak_rss, torch_routes
+from machine import describe, fastest, rate, ratio, run_with_peak_rss, torch_routes
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -85,7 +85,7 @@ def main():
             rounds = [(timed(cmd), {route: peer(route) for route in routes}) for _ in range(args.rounds)]
             c = min((r[0][0] for r in rounds), key=lambda result: result["seconds"])
             peer_rates = {route: max(r[1][route][0]["texts"] / r[1][route][0]["seconds"] for r in rounds) for route in routes}
-            bf16_route, bf16_rate = best_bf16(peer_rates)
+            bf16_route, bf16_rate = fastest(peer_rates)
             c_rss = max(r[0][1] for r in rounds)
             p_rss = max(result[1] for r in rounds for result in r[1].values())
             row = dict(workload=label, threads=threads, cpu=system["cpu"]["model"], engine=f32["engine"],

@@ -30,7 +30,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from machine import best_bf16, describe, rate, ratio, torch_routes
+from machine import describe, fastest, rate, ratio, torch_routes
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEXT = ROOT / "fixtures" / "data" / "trec-test.tsv"
@@ -113,7 +113,7 @@ def main():
         for figure, label, spec in (("decode_tokens_per_second", "decode 16 + 128 greedy", ".1f"),
                                     ("prefill_tokens_per_second", "prefill 512 tokens", ".0f")):
             ours, theirs = c[figure], p[figure]
-            bf16_route, bf16_rate = best_bf16({route: peers[route][figure] for route in routes})
+            bf16_route, bf16_rate = fastest({route: peers[route][figure] for route in routes})
             line = (f"{label:26} {threads:3} {ours:10{spec}} {theirs:9{spec}} {rate(bf16_rate, 10, spec)} {bf16_route or '':>13} "
                     f"{ours / theirs:5.2f}x {ratio(ours, bf16_rate)}")
             if figure.startswith("decode"):

@@ -31,9 +31,10 @@ def torch_routes(system):
     return ("f32",) + BF16_ROUTES
 
 
-def best_bf16(rates):
-    """The faster of the PyTorch bf16 routes timed in `rates` (route → rate), as (route, rate), or (None, None)."""
-    timed = [(route, rates[route]) for route in BF16_ROUTES if rates.get(route)]
+def fastest(rates, routes=BF16_ROUTES):
+    """The fastest of `routes` timed in `rates` (route → rate), as (route, rate), or (None, None)
+    where none was timed. By default PyTorch's bf16 routes."""
+    timed = [(route, rates[route]) for route in routes if rates.get(route)]
     return max(timed, key=lambda item: item[1]) if timed else (None, None)
 
 

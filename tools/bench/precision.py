@@ -38,7 +38,7 @@ from pathlib import Path
 
 from embed import PEER as ST_PEER, inputs, timed
 from generate import PEER as HF_PEER
-from machine import best_bf16, describe, rate as figure, ratio, run_with_peak_rss, torch_routes
+from machine import describe, fastest, rate as figure, ratio, run_with_peak_rss, torch_routes
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -92,7 +92,7 @@ def main():
                    **{route: st(route) for route in bf16_routes}} for _ in range(args.rounds)]
         best = {k: min((r[k] for r in rounds), key=lambda x: x["seconds"]) for k in rounds[0]}
         rate = {k: v["texts"] / v["seconds"] for k, v in best.items()}
-        peers = {"f32": None, "bf16": best_bf16(rate)[0], "int8": max(("ORT " + route for route in ORT_ROUTES), key=rate.get)}
+        peers = {"f32": None, "bf16": fastest(rate)[0], "int8": fastest(rate, ["ORT " + route for route in ORT_ROUTES])[0]}
         targets = {"f32": None, "bf16": 2, "int8": 3}
         for precision in ("f32", "bf16", "int8"):
             r = best[precision]
@@ -138,7 +138,7 @@ def main():
     report["gpt2"] = gpt2
     def torch_best(measure):
         """The faster PyTorch bf16 route's figure for `measure`, or None where none was timed."""
-        return best_bf16({route: gpt2["torch " + route][measure] for route in bf16_routes})[1]
+        return fastest({route: gpt2["torch " + route][measure] for route in bf16_routes})[1]
 
     torch_decode, torch_prefill = torch_best("decode_tokens_per_second"), torch_best("prefill_tokens_per_second")
     report["gpt2_torch_bf16_best"] = {"decode_tokens_per_second": torch_decode, "prefill_tokens_per_second": torch_prefill}
