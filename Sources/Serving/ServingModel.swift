@@ -15,13 +15,15 @@ final class ServingModel: Sendable {
     /// Notes for the operator: heads trained on features of a model at another path than the server's.
     let notes: [String]
 
-    /// Loads the heads and the model, in the precision the settings name, else the first head's;
-    /// a head trained on other features (pooling, normalisation, length limit, precision, dimension)
-    /// than the server makes is an error naming it, since its answers would not be `ckpt predict`'s.
+    /// Loads the heads and the model, in the precision the settings name, else the first head's, else
+    /// the one its checkpoint is stored for; a head trained on other features (pooling,
+    /// normalisation, length limit, precision, dimension) than the server makes is an error naming
+    /// it, since its answers would not be `ckpt predict`'s.
     init(settings: ServerSettings, metrics: ServerMetrics) throws {
         let saved = try settings.heads.map { (name: $0.name, directory: $0.directory, head: try SavedHead(directory: $0.directory)) }
-        let precision = settings.precision ?? saved.lazy.compactMap(\.head.precision).first ?? .f32
-        extractor = try FeatureExtractor(path: settings.model, precision: precision)
+        let source = try ModelSource(path: settings.model)
+        let precision = try settings.precision ?? saved.lazy.compactMap(\.head.precision).first ?? source.storedPrecision()
+        extractor = try FeatureExtractor(source: source, precision: precision)
         var heads: [String: SavedHead] = [:], notes: [String] = []
         let served = URL(fileURLWithPath: settings.model).standardizedFileURL.path
         for (name, directory, head) in saved {

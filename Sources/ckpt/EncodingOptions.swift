@@ -48,7 +48,8 @@ struct EncodingOptions: ParsableArguments {
 
     /// The extractor of `model` (its own pooling) in the precision these options ask for.
     func extractor(for model: String) throws -> FeatureExtractor {
-        try FeatureExtractor(path: model, precision: numeric.resolved(quiet: quiet))
+        let source = try ModelSource(path: model)
+        return try FeatureExtractor(source: source, precision: numeric.resolved(for: source, quiet: quiet))
     }
 
     /// The feature cache for `extractor` on `model` (nil with --no-cache). Opening one checksums

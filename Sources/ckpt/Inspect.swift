@@ -46,7 +46,7 @@ struct Inspect: ParsableCommand {
             lines.append("gguf: version \(gguf.version), alignment \(gguf.alignment); stored types: \(counts.joined(separator: ", ")) (Q8_0 listed as its dequantized F32)")
         }
         let quantized = Int8Scheme.quantizedCount(checkpoint.tensors)
-        if quantized > 0 { lines.append("quantization: int8, \(quantized) weights with per-output-channel scales (run with --precision int8)") }
+        if quantized > 0 { lines.append("quantization: int8, \(quantized) weights with per-output-channel scales (models run them in int8 unless --precision says otherwise)") }
         return lines.joined(separator: "\n")
     }
 

@@ -49,7 +49,7 @@ struct Perplexity: ParsableCommand {
     func run() throws {
         try reportingFailure {
             let modelSource = try ModelSource(path: model)
-            let gpt2 = try GPT2(source: modelSource, precision: numeric.resolved(quiet: quiet))
+            let gpt2 = try GPT2(source: modelSource, precision: numeric.resolved(for: modelSource, quiet: quiet))
             let tokenizer = try modelSource.tokenizer()
             let context = gpt2.config.maxPositions
             let step = stride ?? max(1, context / 2)

@@ -73,6 +73,35 @@ final class PrecisionCommandTests: XCTestCase {
         XCTAssertLessThan(try size(quantized), try size(minilm + "/model.safetensors") * 2 / 3)
     }
 
+    /// Without --precision an int8 checkpoint runs in int8 (in f32 its weights would carry int8's
+    /// rounding at f32's cost), and a head trained on it, and a server of it, say so.
+    func testAnInt8CheckpointRunsInInt8UnlessToldOtherwise() throws {
+        let directory = try Ckpt.temporaryDirectory(self)
+        let quantized = try quantizedCopy(of: gpt2, in: directory)
+        let int8 = try embed(quantized, ["--precision", "int8"], into: directory + "/int8.npy")
+        XCTAssertEqual(try embed(quantized, [], into: directory + "/default.npy"), int8)
+        XCTAssertNotEqual(try embed(quantized, ["--precision", "f32"], into: directory + "/f32.npy"), int8)
+        let commands: [[String]] = [
+            // Sampled: greedy ids on this small random model are the same in f32 and int8.
+            ["generate", "--model", quantized, "--prompt", "The meaning of life is", "--max-new-tokens", "40", "--temperature", "1", "--seed", "3",
+             "--format", "json", "--quiet"],
+            ["perplexity", "--model", quantized, "--format", "jsonl", Ckpt.fixtures + "/data/README.md"],
+        ]
+        for command in commands {
+            XCTAssertEqual(try run(command).stdout, try run(command + ["--precision", "int8"]).stdout, command[0])
+        }
+        let train = Ckpt.fixtures + "/data/trec-train.tsv"
+        let lines = try String(contentsOfFile: train, encoding: .utf8).split(separator: "\n").prefix(60).joined(separator: "\n") + "\n"
+        try Data(lines.utf8).write(to: URL(fileURLWithPath: directory + "/train.tsv"))
+        _ = try run(["train-head", "--model", quantized, "--train", directory + "/train.tsv", "--output", directory + "/head",
+                     "--no-cache", "--quiet", "--no-ledger"])
+        let json = try String(contentsOfFile: directory + "/head/head.json", encoding: .utf8)
+        XCTAssertTrue(json.contains("\"precision\":\"int8\""), json)
+        let server = try ServerProcess(["--model", quantized])
+        XCTAssertEqual(try JSON.parse(try XCTUnwrap(HTTPClient.request(server.port, "GET", "/info")).text)["precision"]?.string, "int8")
+        XCTAssertEqual(server.stop(), 0)
+    }
+
     func testAnInt8CheckpointConvertsBackToTheWeightsItStandsFor() throws {
         let directory = try Ckpt.temporaryDirectory(self)
         for model in [minilm, gpt2] {

@@ -21,12 +21,12 @@ public final class FeatureExtractor: @unchecked Sendable {
     public let settings: PoolingSettings
 
     /// Loads model, tokenizer and pooling settings from a model directory or GGUF file; `settings`
-    /// overrides the model's own. The model's products run in `precision`.
-    public convenience init(path: String, settings: PoolingSettings? = nil, precision: Precision = .f32) throws {
+    /// overrides the model's own. The model's products run in `precision` (nil: as its checkpoint is stored).
+    public convenience init(path: String, settings: PoolingSettings? = nil, precision: Precision? = nil) throws {
         try self.init(source: ModelSource(path: path), settings: settings, precision: precision)
     }
 
-    public init(source: ModelSource, settings: PoolingSettings? = nil, precision: Precision = .f32) throws {
+    public init(source: ModelSource, settings: PoolingSettings? = nil, precision: Precision? = nil) throws {
         model = try source.load(precision: precision)
         tokenizer = try source.tokenizer()
         self.settings = try settings ?? source.poolingSettings()

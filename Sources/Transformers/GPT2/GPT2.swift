@@ -29,18 +29,21 @@ public final class GPT2: @unchecked Sendable {
     public var attentionPrecision: Precision { AttentionHead.precision(forWeights: precision) }
 
     /// Loads the configuration and weights of a model directory (weights in any supported format)
-    /// or a GGUF file, packed for products in `precision`.
-    public convenience init(path: String, precision: Precision = .f32) throws {
+    /// or a GGUF file, packed for products in `precision` (nil: as its checkpoint is stored).
+    public convenience init(path: String, precision: Precision? = nil) throws {
         try self.init(source: ModelSource(path: path), precision: precision)
     }
 
-    /// Loads `source`'s model, packed for products in `precision`.
-    public convenience init(source: ModelSource, precision: Precision = .f32) throws {
+    /// Loads `source`'s model, packed for products in `precision` (nil: as its checkpoint is stored).
+    public convenience init(source: ModelSource, precision: Precision? = nil) throws {
         try self.init(config: GPT2Config(json: source.config.json, path: source.config.path), checkpoint: source.checkpoint(), precision: precision)
     }
 
-    public init(config: GPT2Config, checkpoint: Checkpoint, precision: Precision = .f32) throws {
+    /// `checkpoint`'s weights for `config`'s model, packed for products in `precision`; nil runs the
+    /// precision the checkpoint is stored for (`Precision.stored(in:)`: int8 for an int8 checkpoint, else f32).
+    public init(config: GPT2Config, checkpoint: Checkpoint, precision: Precision? = nil) throws {
         self.config = config
+        let precision = precision ?? .stored(in: checkpoint)
         self.precision = precision
         weights = try GPT2Weights(checkpoint, config: config, precision: precision)
     }

@@ -35,9 +35,14 @@ public final class TextGenerator: @unchecked Sendable {
         self.tokenizer = tokenizer
     }
 
-    /// Loads the model (its products in `precision`) and tokenizer of a GPT-2 directory or GGUF file.
-    public convenience init(path: String, precision: Precision = .f32) throws {
-        let source = try ModelSource(path: path)
+    /// Loads the model (its products in `precision`; nil: as its checkpoint is stored) and tokenizer
+    /// of a GPT-2 directory or GGUF file.
+    public convenience init(path: String, precision: Precision? = nil) throws {
+        try self.init(source: ModelSource(path: path), precision: precision)
+    }
+
+    /// Loads `source`'s model (its products in `precision`; nil: as its checkpoint is stored) and tokenizer.
+    public convenience init(source: ModelSource, precision: Precision? = nil) throws {
         try self.init(model: GPT2(source: source, precision: precision), tokenizer: source.tokenizer())
     }
 

@@ -45,8 +45,11 @@ public struct ModelSource {
         try gguf?.pooling ?? PoolingSettings(directory: path, defaultMode: family.defaultPooling)
     }
 
-    /// The model, packed for products in `precision`.
-    public func load(precision: Precision = .f32) throws -> any TokenEncoder {
+    /// The precision its checkpoint is stored for (`Precision.stored(in:)`).
+    public func storedPrecision() throws -> Precision { try .stored(in: checkpoint()) }
+
+    /// The model, packed for products in `precision` (nil: `storedPrecision()`).
+    public func load(precision: Precision? = nil) throws -> any TokenEncoder {
         switch family {
         case .bert: try BERT(source: self, precision: precision)
         case .gpt2: try GPT2(source: self, precision: precision)
