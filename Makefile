@@ -96,6 +96,7 @@ fixtures: $(MINILM)/model.safetensors
 	bash tools/fetch_gpt2_ranks.sh $(CACHE)/gpt2.tiktoken
 	$(PYTHON) tools/make_tokenizer_fixtures.py $(MINILM) $(CACHE)/gpt2.tiktoken
 	$(PYTHON) tools/make_bert_fixtures.py
+	$(PYTHON) tools/make_dtype_default_fixtures.py
 	$(PYTHON) tools/make_gpt2_fixtures.py
 	$(PYTHON) tools/make_pytorch_fixtures.py
 	$(PYTHON) tools/make_minilm_golden.py $(MINILM)

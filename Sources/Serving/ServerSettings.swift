@@ -10,7 +10,7 @@ public struct ServerSettings: Sendable {
     /// Threads of the model's products (one batch at a time runs on them).
     public var threads = 1
     /// The precision of the model's products; nil: the one the heads' features were made with
-    /// (`SavedHead.precision`), else the one the checkpoint is stored for (`Precision.stored(in:)`).
+    /// (`SavedHead.precision`), else the one the checkpoint is stored for (`ModelSource.storedPrecision()`).
     public var precision: Precision?
     /// Most tokens (padded batch tokens not counted) taken into one round of the model.
     public var maxBatchTokens = 16_384

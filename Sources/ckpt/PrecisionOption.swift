@@ -6,7 +6,7 @@ extension Precision: ExpressibleByArgument {}
 
 /// `--precision f32|bf16|int8`, which every command that runs a model takes.
 struct PrecisionOption: ParsableArguments {
-    @Option(help: ArgumentHelp("Precision of the model's products with weights (default: int8 for an int8 checkpoint, else f32; predict, evaluate and serve --head: the head's).",
+    @Option(help: ArgumentHelp("Precision of the model's products with weights (default: as the checkpoint is stored, int8 or bf16, else f32; predict, evaluate and serve --head: the head's).",
                                valueName: "f32|bf16|int8"))
     var precision: Precision?
 

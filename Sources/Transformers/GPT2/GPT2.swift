@@ -34,16 +34,16 @@ public final class GPT2: @unchecked Sendable {
         try self.init(source: ModelSource(path: path), precision: precision)
     }
 
-    /// Loads `source`'s model, packed for products in `precision` (nil: as its checkpoint is stored).
+    /// Loads `source`'s model, packed for products in `precision` (nil: as its checkpoint is stored,
+    /// `ModelSource.storedPrecision()`).
     public convenience init(source: ModelSource, precision: Precision? = nil) throws {
-        try self.init(config: GPT2Config(json: source.config.json, path: source.config.path), checkpoint: source.checkpoint(), precision: precision)
+        let checkpoint = try source.checkpoint()
+        try self.init(config: GPT2Config(json: source.config.json, path: source.config.path), checkpoint: checkpoint,
+                      precision: precision ?? source.storedPrecision(of: checkpoint))
     }
 
-    /// `checkpoint`'s weights for `config`'s model, packed for products in `precision`; nil runs the
-    /// precision the checkpoint is stored for (`Precision.stored(in:)`: int8 for an int8 checkpoint, else f32).
-    public init(config: GPT2Config, checkpoint: Checkpoint, precision: Precision? = nil) throws {
+    public init(config: GPT2Config, checkpoint: Checkpoint, precision: Precision = .f32) throws {
         self.config = config
-        let precision = precision ?? .stored(in: checkpoint)
         self.precision = precision
         weights = try GPT2Weights(checkpoint, config: config, precision: precision)
     }

@@ -31,6 +31,9 @@ struct ConfigFile {
         return ConfigFile(json: try JSON.read(file: path), path: path)
     }
 
+    /// `dtype` (older configs: `torch_dtype`), the type transformers loads the weights in by default.
+    var dtype: String? { json["dtype"]?.string ?? json["torch_dtype"]?.string }
+
     /// The first of `keys` present, which must be a positive integer (the others are older names).
     func positiveInt(_ keys: String...) throws -> Int {
         guard let value = keys.lazy.compactMap({ json[$0]?.int }).first, value > 0 else {

@@ -45,8 +45,11 @@ public struct ModelSource {
         try gguf?.pooling ?? PoolingSettings(directory: path, defaultMode: family.defaultPooling)
     }
 
-    /// The precision its checkpoint is stored for (`Precision.stored(in:)`).
-    public func storedPrecision() throws -> Precision { try .stored(in: checkpoint()) }
+    /// The precision its checkpoint is stored for (`Precision.stored(in:configDType:)`), which its
+    /// model runs in when not told one.
+    public func storedPrecision() throws -> Precision { try storedPrecision(of: checkpoint()) }
+
+    func storedPrecision(of checkpoint: Checkpoint) -> Precision { .stored(in: checkpoint, configDType: config.dtype) }
 
     /// The model, packed for products in `precision` (nil: `storedPrecision()`).
     public func load(precision: Precision? = nil) throws -> any TokenEncoder {
