@@ -12,7 +12,8 @@ struct Convert: ParsableCommand {
             (existing, or written with a trailing '/'), which receives model.safetensors or, past \
             --max-shard-size, shards and model.safetensors.index.json, and from a model directory also its \
             config.json, tokenizer files and sentence-transformers settings, so that it is a model directory too \
-            (none of them may exist there already without --force); or, from a BERT or GPT-2 model \
+            (none of them may exist there already without --force; with --dtype f32, f16 or bf16 its \
+            config.json's dtype names the new type, as transformers' save_pretrained writes it); or, from a BERT or GPT-2 model \
             directory, a .gguf file with llama.cpp's names and metadata (--dtype keep, f32, f16, bf16 or q8_0). \
             A BERT or GPT-2 .gguf INPUT is written back under Hugging Face names; into a directory, with \
             config.json, the tokenizer files and sentence-transformers' pooling files rebuilt from its metadata. \
@@ -129,7 +130,8 @@ struct Convert: ParsableCommand {
             let checkpoint = try gguf?.checkpoint ?? Checkpoint(path: input)
             var companions: (directory: String, files: ModelDirectoryFiles)?
             if case .directory(let directory, _)? = target, gguf != nil || FileSystem.isDirectory(input) {
-                let files = try gguf?.directoryFiles ?? ModelDirectoryFiles(copying: input)
+                var files = try gguf?.directoryFiles ?? ModelDirectoryFiles(copying: input)
+                if let outputType, let name = outputType.torchName { files.recordDType(name) }
                 if !force, let taken = files.paths(in: directory).first(where: FileSystem.exists) {
                     throw FormatError(file: taken, OutputError.exists)
                 }

@@ -1,3 +1,4 @@
+import CkptSupport
 import Foundation
 import TensorFormats
 import XCTest
@@ -121,8 +122,14 @@ final class ConvertCommandTests: XCTestCase {
         let output = directory + "/out"
         let result = try Ckpt.run(["convert", model, output + "/", "--dtype", "bf16", "--quiet"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        let copied = ["config.json", "vocab.json", "merges.txt", "modules.json", "1_Pooling/config.json"]
-        XCTAssertEqual(Set(try files.subpathsOfDirectory(atPath: output)), Set(copied + ["model.safetensors", "1_Pooling", "2_Normalize"]))
+        let copied = ["vocab.json", "merges.txt", "modules.json", "1_Pooling/config.json"]
+        XCTAssertEqual(Set(try files.subpathsOfDirectory(atPath: output)), Set(copied + ["config.json", "model.safetensors", "1_Pooling", "2_Normalize"]))
+        // The config names the weights' new type, where it named their old one, as transformers'
+        // save_pretrained writes it (so that both load them as bf16); its other fields are as they were.
+        let original = try XCTUnwrap(JSON.read(file: model + "/config.json").object), written = try XCTUnwrap(JSON.read(file: output + "/config.json").object)
+        XCTAssertEqual(original.first { $0.0 == "dtype" }?.1.string, "float16")
+        XCTAssertEqual(written.map(\.0), original.map(\.0))
+        XCTAssertEqual(JSON.object(written), JSON.object(original.map { $0.0 == "dtype" ? ($0.0, .string("bfloat16")) : $0 }))
         for path in copied {
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: output + "/" + path)), try Data(contentsOf: URL(fileURLWithPath: model + "/" + path)), path)
             XCTAssertNil(try? files.destinationOfSymbolicLink(atPath: output + "/" + path), "\(path) is a link, not a copy")

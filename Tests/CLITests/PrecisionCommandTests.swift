@@ -53,6 +53,8 @@ final class PrecisionCommandTests: XCTestCase {
         let output = directory + "/int8-" + URL(fileURLWithPath: model).lastPathComponent
         let result = try run(["convert", model, output + "/", "--dtype", "int8", "--quiet"])
         XCTAssertEqual(result.stderr, "")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: output + "/config.json")), try Data(contentsOf: URL(fileURLWithPath: model + "/config.json")),
+                       "an int8 checkpoint's config.json is the model's")
         return output
     }
 

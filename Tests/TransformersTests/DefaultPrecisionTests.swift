@@ -46,4 +46,18 @@ final class DefaultPrecisionTests: XCTestCase {
         XCTAssertEqual(try BERT(path: directory).precision, .int8)
         XCTAssertEqual(try BERT(path: directory, precision: .f32).precision, .f32, "a precision given is the one run")
     }
+
+    func testAConvertedConfigNamesTheWeightsTypeWhereItNamedTheOldOne() throws {
+        let config = #"{"model_type": "bert", "torch_dtype": "float32", "hidden_size": 32}"#
+        var files = ModelDirectoryFiles(files: [("config.json", Array(config.utf8)), ("vocab.txt", Array("a\n".utf8))], folders: [])
+        files.recordDType("bfloat16")
+        XCTAssertEqual(String(decoding: files.files[0].bytes, as: UTF8.self), #"{"model_type":"bert","dtype":"bfloat16","hidden_size":32}"# + "\n")
+        XCTAssertEqual(files.files[1].bytes, Array("a\n".utf8))
+        files = ModelDirectoryFiles(files: [("config.json", Array(#"{"hidden_size": 32}"#.utf8))], folders: [])
+        files.recordDType("float16")
+        XCTAssertEqual(String(decoding: files.files[0].bytes, as: UTF8.self), #"{"hidden_size":32,"dtype":"float16"}"# + "\n")
+        files = ModelDirectoryFiles(files: [("config.json", Array("[1]".utf8))], folders: [])
+        files.recordDType("bfloat16")
+        XCTAssertEqual(files.files[0].bytes, Array("[1]".utf8), "a config that is not an object is left as it is")
+    }
 }

@@ -27,6 +27,20 @@ public enum DType: String, CaseIterable, Sendable {
         }
     }
 
+    /// PyTorch's name of this floating-point type ("float32", "bfloat16"; as `config.json`'s `dtype`
+    /// names it), nil for the others.
+    public var torchName: String? {
+        switch self {
+        case .F64: return "float64"
+        case .F32: return "float32"
+        case .F16: return "float16"
+        case .BF16: return "bfloat16"
+        case .F8_E4M3: return "float8_e4m3fn"
+        case .F8_E5M2: return "float8_e5m2"
+        default: return nil
+        }
+    }
+
     /// The rank of this type in the safetensors writer's ordering (the declaration order of the
     /// Rust `Dtype` enum). The reference writer lays tensors out by descending rank, then by name,
     /// so that larger alignments come first.

@@ -55,6 +55,20 @@ public struct ModelDirectoryFiles {
         self.folders = folders
     }
 
+    /// Sets `config.json`'s `dtype` to `name` ("float32", "float16" or "bfloat16"), in place of an
+    /// older `torch_dtype`, as transformers' `save_pretrained` writes it for weights of that type:
+    /// both transformers and ckpt then load the weights as they are stored
+    /// (`Precision.stored(in:configDType:)`). A config that is not a JSON object is left as it is.
+    public mutating func recordDType(_ name: String) {
+        guard let index = files.firstIndex(where: { $0.path == "config.json" }),
+              let fields = (try? files[index].bytes.withUnsafeBytes { try JSON.parse($0) })?.object else { return }
+        var written = fields.filter { $0.0 != "dtype" && $0.0 != "torch_dtype" }
+        // Every field before the first of the two keys is kept, so that index is its place in `written` too.
+        let position = fields.firstIndex { $0.0 == "dtype" || $0.0 == "torch_dtype" } ?? written.count
+        written.insert(("dtype", .string(name)), at: position)
+        files[index].bytes = Array((JSON.object(written).compactText + "\n").utf8)
+    }
+
     /// The files' paths in `directory`.
     public func paths(in directory: String) -> [String] { files.map { FileSystem.directoryPrefix(directory) + $0.path } }
 
