@@ -1,6 +1,8 @@
 import CkptSupport
 import ArgumentParser
 import TensorFormats
+import Kernels
+import Transformers
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,6 +49,7 @@ struct Inspect: ParsableCommand {
         }
         let quantized = Int8Scheme.quantizedCount(checkpoint.tensors)
         if quantized > 0 { lines.append("quantization: int8, \(quantized) weights with per-output-channel scales (models run them in int8 unless --precision says otherwise)") }
+        if let precision = modelPrecision { lines.append("precision: the model runs in \(precision.rawValue) unless --precision says otherwise (as its checkpoint is stored)") }
         return lines.joined(separator: "\n")
     }
 
@@ -71,8 +74,12 @@ struct Inspect: ParsableCommand {
             ])),
             ("metadata", .object(checkpoint.metadata.map { ($0.0, .string($0.1)) })),
             ("int8_weights", .number(String(Int8Scheme.quantizedCount(checkpoint.tensors)))),
-        ]).compactText
+        ] + (modelPrecision.map { [("precision", .string($0.rawValue))] } ?? [])).compactText
     }
+
+    /// The precision a model at `path` (a model directory or GGUF model file) runs in when not told
+    /// one (`ModelSource.storedPrecision()`); nil for weights alone.
+    private var modelPrecision: Precision? { try? ModelSource(path: path).storedPrecision() }
 
     /// A tensor name or metadata text with control characters escaped, so that each stays on its row
     /// and a file cannot send escape sequences to the terminal.

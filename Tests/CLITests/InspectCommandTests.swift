@@ -28,6 +28,23 @@ final class InspectCommandTests: XCTestCase {
         XCTAssertTrue(result.stdout.contains("\nmetadata: note\\u{a} = first line\\u{a}second\\u{1b}[31m line\n"), result.stdout)
     }
 
+    func testAModelSaysThePrecisionItRunsIn() throws {
+        let directory = try Ckpt.temporaryDirectory(self), model = Ckpt.fixtures + "/bert/maskedlm"
+        func inspect(_ arguments: [String]) throws -> String {
+            let result = try Ckpt.run(["inspect"] + arguments)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            return result.stdout
+        }
+        XCTAssertTrue(try inspect([model]).hasSuffix("\nprecision: the model runs in f32 unless --precision says otherwise (as its checkpoint is stored)\n"))
+        XCTAssertFalse(try inspect([model + "/model.safetensors"]).contains("precision:"), "weights alone are no model")
+        XCTAssertFalse(try inspect(["--json", model + "/model.safetensors"]).contains(#""precision""#))
+        for (dtype, precision) in [("bf16", "bf16"), ("int8", "int8")] {
+            XCTAssertEqual(try Ckpt.run(["convert", model, directory + "/\(dtype)/", "--dtype", dtype, "--quiet"]).status, 0)
+            XCTAssertTrue(try inspect([directory + "/" + dtype]).contains("\nprecision: the model runs in \(precision) unless"), dtype)
+            XCTAssertTrue(try inspect(["--json", directory + "/" + dtype]).hasSuffix(#","precision":"\#(precision)"}"# + "\n"), dtype)
+        }
+    }
+
     func testMissingPathFailsWithOneLine() throws {
         let result = try Ckpt.run(["inspect", "no/such/model.safetensors"])
         XCTAssertEqual(result.status, 1)
