@@ -65,8 +65,8 @@ demo: build $(MINILM)/model.safetensors
 	$(CKPT) evaluate --head $(CACHE)/demo/trec-head --test fixtures/data/trec-test.tsv
 	echo "Who wrote Hamlet ?" | $(CKPT) predict --head $(CACHE)/demo/trec-head --top-k 2
 	$(CKPT) convert $(MINILM) $(CACHE)/demo/minilm-int8/ --dtype int8 --force
-	$(CKPT) inspect $(CACHE)/demo/minilm-int8 | tail -1
-	$(CKPT) train-head --model $(CACHE)/demo/minilm-int8 --precision int8 --train fixtures/data/trec-train.tsv --output $(CACHE)/demo/trec-head-int8 --force
+	$(CKPT) inspect $(CACHE)/demo/minilm-int8 | tail -2
+	$(CKPT) train-head --model $(CACHE)/demo/minilm-int8 --train fixtures/data/trec-train.tsv --output $(CACHE)/demo/trec-head-int8 --force
 	$(CKPT) evaluate --head $(CACHE)/demo/trec-head-int8 --test fixtures/data/trec-test.tsv
 	$(CKPT) tune-head --model $(MINILM) --train fixtures/data/trec-train.tsv --test fixtures/data/trec-test.tsv \
 	  --heads linear,centroid,knn --trials 20 --output $(CACHE)/demo/trec-tuned --force --ledger $(CACHE)/demo/ledger.sqlite
