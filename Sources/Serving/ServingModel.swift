@@ -21,9 +21,8 @@ final class ServingModel: Sendable {
     /// it, since its answers would not be `ckpt predict`'s.
     init(settings: ServerSettings, metrics: ServerMetrics) throws {
         let saved = try settings.heads.map { (name: $0.name, directory: $0.directory, head: try SavedHead(directory: $0.directory)) }
-        let source = try ModelSource(path: settings.model)
-        let precision = try settings.precision ?? saved.lazy.compactMap(\.head.precision).first ?? source.storedPrecision()
-        extractor = try FeatureExtractor(source: source, precision: precision)
+        extractor = try FeatureExtractor(path: settings.model, precision: settings.precision ?? saved.lazy.compactMap(\.head.precision).first)
+        let precision = extractor.model.precision
         var heads: [String: SavedHead] = [:], notes: [String] = []
         let served = URL(fileURLWithPath: settings.model).standardizedFileURL.path
         for (name, directory, head) in saved {

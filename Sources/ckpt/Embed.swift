@@ -93,7 +93,8 @@ struct Embed: ParsableCommand {
             if let pooling { settings.modes = [pooling] }
             if let normalize { settings.normalize = normalize }
             if let maxLength { settings.maxLength = maxLength }
-            let extractor = try FeatureExtractor(source: modelSource, settings: settings, precision: numeric.resolved(for: modelSource, quiet: quiet))
+            let extractor = try FeatureExtractor(source: modelSource, settings: settings, precision: numeric.requested())
+            numeric.noteFallback(extractor.model.precision, quiet: quiet)
             if verbose { for name in extractor.model.unusedTensors { printError("unused: \(name)") } }
 
             let source = input ?? "-"

@@ -48,8 +48,9 @@ struct EncodingOptions: ParsableArguments {
 
     /// The extractor of `model` (its own pooling) in the precision these options ask for.
     func extractor(for model: String) throws -> FeatureExtractor {
-        let source = try ModelSource(path: model)
-        return try FeatureExtractor(source: source, precision: numeric.resolved(for: source, quiet: quiet))
+        let extractor = try FeatureExtractor(path: model, precision: numeric.requested())
+        numeric.noteFallback(extractor.model.precision, quiet: quiet)
+        return extractor
     }
 
     /// The feature cache for `extractor` on `model` (nil with --no-cache). Opening one checksums

@@ -33,7 +33,8 @@ struct FillMask: ParsableCommand {
     func run() throws {
         try reportingFailure {
             let modelSource = try ModelSource(path: model)
-            let bert = try BERT(source: modelSource, precision: numeric.resolved(for: modelSource))
+            let bert = try BERT(source: modelSource, precision: numeric.requested())
+            numeric.noteFallback(bert.precision)
             let tokenizer = try modelSource.tokenizer()
             let predictions = try attributing(to: model) { try bert.fillMask(text, tokenizer: tokenizer, topK: topK, threads: parallel.threads) }
             var out = OutputBuffer()

@@ -69,8 +69,8 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         try reportingFailure {
-            let modelSource = try ModelSource(path: model)
-            let generator = try TextGenerator(source: modelSource, precision: numeric.resolved(for: modelSource, quiet: quiet))
+            let generator = try TextGenerator(path: model, precision: numeric.requested())
+            numeric.noteFallback(generator.model.precision, quiet: quiet)
             let (ids, dropped) = try attributing(to: model) { try generator.promptIds(prompt, truncateLeft: truncateLeft) }
             if dropped > 0 && !quiet {
                 printError("note: the prompt was cut to its last \(ids.count) tokens to fit the context")

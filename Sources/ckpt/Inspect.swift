@@ -49,7 +49,7 @@ struct Inspect: ParsableCommand {
         }
         let quantized = Int8Scheme.quantizedCount(checkpoint.tensors)
         if quantized > 0 { lines.append("quantization: int8, \(quantized) weights with per-output-channel scales (models run them in int8 unless --precision says otherwise)") }
-        if let precision = modelPrecision { lines.append("precision: the model runs in \(precision.rawValue) unless --precision says otherwise (as its checkpoint is stored)") }
+        if let precision = modelPrecision(checkpoint) { lines.append("precision: the model runs in \(precision.rawValue) unless --precision says otherwise (as its checkpoint is stored)") }
         return lines.joined(separator: "\n")
     }
 
@@ -74,12 +74,12 @@ struct Inspect: ParsableCommand {
             ])),
             ("metadata", .object(checkpoint.metadata.map { ($0.0, .string($0.1)) })),
             ("int8_weights", .number(String(Int8Scheme.quantizedCount(checkpoint.tensors)))),
-        ] + (modelPrecision.map { [("precision", .string($0.rawValue))] } ?? [])).compactText
+        ] + (modelPrecision(checkpoint).map { [("precision", .string($0.rawValue))] } ?? [])).compactText
     }
 
     /// The precision a model at `path` (a model directory or GGUF model file) runs in when not told
-    /// one (`ModelSource.storedPrecision()`); nil for weights alone.
-    private var modelPrecision: Precision? { try? ModelSource(path: path).storedPrecision() }
+    /// one, from its opened `checkpoint` (`ModelSource.storedPrecision(of:)`); nil for weights alone.
+    private func modelPrecision(_ checkpoint: Checkpoint) -> Precision? { (try? ModelSource(path: path))?.storedPrecision(of: checkpoint) }
 
     /// A tensor name or metadata text with control characters escaped, so that each stays on its row
     /// and a file cannot send escape sequences to the terminal.

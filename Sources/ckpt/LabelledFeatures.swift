@@ -102,7 +102,8 @@ extension FeatureOptions {
         let source = try ModelSource(path: model)
         var settings = try source.poolingSettings()
         if everyPooling { (settings.modes, settings.normalize) = (PoolingMode.allCases, false) }
-        let extractor = try FeatureExtractor(source: source, settings: settings, precision: encoding.numeric.resolved(for: source, quiet: encoding.quiet))
+        let extractor = try FeatureExtractor(source: source, settings: settings, precision: encoding.numeric.requested())
+        encoding.numeric.noteFallback(extractor.model.precision, quiet: encoding.quiet)
         let cache = try encoding.cache(for: extractor, model: model)
         return (try labelled(train, extractor: extractor, model: model, cache: cache),
                 try other.map { try labelled($0, extractor: extractor, model: model, cache: cache) })

@@ -49,7 +49,8 @@ struct Perplexity: ParsableCommand {
     func run() throws {
         try reportingFailure {
             let modelSource = try ModelSource(path: model)
-            let gpt2 = try GPT2(source: modelSource, precision: numeric.resolved(for: modelSource, quiet: quiet))
+            let gpt2 = try GPT2(source: modelSource, precision: numeric.requested())
+            numeric.noteFallback(gpt2.precision, quiet: quiet)
             let tokenizer = try modelSource.tokenizer()
             let context = gpt2.config.maxPositions
             let step = stride ?? max(1, context / 2)

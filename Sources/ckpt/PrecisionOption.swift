@@ -1,6 +1,5 @@
 import ArgumentParser
 import Kernels
-import Transformers
 
 extension Precision: ExpressibleByArgument {}
 
@@ -10,12 +9,13 @@ struct PrecisionOption: ParsableArguments {
                                valueName: "f32|bf16|int8"))
     var precision: Precision?
 
-    /// `--precision`, else `fallback` (a head's), else the precision `source`'s checkpoint is stored
-    /// for; says on stderr (unless `quiet`) when the engine has no products of that precision on
-    /// this CPU and runs the same numbers in f32, slower.
-    func resolved(for source: ModelSource, default fallback: Precision? = nil, quiet: Bool = false) throws -> Precision {
-        let chosen = try precision ?? fallback ?? source.storedPrecision()
-        if !quiet, let note = MatmulEngine.current.fallbackNote(chosen) { printError(note) }
-        return chosen
+    /// `--precision`, else `fallback` (a head's); nil leaves it to the model's loader, which runs
+    /// the checkpoint as it is stored (`ModelSource.storedPrecision()`).
+    func requested(default fallback: Precision? = nil) -> Precision? { precision ?? fallback }
+
+    /// Says on stderr (unless `quiet`) when the engine has no products of `loaded`, the precision
+    /// the model was loaded in, on this CPU and runs the same numbers in f32, slower.
+    func noteFallback(_ loaded: Precision, quiet: Bool = false) {
+        if !quiet, let note = MatmulEngine.current.fallbackNote(loaded) { printError(note) }
     }
 }

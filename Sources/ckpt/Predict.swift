@@ -76,9 +76,8 @@ func predictionFeatures(_ saved: SavedHead, head: String, model: String?, inputs
                         texts given: [String]? = nil) throws -> FeatureMatrix {
     if inputs.features != nil { return try inputs.precomputed(for: saved, head: head).features }
     let directory = try modelDirectory(for: saved, override: model, head: head)
-    let modelSource = try ModelSource(path: directory)
-    let extractor = try FeatureExtractor(source: modelSource, settings: saved.pooling,
-                                         precision: inputs.numeric.resolved(for: modelSource, default: saved.precision, quiet: inputs.quiet))
+    let extractor = try FeatureExtractor(path: directory, settings: saved.pooling, precision: inputs.numeric.requested(default: saved.precision))
+    inputs.numeric.noteFallback(extractor.model.precision, quiet: inputs.quiet)
     let texts = try given ?? inputs.texts(source)
     return try inputs.encoding.encode(texts, extractor: extractor, cache: inputs.encoding.cache(for: extractor, model: directory), source: source)
 }

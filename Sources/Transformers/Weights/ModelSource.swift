@@ -49,7 +49,8 @@ public struct ModelSource {
     /// model runs in when not told one.
     public func storedPrecision() throws -> Precision { try storedPrecision(of: checkpoint()) }
 
-    func storedPrecision(of checkpoint: Checkpoint) -> Precision { .stored(in: checkpoint, configDType: config.dtype) }
+    /// The same, from its checkpoint already opened.
+    public func storedPrecision(of checkpoint: Checkpoint) -> Precision { .stored(in: checkpoint, configDType: config.dtype) }
 
     /// The model, packed for products in `precision` (nil: `storedPrecision()`).
     public func load(precision: Precision? = nil) throws -> any TokenEncoder {
