@@ -282,24 +282,6 @@ final class GPT2ParityTests: XCTestCase {
         XCTAssertEqual(try GPT2(path: Self.root + "/lmhead").unusedTensors, [])
     }
 
-    /// In bf16 a tied token table is the output product's bf16 weight: the model holds it once, in
-    /// bf16 (not a second time in f32), and embeds a token as its widened row. f32 models and untied
-    /// ones keep the f32 table.
-    func testBF16HoldsTheTiedTokenTableOnceInBF16() throws {
-        let bf16 = try GPT2(path: Self.root + "/bare", precision: .bf16)
-        guard case .bf16(let bits) = bf16.weights.tokenEmbeddings else { return XCTFail("a tied bf16 model kept an f32 token table") }
-        let wte = try Checkpoint(path: Self.root + "/bare/model.safetensors").tensor(named: "wte.weight").floats()
-        XCTAssertEqual(bits, wte.map(FloatBits.bfloat16(from:)))
-        let C = bf16.config.hiddenSize, row = FloatBuffer(C)
-        bf16.weights.tokenEmbeddings.copyRow(3, width: C, into: row.p)
-        XCTAssertEqual(Array(UnsafeBufferPointer(start: row.p, count: C)), wte[(3 * C)..<(4 * C)].map { FloatBits.float(fromBFloat16: FloatBits.bfloat16(from: $0)) })
-        for (directory, precision) in [("bare", Precision.f32), ("untied", .bf16)] {
-            guard case .f32 = try GPT2(path: Self.root + "/" + directory, precision: precision).weights.tokenEmbeddings else {
-                return XCTFail("\(directory) \(precision): expected an f32 token table")
-            }
-        }
-    }
-
     func testUTF8StreamHoldsBackUnfinishedCharacters() {
         var stream = UTF8Stream()
         let bytes = Array("a🙂é東".utf8)  // 1 + 4 + 2 + 3 bytes

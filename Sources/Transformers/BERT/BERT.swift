@@ -87,10 +87,10 @@ public final class BERT: @unchecked Sendable {
         for b in 0..<B {
             for t in 0..<T {
                 let row = x.p + (b * T + t) * C
-                let word = w.wordEmbeddings.p + Int(ids[b * T + t]) * C
+                w.wordEmbeddings.copyRow(Int(ids[b * T + t]), width: C, into: row)
                 let position = w.positionEmbeddings.p + t * C
                 let type = w.typeEmbeddings.p + Int(typeIds[b * T + t]) * C
-                for c in 0..<C { row[c] = word[c] + position[c] + type[c] }
+                for c in 0..<C { row[c] = row[c] + position[c] + type[c] }
             }
         }
         RowKernels.layerNorm(x.p, into: x.p, rows: B * T, n: C, gamma: w.embeddingNormWeight.p, beta: w.embeddingNormBias.p,

@@ -30,7 +30,8 @@ struct BERTWeights {
         var decoderBias: Parameter
     }
 
-    var wordEmbeddings, positionEmbeddings, typeEmbeddings, embeddingNormWeight, embeddingNormBias: Parameter
+    var wordEmbeddings: TokenTable
+    var positionEmbeddings, typeEmbeddings, embeddingNormWeight, embeddingNormBias: Parameter
     var layers: [Layer]
     var pooler: (weight: LinearWeight, bias: Parameter)?
     var maskedLM: MaskedLMHead?
@@ -41,7 +42,7 @@ struct BERTWeights {
     init(_ checkpoint: Checkpoint, config c: BERTConfig, precision: Precision) throws {
         let source = WeightSource(checkpoint: checkpoint, prefixes: Self.bertPrefix, aliases: Self.legacyLayerNorm, precision: precision)
         let C = c.hiddenSize, I = c.intermediateSize
-        wordEmbeddings = try source.tensor("embeddings.word_embeddings.weight", [c.vocabularySize, C])
+        wordEmbeddings = try source.tokenTable("embeddings.word_embeddings.weight", [c.vocabularySize, C])
         positionEmbeddings = try source.tensor("embeddings.position_embeddings.weight", [c.maxPositions, C])
         typeEmbeddings = try source.tensor("embeddings.token_type_embeddings.weight", [c.typeVocabularySize, C])
         embeddingNormWeight = try source.tensor("embeddings.LayerNorm.weight", [C])
@@ -77,7 +78,7 @@ struct BERTWeights {
                 transformBias: try source.tensor("cls.predictions.transform.dense.bias", [C]),
                 normWeight: try source.tensor("cls.predictions.transform.LayerNorm.weight", [C]),
                 normBias: try source.tensor("cls.predictions.transform.LayerNorm.bias", [C]),
-                decoder: LinearWeight(wordEmbeddings, outputs: c.vocabularySize, inputs: C, precision: precision),
+                decoder: wordEmbeddings.linear(outputs: c.vocabularySize, inputs: C, precision: precision),
                 decoderBias: try source.tensor("cls.predictions.bias", [c.vocabularySize]))
         }
         try source.finish()

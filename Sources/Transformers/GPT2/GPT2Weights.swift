@@ -27,7 +27,7 @@ struct GPT2Weights {
         var feedForwardOutputBias: Parameter  // [C]
     }
 
-    /// [V, C]; in bf16 with a tied output, bf16 bits (`TokenTable`).
+    /// [V, C] (`TokenTable`).
     var tokenEmbeddings: TokenTable
     var positionEmbeddings: Parameter
     var layers: [Layer]
@@ -48,9 +48,7 @@ struct GPT2Weights {
             try source.matrix(name, [inputs, outputs], outputAxis: 1).transposed(rows: inputs, columns: outputs)
                 .linear(outputs: outputs, inputs: inputs, precision: precision)
         }
-        tokenEmbeddings = precision == .bf16 && c.tiedEmbeddings
-            ? .bf16(try source.bf16Tensor("wte.weight", [c.vocabularySize, C]))
-            : .f32(try source.tensor("wte.weight", [c.vocabularySize, C]))
+        tokenEmbeddings = try source.tokenTable("wte.weight", [c.vocabularySize, C])
         positionEmbeddings = try source.tensor("wpe.weight", [c.maxPositions, C])
         layers = try (0..<c.layers).map { l in
             let p = "h.\(l)."

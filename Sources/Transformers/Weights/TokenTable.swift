@@ -1,10 +1,12 @@
 import Kernels
 import TensorFormats
 
-/// A token embedding table [vocabulary, width] as a model keeps it: f32, or bf16 bits where the
-/// model multiplies in bf16 and the table is also its output matrix (GPT-2's tied `wte`). There the
-/// output product needs the table in bf16 anyway, so it is held once, in bf16, rather than a second
-/// time in f32; its rows are widened when looked up.
+/// A token embedding table [vocabulary, width] as a model keeps it (`WeightSource.tokenTable`):
+/// bf16 bits for bf16 products and wherever the checkpoint stores the table in BF16, f32
+/// otherwise. It is a small model's largest tensor (47 of MiniLM's 91 MB in f32), looked up a row
+/// at a time and widened to f32 as it is copied, so bf16 halves its memory at the rounding the
+/// products give their operands anyway. An output product that shares the table (GPT-2's tied
+/// `wte`, BERT's masked-LM decoder) is packed from it, so the table is held once.
 enum TokenTable {
     case f32(Parameter)
     case bf16([UInt16])

@@ -27,7 +27,8 @@ public enum WeightError: Error, CustomStringConvertible, Sendable {
 /// are listed by `unused`.
 public final class WeightSource {
     let checkpoint: Checkpoint
-    private let names: Set<String>
+    /// The stored type of each tensor, by stored name.
+    private let dtypes: [String: DType]
     private var used = Set<String>()
     private var missing: [String] = []
     /// Prefixes tried in order for every name (e.g. "" and "bert." for BERT checkpoints).
@@ -40,7 +41,7 @@ public final class WeightSource {
     init(checkpoint: Checkpoint, prefixes: [String], aliases: [(String, String)], precision: Precision) {
         self.checkpoint = checkpoint
         self.precision = precision
-        self.names = Set(checkpoint.tensors.map(\.name))
+        self.dtypes = Dictionary(checkpoint.tensors.map { ($0.name, $0.dtype) }, uniquingKeysWith: { first, _ in first })
         self.prefixes = prefixes
         self.aliases = aliases
     }
@@ -50,7 +51,7 @@ public final class WeightSource {
         var spellings = [name]
         for (from, to) in aliases where name.contains(from) { spellings.append(name.replacingAll(from, with: to)) }
         for prefix in prefixes {
-            for spelling in spellings where names.contains(prefix + spelling) { return prefix + spelling }
+            for spelling in spellings where dtypes[prefix + spelling] != nil { return prefix + spelling }
         }
         return nil
     }
@@ -80,6 +81,14 @@ public final class WeightSource {
                 initialized += chunk.count / 2
             }
         }
+    }
+
+    /// The token embedding table `name` [vocabulary, width] (`TokenTable`): bf16 bits for bf16
+    /// products, and as stored where the checkpoint stores it in BF16; f32 otherwise (int8 quantizes
+    /// the linear layers only, as PyTorch's `quantize_dynamic` does).
+    func tokenTable(_ name: String, _ shape: [Int]) throws -> TokenTable {
+        let storedInBF16 = resolve(name).flatMap { dtypes[$0] } == .BF16
+        return precision == .bf16 || storedInBF16 ? .bf16(try bf16Tensor(name, shape)) : .f32(try tensor(name, shape))
     }
 
     /// The view of the float tensor `name`, checked to have `shape`; nil (and recorded as missing)
