@@ -53,9 +53,11 @@ public enum ElementConversion {
             try emit(UnsafeRawBufferPointer(rebasing: source[0..<count * from.size]))
             return
         }
-        let chunk = 1 << 20
+        // Buffers no larger than the tensor: megabyte ones, freed after each small tensor of a
+        // model's load, raised the allocator's thresholds and stayed in the process's memory.
+        let chunk = min(1 << 20, max(1, count))
         let floats = UnsafeMutableBufferPointer<Float>.allocate(capacity: chunk)
-        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk * 8, alignment: 64)
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk * to.size, alignment: 64)
         defer { floats.deallocate(); out.deallocate() }
         var start = 0
         while start < count {

@@ -1,8 +1,8 @@
 import CkptSupport
 import Kernels
 
-/// A linear layer's weight [rows, columns] as the checkpoint stores it: f32 (wider or narrower
-/// floats widened), bf16 bits kept for bf16 products, or int8 values with a scale per output.
+/// A linear layer's weight [rows, columns] as the model holds it before packing: f32 (wider or
+/// narrower floats widened), bf16 bits for bf16 products, or int8 values with a scale per output.
 enum WeightMatrix {
     case f32([Float])
     case bf16([UInt16])

@@ -78,6 +78,8 @@ public final class WeightSource {
             let target = UnsafeMutableRawBufferPointer(buffer)
             ElementConversion.cast(view.bytes, from: view.dtype, to: .BF16, count: count, threads: 1) { chunk in
                 UnsafeMutableRawBufferPointer(rebasing: target[(initialized * 2)...]).copyMemory(from: chunk)
+                // Chunk by chunk: a token table's mapped f32 pages would otherwise all be resident at once.
+                view.releasePages((initialized * view.dtype.size) ..< ((initialized + chunk.count / 2) * view.dtype.size))
                 initialized += chunk.count / 2
             }
         }
@@ -107,9 +109,9 @@ public final class WeightSource {
         return view
     }
 
-    /// The linear weight `name` of `shape` as stored, its outputs along `outputAxis`: f32, bf16
-    /// kept as bits when the model multiplies in bf16, or int8 with its scales (`name_scale`, F32,
-    /// one per output: `Int8Scheme`).
+    /// The linear weight `name` of `shape` as stored, its outputs along `outputAxis`: bf16 bits when
+    /// the model multiplies in bf16 (as `bf16Tensor` reads them), int8 with its scales (`name_scale`,
+    /// F32, one per output: `Int8Scheme`), f32 otherwise.
     func matrix(_ name: String, _ shape: [Int], outputAxis: Int = 0) throws -> WeightMatrix {
         guard let stored = resolve(name) else { return .f32(try tensor(name, shape).array) }
         let view = try checkpoint.tensor(named: stored)
@@ -123,9 +125,8 @@ public final class WeightSource {
             let values = try Int8Scheme.scales(of: stored, outputs: shape[outputAxis], in: checkpoint.reader)
             used.insert(stored + Int8Scheme.scaleSuffix)
             return .int8(Int8Weights(values: view.elements(as: Int8.self), scales: values))
-        case .BF16 where precision == .bf16 && view.shape == shape:
-            used.insert(stored)
-            return .bf16(view.elements(as: UInt16.self))
+        case _ where precision == .bf16 && view.dtype.isFloatingPoint:
+            return .bf16(try bf16Tensor(name, shape))
         default:
             return .f32(try tensor(name, shape).array)
         }
