@@ -11,10 +11,13 @@ import XCTest
 final class BF16WeightLoadingTests: XCTestCase {
     static let weight = "encoder.layer.0.intermediate.dense.weight"
 
-    func matrix(in directory: String, precision: Precision) throws -> WeightMatrix {
+    func weights(in directory: String, precision: Precision) throws -> WeightSource {
         let checkpoint = try Checkpoint(path: directory + "/model.safetensors")
-        let source = WeightSource(checkpoint: checkpoint, prefixes: BERTWeights.bertPrefix, aliases: [], precision: precision)
-        return try source.matrix(Self.weight, [64, 32])
+        return WeightSource(checkpoint: checkpoint, prefixes: BERTWeights.bertPrefix, aliases: [], precision: precision)
+    }
+
+    func matrix(in directory: String, precision: Precision) throws -> WeightMatrix {
+        try weights(in: directory, precision: precision).matrix(Self.weight, [64, 32])
     }
 
     func testEveryFloatTypeIsReadAsBF16BitsForBF16Products() throws {
@@ -23,9 +26,7 @@ final class BF16WeightLoadingTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: root) }
         for dtype in [DType.F32, .F16, .BF16] {
             let directory = "\(root)/\(dtype.rawValue)"
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            _ = try Converter.convert(try Checkpoint(path: model), to: .safetensors(path: directory + "/model.safetensors"), dtype: dtype,
-                                      selection: TensorSelection(), overwrite: false, threads: 1)
+            try TokenTableTests.copy(of: model, as: dtype, in: directory)
             let stored = try Checkpoint(path: directory + "/model.safetensors").tensor(named: "bert." + Self.weight).floats()
             guard case .bf16(let bits) = try matrix(in: directory, precision: .bf16) else {
                 return XCTFail("\(dtype): bf16 products read an f32 copy")
@@ -41,8 +42,7 @@ final class BF16WeightLoadingTests: XCTestCase {
     }
 
     func testAMisshapenWeightIsStillAnErrorNamingIt() throws {
-        let checkpoint = try Checkpoint(path: BERTParityTests.root + "/maskedlm/model.safetensors")
-        let source = WeightSource(checkpoint: checkpoint, prefixes: BERTWeights.bertPrefix, aliases: [], precision: .bf16)
+        let source = try weights(in: BERTParityTests.root + "/maskedlm", precision: .bf16)
         XCTAssertThrowsError(try source.matrix(Self.weight, [32, 64])) { error in
             XCTAssertTrue("\(error)".contains("bert." + Self.weight), "\(error)")
         }

@@ -23,7 +23,7 @@ final class TokenTableTests: XCTestCase {
     }
 
     /// A copy of the model in `directory` with its weights stored as `dtype`.
-    func copy(of model: String, as dtype: DType, in directory: String) throws {
+    static func copy(of model: String, as dtype: DType, in directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: model + "/config.json", toPath: directory + "/config.json")
         _ = try Converter.convert(try Checkpoint(path: model), to: .safetensors(path: directory + "/model.safetensors"), dtype: dtype,
@@ -57,8 +57,8 @@ final class TokenTableTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: root) }
         for (index, (model, name)) in Self.models.enumerated() {
             let halved = "\(root)/\(index)-bf16", widened = "\(root)/\(index)-f32"
-            try copy(of: model, as: .BF16, in: halved)
-            try copy(of: halved, as: .F32, in: widened)
+            try Self.copy(of: model, as: .BF16, in: halved)
+            try Self.copy(of: halved, as: .F32, in: widened)
             let stored = try Checkpoint(path: halved).tensor(named: name).elements(as: UInt16.self)
             for precision in Precision.allCases {
                 guard case .bf16(let bits) = try table(of: halved, precision: precision) else {

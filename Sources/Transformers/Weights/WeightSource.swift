@@ -113,23 +113,18 @@ public final class WeightSource {
     /// the model multiplies in bf16 (as `bf16Tensor` reads them), int8 with its scales (`name_scale`,
     /// F32, one per output: `Int8Scheme`), f32 otherwise.
     func matrix(_ name: String, _ shape: [Int], outputAxis: Int = 0) throws -> WeightMatrix {
-        guard let stored = resolve(name) else { return .f32(try tensor(name, shape).array) }
+        guard let stored = resolve(name), dtypes[stored] == .I8 else {
+            return precision == .bf16 ? .bf16(try bf16Tensor(name, shape)) : .f32(try tensor(name, shape).array)
+        }
         let view = try checkpoint.tensor(named: stored)
         defer { view.releasePages() }
-        switch view.dtype {
-        case .I8:
-            guard view.shape == shape else {
-                throw FormatError(file: checkpoint.path, WeightError.shapeMismatch(name: stored, expected: shape, found: view.shape))
-            }
-            used.insert(stored)
-            let values = try Int8Scheme.scales(of: stored, outputs: shape[outputAxis], in: checkpoint.reader)
-            used.insert(stored + Int8Scheme.scaleSuffix)
-            return .int8(Int8Weights(values: view.elements(as: Int8.self), scales: values))
-        case _ where precision == .bf16 && view.dtype.isFloatingPoint:
-            return .bf16(try bf16Tensor(name, shape))
-        default:
-            return .f32(try tensor(name, shape).array)
+        guard view.shape == shape else {
+            throw FormatError(file: checkpoint.path, WeightError.shapeMismatch(name: stored, expected: shape, found: view.shape))
         }
+        used.insert(stored)
+        let values = try Int8Scheme.scales(of: stored, outputs: shape[outputAxis], in: checkpoint.reader)
+        used.insert(stored + Int8Scheme.scaleSuffix)
+        return .int8(Int8Weights(values: view.elements(as: Int8.self), scales: values))
     }
 
     /// The nn.Linear weight `name` [outputs, inputs], packed for the model's precision.
