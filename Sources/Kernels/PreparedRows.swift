@@ -24,7 +24,7 @@ final class PreparedRows {
     }
 
     private(set) var form: Form = .f32(nil)
-    private var owned: [UnsafeMutableRawPointer] = []
+    private var owned: [ScratchBlocks.Block] = []
 
     /// `bits`: the product takes bf16 bits or u8 values, else f32 values (rounded or quantized).
     init(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, precision: Precision, bits: Bool, threads: Int) {
@@ -68,10 +68,10 @@ final class PreparedRows {
     }
 
     private func allocate<T>(_ type: T.Type, _ count: Int) -> UnsafeMutablePointer<T> {
-        let pointer = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<T>.stride, alignment: 64)
-        owned.append(pointer)
-        return pointer.bindMemory(to: T.self, capacity: count)
+        let block = ScratchBlocks.shared.take(count * MemoryLayout<T>.stride)
+        owned.append(block)
+        return block.pointer.bindMemory(to: T.self, capacity: count)
     }
 
-    deinit { for pointer in owned { pointer.deallocate() } }
+    deinit { for block in owned { ScratchBlocks.shared.giveBack(block) } }
 }
