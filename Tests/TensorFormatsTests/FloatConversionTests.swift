@@ -49,6 +49,37 @@ final class FloatConversionTests: XCTestCase {
         XCTAssertTrue(FloatBits.float(fromBFloat16: FloatBits.bfloat16(from: .nan)).isNaN)
     }
 
+    /// The cast into a destination writes what the streamed cast emits, from every float type
+    /// (f32 also off its alignment, which goes through an f32 copy) to every target, over more
+    /// than one chunk of that copy; its f32 → bf16 is PyTorch's.
+    func testCastIntoADestinationWritesWhatTheStreamedCastEmits() {
+        let values = Self.sweep32().map { Float(bitPattern: $0) }.filter { !$0.isNaN }
+        XCTAssertGreaterThan(values.count, ElementConversion.chunk)
+        func bytes<T>(_ elements: [T]) -> [UInt8] { elements.withUnsafeBytes { Array($0) } }
+        let sources: [(DType, [UInt8])] = [(.F32, bytes(values)), (.F64, bytes(values.map { Double($0) })),
+                                           (.F16, bytes(Self.cast(values, to: .F16))), (.BF16, bytes(Self.cast(values, to: .BF16)))]
+        for (dtype, stored) in sources {
+            for offset in dtype == .F32 ? [0, 1] : [0] {
+                let shifted = [UInt8](repeating: 0, count: offset) + stored
+                for target in ElementConversion.castTargets {
+                    shifted.withUnsafeBytes { raw in
+                        let source = UnsafeRawBufferPointer(rebasing: raw[offset...])
+                        var streamed: [UInt8] = []
+                        ElementConversion.cast(source, from: dtype, to: target, count: values.count, threads: 2) { streamed += $0 }
+                        var direct = [UInt8](repeating: 0xAA, count: values.count * target.size)
+                        direct.withUnsafeMutableBytes {
+                            ElementConversion.cast(source, from: dtype, to: target, count: values.count, threads: 2, into: $0)
+                        }
+                        XCTAssertEqual(direct, streamed, "\(dtype) at offset \(offset) → \(target)")
+                        if dtype == .F32 && target == .BF16 {
+                            XCTAssertEqual(crc32(direct.withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)) }), pin("f32_to_bf16_torch_non_nan"))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     func testEveryF16WidensLikeNumPy() {
         let widened = (0...UInt16.max).map { FloatBits.float(fromHalf: $0).bitPattern }
         XCTAssertEqual(crc32(widened), pin("f16_to_f32_numpy_all"))

@@ -39,13 +39,9 @@ public enum ElementConversion {
     /// The float types a tensor can be cast to.
     public static let castTargets: [DType] = [.F64, .F32, .F16, .BF16]
 
-    /// Casts `count` floating-point elements from `source` (of `from`) into `destination` (of
-    /// `to`, one of `castTargets`), calling `emit` with successive chunks of the output so that a
-    /// writer can stream a large tensor without holding its converted copy.
-    ///
-    /// f32 → f16 / bf16 round to nearest even (`FloatBits`, vectorised in CKernels); f64 → f16
-    /// rounds once, directly, as NumPy does; f64 → bf16 goes through f32, as PyTorch does. Each
-    /// chunk is converted on `threads` threads.
+    /// Casts `count` floating-point elements from `source` (of `from`) to `to` (one of
+    /// `castTargets`), calling `emit` with successive chunks of the output so that a writer can
+    /// stream a large tensor without holding its converted copy. Converts as `cast(_:from:to:count:threads:into:)`.
     public static func cast(_ source: UnsafeRawBufferPointer, from: DType, to: DType, count: Int, threads: Int,
                             emit: (UnsafeRawBufferPointer) throws -> Void) rethrows {
         precondition(from.isFloatingPoint && castTargets.contains(to), "cast: \(from) → \(to) is not a float cast")
@@ -53,17 +49,46 @@ public enum ElementConversion {
             try emit(UnsafeRawBufferPointer(rebasing: source[0..<count * from.size]))
             return
         }
-        // Buffers no larger than the tensor: megabyte ones, freed after each small tensor of a
+        // A buffer no larger than the tensor: megabyte ones, freed after each small tensor of a
         // model's load, raised the allocator's thresholds and stayed in the process's memory.
-        let chunk = min(1 << 20, max(1, count))
-        let floats = UnsafeMutableBufferPointer<Float>.allocate(capacity: chunk)
+        let chunk = min(Self.chunk, max(1, count))
         let out = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk * to.size, alignment: 64)
-        defer { floats.deallocate(); out.deallocate() }
+        defer { out.deallocate() }
+        var start = 0
+        while start < count {
+            let n = min(chunk, count - start)
+            cast(UnsafeRawBufferPointer(rebasing: source[start * from.size ..< (start + n) * from.size]), from: from, to: to, count: n,
+                 threads: threads, into: out)
+            try emit(UnsafeRawBufferPointer(rebasing: out[0..<n * to.size]))
+            start += n
+        }
+    }
+
+    /// Elements converted at a time through an f32 copy (of a source that is not f32).
+    static let chunk = 1 << 20
+
+    /// Casts `count` floating-point elements from `source` (of `from`) into `destination` (of
+    /// `to`, one of `castTargets`), on `threads` threads.
+    ///
+    /// f32 → f16 / bf16 round to nearest even (`FloatBits`, vectorised in CKernels); f64 → f16
+    /// rounds once, directly, as NumPy does; f64 → bf16 goes through f32, as PyTorch does. Other
+    /// sources (and unaligned f32) are widened to f32 a chunk at a time first.
+    public static func cast(_ source: UnsafeRawBufferPointer, from: DType, to: DType, count: Int, threads: Int,
+                            into destination: UnsafeMutableRawBufferPointer) {
+        precondition(from.isFloatingPoint && castTargets.contains(to), "cast: \(from) → \(to) is not a float cast")
+        precondition(source.count >= count * from.size && destination.count >= count * to.size, "cast: buffers hold fewer elements than asked")
+        guard count > 0 else { return }
+        if from == to { return destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<count * from.size])) }
+        let alignedF32 = from == .F32 && Int(bitPattern: source.baseAddress) % MemoryLayout<Float>.alignment == 0
+        let direct = alignedF32 || (from == .F64 && to == .F16)
+        let chunk = direct ? count : min(Self.chunk, count)
+        let floats = direct ? nil : UnsafeMutableBufferPointer<Float>.allocate(capacity: chunk)
+        defer { floats?.deallocate() }
         var start = 0
         while start < count {
             let n = min(chunk, count - start)
             let input = UncheckedSendable(UnsafeRawBufferPointer(rebasing: source[start * from.size ..< (start + n) * from.size]))
-            let scratch = UncheckedSendable(floats), output = UncheckedSendable(out)
+            let scratch = UncheckedSendable(floats), output = UncheckedSendable(UnsafeMutableRawBufferPointer(rebasing: destination[(start * to.size)..<destination.count]))
             Parallel.forEachPart(of: 0..<n, threads: n >= 1 << 16 ? threads : 1) { part in
                 let bytes = UnsafeRawBufferPointer(rebasing: input.value[part.lowerBound * from.size ..< part.upperBound * from.size])
                 let target = UnsafeMutableRawBufferPointer(rebasing: output.value[part.lowerBound * to.size ..< part.upperBound * to.size])
@@ -72,15 +97,14 @@ public enum ElementConversion {
                         let value = FloatBits.half(from: bytes.loadUnaligned(fromByteOffset: i * 8, as: Double.self))
                         target.storeBytes(of: value.littleEndian, toByteOffset: i * 2, as: UInt16.self)
                     }
-                } else if from == .F32, Int(bitPattern: bytes.baseAddress) % MemoryLayout<Float>.alignment == 0 {
-                    encode(bytes.assumingMemoryBound(to: Float.self), as: to, into: target)
-                } else {
-                    let slice = UnsafeMutableBufferPointer(rebasing: scratch.value[part])
+                } else if let scratch = scratch.value {
+                    let slice = UnsafeMutableBufferPointer(rebasing: scratch[part])
                     decode(bytes, as: from, into: slice)
                     encode(UnsafeBufferPointer(slice), as: to, into: target)
+                } else {
+                    encode(bytes.assumingMemoryBound(to: Float.self), as: to, into: target)
                 }
             }
-            try emit(UnsafeRawBufferPointer(rebasing: out[0..<n * to.size]))
             start += n
         }
     }

@@ -67,6 +67,18 @@ public final class WeightSource {
         return Parameter(decoding: view)
     }
 
+    /// The tensor `name` as an f32 array, checked to have `shape`, decoded straight from the mapped
+    /// file (no `Parameter` between them). A missing tensor is recorded, as by `tensor`.
+    func floats(_ name: String, _ shape: [Int]) throws -> [Float] {
+        let count = shape.reduce(1, *)
+        guard let view = try floatView(name, shape) else { return [Float](repeating: 0, count: count) }
+        defer { view.releasePages() }
+        return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            ElementConversion.decode(view.bytes, as: view.dtype, into: buffer)
+            initialized = count
+        }
+    }
+
     /// The tensor `name` as bf16 bits, checked to have `shape`: a BF16 tensor as stored, other
     /// float types rounded to nearest even (as the bf16 products round them), with no f32 copy.
     /// A missing tensor is recorded, as by `tensor`.
@@ -75,12 +87,15 @@ public final class WeightSource {
         guard let view = try floatView(name, shape) else { return [UInt16](repeating: 0, count: count) }
         defer { view.releasePages() }
         return [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
-            let target = UnsafeMutableRawBufferPointer(buffer)
-            ElementConversion.cast(view.bytes, from: view.dtype, to: .BF16, count: count, threads: 1) { chunk in
-                UnsafeMutableRawBufferPointer(rebasing: target[(initialized * 2)...]).copyMemory(from: chunk)
-                // Chunk by chunk: a token table's mapped f32 pages would otherwise all be resident at once.
-                view.releasePages((initialized * view.dtype.size) ..< ((initialized + chunk.count / 2) * view.dtype.size))
-                initialized += chunk.count / 2
+            // A million at a time, each chunk's mapped pages released once read: a token table's
+            // would otherwise all be resident at once.
+            let chunk = 1 << 20, target = UnsafeMutableRawBufferPointer(buffer)
+            while initialized < count {
+                let n = min(chunk, count - initialized), read = (initialized * view.dtype.size) ..< ((initialized + n) * view.dtype.size)
+                ElementConversion.cast(UnsafeRawBufferPointer(rebasing: view.bytes[read]), from: view.dtype, to: .BF16, count: n, threads: 1,
+                                       into: UnsafeMutableRawBufferPointer(rebasing: target[(initialized * 2)...]))
+                view.releasePages(read)
+                initialized += n
             }
         }
     }
@@ -114,7 +129,7 @@ public final class WeightSource {
     /// F32, one per output: `Int8Scheme`), f32 otherwise.
     func matrix(_ name: String, _ shape: [Int], outputAxis: Int = 0) throws -> WeightMatrix {
         guard let stored = resolve(name), dtypes[stored] == .I8 else {
-            return precision == .bf16 ? .bf16(try bf16Tensor(name, shape)) : .f32(try tensor(name, shape).array)
+            return precision == .bf16 ? .bf16(try bf16Tensor(name, shape)) : .f32(try floats(name, shape))
         }
         let view = try checkpoint.tensor(named: stored)
         defer { view.releasePages() }
