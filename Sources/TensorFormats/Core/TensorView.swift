@@ -38,10 +38,13 @@ public struct TensorView: @unchecked Sendable {
     public var dtype: DType { info.dtype }
     public var shape: [Int] { info.shape }
 
-    /// The elements as f32 (see `ElementConversion.decode` for the rounding of wide types).
+    /// The elements as f32 (see `ElementConversion.decode` for the rounding of wide types), the
+    /// mapped pages released as they are read (`readReleasingPages`).
     public func floats() -> [Float] {
         [Float](unsafeUninitializedCapacity: info.elementCount) { buffer, count in
-            ElementConversion.decode(bytes, as: info.dtype, into: buffer)
+            readReleasingPages { elements, bytes in
+                ElementConversion.decode(bytes, as: info.dtype, into: UnsafeMutableBufferPointer(rebasing: buffer[elements]))
+            }
             count = info.elementCount
         }
     }
@@ -54,6 +57,20 @@ public struct TensorView: @unchecked Sendable {
         return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             UnsafeMutableRawBufferPointer(buffer).copyMemory(from: bytes)
             initialized = count
+        }
+    }
+
+    /// Runs `body` on the elements a million at a time (each chunk's range of elements and its
+    /// bytes), releasing each chunk's pages (`releasePages`) once `body` has read them: a token
+    /// table's mapped pages are then never all resident beside the copy made of them.
+    public func readReleasingPages(_ body: (Range<Int>, UnsafeRawBufferPointer) throws -> Void) rethrows {
+        let count = info.elementCount, size = info.dtype.size, chunk = 1 << 20
+        var start = 0
+        while start < count {
+            let elements = start ..< min(count, start + chunk), read = (elements.lowerBound * size) ..< (elements.upperBound * size)
+            try body(elements, UnsafeRawBufferPointer(rebasing: bytes[read]))
+            releasePages(read)
+            start = elements.upperBound
         }
     }
 

@@ -14,11 +14,15 @@ final class Parameter: @unchecked Sendable {
     }
 
     /// The tensor's elements decoded to f32 straight into the parameter's memory, with no
-    /// intermediate array (which for a token embedding held a second copy of the largest tensor).
+    /// intermediate array (which for a token embedding held a second copy of the largest tensor),
+    /// the view's mapped pages released as they are read.
     init(decoding view: TensorView) {
         count = view.info.elementCount
-        pointer = Self.allocate(count)
-        ElementConversion.decode(view.bytes, as: view.dtype, into: UnsafeMutableBufferPointer(start: pointer, count: count))
+        let pointer = Self.allocate(count)
+        view.readReleasingPages { elements, bytes in
+            ElementConversion.decode(bytes, as: view.dtype, into: UnsafeMutableBufferPointer(start: pointer + elements.lowerBound, count: elements.count))
+        }
+        self.pointer = pointer
     }
 
     private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {

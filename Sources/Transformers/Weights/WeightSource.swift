@@ -63,20 +63,13 @@ public final class WeightSource {
     /// returned) so that every missing name is reported at once by `finish()`.
     func tensor(_ name: String, _ shape: [Int]) throws -> Parameter {
         guard let view = try floatView(name, shape) else { return Parameter([Float](repeating: 0, count: shape.reduce(1, *))) }
-        defer { view.releasePages() }  // copied: the mapped pages need not stay resident
         return Parameter(decoding: view)
     }
 
     /// The tensor `name` as an f32 array, checked to have `shape`, decoded straight from the mapped
     /// file (no `Parameter` between them). A missing tensor is recorded, as by `tensor`.
     func floats(_ name: String, _ shape: [Int]) throws -> [Float] {
-        let count = shape.reduce(1, *)
-        guard let view = try floatView(name, shape) else { return [Float](repeating: 0, count: count) }
-        defer { view.releasePages() }
-        return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            ElementConversion.decode(view.bytes, as: view.dtype, into: buffer)
-            initialized = count
-        }
+        try floatView(name, shape)?.floats() ?? [Float](repeating: 0, count: shape.reduce(1, *))
     }
 
     /// The tensor `name` as bf16 bits, checked to have `shape`: a BF16 tensor as stored, other
@@ -85,18 +78,12 @@ public final class WeightSource {
     func bf16Tensor(_ name: String, _ shape: [Int]) throws -> [UInt16] {
         let count = shape.reduce(1, *)
         guard let view = try floatView(name, shape) else { return [UInt16](repeating: 0, count: count) }
-        defer { view.releasePages() }
         return [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
-            // A million at a time, each chunk's mapped pages released once read: a token table's
-            // would otherwise all be resident at once.
-            let chunk = 1 << 20, target = UnsafeMutableRawBufferPointer(buffer)
-            while initialized < count {
-                let n = min(chunk, count - initialized), read = (initialized * view.dtype.size) ..< ((initialized + n) * view.dtype.size)
-                ElementConversion.cast(UnsafeRawBufferPointer(rebasing: view.bytes[read]), from: view.dtype, to: .BF16, count: n, threads: 1,
-                                       into: UnsafeMutableRawBufferPointer(rebasing: target[(initialized * 2)...]))
-                view.releasePages(read)
-                initialized += n
+            view.readReleasingPages { elements, bytes in
+                ElementConversion.cast(bytes, from: view.dtype, to: .BF16, count: elements.count, threads: 1,
+                                       into: UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[elements])))
             }
+            initialized = count
         }
     }
 
