@@ -33,9 +33,9 @@ package final class ScratchBlocks: Sendable {
     /// A block of at least `bytes` bytes: the smallest idle one that holds them, else a new one.
     package func take(_ bytes: Int) -> Block {
         let reused = idle.withLock { blocks -> Block? in
-            guard let best = blocks.indices.filter({ blocks[$0].capacity >= bytes }).min(by: { blocks[$0].capacity < blocks[$1].capacity })
-            else { return nil }
-            return blocks.remove(at: best)
+            var best: Int?
+            for i in blocks.indices where blocks[i].capacity >= bytes && best.map({ blocks[i].capacity < blocks[$0].capacity }) ?? true { best = i }
+            return best.map { blocks.remove(at: $0) }
         }
         if let reused { return reused }
         let capacity = (max(1, bytes) + Self.granule - 1) / Self.granule * Self.granule
