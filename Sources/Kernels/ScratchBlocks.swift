@@ -3,7 +3,7 @@ import Synchronization
 /// Raw blocks kept after use and handed out again, for the scratch every product makes anew
 /// (`PreparedRows`' bf16 and u8 copies of x). Through malloc, these blocks of a few hundred KB, a
 /// little different in size from one batch to the next, left holes in the threads' arenas that
-/// the next sizes did not fit: bf16 features of 2,000 questions peaked 15-25 MB higher than the
+/// the next sizes did not fit: bf16 features of 2,000 questions peaked 15–25 MB higher than the
 /// memory in use.
 package final class ScratchBlocks: Sendable {
     /// A block: `capacity` bytes from `pointer`, 64-byte aligned.
@@ -34,7 +34,10 @@ package final class ScratchBlocks: Sendable {
     package func take(_ bytes: Int) -> Block {
         let reused = idle.withLock { blocks -> Block? in
             var best: Int?
-            for i in blocks.indices where blocks[i].capacity >= bytes && best.map({ blocks[i].capacity < blocks[$0].capacity }) ?? true { best = i }
+            for i in blocks.indices where blocks[i].capacity >= bytes {
+                if let chosen = best, blocks[chosen].capacity <= blocks[i].capacity { continue }
+                best = i
+            }
             return best.map { blocks.remove(at: $0) }
         }
         if let reused { return reused }
