@@ -104,13 +104,16 @@ struct Embed: ParsableCommand {
             }
             let range = shardRange(count: texts.count)!
             let bar = ProgressBar(total: range.count, unit: .items("texts"), quiet: quiet)
-            let (features, truncated) = extractor.features(Array(texts[range]), batchSize: batchSize, threads: parallel.threads) { bar.update($0) }
+            let origin = FeatureOrigin(model: absolutePath(model), pooling: extractor.settings, precision: extractor.model.precision)
+            var truncated = 0
+            try write(rows: range.count, dimension: extractor.dimension, firstIndex: range.lowerBound, origin: origin) { body in
+                truncated = try extractor.forEachWindow(of: Array(texts[range]), window: Self.window, batchSize: batchSize,
+                                                        threads: parallel.threads, progress: { bar.update($0) }, body)
+            }
             bar.finish()
             if truncated > 0 && !quiet {
                 printError("note: \(truncated) text(s) longer than \(extractor.maxLength) tokens were truncated")
             }
-            let origin = FeatureOrigin(model: absolutePath(model), pooling: extractor.settings, precision: extractor.model.precision)
-            try write(features, rows: range.count, dimension: extractor.dimension, firstIndex: range.lowerBound, origin: origin)
             if let shard = shardIndices, let output {
                 try ShardManifest(inputChecksum: ShardManifest.checksum(texts: texts), inputRows: texts.count, shard: shard.k, shards: shard.n,
                                   firstRow: range.lowerBound, rows: range.count, modelWeights: ModelFingerprint.weights(modelDirectory: model),
@@ -123,23 +126,37 @@ struct Embed: ParsableCommand {
         }
     }
 
-    /// Writes the features to `output`; a .safetensors file also records their `origin`.
-    private func write(_ features: [Float], rows: Int, dimension: Int, firstIndex: Int, origin: FeatureOrigin) throws {
+    /// Texts encoded, then written, at a time: their features and JSON lines are all the output
+    /// memory holds (for MiniLM's 384 floats, 3.1 MB and about 9 MB), whatever the input's length.
+    static let window = 2048
+
+    /// Writes the features `extract` hands over, a window at a time, to `output`; a .safetensors
+    /// file also records their `origin`.
+    private func write(rows: Int, dimension: Int, firstIndex: Int, origin: FeatureOrigin,
+                       _ extract: @escaping ((_ first: Int, _ features: [Float]) throws -> Void) throws -> Void) throws {
+        // The writers' `emit` is used only while they wait for `extract`.
+        func features(to emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+            try withoutActuallyEscaping(emit) { emit in try extract { _, features in try features.withUnsafeBytes { try emit($0) } } }
+        }
         switch output {
         case let path? where path.hasSuffix(".npy"):
-            try NPYWriter.write(features, shape: [rows, dimension], to: path, overwrite: force)
+            try NPYWriter.write(shape: [rows, dimension], to: path, overwrite: force, features)
         case let path? where path.hasSuffix(".safetensors"):
             let info = TensorInfo(name: "features", dtype: .F32, shape: [rows, dimension])
-            try SafeTensorsWriter.write([OutgoingTensor(info: info) { emit in try features.withUnsafeBytes { try emit($0) } }],
-                                        metadata: origin.metadata, to: path, overwrite: force)
+            let tensor = OutgoingTensor(info: info, produce: features)
+            try SafeTensorsWriter.write([tensor], metadata: origin.metadata, to: path, overwrite: force)
         default:
-            var text: [UInt8] = []
-            for row in 0..<rows {
-                text += Array("{\"index\":\(firstIndex + row),\"features\":[".utf8)
-                text += Array(features[(row * dimension)..<((row + 1) * dimension)].map { "\($0)" }.joined(separator: ",").utf8)
-                text += Array("]}\n".utf8)
+            let lines = try PiecewiseOutput(path: output, overwrite: force)
+            try extract { first, features in
+                var text: [UInt8] = []
+                for row in 0..<(features.count / dimension) {
+                    text += Array("{\"index\":\(firstIndex + first + row),\"features\":[".utf8)
+                    text += Array(features[(row * dimension)..<((row + 1) * dimension)].map { "\($0)" }.joined(separator: ",").utf8)
+                    text += Array("]}\n".utf8)
+                }
+                try lines.write(text)
             }
-            try writeOutput(text, to: output, overwrite: force)
+            try lines.commit()
         }
     }
 }

@@ -3,13 +3,25 @@ import Foundation
 
 /// Writes bytes to `path` by temporary file and rename, or to stdout when `path` is nil.
 func writeOutput(_ bytes: [UInt8], to path: String?, overwrite: Bool) throws {
-    guard let path else {
-        FileHandle.standardOutput.write(Data(bytes))
-        return
+    let output = try PiecewiseOutput(path: path, overwrite: overwrite)
+    try output.write(bytes)
+    try output.commit()
+}
+
+/// Output written a piece at a time: to `path` by temporary file and rename (`commit`), or to
+/// stdout when `path` is nil.
+final class PiecewiseOutput {
+    private let file: AtomicOutputFile?
+
+    init(path: String?, overwrite: Bool) throws {
+        file = try path.map { try AtomicOutputFile(path: $0, overwrite: overwrite) }
     }
-    let file = try AtomicOutputFile(path: path, overwrite: overwrite)
-    try file.write(bytes)
-    try file.commit()
+
+    func write(_ bytes: [UInt8]) throws {
+        if let file { try file.write(bytes) } else { FileHandle.standardOutput.write(Data(bytes)) }
+    }
+
+    func commit() throws { try file?.commit() }
 }
 
 /// The extension of `path` after its last dot, lower-cased ("" when none).

@@ -43,6 +43,29 @@ final class EmbedCommandTests: XCTestCase {
         XCTAssertLessThan(zip(parts, whole.values).map { abs($0 - $1) }.max()!, 1e-5)
     }
 
+    /// More texts than `embed` encodes at a time (2,048): every output form holds all rows in
+    /// input order, the same bits across the windows' boundary as each text encoded alone, and
+    /// JSONL's indices run on across it.
+    func testInputsLongerThanAWindowKeepEveryRowInOrder() throws {
+        let directory = try Ckpt.temporaryDirectory(self)
+        let texts = (0..<2_100).map { "question \($0): what is \(String(repeating: "very ", count: $0 % 7))far?" }
+        try texts.joined(separator: "\n").write(toFile: directory + "/long.txt", atomically: true, encoding: .utf8)
+        for output in ["all.npy", "all.safetensors", "all.jsonl"] {
+            let result = try Ckpt.run(["embed", "--model", model, directory + "/long.txt", "--output", directory + "/" + output, "--threads", "2", "--quiet"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+        }
+        let npy = try rows(directory + "/all.npy")
+        XCTAssertEqual(npy.shape, [2_100, 384])
+        XCTAssertEqual(try rows(directory + "/all.safetensors").values, npy.values)
+        let lines = try String(contentsOfFile: directory + "/all.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(try lines.map { try JSON.parse(String($0))["index"]!.int! }, Array(0..<2_100))
+        // Texts on both sides of the boundary, embedded on their own.
+        let around = Array(2_040..<2_056)
+        try around.map { texts[$0] }.joined(separator: "\n").write(toFile: directory + "/around.txt", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try Ckpt.run(["embed", "--model", model, directory + "/around.txt", "--output", directory + "/around.npy", "--quiet"]).status, 0)
+        XCTAssertEqual(try rows(directory + "/around.npy").values, Array(npy.values[(2_040 * 384)..<(2_056 * 384)]))
+    }
+
     func testJSONLOnStdoutWithOptions() throws {
         let result = try Ckpt.run(["embed", "--model", model, "--pooling", "cls", "--no-normalize", "--max-length", "8",
                                    Ckpt.fixtures + "/data/README.md"])

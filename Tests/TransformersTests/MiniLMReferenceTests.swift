@@ -76,6 +76,32 @@ final class MiniLMReferenceTests: XCTestCase {
         XCTAssertEqual(counts.last, texts.count)
     }
 
+    /// Windows of texts give, in input order, each window's first index and exactly the rows of
+    /// the whole run (the real sentences, truncated ones among them, in every precision); progress
+    /// counts over all windows.
+    func testWindowsGiveTheRowsOfTheWholeRun() throws {
+        let lines = try String(contentsOfFile: Self.repository + "/fixtures/minilm/sentences.jsonl", encoding: .utf8)
+            .split(separator: "\n").prefix(40).map { try JSON.parse(String($0)).string! } + ["", String(repeating: "long ", count: 300)]
+        for precision in Precision.allCases {
+            let extractor = try extractor(precision: precision)
+            let whole = extractor.features(lines, batchSize: 8, threads: 2)
+            var firsts: [Int] = [], rows: [Float] = []
+            let calls = Mutex<[Int]>([])
+            let truncated = extractor.forEachWindow(of: lines, window: 9, batchSize: 8, threads: 2, progress: { count in calls.withLock { $0.append(count) } }) {
+                firsts.append($0)
+                XCTAssertEqual($1.count, min(9, lines.count - $0) * extractor.dimension)
+                rows += $1
+            }
+            XCTAssertEqual(firsts, Array(stride(from: 0, to: lines.count, by: 9)), "\(precision)")
+            XCTAssertEqual(rows, whole.values, "\(precision): windows give the whole run's bits")
+            XCTAssertEqual(truncated, whole.truncated)
+            XCTAssertGreaterThan(truncated, 0)
+            let counts = calls.withLock { $0 }
+            XCTAssertEqual(counts, counts.sorted(), "progress counts only go up")
+            XCTAssertEqual(counts.last, lines.count)
+        }
+    }
+
     /// The model written as GGUF and read back as a model: F32 gives the directory's very features,
     /// F16 a cosine of at least 0.9999 to them (the bar), over the golden sentences.
     func testGGUFFilesOfTheModelEmbedAsTheDirectory() throws {

@@ -46,6 +46,27 @@ public final class FeatureExtractor: @unchecked Sendable {
         return (result.values, result.truncated)
     }
 
+    /// `features` of `texts` a window of at most `window` texts at a time: `body` gets, in input
+    /// order, each window's first index in `texts` and its features ([count × dimension]
+    /// row-major, the bits `features` gives them), so that a long input's features are never all
+    /// in memory at once. `progress` counts the texts done over all windows. Returns how many
+    /// texts were truncated.
+    public func forEachWindow(of texts: [String], window: Int, batchSize: Int = 32, threads: Int = 1,
+                              progress: (@Sendable (Int) -> Void)? = nil,
+                              _ body: (_ first: Int, _ features: [Float]) throws -> Void) rethrows -> Int {
+        precondition(window > 0, "forEachWindow: a window holds at least one text")
+        var truncated = 0
+        for first in stride(from: 0, to: texts.count, by: window) {
+            let part = Array(texts[first..<min(texts.count, first + window)])
+            var counted: (@Sendable (Int) -> Void)?
+            if let progress { counted = { done in progress(first + done) } }
+            let result = run(part, batchSize: batchSize, threads: threads, progress: counted)
+            truncated += result.truncated
+            try body(first, result.values)
+        }
+        return truncated
+    }
+
     /// `features`, also counting the matrix-product FLOPs of the padded batches (for the bench commands).
     package func run(_ texts: [String], batchSize: Int, threads: Int,
                      progress: (@Sendable (Int) -> Void)? = nil) -> (values: [Float], truncated: Int, flops: Double) {
