@@ -64,8 +64,8 @@ public enum ElementConversion {
         }
     }
 
-    /// Elements converted at a time: the streamed cast's chunks, and those of the f32 copy of a
-    /// source that is not f32.
+    /// Elements converted at a time: the streamed cast's chunks, those of the f32 copy of a source
+    /// that is not f32, and those a tensor view reads before releasing their pages (`readReleasingPages`).
     static let chunk = 1 << 20
 
     /// Casts `count` floating-point elements from `source` (of `from`) into `destination` (of

@@ -42,10 +42,17 @@ public struct TensorView: @unchecked Sendable {
     /// mapped pages released as they are read (`readReleasingPages`).
     public func floats() -> [Float] {
         [Float](unsafeUninitializedCapacity: info.elementCount) { buffer, count in
-            readReleasingPages { elements, bytes in
-                ElementConversion.decode(bytes, as: info.dtype, into: UnsafeMutableBufferPointer(rebasing: buffer[elements]))
-            }
+            decode(into: buffer)
             count = info.elementCount
+        }
+    }
+
+    /// The elements decoded to f32 into `output` (at least `info.elementCount` floats), as
+    /// `floats()` decodes them, the mapped pages released as they are read.
+    public func decode(into output: UnsafeMutableBufferPointer<Float>) {
+        precondition(output.count >= info.elementCount, "TensorView.decode: the output holds fewer floats than the tensor")
+        readReleasingPages { elements, bytes in
+            ElementConversion.decode(bytes, as: info.dtype, into: UnsafeMutableBufferPointer(rebasing: output[elements]))
         }
     }
 
@@ -64,7 +71,7 @@ public struct TensorView: @unchecked Sendable {
     /// bytes), releasing each chunk's pages (`releasePages`) once `body` has read them: a token
     /// table's mapped pages are then never all resident beside the copy made of them.
     public func readReleasingPages(_ body: (Range<Int>, UnsafeRawBufferPointer) throws -> Void) rethrows {
-        let count = info.elementCount, size = info.dtype.size, chunk = 1 << 20
+        let count = info.elementCount, size = info.dtype.size, chunk = ElementConversion.chunk
         var start = 0
         while start < count {
             let elements = start ..< min(count, start + chunk), read = (elements.lowerBound * size) ..< (elements.upperBound * size)

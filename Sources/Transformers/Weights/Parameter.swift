@@ -18,11 +18,8 @@ final class Parameter: @unchecked Sendable {
     /// the view's mapped pages released as they are read.
     init(decoding view: TensorView) {
         count = view.info.elementCount
-        let pointer = Self.allocate(count)
-        view.readReleasingPages { elements, bytes in
-            ElementConversion.decode(bytes, as: view.dtype, into: UnsafeMutableBufferPointer(start: pointer + elements.lowerBound, count: elements.count))
-        }
-        self.pointer = pointer
+        pointer = Self.allocate(count)
+        view.decode(into: UnsafeMutableBufferPointer(start: pointer, count: count))
     }
 
     private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
