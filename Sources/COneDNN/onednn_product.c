@@ -247,6 +247,25 @@ int ckpt_dnnl_weights_sliceable(const ckpt_dnnl_weights *weights) { return weigh
 
 int64_t ckpt_dnnl_weights_bytes(const ckpt_dnnl_weights *weights) { return (int64_t)dnnl_memory_desc_get_size(&weights->desc); }
 
+int ckpt_dnnl_weights_readable(const ckpt_dnnl_weights *weights) {
+    return weights->block_stride && weights->precision != CKPT_DNNL_INT8;
+}
+
+void ckpt_dnnl_weights_output_row(const ckpt_dnnl_weights *weights, int64_t output, float *row) {
+    // Output j's weight for input i sits in j's block at ((i / g) * 64 + j % 64) * g + i % g.
+    int64_t lane = output % OUTPUT_BLOCK, start = output / OUTPUT_BLOCK * weights->block_stride;
+    if (weights->precision == CKPT_DNNL_F32) {
+        const float *block = weights->data + start;
+        for (int64_t i = 0; i < weights->k; i++) row[i] = block[i * OUTPUT_BLOCK + lane];
+    } else {
+        const uint16_t *block = (const uint16_t *)weights->data + start;
+        for (int64_t i = 0; i < weights->k; i++) {
+            uint32_t bits = (uint32_t)block[(i / 2 * OUTPUT_BLOCK + lane) * 2 + i % 2] << 16;
+            memcpy(row + i, &bits, sizeof bits);
+        }
+    }
+}
+
 // Whether `narrow`, the layout of a product's columns, is the slice of `weights`' blocks that
 // starts at a block boundary: blocks of 64 outputs over the same padded k.
 static int is_slice_layout(const dnnl_memory_desc_t *narrow, const ckpt_dnnl_weights *weights) {

@@ -160,6 +160,25 @@ public final class LinearWeight: @unchecked Sendable {
         owningPanels.reduce(0) { $0 + ($1.packed.map { Int(ckpt_dnnl_weights_bytes($0)) } ?? $1.width * inputs * 4) } + 8 * columnSums.count
     }
 
+    /// Whether `copyWeights(ofOutput:into:)` gives back the weights the products read: f32 and bf16
+    /// ones (never int8's quantized values), in OpenBLAS's plain panels or oneDNN's blocks of 64
+    /// outputs. A model whose token table is also its output layer then keeps the table only here.
+    public var weightsReadable: Bool {
+        precision != .int8 && panels.allSatisfy { panel in panel.packed.map { ckpt_dnnl_weights_readable($0) != 0 } ?? true }
+    }
+
+    /// The weights of output `output` (w's row) into `row` [inputs], as the products read them:
+    /// f32, or bf16 values widened. Only where `weightsReadable`.
+    public func copyWeights(ofOutput output: Int, into row: UnsafeMutablePointer<Float>) {
+        precondition(weightsReadable && (0..<outputs).contains(output), "LinearWeight: no readable weights for output \(output)")
+        let panel = panels[output / Self.panelWidth]
+        if let packed = panel.packed {
+            ckpt_dnnl_weights_output_row(packed, Int64(origin(panel) + output - panel.first), row)
+        } else {
+            row.update(from: panel.plain! + (output - panel.first) * inputs, count: inputs)
+        }
+    }
+
     /// y[M, N] = x[M, K] · wᵀ (+ bias[N]), or y += that with `accumulate`; on up to `threads`
     /// threads, with the same bits at any thread count. x and y are row-major and contiguous.
     public func apply(_ x: UnsafePointer<Float>, rows m: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,

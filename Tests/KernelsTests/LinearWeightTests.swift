@@ -162,6 +162,32 @@ final class LinearWeightTests: XCTestCase {
         }
     }
 
+    /// f32 and bf16 weights read back as the products read them (OpenBLAS's plain panels, oneDNN's
+    /// blocks of 64 outputs): in a pack of all outputs and in packs per panel with a narrow last
+    /// one, k not a multiple of oneDNN's blocks of k. int8 weights are quantized: not read back.
+    func testReadableWeightsGiveBackTheValuesTheProductsRead() throws {
+        let avx512 = CPUInfo.current().features.contains("avx512f") && !oneDNNLimitedToAVX2
+        for (n, k) in [(200, 37), (LinearWeight.wholeRowsOutputs + 70, 24)] {
+            let problem = Problem(m: 1, k: k, n: n)
+            for (engine, precision) in try routes() {
+                let weight = LinearWeight(problem.w, outputs: n, inputs: k, precision: precision, engine: engine)
+                guard precision != .int8 else {
+                    XCTAssertFalse(weight.weightsReadable, "\(engine): int8 weights read back")
+                    continue
+                }
+                if engine == .openblas || avx512 { XCTAssertTrue(weight.weightsReadable, "\(engine) \(precision) [\(n), \(k)]") }
+                guard weight.weightsReadable else { continue }
+                let row = [Float](repeating: .nan, count: k)
+                let read = (0..<n).flatMap { output in
+                    var row = row
+                    row.withUnsafeMutableBufferPointer { weight.copyWeights(ofOutput: output, into: $0.baseAddress!) }
+                    return row
+                }
+                XCTAssertEqual(read, problem.operands(precision).w.map(Float.init), "\(engine) \(precision) [\(n), \(k)]")
+            }
+        }
+    }
+
     func testWeightsKeepTheirShapeAndEngine() throws {
         for engine in try engines() {
             let weight = LinearWeight([Float](repeating: 1, count: 300 * 20), outputs: 300, inputs: 20, engine: engine)

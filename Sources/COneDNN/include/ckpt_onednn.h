@@ -48,6 +48,11 @@ int ckpt_dnnl_int8_native(void);
 int ckpt_dnnl_weights_sliceable(const ckpt_dnnl_weights *weights);
 /// Bytes the packed weights take.
 int64_t ckpt_dnnl_weights_bytes(const ckpt_dnnl_weights *weights);
+/// Whether `ckpt_dnnl_weights_output_row` reads these weights back: f32 or bf16 ones in blocks of 64
+/// outputs (int8 ones hold quantized values, other layouts are not read).
+int ckpt_dnnl_weights_readable(const ckpt_dnnl_weights *weights);
+/// The k weights of output `output` (w's row) as f32 into `row`: the values packed, bf16 ones widened.
+void ckpt_dnnl_weights_output_row(const ckpt_dnnl_weights *weights, int64_t output, float *row);
 
 /// A product of `rows` rows over `columns` of the weights' n outputs: all of them, or (sliceable
 /// weights) a run of them from a multiple of 64 that each `ckpt_dnnl_product_run` names (oneDNN

@@ -30,6 +30,7 @@ struct BERTWeights {
         var decoderBias: Parameter
     }
 
+    /// [V, C] (`TokenTable`): read from the masked-LM decoder where there is one and it holds the same values.
     var wordEmbeddings: TokenTable
     var positionEmbeddings, typeEmbeddings, embeddingNormWeight, embeddingNormBias: Parameter
     var layers: [Layer]
@@ -37,12 +38,16 @@ struct BERTWeights {
     var maskedLM: MaskedLMHead?
 
     static let bertPrefix = ["", "bert."]
+    static let maskedLMTransform = "cls.predictions.transform.dense.weight"
     static let legacyLayerNorm = [("LayerNorm.weight", "LayerNorm.gamma"), ("LayerNorm.bias", "LayerNorm.beta")]
 
     init(_ checkpoint: Checkpoint, config c: BERTConfig, precision: Precision) throws {
         let source = WeightSource(checkpoint: checkpoint, prefixes: Self.bertPrefix, aliases: Self.legacyLayerNorm, precision: precision)
         let C = c.hiddenSize, I = c.intermediateSize
-        wordEmbeddings = try source.tokenTable("embeddings.word_embeddings.weight", [c.vocabularySize, C])
+        // tiedDecoder, packed first so that the table it replaces is freed before the layers are read.
+        let tableName = "embeddings.word_embeddings.weight", decoder: LinearWeight?
+        (wordEmbeddings, decoder) = try source.contains(Self.maskedLMTransform)
+            ? source.tiedTokenTable(tableName, [c.vocabularySize, C]) : (source.tokenTable(tableName, [c.vocabularySize, C]), nil)
         positionEmbeddings = try source.tensor("embeddings.position_embeddings.weight", [c.maxPositions, C])
         typeEmbeddings = try source.tensor("embeddings.token_type_embeddings.weight", [c.typeVocabularySize, C])
         embeddingNormWeight = try source.tensor("embeddings.LayerNorm.weight", [C])
@@ -72,13 +77,13 @@ struct BERTWeights {
             pooler = (try source.linear("pooler.dense.weight", outputs: C, inputs: C), try source.tensor("pooler.dense.bias", [C]))
         }
         // tiedDecoder: only the transform, its norm and the output bias are stored.
-        if source.contains("cls.predictions.transform.dense.weight") {
+        if let decoder {
             maskedLM = MaskedLMHead(
-                transform: try source.linear("cls.predictions.transform.dense.weight", outputs: C, inputs: C),
+                transform: try source.linear(Self.maskedLMTransform, outputs: C, inputs: C),
                 transformBias: try source.tensor("cls.predictions.transform.dense.bias", [C]),
                 normWeight: try source.tensor("cls.predictions.transform.LayerNorm.weight", [C]),
                 normBias: try source.tensor("cls.predictions.transform.LayerNorm.bias", [C]),
-                decoder: wordEmbeddings.linear(outputs: c.vocabularySize, inputs: C, precision: precision),
+                decoder: decoder,
                 decoderBias: try source.tensor("cls.predictions.bias", [c.vocabularySize]))
         }
         try source.finish()

@@ -27,7 +27,7 @@ struct GPT2Weights {
         var feedForwardOutputBias: Parameter  // [C]
     }
 
-    /// [V, C] (`TokenTable`).
+    /// [V, C] (`TokenTable`): read from `output` where it is tied and holds the same values.
     var tokenEmbeddings: TokenTable
     var positionEmbeddings: Parameter
     var layers: [Layer]
@@ -48,7 +48,10 @@ struct GPT2Weights {
             try source.matrix(name, [inputs, outputs], outputAxis: 1).transposed(rows: inputs, columns: outputs)
                 .linear(outputs: outputs, inputs: inputs, precision: precision)
         }
-        tokenEmbeddings = try source.tokenTable("wte.weight", [c.vocabularySize, C])
+        // tiedOutput, packed first so that the table it replaces is freed before the layers are read.
+        (tokenEmbeddings, output) = try c.tiedEmbeddings
+            ? source.tiedTokenTable("wte.weight", [c.vocabularySize, C])
+            : (source.tokenTable("wte.weight", [c.vocabularySize, C]), source.linear("lm_head.weight", outputs: c.vocabularySize, inputs: C))
         positionEmbeddings = try source.tensor("wpe.weight", [c.maxPositions, C])
         layers = try (0..<c.layers).map { l in
             let p = "h.\(l)."
@@ -66,10 +69,6 @@ struct GPT2Weights {
         }
         finalNormWeight = try source.tensor("ln_f.weight", [C])
         finalNormBias = try source.tensor("ln_f.bias", [C])
-        // tiedOutput
-        output = c.tiedEmbeddings
-            ? tokenEmbeddings.linear(outputs: c.vocabularySize, inputs: C, precision: precision)
-            : try source.linear("lm_head.weight", outputs: c.vocabularySize, inputs: C)
         try source.finish()
         // maskBuffers, and tiedOutput's copy
         let skipped = Self.maskBuffers + (c.tiedEmbeddings ? ["lm_head.weight"] : [])

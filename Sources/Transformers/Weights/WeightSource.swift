@@ -95,6 +95,16 @@ public final class WeightSource {
         return precision == .bf16 || storedInBF16 ? .bf16(try bf16Tensor(name, shape)) : .f32(try tensor(name, shape))
     }
 
+    /// The token table `name` [vocabulary, width] and the output product packed from it (GPT-2's
+    /// tied `wte`, BERT's masked-LM decoder), the table read from the product where that holds the
+    /// same values (`TokenTable.shared(with:)`). Its own copy is freed when this returns, before
+    /// the caller reads more tensors.
+    func tiedTokenTable(_ name: String, _ shape: [Int]) throws -> (TokenTable, LinearWeight) {
+        let table = try tokenTable(name, shape)
+        let output = table.linear(outputs: shape[0], inputs: shape[1], precision: precision)
+        return (table.shared(with: output), output)
+    }
+
     /// The view of the float tensor `name`, checked to have `shape`; nil (and recorded as missing)
     /// if the checkpoint has no such tensor.
     private func floatView(_ name: String, _ shape: [Int]) throws -> TensorView? {
