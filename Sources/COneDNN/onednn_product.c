@@ -247,22 +247,33 @@ int ckpt_dnnl_weights_sliceable(const ckpt_dnnl_weights *weights) { return weigh
 
 int64_t ckpt_dnnl_weights_bytes(const ckpt_dnnl_weights *weights) { return (int64_t)dnnl_memory_desc_get_size(&weights->desc); }
 
+// Whether `desc` is a plain (unblocked) layout of W [k, n], as oneDNN's GEMM-based products take it.
+static int is_plain(const dnnl_memory_desc_t *desc) {
+    return desc->format_kind == dnnl_blocked && desc->format_desc.blocking.inner_nblks == 0 && desc->extra.flags == 0 && desc->offset0 == 0;
+}
+
 int ckpt_dnnl_weights_readable(const ckpt_dnnl_weights *weights) {
-    return weights->block_stride && weights->precision != CKPT_DNNL_INT8;
+    return weights->precision != CKPT_DNNL_INT8 && (weights->block_stride || is_plain(&weights->desc));
+}
+
+// Element `at` of the packed weights as f32 (bf16 ones widened).
+static inline float packed_value(const ckpt_dnnl_weights *weights, int64_t at) {
+    if (weights->precision == CKPT_DNNL_F32) return weights->data[at];
+    uint32_t bits = (uint32_t)((const uint16_t *)weights->data)[at] << 16;
+    float value;
+    memcpy(&value, &bits, sizeof value);
+    return value;
 }
 
 void ckpt_dnnl_weights_output_row(const ckpt_dnnl_weights *weights, int64_t output, float *row) {
-    // Output j's weight for input i sits in j's block at ((i / g) * 64 + j % 64) * g + i % g.
-    int64_t lane = output % OUTPUT_BLOCK, start = output / OUTPUT_BLOCK * weights->block_stride;
-    if (weights->precision == CKPT_DNNL_F32) {
-        const float *block = weights->data + start;
-        for (int64_t i = 0; i < weights->k; i++) row[i] = block[i * OUTPUT_BLOCK + lane];
+    if (weights->block_stride) {
+        // Output j's weight for input i sits in j's block at ((i / g) * 64 + j % 64) * g + i % g.
+        int64_t group = weights->precision == CKPT_DNNL_F32 ? 1 : 2, lane = output % OUTPUT_BLOCK;
+        int64_t start = output / OUTPUT_BLOCK * weights->block_stride;
+        for (int64_t i = 0; i < weights->k; i++) row[i] = packed_value(weights, start + (i / group * OUTPUT_BLOCK + lane) * group + i % group);
     } else {
-        const uint16_t *block = (const uint16_t *)weights->data + start;
-        for (int64_t i = 0; i < weights->k; i++) {
-            uint32_t bits = (uint32_t)block[(i / 2 * OUTPUT_BLOCK + lane) * 2 + i % 2] << 16;
-            memcpy(row + i, &bits, sizeof bits);
-        }
+        const dnnl_dim_t *strides = weights->desc.format_desc.blocking.strides;
+        for (int64_t i = 0; i < weights->k; i++) row[i] = packed_value(weights, i * strides[0] + output * strides[1]);
     }
 }
 

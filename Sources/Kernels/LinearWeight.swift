@@ -161,8 +161,8 @@ public final class LinearWeight: @unchecked Sendable {
     }
 
     /// Whether `copyWeights(ofOutput:into:)` gives back the weights the products read: f32 and bf16
-    /// ones (never int8's quantized values), in OpenBLAS's plain panels or oneDNN's blocks of 64
-    /// outputs. A model whose token table is also its output layer then keeps the table only here.
+    /// ones (never int8's quantized values), in OpenBLAS's plain panels, oneDNN's blocks of 64
+    /// outputs or its plain layouts (its GEMM-based products, as on AVX2). A model whose token table is also its output layer then keeps the table only here.
     public var weightsReadable: Bool {
         precision != .int8 && panels.allSatisfy { panel in panel.packed.map { ckpt_dnnl_weights_readable($0) != 0 } ?? true }
     }

@@ -49,7 +49,7 @@ int ckpt_dnnl_weights_sliceable(const ckpt_dnnl_weights *weights);
 /// Bytes the packed weights take.
 int64_t ckpt_dnnl_weights_bytes(const ckpt_dnnl_weights *weights);
 /// Whether `ckpt_dnnl_weights_output_row` reads these weights back: f32 or bf16 ones in blocks of 64
-/// outputs (int8 ones hold quantized values, other layouts are not read).
+/// outputs or in a plain layout (int8 ones hold quantized values; other layouts are not read).
 int ckpt_dnnl_weights_readable(const ckpt_dnnl_weights *weights);
 /// The k weights of output `output` (w's row) as f32 into `row`: the values packed, bf16 ones widened.
 void ckpt_dnnl_weights_output_row(const ckpt_dnnl_weights *weights, int64_t output, float *row);
