@@ -166,6 +166,35 @@ final class GPT2ParityTests: XCTestCase {
         }
     }
 
+    /// Perplexity computes a window's logits a run of rows at a time; each token's log-likelihood
+    /// is the same bits as from the window's logits at every position at once, including a lone
+    /// target (129 tokens at stride 127 leave one for the second window).
+    func testPerplexityIsTheSameBitsAsFromAWindowsWholeLogits() throws {
+        let model = try GPT2(path: Self.root + "/lmhead")
+        let context = model.config.maxPositions, V = model.config.vocabularySize
+        for (count, stride) in [(129, 127), (300, context), (300, 50), (200, 1), (2, context)] {
+            let ids = (0..<count).map { Int32($0 * 7919 % V) }
+            var expected = 0.0, predicted = 0, previousEnd = 0
+            for begin in Swift.stride(from: 0, to: count, by: stride) {
+                let end = min(begin + context, count)
+                let logits = model.logits(Array(ids[begin..<end]), cache: model.makeCache(capacity: end - begin), allPositions: true, threads: 2)
+                logits.withUnsafeBufferPointer { logits in
+                    for target in max(previousEnd, begin + 1)..<end {
+                        expected += GPT2.negativeLogLikelihood(logits.baseAddress! + (target - 1 - begin) * V, count: V, of: Int(ids[target]))
+                        predicted += 1
+                    }
+                }
+                previousEnd = end
+                if end == count { break }
+            }
+            for threads in [1, 2] {
+                let score = model.perplexity(ids, stride: stride, threads: threads)
+                XCTAssertEqual(score.predicted, predicted, "\(count) tokens, stride \(stride)")
+                XCTAssertEqual(score.totalNLL, expected, "\(count) tokens, stride \(stride), \(threads) threads")
+            }
+        }
+    }
+
     func testFeaturesMatchGPT2ModelWithLastAndMeanPooling() throws {
         // Batches of 2 mix short, long (cut to the context) and empty texts: padding must not matter.
         let texts = try Self.golden()["embed_texts"] as! [String]

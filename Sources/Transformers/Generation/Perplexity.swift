@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Kernels
 
 /// How well a GPT-2 predicts a text: the mean negative log-likelihood of each token given those
 /// before it, and its exponential, the perplexity.
@@ -39,26 +40,52 @@ extension GPT2 {
         precondition(stride >= 1 && stride <= config.maxPositions, "perplexity: stride must be in 1...\(config.maxPositions)")
         var score = PerplexityScore(tokens: ids.count, predicted: 0, totalNLL: 0)
         guard ids.count > 1 else { return score }
-        let V = config.vocabularySize
+        let C = config.hiddenSize, V = config.vocabularySize
         let cache = makeCache(capacity: ids.count)
+        let logits = FloatBuffer((2 * Self.rowsPerProduct - 1) * V)
         var previousEnd = 0
         for begin in Swift.stride(from: 0, to: ids.count, by: stride) {
             let end = min(begin + config.maxPositions, ids.count)
             cache.reset()
-            let logits = self.logits(Array(ids[begin..<end]), cache: cache, allPositions: true, threads: threads)
-            // Targets not scored by an earlier window: positions max(previousEnd, begin + 1) ..< end.
-            for target in max(previousEnd, begin + 1)..<end {
-                let row = (target - 1 - begin) * V
-                var peak = -Float.infinity
-                for v in 0..<V { peak = max(peak, logits[row + v]) }
-                var sum = 0.0
-                for v in 0..<V { sum += exp(Double(logits[row + v] - peak)) }
-                score.totalNLL += log(sum) + Double(peak) - Double(logits[row + Int(ids[target])])
-                score.predicted += 1
+            let hidden = forward(Array(ids[begin..<end]), sequences: 1, cache: cache, threads: threads)
+            // Targets not scored by an earlier window: positions max(previousEnd, begin + 1) ..< end,
+            // each predicted by the hidden state of the position before it.
+            for targets in Self.runs(of: max(previousEnd, begin + 1)..<end) {
+                // A lone target's row goes with the next (the window's last position, at most).
+                let first = targets.lowerBound - 1 - begin
+                weights.output.apply(hidden.p + first * C, rows: max(2, targets.count), bias: nil, into: logits.p, threads: threads)
+                for (row, target) in targets.enumerated() {
+                    score.totalNLL += Self.negativeLogLikelihood(logits.p + row * V, count: V, of: Int(ids[target]))
+                }
+                score.predicted += targets.count
             }
             previousEnd = end
             if end == ids.count { break }
         }
         return score
+    }
+
+    /// The rows of logits computed at a time (a whole row block of the products), rather than a
+    /// window's [T, V] at once: 206 MB for GPT-2's 1,024 positions. Never one row alone, because a
+    /// product of a single row may round differently (`LinearWeight`), and a row's bits must not
+    /// depend on how its window is cut.
+    static let rowsPerProduct = LinearWeight.rowBlock
+
+    /// `targets` in runs of `rowsPerProduct`, the last run taking the remainder.
+    static func runs(of targets: Range<Int>) -> [Range<Int>] {
+        let count = max(1, targets.count / rowsPerProduct)
+        return (0..<count).map { i in
+            let start = targets.lowerBound + i * rowsPerProduct
+            return start..<(i == count - 1 ? targets.upperBound : start + rowsPerProduct)
+        }
+    }
+
+    /// −log softmax(logits)[target], in f64, shifted by the largest logit.
+    static func negativeLogLikelihood(_ logits: UnsafePointer<Float>, count: Int, of target: Int) -> Double {
+        var peak = -Float.infinity
+        for v in 0..<count { peak = max(peak, logits[v]) }
+        var sum = 0.0
+        for v in 0..<count { sum += exp(Double(logits[v] - peak)) }
+        return log(sum) + Double(peak) - Double(logits[target])
     }
 }
