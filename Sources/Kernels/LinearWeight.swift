@@ -57,6 +57,11 @@ public final class LinearWeight: @unchecked Sendable {
     /// The panels as `ckpt_dnnl_row_share` reads them, where its loop runs over all of them (else nil):
     /// a product of one row then runs as one loop per thread.
     private let rowPanels: UnsafeMutablePointer<ckpt_dnnl_panel>?
+    /// Whether `copyWeights(ofOutput:into:)` gives back the weights the products read: f32 and bf16
+    /// ones (never int8's quantized values), in OpenBLAS's plain panels, oneDNN's blocks of 64
+    /// outputs or its plain layouts (its GEMM-based products, as on AVX2). A model whose token
+    /// table is also its output layer then keeps the table only here.
+    public let weightsReadable: Bool
 
     struct Panel {
         let first: Int, width: Int
@@ -124,6 +129,7 @@ public final class LinearWeight: @unchecked Sendable {
             return (panels, nil)
         }
         rowPanels = Self.rowPanels(panels, whole: whole)
+        weightsReadable = precision != .int8 && panels.allSatisfy { panel in panel.packed.map { ckpt_dnnl_weights_readable($0) != 0 } ?? true }
     }
 
     /// Packs an array [outputs, inputs].
@@ -158,13 +164,6 @@ public final class LinearWeight: @unchecked Sendable {
     /// Bytes of the packed weights (and int8's scales and sums).
     public var bytes: Int {
         owningPanels.reduce(0) { $0 + ($1.packed.map { Int(ckpt_dnnl_weights_bytes($0)) } ?? $1.width * inputs * 4) } + 8 * columnSums.count
-    }
-
-    /// Whether `copyWeights(ofOutput:into:)` gives back the weights the products read: f32 and bf16
-    /// ones (never int8's quantized values), in OpenBLAS's plain panels, oneDNN's blocks of 64
-    /// outputs or its plain layouts (its GEMM-based products, as on AVX2). A model whose token table is also its output layer then keeps the table only here.
-    public var weightsReadable: Bool {
-        precision != .int8 && panels.allSatisfy { panel in panel.packed.map { ckpt_dnnl_weights_readable($0) != 0 } ?? true }
     }
 
     /// The weights of output `output` (w's row) into `row` [inputs], as the products read them:

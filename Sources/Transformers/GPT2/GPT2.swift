@@ -81,10 +81,11 @@ public final class GPT2: @unchecked Sendable {
         let hidden = forward(ids, sequences: 1, cache: cache, threads: threads)
         let T = ids.count, C = config.hiddenSize, V = config.vocabularySize
         let rows = allPositions ? T : 1
-        let logits = FloatBuffer(rows * V)
-        // logits = h · Eᵀ: [rows, C]·[V, C]ᵀ over the last `rows` positions
-        weights.output.apply(hidden.p + (T - rows) * C, rows: rows, bias: nil, into: logits.p, threads: threads)
-        return logits.array
+        // logits = h · Eᵀ: [rows, C]·[V, C]ᵀ over the last `rows` positions, written into the array returned
+        return [Float](unsafeUninitializedCapacity: rows * V) { logits, count in
+            weights.output.apply(hidden.p + (T - rows) * C, rows: rows, bias: nil, into: logits.baseAddress!, threads: threads)
+            count = rows * V
+        }
     }
 
     /// Final hidden states (after `ln_f`, as GPT2Model's last_hidden_state), [B, T, C], for a
