@@ -85,7 +85,7 @@ struct Attention: ParsableCommand {
             }
             let modelSource = try ModelSource(path: model)
             let family = modelSource.family
-            let encoder = try modelSource.load(precision: numeric.requested())
+            let encoder = try modelSource.loadEncoder(precision: numeric.requested())
             numeric.noteFallback(encoder.precision, quiet: quiet)
             let tokenizer = try modelSource.tokenizer()
             if family == .gpt2 && textB != nil { throw ValidationError("GPT-2 takes one text (a second one is for BERT pairs)") }

@@ -16,33 +16,39 @@ public final class BERT: @unchecked Sendable {
     /// The precision of the products with weights.
     public let precision: Precision
 
+    /// Whether the output heads were loaded.
+    public let heads: OutputHeads
+
     /// The precision of attention's score and context products over more than 64 keys (see
     /// `AttentionHead.precision(forWeights:)`); over fewer they run in f32.
     public var attentionPrecision: Precision { AttentionHead.precision(forWeights: precision) }
 
     /// Loads the configuration and weights of a model directory (weights in any supported format)
-    /// or a GGUF file, packed for products in `precision` (nil: as its checkpoint is stored).
-    public convenience init(path: String, precision: Precision? = nil) throws {
-        try self.init(source: ModelSource(path: path), precision: precision)
+    /// or a GGUF file, packed for products in `precision` (nil: as its checkpoint is stored), with
+    /// or without its output `heads`.
+    public convenience init(path: String, precision: Precision? = nil, heads: OutputHeads = .loaded) throws {
+        try self.init(source: ModelSource(path: path), precision: precision, heads: heads)
     }
 
     /// Loads `source`'s model, packed for products in `precision` (nil: as its checkpoint is stored,
-    /// `ModelSource.storedPrecision()`).
-    public convenience init(source: ModelSource, precision: Precision? = nil) throws {
+    /// `ModelSource.storedPrecision()`), with or without its output `heads`.
+    public convenience init(source: ModelSource, precision: Precision? = nil, heads: OutputHeads = .loaded) throws {
         let checkpoint = try source.checkpoint()
         try self.init(config: BERTConfig(json: source.config.json, path: source.config.path), checkpoint: checkpoint,
-                      precision: precision ?? source.storedPrecision(of: checkpoint))
+                      precision: precision ?? source.storedPrecision(of: checkpoint), heads: heads)
     }
 
-    public init(config: BERTConfig, checkpoint: Checkpoint, precision: Precision = .f32) throws {
+    public init(config: BERTConfig, checkpoint: Checkpoint, precision: Precision = .f32, heads: OutputHeads = .loaded) throws {
         self.config = config
         self.precision = precision
-        weights = try BERTWeights(checkpoint, config: config, precision: precision)
+        self.heads = heads
+        weights = try BERTWeights(checkpoint, config: config, precision: precision, heads: heads)
     }
 
     /// Checkpoint tensors the model did not use (shown by `--verbose`).
     public var unusedTensors: [String] { weights.unused }
     public var hasPooler: Bool { weights.pooler != nil }
+    /// Whether the model has a masked-LM head: the checkpoint holds one and the heads were loaded.
     public var hasMaskedLMHead: Bool { weights.maskedLM != nil }
 
     /// Last hidden states, [B, T, C] row-major, for a right-padded batch: `ids`, `typeIds` and

@@ -41,12 +41,12 @@ struct BERTWeights {
     static let maskedLMTransform = "cls.predictions.transform.dense.weight"
     static let legacyLayerNorm = [("LayerNorm.weight", "LayerNorm.gamma"), ("LayerNorm.bias", "LayerNorm.beta")]
 
-    init(_ checkpoint: Checkpoint, config c: BERTConfig, precision: Precision) throws {
+    init(_ checkpoint: Checkpoint, config c: BERTConfig, precision: Precision, heads: OutputHeads) throws {
         let source = WeightSource(checkpoint: checkpoint, prefixes: Self.bertPrefix, aliases: Self.legacyLayerNorm, precision: precision)
         let C = c.hiddenSize, I = c.intermediateSize
         // tiedDecoder, packed first so that the table it replaces is freed before the layers are read.
         let tableName = "embeddings.word_embeddings.weight", decoder: LinearWeight?
-        (wordEmbeddings, decoder) = try source.contains(Self.maskedLMTransform)
+        (wordEmbeddings, decoder) = try heads == .loaded && source.contains(Self.maskedLMTransform)
             ? source.tiedTokenTable(tableName, [c.vocabularySize, C]) : (source.tokenTable(tableName, [c.vocabularySize, C]), nil)
         positionEmbeddings = try source.tensor("embeddings.position_embeddings.weight", [c.maxPositions, C])
         typeEmbeddings = try source.tensor("embeddings.token_type_embeddings.weight", [c.typeVocabularySize, C])

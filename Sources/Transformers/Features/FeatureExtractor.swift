@@ -27,7 +27,7 @@ public final class FeatureExtractor: @unchecked Sendable {
     }
 
     public init(source: ModelSource, settings: PoolingSettings? = nil, precision: Precision? = nil) throws {
-        model = try source.load(precision: precision)
+        model = try source.loadEncoder(precision: precision)
         tokenizer = try source.tokenizer()
         self.settings = try settings ?? source.poolingSettings()
     }

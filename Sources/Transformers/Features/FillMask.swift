@@ -28,6 +28,7 @@ public struct MaskPrediction: Sendable {
 extension BERT {
     /// Top-`k` predictions for every `maskToken` in `text`, in text order, computed on `threads` threads.
     public func fillMask(_ text: String, tokenizer: Tokenizer, topK k: Int, maskToken: String = "[MASK]", threads: Int = 1) throws -> [MaskPrediction] {
+        precondition(heads == .loaded, "fillMask: the model was loaded with its heads omitted")
         guard hasMaskedLMHead else { throw FillMaskError.noMaskedLMHead }
         guard let mask = tokenizer.id(of: maskToken) else { throw FillMaskError.noMaskToken(maskToken) }
         let encoding = tokenizer.encode(text, maxLength: config.maxPositions)

@@ -23,39 +23,44 @@ public final class GPT2: @unchecked Sendable {
     /// The precision of the products with weights.
     public let precision: Precision
 
+    /// Whether the output heads were loaded.
+    public let heads: OutputHeads
+
     /// The precision of a prompt's attention products over more than 64 keys (see
     /// `AttentionHead.precision(forWeights:)`); over fewer, and for a decoded token (whose one row
     /// of products is bound by reading the cache), they run in f32.
     public var attentionPrecision: Precision { AttentionHead.precision(forWeights: precision) }
 
     /// Loads the configuration and weights of a model directory (weights in any supported format)
-    /// or a GGUF file, packed for products in `precision` (nil: as its checkpoint is stored).
-    public convenience init(path: String, precision: Precision? = nil) throws {
-        try self.init(source: ModelSource(path: path), precision: precision)
+    /// or a GGUF file, packed for products in `precision` (nil: as its checkpoint is stored), with
+    /// or without its output `heads`.
+    public convenience init(path: String, precision: Precision? = nil, heads: OutputHeads = .loaded) throws {
+        try self.init(source: ModelSource(path: path), precision: precision, heads: heads)
     }
 
     /// Loads `source`'s model, packed for products in `precision` (nil: as its checkpoint is stored,
-    /// `ModelSource.storedPrecision()`).
-    public convenience init(source: ModelSource, precision: Precision? = nil) throws {
+    /// `ModelSource.storedPrecision()`), with or without its output `heads`.
+    public convenience init(source: ModelSource, precision: Precision? = nil, heads: OutputHeads = .loaded) throws {
         let checkpoint = try source.checkpoint()
         try self.init(config: GPT2Config(json: source.config.json, path: source.config.path), checkpoint: checkpoint,
-                      precision: precision ?? source.storedPrecision(of: checkpoint))
+                      precision: precision ?? source.storedPrecision(of: checkpoint), heads: heads)
     }
 
-    public init(config: GPT2Config, checkpoint: Checkpoint, precision: Precision = .f32) throws {
+    public init(config: GPT2Config, checkpoint: Checkpoint, precision: Precision = .f32, heads: OutputHeads = .loaded) throws {
         self.config = config
         self.precision = precision
-        weights = try GPT2Weights(checkpoint, config: config, precision: precision)
+        self.heads = heads
+        weights = try GPT2Weights(checkpoint, config: config, precision: precision, heads: heads)
     }
 
     /// Checkpoint tensors the model did not use (shown by `--verbose`); the causal-mask buffers are not listed.
     public var unusedTensors: [String] { weights.unused }
 
     /// Bytes of weights one decoding step reads (the matrices as packed for the precision): every matrix and vector once, the output
-    /// projection included (the tied `wte` counts once more as the output), one position row.
+    /// projection included (the tied `wte` counts once more as the output), one position row. The model's heads must be loaded.
     public var weightBytesPerToken: Int {
         let c = config, C = c.hiddenSize, I = c.intermediateSize
-        let products = weights.layers.reduce(weights.output.bytes) {
+        let products = weights.layers.reduce(loadedOutput.bytes) {
             $0 + $1.attention.bytes + $1.attentionOutput.bytes + $1.feedForward.bytes + $1.feedForwardOutput.bytes
         }
         // Per layer two norms and four biases; then the final norm, and a token's two embedding rows.
@@ -78,14 +83,20 @@ public final class GPT2: @unchecked Sendable {
     /// are appended to the cache.
     public func logits(_ ids: [Int32], cache: KVCache, allPositions: Bool = false, threads: Int = 1) -> [Float] {
         precondition(cache.sequences == 1, "GPT2.logits: the cache must hold one sequence")
-        let hidden = forward(ids, sequences: 1, cache: cache, threads: threads)
+        let output = loadedOutput, hidden = forward(ids, sequences: 1, cache: cache, threads: threads)
         let T = ids.count, C = config.hiddenSize, V = config.vocabularySize
         let rows = allPositions ? T : 1
         // logits = h · Eᵀ: [rows, C]·[V, C]ᵀ over the last `rows` positions, written into the array returned
         return [Float](unsafeUninitializedCapacity: rows * V) { logits, count in
-            weights.output.apply(hidden.p + (T - rows) * C, rows: rows, bias: nil, into: logits.baseAddress!, threads: threads)
+            output.apply(hidden.p + (T - rows) * C, rows: rows, bias: nil, into: logits.baseAddress!, threads: threads)
             count = rows * V
         }
+    }
+
+    /// The LM head; a model loaded with its heads omitted has none, and asking for logits is a programming error.
+    var loadedOutput: LinearWeight {
+        guard let output = weights.output else { preconditionFailure("GPT2: logits need the LM head, which was not loaded (heads: .omitted)") }
+        return output
     }
 
     /// Final hidden states (after `ln_f`, as GPT2Model's last_hidden_state), [B, T, C], for a

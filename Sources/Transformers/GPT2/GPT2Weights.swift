@@ -32,15 +32,16 @@ struct GPT2Weights {
     var positionEmbeddings: Parameter
     var layers: [Layer]
     var finalNormWeight, finalNormBias: Parameter
-    /// [V, C]: the untied `lm_head.weight`, or `tokenEmbeddings` when tied, packed for the product.
-    var output: LinearWeight
+    /// [V, C]: the untied `lm_head.weight`, or `tokenEmbeddings` when tied, packed for the product;
+    /// nil when the heads are omitted.
+    var output: LinearWeight?
     /// Checkpoint tensors the model did not read, the mask buffers left out.
     var unused: [String]
 
     static let transformerPrefix = ["", "transformer."]
     static let maskBuffers = [".attn.bias", ".attn.masked_bias"]
 
-    init(_ checkpoint: Checkpoint, config c: GPT2Config, precision: Precision) throws {
+    init(_ checkpoint: Checkpoint, config c: GPT2Config, precision: Precision, heads: OutputHeads) throws {
         let source = WeightSource(checkpoint: checkpoint, prefixes: Self.transformerPrefix, aliases: [], precision: precision)
         let C = c.hiddenSize, I = c.intermediateSize
         // conv1DTransposed
@@ -49,9 +50,13 @@ struct GPT2Weights {
                 .linear(outputs: outputs, inputs: inputs, precision: precision)
         }
         // tiedOutput, packed first so that the table it replaces is freed before the layers are read.
-        (tokenEmbeddings, output) = try c.tiedEmbeddings
-            ? source.tiedTokenTable("wte.weight", [c.vocabularySize, C])
-            : (source.tokenTable("wte.weight", [c.vocabularySize, C]), source.linear("lm_head.weight", outputs: c.vocabularySize, inputs: C))
+        switch (heads, c.tiedEmbeddings) {
+        case (.omitted, _): (tokenEmbeddings, output) = (try source.tokenTable("wte.weight", [c.vocabularySize, C]), nil)
+        case (.loaded, true): (tokenEmbeddings, output) = try source.tiedTokenTable("wte.weight", [c.vocabularySize, C])
+        case (.loaded, false):
+            (tokenEmbeddings, output) = (try source.tokenTable("wte.weight", [c.vocabularySize, C]),
+                                         try source.linear("lm_head.weight", outputs: c.vocabularySize, inputs: C))
+        }
         positionEmbeddings = try source.tensor("wpe.weight", [c.maxPositions, C])
         layers = try (0..<c.layers).map { l in
             let p = "h.\(l)."

@@ -40,7 +40,7 @@ extension GPT2 {
         precondition(stride >= 1 && stride <= config.maxPositions, "perplexity: stride must be in 1...\(config.maxPositions)")
         var score = PerplexityScore(tokens: ids.count, predicted: 0, totalNLL: 0)
         guard ids.count > 1 else { return score }
-        let C = config.hiddenSize, V = config.vocabularySize
+        let C = config.hiddenSize, V = config.vocabularySize, output = loadedOutput
         let cache = makeCache(capacity: ids.count)
         let logits = FloatBuffer((2 * Self.rowsPerProduct - 1) * V)
         var previousEnd = 0
@@ -53,7 +53,7 @@ extension GPT2 {
             for targets in Self.runs(of: max(previousEnd, begin + 1)..<end) {
                 // A lone target's row goes with the next (the window's last position, at most).
                 let first = targets.lowerBound - 1 - begin
-                weights.output.apply(hidden.p + first * C, rows: max(2, targets.count), bias: nil, into: logits.p, threads: threads)
+                output.apply(hidden.p + first * C, rows: max(2, targets.count), bias: nil, into: logits.p, threads: threads)
                 for (row, target) in targets.enumerated() {
                     score.totalNLL += Self.negativeLogLikelihood(logits.p + row * V, count: V, of: Int(ids[target]))
                 }

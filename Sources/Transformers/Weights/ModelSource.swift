@@ -52,11 +52,12 @@ public struct ModelSource {
     /// The same, from its checkpoint already opened.
     public func storedPrecision(of checkpoint: Checkpoint) -> Precision { .stored(in: checkpoint, configDType: config.dtype) }
 
-    /// The model, packed for products in `precision` (nil: `storedPrecision()`).
-    public func load(precision: Precision? = nil) throws -> any TokenEncoder {
+    /// The model's encoder, packed for products in `precision` (nil: `storedPrecision()`): the
+    /// layers that make hidden states, without the output heads they never use (`OutputHeads`).
+    public func loadEncoder(precision: Precision? = nil) throws -> any TokenEncoder {
         switch family {
-        case .bert: try BERT(source: self, precision: precision)
-        case .gpt2: try GPT2(source: self, precision: precision)
+        case .bert: try BERT(source: self, precision: precision, heads: .omitted)
+        case .gpt2: try GPT2(source: self, precision: precision, heads: .omitted)
         }
     }
 }
