@@ -55,9 +55,8 @@ struct BERTWeights {
         layers = try (0..<c.layers).map { l in
             let p = "encoder.layer.\(l)."
             return Layer(
-                queryKeyValue: WeightMatrix.stacking(try ["query", "key", "value"].map {
-                    try source.matrix(p + "attention.self.\($0).weight", [C, C])
-                }).linear(outputs: 3 * C, inputs: C, precision: precision),
+                queryKeyValue: try source.stackedLinear(["query", "key", "value"].map { p + "attention.self.\($0).weight" },
+                                                        outputs: C, inputs: C),
                 queryKeyValueBias: try Parameter(stacking: ["query", "key", "value"].map {
                     try source.tensor(p + "attention.self.\($0).bias", [C])
                 }),

@@ -46,8 +46,7 @@ struct GPT2Weights {
         let C = c.hiddenSize, I = c.intermediateSize
         // conv1DTransposed
         func conv1D(_ name: String, inputs: Int, outputs: Int) throws -> LinearWeight {
-            try source.matrix(name, [inputs, outputs], outputAxis: 1).transposed(rows: inputs, columns: outputs)
-                .linear(outputs: outputs, inputs: inputs, precision: precision)
+            try source.linear(name, outputs: outputs, inputs: inputs, storedInputsFirst: true)
         }
         // tiedOutput, packed first so that the table it replaces is freed before the layers are read.
         switch (heads, c.tiedEmbeddings) {

@@ -31,6 +31,8 @@ public final class WeightSource {
     private let dtypes: [String: DType]
     private var used = Set<String>()
     private var missing: [String] = []
+    /// The memory behind `staging`.
+    private var stagingBuffers: [FloatBuffer?] = [nil, nil]
     /// Prefixes tried in order for every name (e.g. "" and "bert." for BERT checkpoints).
     let prefixes: [String]
     /// The precision of the model's products with weights.
@@ -79,12 +81,22 @@ public final class WeightSource {
         let count = shape.reduce(1, *)
         guard let view = try floatView(name, shape) else { return [UInt16](repeating: 0, count: count) }
         return [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
-            view.readReleasingPages { elements, bytes in
-                ElementConversion.cast(bytes, from: view.dtype, to: .BF16, count: elements.count, threads: 1,
-                                       into: UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[elements])))
-            }
+            Self.readBF16(view, into: buffer.baseAddress!)
             initialized = count
         }
+    }
+
+    /// `view`'s elements as bf16 bits (see `bf16Tensor`) into `output`, its pages released as they are read.
+    private static func readBF16(_ view: TensorView, into output: UnsafeMutablePointer<UInt16>) {
+        view.readReleasingPages { elements, bytes in
+            ElementConversion.cast(bytes, from: view.dtype, to: .BF16, count: elements.count, threads: 1,
+                                   into: UnsafeMutableRawBufferPointer(start: output + elements.lowerBound, count: elements.count * 2))
+        }
+    }
+
+    /// `view`'s elements as f32 (as `floats` decodes them) into `output`, its pages released as they are read.
+    private static func readF32(_ view: TensorView, into output: UnsafeMutablePointer<Float>) {
+        view.decode(into: UnsafeMutableBufferPointer(start: output, count: view.info.elementCount))
     }
 
     /// The token embedding table `name` [vocabulary, width] (`TokenTable`): bf16 bits for bf16
@@ -139,9 +151,69 @@ public final class WeightSource {
         return .int8(Int8Weights(values: view.elements(as: Int8.self), scales: values))
     }
 
-    /// The nn.Linear weight `name` [outputs, inputs], packed for the model's precision.
-    func linear(_ name: String, outputs: Int, inputs: Int) throws -> LinearWeight {
-        try matrix(name, [outputs, inputs]).linear(outputs: outputs, inputs: inputs, precision: precision)
+    /// The linear weight `name`, packed for the model's precision: nn.Linear's [outputs, inputs],
+    /// or [inputs, outputs] where `storedInputsFirst` (GPT-2's Conv1D), transposed at load.
+    func linear(_ name: String, outputs: Int, inputs: Int, storedInputsFirst: Bool = false) throws -> LinearWeight {
+        try stackedLinear([name], outputs: outputs, inputs: inputs, storedInputsFirst: storedInputsFirst)
+    }
+
+    /// The linear weights `names`, each read as `linear` reads it, stacked by outputs into one
+    /// [names.count × outputs, inputs] weight (BERT's query, key and value), packed for the model's precision.
+    ///
+    /// The packing reads f32 (f32 products, and int8 ones, which quantize it) or bf16 bits rounded
+    /// as `bf16Tensor` rounds them: straight from the checkpoint's bytes where they are that
+    /// already, else from memory every weight reuses (`staging`), never from a copy per weight.
+    /// glibc kept such copies, once freed, as heap that later weights did not fit: about 30 MB at
+    /// the end of loading a bert-base.
+    func stackedLinear(_ names: [String], outputs: Int, inputs: Int, storedInputsFirst: Bool = false) throws -> LinearWeight {
+        let shape = storedInputsFirst ? [inputs, outputs] : [outputs, inputs], stackedOutputs = names.count * outputs
+        guard names.allSatisfy({ resolve($0).flatMap { dtypes[$0] }.map { $0 != .I8 } ?? false }) else {
+            // int8 checkpoints' weights with their scales, and missing tensors (recorded), as `matrix` reads them.
+            let parts = try names.map { name in
+                let matrix = try matrix(name, shape, outputAxis: storedInputsFirst ? 1 : 0)
+                return storedInputsFirst ? matrix.transposed(rows: inputs, columns: outputs) : matrix
+            }
+            return WeightMatrix.stacking(parts).linear(outputs: stackedOutputs, inputs: inputs, precision: precision)
+        }
+        let views = try names.compactMap { try floatView($0, shape) }
+        defer { for view in views { view.releasePages() } }
+        func packing<Element: BitwiseCopyable>(_ element: DType, read: (TensorView, UnsafeMutablePointer<Element>) -> Void,
+                                               _ pack: (UnsafePointer<Element>) -> LinearWeight.Source) -> LinearWeight {
+            let elements: UnsafePointer<Element>
+            if views.count == 1, !storedInputsFirst, views[0].dtype == element, let base = views[0].bytes.baseAddress,
+               Int(bitPattern: base) % MemoryLayout<Element>.alignment == 0 {
+                elements = base.assumingMemoryBound(to: Element.self)
+            } else {
+                elements = UnsafePointer(staged(views, outputs: outputs, inputs: inputs, storedInputsFirst: storedInputsFirst, read: read))
+            }
+            return LinearWeight(pack(elements), outputs: stackedOutputs, inputs: inputs, precision: precision)
+        }
+        return precision == .bf16 ? packing(.BF16, read: Self.readBF16) { .bf16($0) } : packing(.F32, read: Self.readF32) { .f32($0) }
+    }
+
+    /// `views` (each [outputs, inputs], or [inputs, outputs] where `storedInputsFirst`) read by
+    /// `read` into `staging`, by outputs, one after the other.
+    private func staged<Element: BitwiseCopyable>(_ views: [TensorView], outputs: Int, inputs: Int, storedInputsFirst: Bool,
+                                                  read: (TensorView, UnsafeMutablePointer<Element>) -> Void) -> UnsafeMutablePointer<Element> {
+        let count = outputs * inputs, stacked = staging(0, count: views.count * count, of: Element.self)
+        for (index, view) in views.enumerated() {
+            guard storedInputsFirst else {
+                read(view, stacked + index * count)
+                continue
+            }
+            let byInput = staging(1, count: count, of: Element.self)
+            read(view, byInput)
+            transpose(byInput, rows: inputs, columns: outputs, into: stacked + index * count)
+        }
+        return stacked
+    }
+
+    /// `count` elements of memory reused by every weight staged in `slot` (0: as packed, 1: as
+    /// stored, before a transpose), so that its pages are faulted in once per load, not per weight.
+    private func staging<Element>(_ slot: Int, count: Int, of: Element.Type) -> UnsafeMutablePointer<Element> {
+        let floats = (count * MemoryLayout<Element>.stride + 3) / 4
+        if (stagingBuffers[slot]?.count ?? 0) < floats { stagingBuffers[slot] = FloatBuffer(floats) }
+        return UnsafeMutableRawPointer(stagingBuffers[slot]!.p).bindMemory(to: Element.self, capacity: count)
     }
 
     /// Throws the list of missing tensors, if any.
