@@ -133,10 +133,11 @@ public final class WeightSource {
         return view
     }
 
-    /// The linear weight `name` of `shape` as stored, its outputs along `outputAxis`: bf16 bits when
-    /// the model multiplies in bf16 (as `bf16Tensor` reads them), int8 with its scales (`name_scale`,
-    /// F32, one per output: `Int8Scheme`), f32 otherwise.
-    func matrix(_ name: String, _ shape: [Int], outputAxis: Int = 0) throws -> WeightMatrix {
+    /// The linear weight `name` of `shape` as stored, its outputs along `outputAxis`: int8 with its
+    /// scales (`name_scale`, F32, one per output: `Int8Scheme`); bf16 bits when the model
+    /// multiplies in bf16 (as `bf16Tensor` reads them), f32 otherwise. `stackedLinear` reads
+    /// through it only int8 checkpoints' weights and missing ones (recorded, as zeros).
+    private func matrix(_ name: String, _ shape: [Int], outputAxis: Int = 0) throws -> WeightMatrix {
         guard let stored = resolve(name), dtypes[stored] == .I8 else {
             return precision == .bf16 ? .bf16(try bf16Tensor(name, shape)) : .f32(try floats(name, shape))
         }
