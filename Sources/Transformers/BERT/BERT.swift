@@ -74,9 +74,11 @@ public final class BERT: @unchecked Sendable {
         precondition(T <= config.maxPositions, "hiddenStates: \(T) tokens exceed the \(config.maxPositions) positions")
         let lengths = sequenceLengths(mask: mask, batch: B, length: T)
         let C = config.hiddenSize, I = config.intermediateSize, N = B * T
-        // x, attended, context: [B, T, C]; qkv: [B, T, 3C] (q, k, v side by side); inner: [B, T, I].
-        return workspaces.withBuffers([N * C, N * C, N * 3 * C, N * C, N * I]) { buffers in
-            let (x, attended, qkv, context, inner) = (buffers[0], buffers[1], buffers[2], buffers[3], buffers[4])
+        // x, attended: [B, T, C]. Attention uses one region as qkv [B, T, 3C] (q, k, v side by side)
+        // and context [B, T, C]; the feed-forward, which runs after it, as inner [B, T, I].
+        return workspaces.withBuffers([N * C, N * C, N * max(4 * C, I)]) { buffers in
+            let (x, attended, region) = (buffers[0], buffers[1], buffers[2].p)
+            let (qkv, context, inner) = (region, region + N * 3 * C, region)
             embed(ids, typeIds, B: B, T: T, into: x)
             for (index, layer) in weights.layers.enumerated() {
                 selfAttention(layer, x, lengths: lengths, B: B, T: T, threads: threads, qkv: qkv, context: context, into: attended,
@@ -108,10 +110,10 @@ public final class BERT: @unchecked Sendable {
     /// scores per (b, h): [T, L] over the sequence's L real keys; context: [B, T, C]. x is
     /// overwritten (see `projectAddNorm`).
     private func selfAttention(_ l: BERTWeights.Layer, _ x: FloatBuffer, lengths: [Int], B: Int, T: Int, threads: Int,
-                               qkv: FloatBuffer, context: FloatBuffer, into out: FloatBuffer,
+                               qkv: UnsafeMutablePointer<Float>, context: UnsafeMutablePointer<Float>, into out: FloatBuffer,
                                recording: (recorder: AttentionRecorder, layer: Int)? = nil) {
         let C = config.hiddenSize, H = config.heads, D = config.headSize, N = B * T
-        l.queryKeyValue.apply(x.p, rows: N, bias: l.queryKeyValueBias.p, into: qkv.p, threads: threads)
+        l.queryKeyValue.apply(x.p, rows: N, bias: l.queryKeyValueBias.p, into: qkv, threads: threads)
         let scale = 1 / Float(D).squareRoot()
         // Score rows padded to whole vectors (the softmax masks what lies past the L keys).
         let stride = AttentionHead.wholeVectors(T)
@@ -121,8 +123,9 @@ public final class BERT: @unchecked Sendable {
         // real and padding (which transformers computes too), run in one call of kernels whose
         // rows are independent; else its L real queries run as a GEMM of their own shape, whatever
         // the batch's padded length, and its padding queries as one of theirs.
-        let longInBF16 = attentionPrecision == .bf16
+        let longInBF16 = attentionPrecision == .bf16, shared = UncheckedSendable((qkv: qkv, context: context))
         Parallel.forEachPart(of: 0..<B, threads: threads) { sequences in
+            let (qkv, context) = shared.value
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: T * stride)
             let transposedKeys = UnsafeMutablePointer<Float>.allocate(capacity: D * stride)
             let pairs = UnsafeMutablePointer<UInt32>.allocate(capacity: longInBF16 ? AttentionHead.bf16Scratch(rows: T, keys: T, d: D) : 0)
@@ -134,10 +137,10 @@ public final class BERT: @unchecked Sendable {
             for b in sequences {
                 let L = lengths[b], inBF16 = longInBF16 && L > AttentionHead.maxKeys, ownKernels = inBF16 || L <= AttentionHead.maxKeys
                 for h in 0..<H {
-                    let k = qkv.p + b * T * 3 * C + C + h * D
+                    let k = qkv + b * T * 3 * C + C + h * D
                     for queries in ownKernels ? [0..<T] : [0..<L, L..<T] where !queries.isEmpty {
-                        let q = qkv.p + (b * T + queries.lowerBound) * 3 * C + h * D, rows = queries.count
-                        let out = context.p + (b * T + queries.lowerBound) * C + h * D
+                        let q = qkv + (b * T + queries.lowerBound) * 3 * C + h * D, rows = queries.count
+                        let out = context + (b * T + queries.lowerBound) * C + h * D
                         // scores = q·kᵀ / √D over the L real keys: [rows, D]·[L, D]ᵀ
                         if inBF16 {
                             AttentionHead.scoresInBF16(q, ldq: 3 * C, k, ldk: 3 * C, rows: rows, keys: L, d: D, scale: scale, into: scores, stride: stride,
@@ -172,11 +175,12 @@ public final class BERT: @unchecked Sendable {
 
     /// Feed-forward: out = LN(x + W₂·activation(W₁·x + b₁) + b₂). x: [N, C] (overwritten, as in
     /// `selfAttention`) → inner [N, I] → out [N, C]; the biases are added in the passes after the products.
-    private func feedForward(_ l: BERTWeights.Layer, _ x: FloatBuffer, N: Int, threads: Int, inner: FloatBuffer, into out: FloatBuffer) {
+    private func feedForward(_ l: BERTWeights.Layer, _ x: FloatBuffer, N: Int, threads: Int, inner: UnsafeMutablePointer<Float>, into out: FloatBuffer) {
         let I = config.intermediateSize
-        l.intermediate.apply(x.p, rows: N, bias: nil, into: inner.p, threads: threads)
+        l.intermediate.apply(x.p, rows: N, bias: nil, into: inner, threads: threads)
+        let innerRows = UncheckedSendable(inner)
         Parallel.forEachPart(of: 0..<N, threads: threads) { part in
-            RowKernels.apply(config.activation, inner.p + part.lowerBound * I, rows: part.count, n: I, bias: l.intermediateBias.p)
+            RowKernels.apply(config.activation, innerRows.value + part.lowerBound * I, rows: part.count, n: I, bias: l.intermediateBias.p)
         }
         projectAddNorm(inner, inputs: I, weight: l.output, bias: l.outputBias, norm: (l.outputNormWeight, l.outputNormBias),
                        residual: x, N: N, threads: threads, into: out)
@@ -184,10 +188,10 @@ public final class BERT: @unchecked Sendable {
 
     /// out = LN(residual + input·Wᵀ + bias), [N, C]. The product is added into `residual`, which
     /// it overwrites; the bias is added in the layer norm's pass.
-    private func projectAddNorm(_ input: FloatBuffer, inputs k: Int, weight: LinearWeight, bias: Parameter, norm: (weight: Parameter, bias: Parameter),
+    private func projectAddNorm(_ input: UnsafePointer<Float>, inputs k: Int, weight: LinearWeight, bias: Parameter, norm: (weight: Parameter, bias: Parameter),
                                 residual x: FloatBuffer, N: Int, threads: Int, into out: FloatBuffer) {
         let C = config.hiddenSize
-        weight.apply(input.p, rows: N, bias: nil, into: x.p, accumulate: true, threads: threads)
+        weight.apply(input, rows: N, bias: nil, into: x.p, accumulate: true, threads: threads)
         Parallel.forEachPart(of: 0..<N, threads: threads) { part in
             let offset = part.lowerBound * C
             RowKernels.layerNorm(x.p + offset, bias: bias.p, into: out.p + offset, rows: part.count, n: C, gamma: norm.weight.p, beta: norm.bias.p,

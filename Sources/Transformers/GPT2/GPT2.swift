@@ -132,22 +132,25 @@ public final class GPT2: @unchecked Sendable {
         let C = config.hiddenSize, I = config.intermediateSize, N = S * T, w = weights
         let x = FloatBuffer(N * C)
         embed(ids, T: T, P: P, into: x)
-        // h: [S, T, C] (normalised x), qkv: [S, T, 3C], context: [S, T, C], inner: [S, T, I].
-        workspaces.withBuffers([N * C, N * 3 * C, N * C, N * I]) { buffers in
-            let (h, qkv, context, inner) = (buffers[0], buffers[1], buffers[2], buffers[3])
+        // h: [S, T, C] (normalised x). Attention uses one region as qkv [S, T, 3C] and context
+        // [S, T, C]; the feed-forward, which runs after it, as inner [S, T, I].
+        workspaces.withBuffers([N * C, N * max(4 * C, I)]) { buffers in
+            let (h, region) = (buffers[0], buffers[1].p)
+            let (qkv, context, inner) = (region, region + N * 3 * C, region)
             for (l, layer) in w.layers.enumerated() {
                 // Attention block: x += Attention(LN₁(x))
                 layerNorm(x, into: h, rows: N, layer.norm1Weight, layer.norm1Bias, threads: threads)
-                layer.attention.apply(h.p, rows: N, bias: layer.attentionBias.p, into: qkv.p, threads: threads)
+                layer.attention.apply(h.p, rows: N, bias: layer.attentionBias.p, into: qkv, threads: threads)
                 attention(qkv, layer: l, S: S, T: T, lengths: lengths, cache: cache, threads: threads, into: context, recorder: recorder)
-                layer.attentionOutput.apply(context.p, rows: N, bias: layer.attentionOutputBias.p, into: x.p, accumulate: true, threads: threads)
+                layer.attentionOutput.apply(context, rows: N, bias: layer.attentionOutputBias.p, into: x.p, accumulate: true, threads: threads)
                 // Feed-forward block: x += W₂ · act(W₁ · LN₂(x))
                 layerNorm(x, into: h, rows: N, layer.norm2Weight, layer.norm2Bias, threads: threads)
-                layer.feedForward.apply(h.p, rows: N, bias: nil, into: inner.p, threads: threads)
+                layer.feedForward.apply(h.p, rows: N, bias: nil, into: inner, threads: threads)
+                let innerRows = UncheckedSendable(inner)
                 Parallel.forEachPart(of: 0..<N, threads: threads) { part in
-                    RowKernels.apply(config.activation, inner.p + part.lowerBound * I, rows: part.count, n: I, bias: layer.feedForwardBias.p)
+                    RowKernels.apply(config.activation, innerRows.value + part.lowerBound * I, rows: part.count, n: I, bias: layer.feedForwardBias.p)
                 }
-                layer.feedForwardOutput.apply(inner.p, rows: N, bias: layer.feedForwardOutputBias.p, into: x.p, accumulate: true,
+                layer.feedForwardOutput.apply(inner, rows: N, bias: layer.feedForwardOutputBias.p, into: x.p, accumulate: true,
                                               threads: threads)
             }
         }
@@ -180,8 +183,8 @@ public final class GPT2: @unchecked Sendable {
     /// head first writes its new keys and values to the cache; scores per (s, h): [T, L], row i seeing
     /// keys 0 ... P + i; context: [S, T, C]. Only each sequence's first `lengths[s]` queries run,
     /// in products of its own shape; the context of its padding rows is zero.
-    private func attention(_ qkv: FloatBuffer, layer l: Int, S: Int, T: Int, lengths: [Int], cache: KVCache, threads: Int,
-                           into context: FloatBuffer, recorder: AttentionRecorder?) {
+    private func attention(_ qkv: UnsafeMutablePointer<Float>, layer l: Int, S: Int, T: Int, lengths: [Int], cache: KVCache, threads: Int,
+                           into context: UnsafeMutablePointer<Float>, recorder: AttentionRecorder?) {
         let C = config.hiddenSize, H = config.heads, D = config.headSize, P = cache.count, L = P + T
         precondition(recorder == nil || P == 0, "GPT2.attention: attention is recorded from an empty cache only")
         let scale = 1 / Float(D).squareRoot()
@@ -191,8 +194,9 @@ public final class GPT2: @unchecked Sendable {
         let promptInBF16 = attentionPrecision == .bf16 && T > 1, blockRows = min(T, Self.queryBlock)
         let decoding = T == 1, padded = AttentionHead.wholeVectors(L)
         // The keys a prompt's f32 products read: all of them, or in bf16 only those of the blocks that see few.
-        let f32Keys = promptInBF16 ? min(L, AttentionHead.maxKeys) : L
+        let f32Keys = promptInBF16 ? min(L, AttentionHead.maxKeys) : L, shared = UncheckedSendable((qkv: qkv, context: context))
         Parallel.forEachPart(of: 0..<(S * H), threads: T > 1 || L >= Self.threadedDecodeKeys ? threads : 1) { pairs in
+            let (qkv, context) = shared.value
             // Room for score rows padded to whole vectors, as the bf16 kernels write them.
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * padded)
             let packing = UnsafeMutablePointer<UInt32>.allocate(
@@ -206,12 +210,12 @@ public final class GPT2: @unchecked Sendable {
             }
             for pair in pairs {
                 let s = pair / H, h = pair % H
-                cache.append(layer: l, sequence: s, head: h, position: P, tokens: T, from: qkv.p + s * T * 3 * C + C, ld: 3 * C)
-                for t in lengths[s]..<T { (context.p + (s * T + t) * C + h * D).update(repeating: 0, count: D) }
+                cache.append(layer: l, sequence: s, head: h, position: P, tokens: T, from: qkv + s * T * 3 * C + C, ld: 3 * C)
+                for t in lengths[s]..<T { (context + (s * T + t) * C + h * D).update(repeating: 0, count: D) }
                 if decoding {
                     if lengths[s] == 1 {
-                        attendOneQuery(qkv.p + s * 3 * C + h * D, cache.rows(layer: l, sequence: s, head: h), keys: L, scale: scale, scores: scores,
-                                       stride: padded, into: context.p + s * C + h * D)
+                        attendOneQuery(qkv + s * 3 * C + h * D, cache.rows(layer: l, sequence: s, head: h), keys: L, scale: scale, scores: scores,
+                                       stride: padded, into: context + s * C + h * D)
                         recorder?.record(layer: l, sequence: s, head: h, firstQuery: 0, rows: 1, keys: L, scores: scores, stride: padded)
                     }
                     continue
@@ -229,7 +233,7 @@ public final class GPT2: @unchecked Sendable {
                     let rows = min(Self.queryBlock, lengths[s] - first), seen = P + first + rows
                     // The f32 route keeps unpadded rows: oneDNN's GEMM rounds differently for another leading dimension.
                     let bf16Head = seen > AttentionHead.maxKeys ? packed : nil, ld = bf16Head != nil ? AttentionHead.wholeVectors(seen) : seen
-                    let q = qkv.p + (s * T + first) * 3 * C + h * D, out = context.p + (s * T + first) * C + h * D
+                    let q = qkv + (s * T + first) * 3 * C + h * D, out = context + (s * T + first) * C + h * D
                     // scores = q·kᵀ / √D: [rows, D]·[seen, D]ᵀ
                     if let bf16Head {
                         AttentionHead.scoresInBF16(q, ldq: 3 * C, bf16Head, rows: rows, keys: seen, scale: scale, into: scores, stride: ld)
