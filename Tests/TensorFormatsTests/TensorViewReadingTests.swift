@@ -5,7 +5,9 @@ import XCTest
 
 /// Reading a mapped tensor a chunk at a time: every element once, in order, with the bytes the
 /// file holds, and the pages read leave the process's resident memory, so that a large tensor's
-/// mapped pages are not all resident beside the copy made of them.
+/// mapped pages are not all resident beside the copy made of them. Copying a few of its bytes at a
+/// time (`copyBytes`, a token table's rows) gives the bytes the file holds without bringing its
+/// pages into resident memory.
 final class TensorViewReadingTests: XCTestCase {
     /// A safetensors file with one F16 tensor of more than a chunk (1 << 20 elements), 5 MB.
     private func checkpoint() throws -> (Checkpoint, [UInt16]) {
@@ -45,6 +47,52 @@ final class TensorViewReadingTests: XCTestCase {
         let floats = view.floats()
         XCTAssertEqual(floats.count, halves.count)
         XCTAssertLessThan(try residentBytes(of: view.bytes.baseAddress!), 64 << 10)
+    }
+
+    func testCopiedBytesAreTheFilesAndStayOutOfResidentMemory() throws {
+        let (checkpoint, halves) = try checkpoint()
+        let view = try checkpoint.tensor(named: "w")
+        XCTAssertTrue(view.isMapped)
+        view.releasePages()
+        // Rows of 384 halves, every one of them, in an order that jumps about the file.
+        let row = 384 * 2, rows = halves.count * 2 / row
+        var copied = [UInt8](repeating: 0, count: rows * row)
+        for n in 0..<rows {
+            let index = n * 7919 % rows
+            copied.withUnsafeMutableBytes { view.copyBytes((index * row)..<((index + 1) * row), into: $0.baseAddress! + index * row) }
+        }
+        XCTAssertEqual(copied, halves.withUnsafeBytes { Array($0[0..<(rows * row)]) })
+        XCTAssertLessThan(try residentBytes(of: view.bytes.baseAddress!), 64 << 10)
+        // An odd range, to the last byte.
+        var tail = [UInt8](repeating: 0, count: 77)
+        tail.withUnsafeMutableBytes { view.copyBytes((halves.count * 2 - 77)..<(halves.count * 2), into: $0.baseAddress!) }
+        XCTAssertEqual(tail, halves.withUnsafeBytes { Array($0.suffix(77)) })
+    }
+
+    func testCopiedBytesOfHeapDataAreTheTensors() throws {
+        let (checkpoint, halves) = try checkpoint()
+        let npz = try Fixtures.temporaryDirectory(self) + "/big.npz"
+        _ = try Converter.convert(checkpoint, to: .npz(path: npz, compress: true), dtype: nil, selection: TensorSelection(),
+                                  overwrite: false, threads: 1)
+        let view = try Checkpoint(path: npz).tensor(named: "w")
+        XCTAssertFalse(view.isMapped, "an inflated member is heap data")
+        var copied = [UInt8](repeating: 0, count: 1000)
+        copied.withUnsafeMutableBytes { view.copyBytes(5000..<6000, into: $0.baseAddress!) }
+        XCTAssertEqual(copied, halves.withUnsafeBytes { Array($0[5000..<6000]) })
+    }
+
+    /// `MappedFile.read` says so when the file no longer holds the bytes asked for: `copyBytes`
+    /// then stops the process naming the file, where touching the mapping would raise SIGBUS.
+    func testReadingPastAFileCutShortFails() throws {
+        let path = try Fixtures.temporaryDirectory(self) + "/cut.bin"
+        try Data((0..<10_000).map { UInt8(truncatingIfNeeded: $0) }).write(to: URL(fileURLWithPath: path))
+        let file = try MappedFile(path: path)
+        var bytes = [UInt8](repeating: 0, count: 100)
+        XCTAssertTrue(bytes.withUnsafeMutableBytes { file.read(9_900..<10_000, into: $0.baseAddress!) })
+        XCTAssertEqual(bytes, (9_900..<10_000).map { UInt8(truncatingIfNeeded: $0) })
+        XCTAssertEqual(truncate(path, 9_950), 0)
+        XCTAssertFalse(bytes.withUnsafeMutableBytes { file.read(9_900..<10_000, into: $0.baseAddress!) })
+        XCTAssertTrue(bytes.withUnsafeMutableBytes { file.read(9_800..<9_900, into: $0.baseAddress!) })
     }
 
     /// The resident bytes of the mapping that holds `address`, from /proc/self/smaps.

@@ -37,6 +37,8 @@ public struct TensorView: @unchecked Sendable {
     public var name: String { info.name }
     public var dtype: DType { info.dtype }
     public var shape: [Int] { info.shape }
+    /// Whether the bytes are a mapped file's own pages (a zero-copy view), not data on the heap.
+    public var isMapped: Bool { owner is MappedFile }
 
     /// The elements as f32 (see `ElementConversion.decode` for the rounding of wide types), the
     /// mapped pages released as they are read (`readReleasingPages`).
@@ -85,9 +87,28 @@ public struct TensorView: @unchecked Sendable {
     /// default) from memory when they come from a mapped file; a no-op for heap data. The view
     /// stays valid: touching those bytes again re-reads the file.
     public func releasePages(_ byteRange: Range<Int>? = nil) {
-        guard let file = owner as? MappedFile, let base = file.bytes.baseAddress, let start = bytes.baseAddress else { return }
-        let range = byteRange ?? 0..<bytes.count
+        guard let (file, range) = fileRange(byteRange ?? 0..<bytes.count) else { return }
+        file.dropPages(range)
+    }
+
+    /// Copies the bytes under `byteRange` of this view into `destination`: from a mapped file with
+    /// `MappedFile.read`, so that a table read a few rows at a time (a token table) does not bring
+    /// its pages into this process's resident memory. A file cut short since it was mapped stops
+    /// the process with a message naming it: the bytes it held are gone.
+    public func copyBytes(_ byteRange: Range<Int>, into destination: UnsafeMutableRawPointer) {
+        precondition(byteRange.lowerBound >= 0 && byteRange.upperBound <= bytes.count, "TensorView.copyBytes: \(byteRange) is outside the tensor")
+        guard let (file, range) = fileRange(byteRange) else {
+            return destination.copyMemory(from: bytes.baseAddress! + byteRange.lowerBound, byteCount: byteRange.count)
+        }
+        guard file.read(range, into: destination) else {
+            fatalError("\(file.path): the file changed or became unreadable while tensor '\(name)' was in use")
+        }
+    }
+
+    /// The mapped file under this view and the range of its bytes under `byteRange` of the view; nil for heap data.
+    private func fileRange(_ byteRange: Range<Int>) -> (MappedFile, Range<Int>)? {
+        guard let file = owner as? MappedFile, let base = file.bytes.baseAddress, let start = bytes.baseAddress else { return nil }
         let offset = start - base
-        file.dropPages((offset + range.lowerBound) ..< (offset + range.upperBound))
+        return (file, (offset + byteRange.lowerBound) ..< (offset + byteRange.upperBound))
     }
 }
