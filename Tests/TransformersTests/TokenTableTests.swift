@@ -5,10 +5,12 @@ import TensorFormats
 import XCTest
 @testable import Transformers
 
-/// A model keeps its token embedding table in bf16 for bf16 products (rounded as the products round
-/// their operands) and wherever the checkpoint stores it in BF16 (as stored, in any precision), in
-/// f32 otherwise; an output product that shares the table (a tied one) is packed from it, and where
-/// that product's weights read back as the same values, the table is read from them: held once.
+/// A model reads its token embedding table in the checkpoint's own bytes where they are mapped (a
+/// row at a time, from the file), rows for bf16 products rounded to bf16 as the products round
+/// their operands, a table stored in BF16 as stored in every precision; where an output product
+/// shares the table (a tied one) and its weights read back as the same values, from those weights:
+/// never a copy of its own beside them. Only a table the reader had to make on the heap, not
+/// BF16, is copied for bf16 products, as bf16 bits.
 final class TokenTableTests: XCTestCase {
     /// The models of each family, the name of the token table in their checkpoints, and whether
     /// an output product shares it.
@@ -58,22 +60,64 @@ final class TokenTableTests: XCTestCase {
                 case .output(let weight):
                     // Tied f32 and bf16 products whose weights read back (int8 ones are quantized).
                     XCTAssertTrue(weight === output && tied && precision != .int8, "\(directory) \(precision)")
-                case .bf16(let bits):
-                    XCTAssertEqual(precision, .bf16, "\(directory): a bf16 table for \(precision) products")
-                    XCTAssertEqual(bits, stored.map(FloatBits.bfloat16(from:)), directory)
+                case .stored(let view, let roundedToBF16):
+                    XCTAssertTrue(view.isMapped && view.name.hasSuffix(name), "\(directory) \(precision)")
+                    XCTAssertEqual(roundedToBF16, precision == .bf16, "\(directory) \(precision)")
                     XCTAssertFalse(tied && output!.weightsReadable, "\(directory) \(precision): the table is held twice")
-                case .f32(let values):
-                    XCTAssertNotEqual(precision, .bf16, "\(directory): an f32 table for bf16 products")
-                    XCTAssertEqual(values.array, stored, "\(directory) \(precision)")
-                    XCTAssertFalse(tied && output!.weightsReadable, "\(directory) \(precision): the table is held twice")
+                case .bf16: XCTFail("\(directory) \(precision): a mapped table was copied")
                 }
             }
         }
     }
 
-    /// A BF16 table is kept as stored in every precision, or read from a tied output product
-    /// packed from it: half the bytes, or none of its own; and the outputs of f32 products are
-    /// exactly those of the same values widened into an f32 checkpoint.
+    /// A table that is heap data (an inflated npz member) is kept as that data for f32 and int8
+    /// products, and copied as bf16 bits for bf16 ones (half its bytes); the rows are the same as
+    /// the mapped table's in every precision.
+    func testATableOnTheHeapIsKeptOrCopiedAsBF16() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-table-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        for (index, (model, name, _)) in Self.models.enumerated() {
+            let directory = "\(root)/\(index)"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: model + "/config.json", toPath: directory + "/config.json")
+            _ = try Converter.convert(try Checkpoint(path: model), to: .npz(path: directory + "/model.npz", compress: true), dtype: nil,
+                                      selection: TensorSelection(), overwrite: false, threads: 1)
+            let stored = try Checkpoint(path: model).tensor(named: name), (count, width) = (stored.shape[0], stored.shape[1])
+            for precision in Precision.allCases {
+                let (mapped, _) = try table(of: model, precision: precision), (heap, _) = try table(of: directory, precision: precision)
+                XCTAssertEqual(rows(of: heap, count: count, width: width), rows(of: mapped, count: count, width: width), "\(model) \(precision)")
+                switch heap {
+                case .output: XCTAssertNotEqual(precision, .int8, model)
+                case .stored(let view, let roundedToBF16):
+                    XCTAssertTrue(!view.isMapped && !roundedToBF16 && precision != .bf16, "\(model) \(precision)")
+                case .bf16(let bits):
+                    XCTAssertEqual(precision, .bf16, model)
+                    XCTAssertEqual(bits, stored.floats().map(FloatBits.bfloat16(from:)), model)
+                }
+            }
+        }
+    }
+
+    /// A tied table is asked for twice where its product is int8 (packed, then read as a table);
+    /// a missing one is still listed once, in every precision.
+    func testAMissingTiedTableIsListedOnce() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-table-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let model = GPT2ParityTests.root + "/bare"
+        try FileManager.default.copyItem(atPath: model + "/config.json", toPath: directory + "/config.json")
+        _ = try Converter.convert(try Checkpoint(path: model), to: .safetensors(path: directory + "/model.safetensors"), dtype: nil,
+                                  selection: TensorSelection(exclude: ["^wte\\.weight$"]), overwrite: false, threads: 1)
+        for precision in Precision.allCases {
+            XCTAssertThrowsError(try GPT2(path: directory, precision: precision)) { error in
+                XCTAssertEqual("\(error)", "\(directory)/model.safetensors: missing tensors: wte.weight (is this checkpoint the model its config.json names?)")
+            }
+        }
+    }
+
+    /// A BF16 table is read as stored in every precision, or from a tied output product packed
+    /// from it; and the outputs of f32 products are exactly those of the same values widened into
+    /// an f32 checkpoint.
     func testABF16TableIsKeptAsStoredInEveryPrecision() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-table-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -89,8 +133,8 @@ final class TokenTableTests: XCTestCase {
                                "\(model) \(precision)")
                 switch table {
                 case .output: break  // read from the tied product's weights
-                case .bf16(let bits): XCTAssertEqual(bits, stored, "\(model) \(precision)")
-                case .f32: XCTFail("\(model) \(precision): a stored BF16 table was widened")
+                case .stored(let view, _): XCTAssertEqual(view.dtype, .BF16, "\(model) \(precision)")
+                case .bf16: XCTFail("\(model) \(precision): a stored BF16 table was copied")
                 }
             }
             if model.hasSuffix("maskedlm") {

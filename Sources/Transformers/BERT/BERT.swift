@@ -79,7 +79,7 @@ public final class BERT: @unchecked Sendable {
         return workspaces.withBuffers([N * C, N * C, N * max(4 * C, I)]) { buffers in
             let (x, attended, region) = (buffers[0], buffers[1], buffers[2].p)
             let (qkv, context, inner) = (region, region + N * 3 * C, region)
-            embed(ids, typeIds, B: B, T: T, into: x)
+            embed(ids, typeIds, B: B, T: T, threads: threads, into: x)
             for (index, layer) in weights.layers.enumerated() {
                 selfAttention(layer, x, lengths: lengths, B: B, T: T, threads: threads, qkv: qkv, context: context, into: attended,
                               recording: recorder.map { ($0, index) })
@@ -89,20 +89,19 @@ public final class BERT: @unchecked Sendable {
         }
     }
 
-    /// Embeddings: word + position + token type, then layer norm. x: [B, T, C].
-    private func embed(_ ids: [Int32], _ typeIds: [Int32], B: Int, T: Int, into x: FloatBuffer) {
-        let C = config.hiddenSize, w = weights
-        for b in 0..<B {
-            for t in 0..<T {
-                let row = x.p + (b * T + t) * C
-                w.wordEmbeddings.copyRow(Int(ids[b * T + t]), width: C, into: row)
-                let position = w.positionEmbeddings.p + t * C
-                let type = w.typeEmbeddings.p + Int(typeIds[b * T + t]) * C
+    /// Embeddings: word + position + token type, then layer norm. x: [B, T, C]. Each thread takes
+    /// a part of the rows: a token table read from its file costs a system call per row.
+    private func embed(_ ids: [Int32], _ typeIds: [Int32], B: Int, T: Int, threads: Int, into x: FloatBuffer) {
+        let C = config.hiddenSize, w = weights, epsilon = config.layerNormEpsilon
+        Parallel.forEachPart(of: 0..<(B * T), threads: threads) { part in
+            w.wordEmbeddings.copyRows(ids[part], width: C, into: x.p + part.lowerBound * C)
+            for n in part {
+                let row = x.p + n * C, position = w.positionEmbeddings.p + n % T * C, type = w.typeEmbeddings.p + Int(typeIds[n]) * C
                 for c in 0..<C { row[c] = row[c] + position[c] + type[c] }
             }
+            RowKernels.layerNorm(x.p + part.lowerBound * C, into: x.p + part.lowerBound * C, rows: part.count, n: C,
+                                 gamma: w.embeddingNormWeight.p, beta: w.embeddingNormBias.p, epsilon: epsilon)
         }
-        RowKernels.layerNorm(x.p, into: x.p, rows: B * T, n: C, gamma: w.embeddingNormWeight.p, beta: w.embeddingNormBias.p,
-                          epsilon: config.layerNormEpsilon)
     }
 
     /// Multi-head self-attention, output projection, residual and layer norm: out = LN(x + attention(x)).

@@ -131,7 +131,7 @@ public final class GPT2: @unchecked Sendable {
         precondition(lengths.count == S && lengths.allSatisfy { (0...T).contains($0) }, "GPT2.forward: a length outside 0...T")
         let C = config.hiddenSize, I = config.intermediateSize, N = S * T, w = weights
         let x = FloatBuffer(N * C)
-        embed(ids, T: T, P: P, into: x)
+        embed(ids, T: T, P: P, threads: threads, into: x)
         // h: [S, T, C] (normalised x). Attention uses one region as qkv [S, T, 3C] and context
         // [S, T, C]; the feed-forward, which runs after it, as inner [S, T, I].
         workspaces.withBuffers([N * C, N * max(4 * C, I)]) { buffers in
@@ -168,13 +168,16 @@ public final class GPT2: @unchecked Sendable {
         }
     }
 
-    /// Token plus position embeddings. x: [S, T, C], positions P ..< P + T.
-    private func embed(_ ids: [Int32], T: Int, P: Int, into x: FloatBuffer) {
-        let C = config.hiddenSize
-        for (n, id) in ids.enumerated() {
-            let row = x.p + n * C, position = weights.positionEmbeddings.p + (P + n % T) * C
-            weights.tokenEmbeddings.copyRow(Int(id), width: C, into: row)
-            for c in 0..<C { row[c] += position[c] }
+    /// Token plus position embeddings. x: [S, T, C], positions P ..< P + T. Each thread takes a
+    /// part of the rows: a token table read from its file costs a system call per row.
+    private func embed(_ ids: [Int32], T: Int, P: Int, threads: Int, into x: FloatBuffer) {
+        let C = config.hiddenSize, w = weights
+        Parallel.forEachPart(of: ids.indices, threads: threads) { part in
+            w.tokenEmbeddings.copyRows(ids[part], width: C, into: x.p + part.lowerBound * C)
+            for n in part {
+                let row = x.p + n * C, position = w.positionEmbeddings.p + (P + n % T) * C
+                for c in 0..<C { row[c] += position[c] }
+            }
         }
     }
 

@@ -1,45 +1,61 @@
 import Kernels
 import TensorFormats
 
-/// A token embedding table [vocabulary, width] as a model keeps it (`WeightSource.tokenTable`):
-/// bf16 bits for bf16 products and wherever the checkpoint stores the table in BF16, f32
-/// otherwise. It is a small model's largest tensor (47 of MiniLM's 91 MB in f32), looked up a row
-/// at a time and widened to f32 as it is copied, so bf16 halves its memory at the rounding the
-/// products give their operands anyway. An output product that shares the table (GPT-2's tied
-/// `wte`, BERT's masked-LM decoder) is packed from it, and the table is then read back from that
-/// product's weights where they hold the same values (`shared(with:)`), so it is held once.
+/// A token embedding table [vocabulary, width] as a model keeps it (`WeightSource.tokenTable`),
+/// looked up a row at a time and widened to f32 as it is copied. It is a small model's largest
+/// tensor (47 of MiniLM's 91 MB in f32), so no copy of it is held where one can be avoided: it is
+/// read in the checkpoint's own bytes where those are mapped (only the pages of the rows looked up
+/// come into memory), or from the tied output product's weights where that product holds the same
+/// values (GPT-2's `wte`, BERT's masked-LM decoder). Rows read for bf16 products are rounded to
+/// bf16, the rounding the products give their operands; a table stored in BF16 is read as stored
+/// in every precision.
 enum TokenTable {
-    case f32(Parameter)
+    /// The table as its checkpoint holds it, each row rounded to bf16 as it is read where
+    /// `roundedToBF16`: the mapped file's pages, or heap data the reader made (inflated, gathered)
+    /// that a copy would only duplicate.
+    case stored(TensorView, roundedToBF16: Bool)
+    /// bf16 bits of a table whose checkpoint bytes are not mapped and not BF16, for bf16 products:
+    /// half the memory of the f32 data they replace.
     case bf16([UInt16])
-    /// The rows of the output product packed from the table (its outputs).
+    /// The rows of a tied output product's weights (its outputs).
     case output(LinearWeight)
+
+    /// Rows `ids` in f32, into `rows` ([ids.count, width]). A token met again (padding, [CLS],
+    /// common words) is copied from the row it first filled, not read from the table again.
+    func copyRows(_ ids: ArraySlice<Int32>, width: Int, into rows: UnsafeMutablePointer<Float>) {
+        var first = [Int32: Int](minimumCapacity: ids.count)
+        for (n, id) in ids.enumerated() {
+            if let earlier = first[id] {
+                (rows + n * width).update(from: rows + earlier * width, count: width)
+            } else {
+                first[id] = n
+                copyRow(Int(id), width: width, into: rows + n * width)
+            }
+        }
+    }
 
     /// Row `id` in f32, into `row` ([width]).
     func copyRow(_ id: Int, width: Int, into row: UnsafeMutablePointer<Float>) {
+        let output = UnsafeMutableBufferPointer(start: row, count: width)
         switch self {
-        case .f32(let table): row.update(from: table.p + id * width, count: width)
+        case .stored(let table, let roundedToBF16):
+            let size = table.dtype.size
+            withUnsafeTemporaryAllocation(byteCount: width * size, alignment: 16) { stored in
+                table.copyBytes((id * width * size)..<((id + 1) * width * size), into: stored.baseAddress!)
+                guard roundedToBF16 && table.dtype != .BF16 else {
+                    return ElementConversion.decode(UnsafeRawBufferPointer(stored), as: table.dtype, into: output)
+                }
+                withUnsafeTemporaryAllocation(of: UInt16.self, capacity: width) { bits in
+                    ElementConversion.cast(UnsafeRawBufferPointer(stored), from: table.dtype, to: .BF16, count: width, threads: 1,
+                                           into: UnsafeMutableRawBufferPointer(bits))
+                    ElementConversion.decode(UnsafeRawBufferPointer(bits), as: .BF16, into: output)
+                }
+            }
         case .bf16(let bits):
-            bits.withUnsafeBufferPointer { bits in
-                ElementConversion.decode(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bits[(id * width)..<((id + 1) * width)])),
-                                         as: .BF16, into: UnsafeMutableBufferPointer(start: row, count: width))
+            bits.withUnsafeBytes { bits in
+                ElementConversion.decode(UnsafeRawBufferPointer(rebasing: bits[(id * width * 2)..<((id + 1) * width * 2)]), as: .BF16, into: output)
             }
         case .output(let weight): weight.copyWeights(ofOutput: id, into: row)
         }
-    }
-
-    /// The table packed as the weight of a product to `outputs` (its rows) from `inputs` (its width).
-    func linear(outputs: Int, inputs: Int, precision: Precision) -> LinearWeight {
-        switch self {
-        case .f32(let table): LinearWeight(table, outputs: outputs, inputs: inputs, precision: precision)
-        case .bf16(let bits): WeightMatrix.bf16(bits).linear(outputs: outputs, inputs: inputs, precision: precision)
-        case .output(let weight): weight
-        }
-    }
-
-    /// The table as read from `output`, the product packed from it by `linear`, where that gives
-    /// back the same values (f32 and bf16 weights: the table's own values, or its f32 ones rounded
-    /// to bf16 as a bf16 table holds them); else the table itself (int8's quantized weights).
-    func shared(with output: LinearWeight) -> TokenTable {
-        output.weightsReadable ? .output(output) : self
     }
 }

@@ -78,11 +78,15 @@ public final class WeightSource {
     /// float types rounded to nearest even (as the bf16 products round them), with no f32 copy.
     /// A missing tensor is recorded, as by `tensor`.
     func bf16Tensor(_ name: String, _ shape: [Int]) throws -> [UInt16] {
-        let count = shape.reduce(1, *)
-        guard let view = try floatView(name, shape) else { return [UInt16](repeating: 0, count: count) }
-        return [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
-            Self.readBF16(view, into: buffer.baseAddress!)
-            initialized = count
+        guard let view = try floatView(name, shape) else { return [UInt16](repeating: 0, count: shape.reduce(1, *)) }
+        return Self.bf16Bits(of: view)
+    }
+
+    /// `view`'s elements as bf16 bits (see `bf16Tensor`).
+    private static func bf16Bits(of view: TensorView) -> [UInt16] {
+        [UInt16](unsafeUninitializedCapacity: view.info.elementCount) { buffer, initialized in
+            readBF16(view, into: buffer.baseAddress!)
+            initialized = view.info.elementCount
         }
     }
 
@@ -99,22 +103,26 @@ public final class WeightSource {
         view.decode(into: UnsafeMutableBufferPointer(start: output, count: view.info.elementCount))
     }
 
-    /// The token embedding table `name` [vocabulary, width] (`TokenTable`): bf16 bits for bf16
-    /// products, and as stored where the checkpoint stores it in BF16; f32 otherwise (int8 quantizes
-    /// the linear layers only, as PyTorch's `quantize_dynamic` does).
+    /// The token embedding table `name` [vocabulary, width] (`TokenTable`), rows read for bf16
+    /// products rounded to bf16 (int8 quantizes the linear layers only, as PyTorch's
+    /// `quantize_dynamic` does): the checkpoint's own bytes, kept, where they are mapped or already
+    /// hold what the products read; bf16 bits otherwise. A missing table is recorded, as by `tensor`.
     func tokenTable(_ name: String, _ shape: [Int]) throws -> TokenTable {
-        let storedInBF16 = resolve(name).flatMap { dtypes[$0] } == .BF16
-        return precision == .bf16 || storedInBF16 ? .bf16(try bf16Tensor(name, shape)) : .f32(try tensor(name, shape))
+        guard let view = try floatView(name, shape) else { return .bf16([UInt16](repeating: 0, count: shape.reduce(1, *))) }
+        guard view.isMapped || precision != .bf16 || view.dtype == .BF16 else { return .bf16(Self.bf16Bits(of: view)) }
+        view.releasePages()  // what an archive's checksum read
+        return .stored(view, roundedToBF16: precision == .bf16)
     }
 
     /// The token table `name` [vocabulary, width] and the output product packed from it (GPT-2's
-    /// tied `wte`, BERT's masked-LM decoder), the table read from the product where that holds the
-    /// same values (`TokenTable.shared(with:)`). Its own copy is freed when this returns, before
-    /// the caller reads more tensors.
+    /// tied `wte`, BERT's masked-LM decoder), as `linear` packs weights; the table is read from
+    /// that product's weights where they hold the same values (f32 and bf16 products; int8 ones
+    /// are quantized), else as `tokenTable` reads it. The staging memory a table-sized weight may
+    /// have needed is freed before the caller reads the layers.
     func tiedTokenTable(_ name: String, _ shape: [Int]) throws -> (TokenTable, LinearWeight) {
-        let table = try tokenTable(name, shape)
-        let output = table.linear(outputs: shape[0], inputs: shape[1], precision: precision)
-        return (table.shared(with: output), output)
+        let output = try linear(name, outputs: shape[0], inputs: shape[1])
+        stagingBuffers = [nil, nil]
+        return (output.weightsReadable ? .output(output) : try tokenTable(name, shape), output)
     }
 
     /// The view of the float tensor `name`, checked to have `shape`; nil (and recorded as missing)
@@ -219,7 +227,9 @@ public final class WeightSource {
 
     /// Throws the list of missing tensors, if any.
     func finish() throws {
-        if !missing.isEmpty { throw FormatError(file: checkpoint.path, WeightError.missing(missing)) }
+        var reported = Set<String>()
+        let names = missing.filter { reported.insert($0).inserted }  // a tied table is asked for twice
+        if !names.isEmpty { throw FormatError(file: checkpoint.path, WeightError.missing(names)) }
     }
 
     /// Tensors in the checkpoint that the model did not read (heads of other tasks, buffers).
