@@ -41,13 +41,28 @@ enum Ckpt {
                           stderr: String(decoding: stderr, as: UTF8.self))
     }
 
-    /// The ledger of this test process.
-    static let testLedger = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-cli-ledger-\(getpid()).sqlite").path
+    /// The ledger of this test process, removed when its tests finish.
+    static let testLedger: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-cli-ledger-\(getpid()).sqlite").path
+        XCTestObservationCenter.shared.addTestObserver(RemovalAtTheEnd(paths: ["", "-journal", "-wal", "-shm"].map { path + $0 }))
+        return path
+    }()
 
     static func temporaryDirectory(_ test: XCTestCase) throws -> String {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
         return url.path
+    }
+}
+
+/// Removes `paths` (files the tests' runs wrote) when the test bundle finishes.
+private final class RemovalAtTheEnd: NSObject, XCTestObservation {
+    let paths: [String]
+
+    init(paths: [String]) { self.paths = paths }
+
+    func testBundleDidFinish(_ testBundle: Bundle) {
+        for path in paths { try? FileManager.default.removeItem(atPath: path) }
     }
 }
