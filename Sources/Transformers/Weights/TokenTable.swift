@@ -39,9 +39,10 @@ enum TokenTable {
         let output = UnsafeMutableBufferPointer(start: row, count: width)
         switch self {
         case .stored(let table, let roundedToBF16):
-            let size = table.dtype.size
+            let size = table.dtype.size, bytes = (id * width * size)..<((id + 1) * width * size)
+            if table.dtype == .F32 && !roundedToBF16 { return table.copyBytes(bytes, into: row) }  // as they are, no staging
             withUnsafeTemporaryAllocation(byteCount: width * size, alignment: 16) { stored in
-                table.copyBytes((id * width * size)..<((id + 1) * width * size), into: stored.baseAddress!)
+                table.copyBytes(bytes, into: stored.baseAddress!)
                 guard roundedToBF16 && table.dtype != .BF16 else {
                     return ElementConversion.decode(UnsafeRawBufferPointer(stored), as: table.dtype, into: output)
                 }

@@ -129,7 +129,7 @@ public final class WeightSource {
     /// if the checkpoint has no such tensor.
     private func floatView(_ name: String, _ shape: [Int]) throws -> TensorView? {
         guard let stored = resolve(name) else {
-            missing.append(name)
+            if !missing.contains(name) { missing.append(name) }  // a tied table is asked for twice
             return nil
         }
         used.insert(stored)
@@ -227,9 +227,7 @@ public final class WeightSource {
 
     /// Throws the list of missing tensors, if any.
     func finish() throws {
-        var reported = Set<String>()
-        let names = missing.filter { reported.insert($0).inserted }  // a tied table is asked for twice
-        if !names.isEmpty { throw FormatError(file: checkpoint.path, WeightError.missing(names)) }
+        if !missing.isEmpty { throw FormatError(file: checkpoint.path, WeightError.missing(missing)) }
     }
 
     /// Tensors in the checkpoint that the model did not read (heads of other tasks, buffers).
