@@ -4,8 +4,8 @@ import XCTest
 @testable import TensorFormats
 
 /// Reading a mapped tensor a chunk at a time: every element once, in order, with the bytes the
-/// file holds, and the pages read leave the process's resident memory, so that a large tensor's
-/// mapped pages are not all resident beside the copy made of them. Copying a few of its bytes at a
+/// file holds, copied out of the file without bringing its pages (or their neighbours) into the
+/// process's resident memory; pages touched before are released once read. Copying a few of its bytes at a
 /// time (`copyBytes`, a token table's rows) gives the bytes the file holds without bringing its
 /// pages into resident memory.
 final class TensorViewReadingTests: XCTestCase {
@@ -47,6 +47,37 @@ final class TensorViewReadingTests: XCTestCase {
         let floats = view.floats()
         XCTAssertEqual(floats.count, halves.count)
         XCTAssertLessThan(try residentBytes(of: view.bytes.baseAddress!), 64 << 10)
+    }
+
+    /// Small tensors side by side, every third one decoded and every third one read as stored:
+    /// the values are the file's, and no page of the mapping becomes resident (a read through the
+    /// mapping brought in its neighbours' pages, which releasing its own left resident).
+    func testReadingTensorsLeavesNoMappedPagesResident() throws {
+        let count = 1000, tensors = 300
+        let values = (0..<tensors).map { t in (0..<count).map { Float(t * count + $0) / 7 } }
+        let outgoing = values.enumerated().map { t, row in
+            let dtype: DType = t % 2 == 0 ? .F32 : .F16
+            return OutgoingTensor(info: TensorInfo(name: String(format: "t%03d", t), dtype: dtype, shape: [count])) { emit in
+                if dtype == .F32 { try row.withUnsafeBytes { try emit($0) } }
+                else { try row.map { FloatBits.half(from: $0) }.withUnsafeBytes { try emit($0) } }
+            }
+        }
+        let path = try Fixtures.temporaryDirectory(self) + "/many.safetensors"
+        try SafeTensorsWriter.write(outgoing, metadata: [], to: path, overwrite: false)
+        let checkpoint = try Checkpoint(path: path)
+        let base = try checkpoint.tensor(named: "t000").bytes.baseAddress!
+        let before = try residentBytes(of: base)
+        for t in stride(from: 0, to: tensors, by: 3) {
+            let view = try checkpoint.tensor(named: String(format: "t%03d", t))
+            XCTAssertEqual(view.floats(), t % 2 == 0 ? values[t] : values[t].map { FloatBits.float(fromHalf: FloatBits.half(from: $0)) })
+        }
+        for t in stride(from: 1, to: tensors, by: 3) {
+            let view = try checkpoint.tensor(named: String(format: "t%03d", t))
+            let stored = t % 2 == 0 ? view.elements(as: UInt32.self).map { Float(bitPattern: $0) }
+                                    : view.elements(as: UInt16.self).map { FloatBits.float(fromHalf: $0) }
+            XCTAssertEqual(stored, t % 2 == 0 ? values[t] : values[t].map { FloatBits.float(fromHalf: FloatBits.half(from: $0)) })
+        }
+        XCTAssertLessThanOrEqual(try residentBytes(of: base), before)
     }
 
     func testCopiedBytesAreTheFilesAndStayOutOfResidentMemory() throws {

@@ -65,7 +65,7 @@ public enum ElementConversion {
     }
 
     /// Elements converted at a time: the streamed cast's chunks, those of the f32 copy of a source
-    /// that is not f32, and those a tensor view reads before releasing their pages (`readReleasingPages`).
+    /// that is not f32, and those a tensor view reads at a time (`readReleasingPages`).
     static let chunk = 1 << 20
 
     /// Casts `count` floating-point elements from `source` (of `from`) into `destination` (of

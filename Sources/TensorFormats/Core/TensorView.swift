@@ -40,8 +40,8 @@ public struct TensorView: @unchecked Sendable {
     /// Whether the bytes are a mapped file's own pages (a zero-copy view), not data on the heap.
     public var isMapped: Bool { owner is MappedFile }
 
-    /// The elements as f32 (see `ElementConversion.decode` for the rounding of wide types), the
-    /// mapped pages released as they are read (`readReleasingPages`).
+    /// The elements as f32 (see `ElementConversion.decode` for the rounding of wide types), read
+    /// as `readReleasingPages` reads them.
     public func floats() -> [Float] {
         [Float](unsafeUninitializedCapacity: info.elementCount) { buffer, count in
             decode(into: buffer)
@@ -50,35 +50,54 @@ public struct TensorView: @unchecked Sendable {
     }
 
     /// The elements decoded to f32 into `output` (at least `info.elementCount` floats), as
-    /// `floats()` decodes them, the mapped pages released as they are read.
-    public func decode(into output: UnsafeMutableBufferPointer<Float>) {
+    /// `floats()` decodes them; `buffer` as `readReleasingPages` takes it.
+    public func decode(into output: UnsafeMutableBufferPointer<Float>, buffer: UnsafeMutableRawPointer? = nil) {
         precondition(output.count >= info.elementCount, "TensorView.decode: the output holds fewer floats than the tensor")
-        readReleasingPages { elements, bytes in
+        guard info.dtype != .F32 else {
+            // Stored as decoded: copied straight into the output, not through a chunk.
+            if !bytes.isEmpty { copyBytes(0..<bytes.count, into: output.baseAddress!) }
+            return releasePages()
+        }
+        readReleasingPages(buffer: buffer) { elements, bytes in
             ElementConversion.decode(bytes, as: info.dtype, into: UnsafeMutableBufferPointer(rebasing: output[elements]))
         }
     }
 
     /// The elements as they are stored, read as T (of the dtype's size: Int8 for I8, UInt16 for
-    /// BF16 bits); a mapped file's bytes need not be aligned for T.
+    /// BF16 bits) with `copyBytes`, not through a mapping; a file's bytes need not be aligned for T.
     public func elements<T>(as type: T.Type) -> [T] {
         precondition(MemoryLayout<T>.size == info.dtype.size, "TensorView.elements: \(T.self) is not \(info.dtype.rawValue)'s size")
         let count = info.elementCount
         return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-            UnsafeMutableRawBufferPointer(buffer).copyMemory(from: bytes)
+            if count > 0 { copyBytes(0..<bytes.count, into: buffer.baseAddress!) }
             initialized = count
         }
     }
 
+    /// The most bytes `readReleasingPages` reads at a time: what its `buffer` must hold.
+    public var chunkBytes: Int { min(info.elementCount, ElementConversion.chunk) * info.dtype.size }
+
     /// Runs `body` on the elements a million at a time (each chunk's range of elements and its
-    /// bytes), releasing each chunk's pages (`releasePages`) once `body` has read them: a token
-    /// table's mapped pages are then never all resident beside the copy made of them.
-    public func readReleasingPages(_ body: (Range<Int>, UnsafeRawBufferPointer) throws -> Void) rethrows {
+    /// bytes). A mapped file's chunks are copied with `copyBytes` into `buffer` (`chunkBytes`,
+    /// 64-byte aligned; nil: memory allocated for the call), not read through the mapping: a
+    /// fault there maps neighbouring pages too (64 KB, or a large folio of the file cache), which
+    /// releasing the tensor's own pages leaves resident. Pages of a chunk that were mapped all the
+    /// same (touched before) are released after `body`.
+    public func readReleasingPages(buffer: UnsafeMutableRawPointer? = nil, _ body: (Range<Int>, UnsafeRawBufferPointer) throws -> Void) rethrows {
         let count = info.elementCount, size = info.dtype.size, chunk = ElementConversion.chunk
+        let allocated = isMapped && buffer == nil ? UnsafeMutableRawPointer.allocate(byteCount: max(1, chunkBytes), alignment: 64) : nil
+        defer { allocated?.deallocate() }
+        let copy = isMapped ? buffer ?? allocated : nil
         var start = 0
         while start < count {
             let elements = start ..< min(count, start + chunk), read = (elements.lowerBound * size) ..< (elements.upperBound * size)
-            try body(elements, UnsafeRawBufferPointer(rebasing: bytes[read]))
-            releasePages(read)
+            if let copy {
+                copyBytes(read, into: copy)
+                try body(elements, UnsafeRawBufferPointer(start: copy, count: read.count))
+                releasePages(read)
+            } else {
+                try body(elements, UnsafeRawBufferPointer(rebasing: bytes[read]))
+            }
             start = elements.upperBound
         }
     }

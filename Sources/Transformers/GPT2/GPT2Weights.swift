@@ -54,7 +54,7 @@ struct GPT2Weights {
         case (.loaded, true): (tokenEmbeddings, output) = try source.tiedTokenTable("wte.weight", [c.vocabularySize, C])
         case (.loaded, false):
             (tokenEmbeddings, output) = (try source.tokenTable("wte.weight", [c.vocabularySize, C]),
-                                         try source.linear("lm_head.weight", outputs: c.vocabularySize, inputs: C))
+                                         try source.outputLinear("lm_head.weight", [c.vocabularySize, C]))
         }
         positionEmbeddings = try source.tensor("wpe.weight", [c.maxPositions, C])
         layers = try (0..<c.layers).map { l in

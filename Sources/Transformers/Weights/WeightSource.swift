@@ -32,7 +32,7 @@ public final class WeightSource {
     private var used = Set<String>()
     private var missing: [String] = []
     /// The memory behind `staging`.
-    private var stagingBuffers: [FloatBuffer?] = [nil, nil]
+    private var stagingBuffers: [FloatBuffer?] = [nil, nil, nil]
     /// Prefixes tried in order for every name (e.g. "" and "bert." for BERT checkpoints).
     let prefixes: [String]
     /// The precision of the model's products with weights.
@@ -85,22 +85,23 @@ public final class WeightSource {
     /// `view`'s elements as bf16 bits (see `bf16Tensor`).
     private static func bf16Bits(of view: TensorView) -> [UInt16] {
         [UInt16](unsafeUninitializedCapacity: view.info.elementCount) { buffer, initialized in
-            readBF16(view, into: buffer.baseAddress!)
+            readBF16(view, into: buffer.baseAddress!, buffer: nil)
             initialized = view.info.elementCount
         }
     }
 
-    /// `view`'s elements as bf16 bits (see `bf16Tensor`) into `output`, its pages released as they are read.
-    private static func readBF16(_ view: TensorView, into output: UnsafeMutablePointer<UInt16>) {
-        view.readReleasingPages { elements, bytes in
+    /// `view`'s elements as bf16 bits (see `bf16Tensor`) into `output`, read as
+    /// `TensorView.readReleasingPages` reads them into `buffer`.
+    private static func readBF16(_ view: TensorView, into output: UnsafeMutablePointer<UInt16>, buffer: UnsafeMutableRawPointer?) {
+        view.readReleasingPages(buffer: buffer) { elements, bytes in
             ElementConversion.cast(bytes, from: view.dtype, to: .BF16, count: elements.count, threads: 1,
                                    into: UnsafeMutableRawBufferPointer(start: output + elements.lowerBound, count: elements.count * 2))
         }
     }
 
-    /// `view`'s elements as f32 (as `floats` decodes them) into `output`, its pages released as they are read.
-    private static func readF32(_ view: TensorView, into output: UnsafeMutablePointer<Float>) {
-        view.decode(into: UnsafeMutableBufferPointer(start: output, count: view.info.elementCount))
+    /// `view`'s elements as f32 (as `floats` decodes them) into `output`, chunks read into `buffer`.
+    private static func readF32(_ view: TensorView, into output: UnsafeMutablePointer<Float>, buffer: UnsafeMutableRawPointer?) {
+        view.decode(into: UnsafeMutableBufferPointer(start: output, count: view.info.elementCount), buffer: buffer)
     }
 
     /// The token embedding table `name` [vocabulary, width] (`TokenTable`), rows read for bf16
@@ -120,9 +121,16 @@ public final class WeightSource {
     /// are quantized), else as `tokenTable` reads it. The staging memory a table-sized weight may
     /// have needed is freed before the caller reads the layers.
     func tiedTokenTable(_ name: String, _ shape: [Int]) throws -> (TokenTable, LinearWeight) {
-        let output = try linear(name, outputs: shape[0], inputs: shape[1])
-        stagingBuffers = [nil, nil]
+        let output = try outputLinear(name, shape)
         return (output.weightsReadable ? .output(output) : try tokenTable(name, shape), output)
+    }
+
+    /// The output product `name` [vocabulary, width] (an untied language-model head, or the tied
+    /// table's), as `linear` packs it; then the table-sized staging memory it needed is freed, so
+    /// that the layers read after it reuse memory of their own size.
+    func outputLinear(_ name: String, _ shape: [Int]) throws -> LinearWeight {
+        defer { stagingBuffers = [nil, nil, nil] }
+        return try linear(name, outputs: shape[0], inputs: shape[1])
     }
 
     /// The view of the float tensor `name`, checked to have `shape`; nil (and recorded as missing)
@@ -170,10 +178,10 @@ public final class WeightSource {
     /// [names.count × outputs, inputs] weight (BERT's query, key and value), packed for the model's precision.
     ///
     /// The packing reads f32 (f32 products, and int8 ones, which quantize it) or bf16 bits rounded
-    /// as `bf16Tensor` rounds them: straight from the checkpoint's bytes where they are that
-    /// already, else from memory every weight reuses (`staging`), never from a copy per weight.
-    /// glibc kept such copies, once freed, as heap that later weights did not fit: about 30 MB at
-    /// the end of loading a bert-base.
+    /// as `bf16Tensor` rounds them, copied out of the checkpoint (`TensorView.readReleasingPages`,
+    /// which leaves no mapped pages resident) into memory every weight reuses (`staging`), never
+    /// into a copy per weight: glibc kept such copies, once freed, as heap that later weights did
+    /// not fit (about 30 MB at the end of loading a bert-base).
     func stackedLinear(_ names: [String], outputs: Int, inputs: Int, storedInputsFirst: Bool = false) throws -> LinearWeight {
         let shape = storedInputsFirst ? [inputs, outputs] : [outputs, inputs], stackedOutputs = names.count * outputs
         guard names.allSatisfy({ resolve($0).flatMap { dtypes[$0] }.map { $0 != .I8 } ?? false }) else {
@@ -185,40 +193,37 @@ public final class WeightSource {
             return WeightMatrix.stacking(parts).linear(outputs: stackedOutputs, inputs: inputs, precision: precision)
         }
         let views = try names.compactMap { try floatView($0, shape) }
-        defer { for view in views { view.releasePages() } }
-        func packing<Element: BitwiseCopyable>(_ element: DType, read: (TensorView, UnsafeMutablePointer<Element>) -> Void,
+        func packing<Element: BitwiseCopyable>(read: (TensorView, UnsafeMutablePointer<Element>, UnsafeMutableRawPointer?) -> Void,
                                                _ pack: (UnsafePointer<Element>) -> LinearWeight.Source) -> LinearWeight {
-            let elements: UnsafePointer<Element>
-            if views.count == 1, !storedInputsFirst, views[0].dtype == element, let base = views[0].bytes.baseAddress,
-               Int(bitPattern: base) % MemoryLayout<Element>.alignment == 0 {
-                elements = base.assumingMemoryBound(to: Element.self)
-            } else {
-                elements = UnsafePointer(staged(views, outputs: outputs, inputs: inputs, storedInputsFirst: storedInputsFirst, read: read))
-            }
+            let elements = UnsafePointer(staged(views, outputs: outputs, inputs: inputs, storedInputsFirst: storedInputsFirst, read: read))
             return LinearWeight(pack(elements), outputs: stackedOutputs, inputs: inputs, precision: precision)
         }
-        return precision == .bf16 ? packing(.BF16, read: Self.readBF16) { .bf16($0) } : packing(.F32, read: Self.readF32) { .f32($0) }
+        return precision == .bf16 ? packing(read: Self.readBF16) { .bf16($0) } : packing(read: Self.readF32) { .f32($0) }
     }
 
     /// `views` (each [outputs, inputs], or [inputs, outputs] where `storedInputsFirst`) read by
-    /// `read` into `staging`, by outputs, one after the other.
+    /// `read` into `staging`, by outputs, one after the other, each chunk of the file copied into
+    /// the same memory.
     private func staged<Element: BitwiseCopyable>(_ views: [TensorView], outputs: Int, inputs: Int, storedInputsFirst: Bool,
-                                                  read: (TensorView, UnsafeMutablePointer<Element>) -> Void) -> UnsafeMutablePointer<Element> {
+                                                  read: (TensorView, UnsafeMutablePointer<Element>, UnsafeMutableRawPointer?) -> Void)
+        -> UnsafeMutablePointer<Element> {
         let count = outputs * inputs, stacked = staging(0, count: views.count * count, of: Element.self)
         for (index, view) in views.enumerated() {
+            let chunk = UnsafeMutableRawPointer(staging(2, count: view.chunkBytes, of: UInt8.self))
             guard storedInputsFirst else {
-                read(view, stacked + index * count)
+                read(view, stacked + index * count, chunk)
                 continue
             }
             let byInput = staging(1, count: count, of: Element.self)
-            read(view, byInput)
+            read(view, byInput, chunk)
             transpose(byInput, rows: inputs, columns: outputs, into: stacked + index * count)
         }
         return stacked
     }
 
     /// `count` elements of memory reused by every weight staged in `slot` (0: as packed, 1: as
-    /// stored, before a transpose), so that its pages are faulted in once per load, not per weight.
+    /// stored, before a transpose, 2: a chunk of the file), so that its pages are faulted in once
+    /// per load, not per weight, and no weight-sized memory passes through malloc.
     private func staging<Element>(_ slot: Int, count: Int, of: Element.Type) -> UnsafeMutablePointer<Element> {
         let floats = (count * MemoryLayout<Element>.stride + 3) / 4
         if (stagingBuffers[slot]?.count ?? 0) < floats { stagingBuffers[slot] = FloatBuffer(floats) }
