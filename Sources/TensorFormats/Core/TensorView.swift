@@ -78,8 +78,8 @@ public struct TensorView: @unchecked Sendable {
     public var chunkBytes: Int { min(info.elementCount, ElementConversion.chunk) * info.dtype.size }
 
     /// Runs `body` on the elements a million at a time (each chunk's range of elements and its
-    /// bytes). A mapped file's chunks are copied with `copyBytes` into `buffer` (`chunkBytes`,
-    /// 64-byte aligned; nil: memory allocated for the call), not read through the mapping: a
+    /// bytes). A mapped file's chunks are copied with `copyBytes` into `buffer` (at least
+    /// `chunkBytes`; nil: memory allocated for the call), not read through the mapping: a
     /// fault there maps neighbouring pages too (64 KB, or a large folio of the file cache), which
     /// releasing the tensor's own pages leaves resident. Pages of a chunk that were mapped all the
     /// same (touched before) are released after `body`.
