@@ -60,8 +60,8 @@ public final class MappedFile: @unchecked Sendable {
     /// Copies the file's bytes under `range` (of `bytes`) into `destination` with `pread`, not
     /// through the mapping: the pages read stay in the system's file cache and do not join this
     /// process's resident memory, which a mapped page and the neighbours the kernel maps around it
-    /// (64 KB in all, whatever `madvise` says) would. False if the file no longer holds those
-    /// bytes (it was cut short after it was mapped, or cannot be read).
+    /// (64 KB, or a large folio of the file cache, whatever `madvise` says) would. False if the
+    /// file no longer holds those bytes (it was cut short after it was mapped, or cannot be read).
     public func read(_ range: Range<Int>, into destination: UnsafeMutableRawPointer) -> Bool {
         precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count, "MappedFile.read: \(range) is outside the \(bytes.count) bytes mapped")
         var done = 0

@@ -41,7 +41,6 @@ final class DequantizedReader: TensorReader {
             return try base.tensor(named: name)
         }
         let view = try base.tensor(named: name)
-        defer { view.releasePages() }
         guard view.shape.count == 2 else { throw FormatError(file: path, CheckpointError.notAMatrix(name, view.shape)) }
         let axis = Int8Scheme.storedOutputAxis(of: name)
         let scales = try Int8Scheme.scales(of: name, outputs: view.shape[axis], in: base)

@@ -43,7 +43,6 @@ public enum Int8Scheme {
             throw FormatError(file: reader.path, Int8SchemeError.missingScale(name: weight, scale: name))
         }
         let view = try reader.tensor(named: name)
-        defer { view.releasePages() }
         guard view.dtype == .F32, view.shape == [outputs] else {
             throw FormatError(file: reader.path, Int8SchemeError.misshapenScale(name: weight, scale: name, expected: [outputs], found: view.shape,
                                                                                dtype: view.dtype))

@@ -1,3 +1,4 @@
+import CKernels
 import Kernels
 import TensorFormats
 
@@ -40,18 +41,16 @@ enum TokenTable {
         switch self {
         case .stored(let table, let roundedToBF16):
             let size = table.dtype.size, bytes = (id * width * size)..<((id + 1) * width * size)
-            if table.dtype == .F32 && !roundedToBF16 { return table.copyBytes(bytes, into: row) }  // as they are, no staging
-            withUnsafeTemporaryAllocation(byteCount: width * size, alignment: 16) { stored in
-                table.copyBytes(bytes, into: stored.baseAddress!)
-                guard roundedToBF16 && table.dtype != .BF16 else {
-                    return ElementConversion.decode(UnsafeRawBufferPointer(stored), as: table.dtype, into: output)
-                }
-                withUnsafeTemporaryAllocation(of: UInt16.self, capacity: width) { bits in
-                    ElementConversion.cast(UnsafeRawBufferPointer(stored), from: table.dtype, to: .BF16, count: width, threads: 1,
-                                           into: UnsafeMutableRawBufferPointer(bits))
-                    ElementConversion.decode(UnsafeRawBufferPointer(bits), as: .BF16, into: output)
+            if table.dtype == .F32 {
+                table.copyBytes(bytes, into: row)
+            } else {
+                withUnsafeTemporaryAllocation(byteCount: width * size, alignment: 16) { stored in
+                    table.copyBytes(bytes, into: stored.baseAddress!)
+                    ElementConversion.decode(UnsafeRawBufferPointer(stored), as: table.dtype, into: output)
                 }
             }
+            // As `ElementConversion.cast` rounds to bf16 bits, which widen back to these values; BF16 is bf16 already.
+            if roundedToBF16 && table.dtype != .BF16 { ckpt_round_to_bf16(row, row, Int64(width)) }
         case .bf16(let bits):
             bits.withUnsafeBytes { bits in
                 ElementConversion.decode(UnsafeRawBufferPointer(rebasing: bits[(id * width * 2)..<((id + 1) * width * 2)]), as: .BF16, into: output)

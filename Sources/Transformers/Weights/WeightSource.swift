@@ -111,7 +111,6 @@ public final class WeightSource {
     func tokenTable(_ name: String, _ shape: [Int]) throws -> TokenTable {
         guard let view = try floatView(name, shape) else { return .bf16([UInt16](repeating: 0, count: shape.reduce(1, *))) }
         guard view.isMapped || precision != .bf16 || view.dtype == .BF16 else { return .bf16(Self.bf16Bits(of: view)) }
-        view.releasePages()  // what an archive's checksum read
         return .stored(view, roundedToBF16: precision == .bf16)
     }
 
@@ -158,7 +157,6 @@ public final class WeightSource {
             return precision == .bf16 ? .bf16(try bf16Tensor(name, shape)) : .f32(try floats(name, shape))
         }
         let view = try checkpoint.tensor(named: stored)
-        defer { view.releasePages() }
         guard view.shape == shape else {
             throw FormatError(file: checkpoint.path, WeightError.shapeMismatch(name: stored, expected: shape, found: view.shape))
         }
