@@ -21,7 +21,7 @@ import json
 import sys
 from pathlib import Path
 
-from machine import describe, fastest, rate, ratio, run_with_peak_rss, torch_routes
+from machine import describe, fastest, rate, ratio, real_text, run_with_peak_rss, torch_routes
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -45,10 +45,11 @@ print(json.dumps({"seconds": best, "texts": len(texts)}))
 
 
 def inputs(work):
+    work.mkdir(parents=True, exist_ok=True)
     trec = [l.split("\t", 1)[1] for l in (ROOT / "fixtures" / "data" / "trec-train.tsv").read_text(encoding="utf-8").splitlines()[1:]]
     short = work / "embed-short.txt"
     short.write_text("\n".join(trec[2 * i] + " " + trec[2 * i + 1] for i in range(2000)) + "\n", encoding="utf-8")
-    words = (work / "real-text.txt").read_text(encoding="utf-8").split()
+    words = real_text(work).read_text(encoding="utf-8").split()
     long = work / "embed-long.txt"
     long.write_text("\n".join(" ".join(words[i * 200:(i + 1) * 200]) for i in range(512)) + "\n", encoding="utf-8")
     return [("2,000 sentences (~24 tokens)", short, 0), ("512 inputs × 128 tokens", long, 128)]
@@ -68,8 +69,6 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
     work = Path(args.work)
-    if not (work / "real-text.txt").exists():
-        sys.exit("run tools/bench/tokenizers.py first (it writes real-text.txt)")
     system, f32 = describe(args.ckpt)
     routes = torch_routes(system)
     print(f"{'workload':30} {'thr':>3} {'ckpt/s':>8} {'ST f32/s':>9} {'ST bf16/s':>9} {'(route)':>13} {'vs f32':>6} {'vs bf16':>7} "

@@ -1,7 +1,11 @@
 """What a benchmark ran on, as `ckpt system --json` reports it (the CPU and ckpt's f32 engine), and
-the peak memory of a process it ran."""
+the peak memory of a process it ran, and the real text the tokenizer and feature benchmarks share."""
 import json
 import subprocess
+import sysconfig
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def describe(ckpt):
@@ -52,3 +56,26 @@ def run_with_peak_rss(cmd):
     """Runs `cmd` under /usr/bin/time; returns (its stdout, its peak resident bytes)."""
     out = subprocess.run(["/usr/bin/time", "-f", "maxrss_kb=%M", *cmd], check=True, capture_output=True, text=True)
     return out.stdout, int(out.stderr.strip().splitlines()[-1].removeprefix("maxrss_kb=")) * 1024
+
+
+def real_text(work):
+    """≥10 MB of real text: the Python standard library's sources (code and prose), the TREC questions."""
+    path = work / "real-text.txt"
+    if not path.exists():
+        parts = [(ROOT / "fixtures" / "data" / "trec-train.tsv").read_text(encoding="utf-8")]
+        size = len(parts[0])
+        for file in sorted(Path(sysconfig.get_paths()["stdlib"]).rglob("*.py")):
+            if "test" in file.parts:
+                continue
+            try:
+                text = file.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue
+            parts.append(text)
+            size += len(text.encode())
+            if size > 10_500_000:
+                break
+        partial = path.with_suffix(".partial")
+        partial.write_text("".join(parts), encoding="utf-8")
+        partial.replace(path)  # an interrupted run leaves no short file to be reused
+    return path

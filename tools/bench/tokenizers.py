@@ -16,8 +16,9 @@ import json
 import os
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
+
+from machine import real_text
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FIX = ROOT / "fixtures" / "tokenizers"
@@ -53,27 +54,6 @@ for route, run in routes.items():
     results.append({"seconds": best, "bytes": len(raw), "tokens": count(out), "route": route})
 print(json.dumps(min(results, key=lambda r: r["seconds"])))
 """
-
-
-def real_text(work):
-    """≥10 MB of real text: the Python standard library's sources (code and prose), the TREC questions."""
-    path = work / "real-text.txt"
-    if not path.exists():
-        parts = [(ROOT / "fixtures" / "data" / "trec-train.tsv").read_text(encoding="utf-8")]
-        size = len(parts[0])
-        for file in sorted(Path(sysconfig.get_paths()["stdlib"]).rglob("*.py")):
-            if "test" in file.parts:
-                continue
-            try:
-                text = file.read_text(encoding="utf-8")
-            except UnicodeDecodeError:
-                continue
-            parts.append(text)
-            size += len(text.encode())
-            if size > 10_500_000:
-                break
-        path.write_text("".join(parts), encoding="utf-8")
-    return path
 
 
 def run_json(cmd, env=None):
