@@ -128,7 +128,7 @@ public final class WeightSource {
     /// table's), as `linear` packs it; then the table-sized staging memory it needed is freed, so
     /// that the layers read after it reuse memory of their own size.
     func outputLinear(_ name: String, _ shape: [Int]) throws -> LinearWeight {
-        defer { stagingBuffers = [nil, nil, nil] }
+        defer { stagingBuffers = stagingBuffers.map { _ in nil } }
         return try linear(name, outputs: shape[0], inputs: shape[1])
     }
 
